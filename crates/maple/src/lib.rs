@@ -1,0 +1,2 @@
+//! Placeholder; the range tree lands with the maple issue.
+#![no_std]
