@@ -1,0 +1,158 @@
+//! The kernel an address space reproduces: version, build options, sysctls
+//! and rlimits that change VMA behaviour. Every version- or option-dependent
+//! decision in the crate reads it from here, in one visible place.
+
+use crate::flags::VmFlags;
+
+pub const PAGE_SHIFT: u32 = 12;
+pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
+/// `RLIM_INFINITY`.
+pub const RLIM_INFINITY: u64 = u64::MAX;
+
+/// A kernel version `major.minor.patch`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Hash)]
+pub struct KernelVersion(pub u16, pub u16, pub u16);
+
+impl KernelVersion {
+    /// Parses `6.18.44-whatever` (the `uname -r` form).
+    pub fn parse(s: &str) -> Option<KernelVersion> {
+        let mut it = s.split(|c: char| !c.is_ascii_digit());
+        let major = it.next()?.parse().ok()?;
+        let minor = it.next()?.parse().ok()?;
+        let patch = it.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        Some(KernelVersion(major, minor, patch))
+    }
+}
+
+impl core::fmt::Display for KernelVersion {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+/// Resource limits (soft values) that the VMA layer checks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Rlimits {
+    pub address_space: u64,
+    pub data: u64,
+    pub stack: u64,
+    pub memlock: u64,
+}
+
+/// `vm.overcommit_memory`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Overcommit {
+    Guess = 0,
+    Always = 1,
+    Never = 2,
+}
+
+/// Everything about the reproduced kernel that VMA behaviour depends on.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub version: KernelVersion,
+    /// `CONFIG_ANON_VMA_NAME`: `PR_SET_VMA_ANON_NAME` works (EINVAL without).
+    pub anon_vma_name: bool,
+    /// `CONFIG_USERFAULTFD`.
+    pub userfaultfd: bool,
+    /// `CONFIG_TRANSPARENT_HUGEPAGE`.
+    pub transparent_hugepage: bool,
+    /// `CONFIG_KSM`.
+    pub ksm: bool,
+    /// `CONFIG_MEM_SOFT_DIRTY`: `VM_SOFTDIRTY` exists, is sticky and is set on new VMAs.
+    pub soft_dirty: bool,
+    /// `CONFIG_NUMA`.
+    pub numa: bool,
+    /// Protection keys supported (x86 PKU present and enabled).
+    pub pkeys: bool,
+    /// `VM_MAYBE_GUARD` exists and is sticky (guard regions mark the VMA "gu").
+    pub maybe_guard_flag: bool,
+    /// `vm.max_map_count`.
+    pub max_map_count: usize,
+    /// `vm.mmap_min_addr`.
+    pub mmap_min_addr: u64,
+    pub overcommit: Overcommit,
+    /// `vm.overcommit_ratio` (percent).
+    pub overcommit_ratio: u64,
+    /// Pages of RAM and swap, for the overcommit heuristics.
+    pub total_ram_pages: u64,
+    pub total_swap_pages: u64,
+    /// `stack_guard_gap` in bytes (boot parameter; 256 pages by default).
+    pub stack_guard_gap: u64,
+    pub rlimits: Rlimits,
+    /// `TASK_SIZE` for a 64-bit task with 4-level paging.
+    pub task_size: u64,
+    /// Holds `CAP_IPC_LOCK` (mlock beyond `RLIMIT_MEMLOCK`).
+    pub cap_ipc_lock: bool,
+}
+
+impl Config {
+    /// The kernel on this project's machines: Linux 6.18 (x86-64) with
+    /// `CONFIG_ANON_VMA_NAME` and `CONFIG_MEM_SOFT_DIRTY` off, default sysctls
+    /// and a shell's default rlimits.
+    pub fn linux_6_18() -> Config {
+        Config {
+            version: KernelVersion(6, 18, 0),
+            anon_vma_name: false,
+            userfaultfd: true,
+            transparent_hugepage: true,
+            ksm: true,
+            soft_dirty: false,
+            numa: true,
+            pkeys: true,
+            maybe_guard_flag: true,
+            max_map_count: 65530,
+            mmap_min_addr: 4096,
+            overcommit: Overcommit::Guess,
+            overcommit_ratio: 50,
+            total_ram_pages: 6 << 20,
+            total_swap_pages: 0,
+            stack_guard_gap: 256 << PAGE_SHIFT,
+            rlimits: Rlimits {
+                address_space: RLIM_INFINITY,
+                data: RLIM_INFINITY,
+                stack: 8 << 20,
+                memlock: 8 << 20,
+            },
+            task_size: (1 << 47) - PAGE_SIZE,
+            cap_ipc_lock: false,
+        }
+    }
+
+    /// Flags that never block a merge and are OR-ed into the merged VMA
+    /// (`VM_STICKY`, which is also `VM_IGNORE_MERGE`).
+    pub fn sticky_flags(&self) -> VmFlags {
+        let mut f = VmFlags::NONE;
+        if self.soft_dirty {
+            f |= VmFlags::SOFTDIRTY;
+        }
+        if self.maybe_guard_flag {
+            f |= VmFlags::MAYBE_GUARD;
+        }
+        f
+    }
+
+    /// Since 6.16 an unfaulted VMA may merge with a faulted neighbour (and
+    /// vice versa) unless the faulted one is a fork child.
+    pub fn anon_merge_6_16(&self) -> bool {
+        self.version >= KernelVersion(6, 16, 0)
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::linux_6_18()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_uname_release() {
+        assert_eq!(KernelVersion::parse("6.18.44-fc-v769"), Some(KernelVersion(6, 18, 44)));
+        assert_eq!(KernelVersion::parse("6.1"), Some(KernelVersion(6, 1, 0)));
+        assert_eq!(KernelVersion::parse("x"), None);
+    }
+}

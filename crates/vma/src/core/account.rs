@@ -1,0 +1,57 @@
+//! Limits and accounting the VMA operations consult: `RLIMIT_AS` and
+//! `RLIMIT_DATA` (`may_expand_vm`), overcommit (`vm_enough_memory`), and
+//! which mappings are charged (`accountable_mapping`).
+
+use crate::config::{Overcommit, PAGE_SHIFT};
+use crate::env::Env;
+use crate::errno::{Errno, KResult};
+use crate::file::File;
+use crate::flags::VmFlags;
+use crate::mm::Mm;
+
+/// `is_data_mapping`: private, writable, not stack.
+pub(crate) fn is_data_mapping(flags: VmFlags) -> bool {
+    flags & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::STACK) == VmFlags::WRITE
+}
+
+/// `accountable_mapping`: private writable memory without `MAP_NORESERVE`
+/// is charged against overcommit.
+pub(crate) fn accountable_mapping(_file: Option<&File>, flags: VmFlags) -> bool {
+    flags & (VmFlags::NORESERVE | VmFlags::SHARED | VmFlags::WRITE) == VmFlags::WRITE
+}
+
+impl<E: Env> Mm<E> {
+    /// `may_expand_vm`: would `npages` more pages with `flags` stay within
+    /// `RLIMIT_AS` and, for data mappings, `RLIMIT_DATA`?
+    pub(crate) fn may_expand_vm(&self, flags: VmFlags, npages: u64) -> bool {
+        let limits = self.config.rlimits;
+        let total = self.stats.total_vm.saturating_add(npages);
+        if total > limits.address_space >> PAGE_SHIFT {
+            return false;
+        }
+        if is_data_mapping(flags) && self.stats.data_vm.saturating_add(npages) > limits.data >> PAGE_SHIFT {
+            return false;
+        }
+        true
+    }
+
+    /// `security_vm_enough_memory_mm` / `__vm_enough_memory`: applies the
+    /// overcommit policy, then charges the pages.
+    pub(crate) fn vm_enough_memory(&mut self, pages: u64) -> KResult<()> {
+        let c = &self.config;
+        let ok = match c.overcommit {
+            Overcommit::Always => true,
+            Overcommit::Guess => pages <= c.total_ram_pages + c.total_swap_pages,
+            Overcommit::Never => {
+                let allowed = c.total_ram_pages * c.overcommit_ratio / 100 + c.total_swap_pages;
+                self.stats.committed.saturating_add(pages) <= allowed
+            }
+        };
+        if !ok {
+            return Err(Errno::ENOMEM);
+        }
+        self.env.vm_enough_memory(pages)?;
+        self.stats.committed += pages;
+        Ok(())
+    }
+}

@@ -1,0 +1,164 @@
+//! Mapping a range (`mmap_region`): unmap what was there, merge with the
+//! neighbours or create a VMA, run the file's `mmap` hook, account.
+
+use super::account::accountable_mapping;
+use super::munmap::Munmap;
+use super::vmg::MergeState;
+use crate::env::{AllocSite, Env};
+use crate::errno::KResult;
+use crate::file::{File, VmOps};
+use crate::flags::VmFlags;
+use crate::mm::{account_kind, Mm};
+use crate::slab::VmaId;
+use crate::vma::Vma;
+
+/// Ops id of the shmem VMAs `shmem_zero_setup` creates.
+pub(crate) const SHMEM_OPS_ID: u32 = u32::MAX - 1;
+
+/// `struct mmap_state`: the mapping being made.
+struct MapState {
+    addr: u64,
+    end: u64,
+    pgoff: u64,
+    pglen: u64,
+    flags: VmFlags,
+    file: Option<File>,
+    charged: u64,
+    prev: Option<VmaId>,
+    next: Option<VmaId>,
+    vms: Munmap,
+}
+
+impl<E: Env> Mm<E> {
+    /// `mmap_region`: maps `[addr, addr + len)` (aligned, checked) with
+    /// `flags`, replacing whatever was there. Returns `addr`.
+    pub(crate) fn mmap_region(
+        &mut self,
+        file: Option<File>,
+        addr: u64,
+        len: u64,
+        flags: VmFlags,
+        pgoff: u64,
+    ) -> KResult<u64> {
+        let mut map = MapState {
+            addr,
+            end: addr + len,
+            pgoff,
+            pglen: len >> crate::config::PAGE_SHIFT,
+            flags,
+            file,
+            charged: 0,
+            prev: None,
+            next: None,
+            vms: Munmap::new(addr, addr + len),
+        };
+        if let Err(e) = self.mmap_setup(&mut map) {
+            self.munmap_abort(&mut map.vms);
+            return Err(e);
+        }
+        let merged = if map.prev.is_some() || map.next.is_some() {
+            let mut vmg = MergeState::new(map.addr, map.end, map.flags, map.pgoff);
+            vmg.file = map.file.clone();
+            vmg.prev = map.prev;
+            vmg.next = map.next;
+            self.merge_new_range(&mut vmg)
+        } else {
+            None
+        };
+        let vma = match merged {
+            Some(v) => v,
+            None => match self.mmap_new_vma(&mut map) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.vm_unacct_memory(map.charged);
+                    self.munmap_abort(&mut map.vms);
+                    return Err(e);
+                }
+            },
+        };
+        self.mmap_complete(&mut map, vma);
+        Ok(addr)
+    }
+
+    /// `__mmap_setup`: gather what the range overlaps, check the limits,
+    /// charge the memory, and clear what will be replaced.
+    fn mmap_setup(&mut self, map: &mut MapState) -> KResult<()> {
+        if let Some(first) = self.find_vma_intersection(map.addr, map.end) {
+            if let Err(e) = self.munmap_gather(&mut map.vms, first) {
+                map.vms.nr_pages = 0;
+                return Err(e);
+            }
+            map.prev = map.vms.prev;
+            map.next = map.vms.next;
+        } else {
+            map.prev = self.vma_prev_of(map.addr);
+            map.next = self.find_vma(map.addr);
+        }
+        if !self.may_expand_vm(map.flags, map.pglen.wrapping_sub(map.vms.nr_pages)) {
+            return Err(crate::errno::Errno::ENOMEM);
+        }
+        if accountable_mapping(map.file.as_ref(), map.flags) {
+            let charged = map.pglen - map.vms.nr_accounted;
+            if charged > 0 {
+                self.vm_enough_memory(charged)?;
+            }
+            map.charged = charged;
+            map.vms.nr_accounted = 0;
+            map.flags |= VmFlags::ACCOUNT;
+        }
+        self.munmap_clean_up(&mut map.vms);
+        Ok(())
+    }
+
+    /// `__mmap_new_vma`: no merge was possible; allocate and insert a VMA.
+    fn mmap_new_vma(&mut self, map: &mut MapState) -> KResult<VmaId> {
+        self.alloc(AllocSite::Vma)?;
+        let mut vma = Vma::new(map.addr, map.end, map.pgoff, map.flags);
+        self.tree_prealloc()?;
+        if let Some(file) = map.file.clone() {
+            vma.file = Some(file.clone());
+            if file.inner().has_mmap {
+                let mut flags = vma.flags;
+                if let Err(e) = self.env.file_mmap(&file, &vma, &mut flags) {
+                    self.env.zap(map.addr, map.end);
+                    return Err(e);
+                }
+                vma.flags = flags;
+                vma.ops = Some(file.inner().vm_ops.unwrap_or_default());
+            }
+            map.flags = vma.flags;
+        } else if map.flags.contains(VmFlags::SHARED) {
+            self.alloc(AllocSite::ShmemFile)?;
+            vma.file = Some(File::anon_shmem(map.pglen));
+            vma.ops = Some(VmOps { id: SHMEM_OPS_ID, ..VmOps::default() });
+        }
+        let id = self.vmas.insert(vma);
+        self.tree.store(map.addr, map.end, id);
+        self.map_count += 1;
+        Ok(id)
+    }
+
+    /// `__mmap_complete`: unmap what was replaced, account the new pages,
+    /// and apply `VM_LOCKED` and soft-dirty.
+    fn mmap_complete(&mut self, map: &mut MapState, vma: VmaId) {
+        self.munmap_complete(&mut map.vms);
+        let flags = self.vma(vma).flags;
+        self.stats.total_vm += map.pglen;
+        account_kind(&mut self.stats, flags, map.pglen as i64);
+        if flags.intersects(VmFlags::LOCKED) {
+            if !supports_mlock(self.vma(vma)) {
+                self.vma_mut(vma).flags.remove(VmFlags::LOCKED_MASK);
+            } else {
+                self.stats.locked_vm += map.pglen;
+            }
+        }
+        if self.config.soft_dirty {
+            self.vma_mut(vma).flags |= VmFlags::SOFTDIRTY;
+        }
+    }
+}
+
+/// `vma_supports_mlock`: special, droppable and hugetlb VMAs cannot be locked.
+pub(crate) fn supports_mlock(vma: &Vma) -> bool {
+    !vma.flags.intersects(VmFlags::SPECIAL | VmFlags::DROPPABLE | VmFlags::HUGETLB)
+}

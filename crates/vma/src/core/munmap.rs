@@ -1,0 +1,202 @@
+//! Unmapping in three steps, so that mmap can unmap what it replaces only
+//! once the new mapping is certain: gather (split the ends, detach the
+//! VMAs, total what they hold), complete (free them and update the
+//! counters), or abort (put them back) -- `vms_*_munmap_vmas`.
+
+use super::split::NewPart;
+use crate::config::PAGE_SIZE;
+use crate::env::{AllocSite, Env};
+use crate::errno::{Errno, KResult};
+use crate::file::VmOps;
+use crate::flags::VmFlags;
+use crate::mm::{account_kind, Mm};
+use crate::slab::VmaId;
+
+/// Ops id of `vma_dummy_vm_ops`, installed once `close` has run.
+pub(crate) const DUMMY_OPS_ID: u32 = u32::MAX;
+
+/// `struct vma_munmap_struct`: the VMAs of `[start, end)` on their way out.
+#[derive(Debug, Default)]
+pub(crate) struct Munmap {
+    pub start: u64,
+    pub end: u64,
+    pub prev: Option<VmaId>,
+    pub next: Option<VmaId>,
+    /// The detached VMAs, in address order (the kernel's side tree).
+    pub detached: alloc::vec::Vec<VmaId>,
+    pub nr_pages: u64,
+    pub locked_vm: u64,
+    pub nr_accounted: u64,
+    pub exec_vm: u64,
+    pub stack_vm: u64,
+    pub data_vm: u64,
+    /// Page tables of the range still need clearing (and `close` calling).
+    pub clear_ptes: bool,
+}
+
+impl Munmap {
+    pub(crate) fn new(start: u64, end: u64) -> Munmap {
+        Munmap { start, end, ..Default::default() }
+    }
+}
+
+impl<E: Env> Mm<E> {
+    /// `vms_gather_munmap_vmas`: splits the VMAs straddling the ends of the
+    /// range and detaches every VMA inside it. On failure the detached VMAs
+    /// are reattached but splits already made stay, as in the kernel.
+    pub(crate) fn munmap_gather(&mut self, vms: &mut Munmap, first: VmaId) -> KResult<()> {
+        let f = self.vma(first);
+        if vms.start > f.start {
+            if vms.end < f.end && self.map_count >= self.config.max_map_count {
+                return Err(Errno::ENOMEM);
+            }
+            if f.is_sealed() {
+                return Err(Errno::EPERM);
+            }
+            self.split_unchecked(first, vms.start, NewPart::Below)?;
+        }
+        vms.prev = self.vma_prev_of(vms.start);
+        if let Err(e) = self.detach_range(vms) {
+            vms.detached.clear();
+            return Err(e);
+        }
+        vms.next = self.find_vma(vms.end);
+        vms.clear_ptes = true;
+        Ok(())
+    }
+
+    fn detach_range(&mut self, vms: &mut Munmap) -> KResult<()> {
+        let mut addr = vms.start;
+        while let Some(id) = self.find_vma_intersection(addr, vms.end) {
+            if self.vma(id).is_sealed() {
+                return Err(Errno::EPERM);
+            }
+            if self.vma(id).end > vms.end {
+                self.split_unchecked(id, vms.end, NewPart::Above)?;
+            }
+            self.alloc(AllocSite::TreeNodes)?;
+            let v = self.vma(id);
+            let pages = v.pages();
+            vms.nr_pages += pages;
+            if v.flags.contains(VmFlags::LOCKED) {
+                vms.locked_vm += pages;
+            }
+            if v.flags.contains(VmFlags::ACCOUNT) {
+                vms.nr_accounted += pages;
+            }
+            let mut kinds = crate::mm::VmStats::default();
+            account_kind(&mut kinds, v.flags, pages as i64);
+            vms.exec_vm += kinds.exec_vm;
+            vms.stack_vm += kinds.stack_vm;
+            vms.data_vm += kinds.data_vm;
+            addr = v.end;
+            vms.detached.push(id);
+        }
+        Ok(())
+    }
+
+    /// `vms_clean_up_area`: clears the page tables and runs `close` on the
+    /// detached VMAs before a new mapping replaces them.
+    pub(crate) fn munmap_clean_up(&mut self, vms: &mut Munmap) {
+        if vms.nr_pages == 0 {
+            return;
+        }
+        self.clear_ptes(vms);
+        for &id in &vms.detached {
+            let Mm { vmas, env, .. } = self;
+            close_vma(env, vmas.get_mut(id).expect("detached VMA"));
+        }
+    }
+
+    fn clear_ptes(&mut self, vms: &mut Munmap) {
+        if vms.clear_ptes {
+            self.env.zap(vms.start, vms.end);
+            vms.clear_ptes = false;
+        }
+    }
+
+    /// `vms_complete_munmap_vmas`: the VMAs are gone from the tree; free them
+    /// and take them off the counters.
+    pub(crate) fn munmap_complete(&mut self, vms: &mut Munmap) {
+        self.map_count -= vms.detached.len();
+        self.stats.locked_vm = self.stats.locked_vm.wrapping_sub(vms.locked_vm);
+        if vms.nr_pages == 0 {
+            return;
+        }
+        self.clear_ptes(vms);
+        let s = &mut self.stats;
+        s.total_vm = s.total_vm.wrapping_sub(vms.nr_pages);
+        s.exec_vm = s.exec_vm.wrapping_sub(vms.exec_vm);
+        s.stack_vm = s.stack_vm.wrapping_sub(vms.stack_vm);
+        s.data_vm = s.data_vm.wrapping_sub(vms.data_vm);
+        for id in core::mem::take(&mut vms.detached) {
+            self.remove_vma(id);
+        }
+        self.vm_unacct_memory(vms.nr_accounted);
+    }
+
+    /// `vms_abort_munmap_vmas`: undo a gather. If `close` already ran the
+    /// VMAs cannot come back: the range is left empty, as the kernel does.
+    pub(crate) fn munmap_abort(&mut self, vms: &mut Munmap) {
+        if vms.nr_pages == 0 {
+            return;
+        }
+        if vms.clear_ptes {
+            vms.detached.clear();
+            return;
+        }
+        self.tree.erase(vms.start, vms.end);
+        self.munmap_complete(vms);
+    }
+
+    /// `remove_vma`: `close`, drop the file and policy, free. The VMA is
+    /// already out of the tree.
+    pub(crate) fn remove_vma(&mut self, id: VmaId) {
+        let mut vma = self.vmas.remove(id).expect("live VMA");
+        close_vma(&mut self.env, &mut vma);
+        super::anon::unlink_anon_vmas(&mut vma);
+    }
+
+    /// `do_vmi_align_munmap`: unmaps the page-aligned `[start, end)`, whose
+    /// first VMA is `first`.
+    pub(crate) fn munmap_aligned(&mut self, first: VmaId, start: u64, end: u64) -> KResult<()> {
+        let mut vms = Munmap::new(start, end);
+        self.munmap_gather(&mut vms, first)?;
+        if let Err(e) = self.alloc(AllocSite::TreeNodes) {
+            vms.detached.clear();
+            return Err(e);
+        }
+        self.tree.erase(start, end);
+        self.munmap_complete(&mut vms);
+        Ok(())
+    }
+
+    /// `do_vmi_munmap`: validates and unmaps `[start, start + len)`.
+    pub(crate) fn do_munmap(&mut self, start: u64, len: u64) -> KResult<()> {
+        let task_size = self.config.task_size;
+        if start % PAGE_SIZE != 0 || start > task_size || len > task_size - start {
+            return Err(Errno::EINVAL);
+        }
+        let end = start + len.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+        if end == start {
+            return Err(Errno::EINVAL);
+        }
+        match self.find_vma_intersection(start, end) {
+            None => Ok(()),
+            Some(first) => self.munmap_aligned(first, start, end),
+        }
+    }
+
+    /// `vm_unacct_memory`.
+    pub(crate) fn vm_unacct_memory(&mut self, pages: u64) {
+        self.stats.committed = self.stats.committed.wrapping_sub(pages);
+    }
+}
+
+/// `vma_close`: runs `close` once, then installs the dummy ops.
+pub(crate) fn close_vma<E: Env>(env: &mut E, vma: &mut crate::vma::Vma) {
+    if vma.has_close() {
+        env.vma_close(vma);
+        vma.ops = Some(VmOps { id: DUMMY_OPS_ID, ..VmOps::default() });
+    }
+}

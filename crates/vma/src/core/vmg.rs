@@ -1,0 +1,189 @@
+//! The merge state (`struct vma_merge_struct`) and the compatibility rules
+//! that decide whether a proposed range may join its neighbours.
+
+use crate::anon_vma::AnonVma;
+use crate::config::PAGE_SHIFT;
+use crate::env::Env;
+use crate::file::File;
+use crate::flags::VmFlags;
+use crate::mm::Mm;
+use crate::policy::{mpol_equal, MemPolicy};
+use crate::slab::VmaId;
+use crate::vma::{AnonName, UffdCtx};
+
+/// How a merge attempt ended (`enum vma_merge_state`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum MergeOutcome {
+    Start,
+    /// Nothing could be merged; nothing changed.
+    NoMerge,
+    Success,
+    /// A merge was possible but an allocation failed; nothing changed.
+    ErrorNomem,
+}
+
+/// A proposed range with its attributes, its neighbours, and (once decided)
+/// what the merge will remove or adjust.
+#[derive(Clone, Debug)]
+pub(crate) struct MergeState {
+    pub prev: Option<VmaId>,
+    /// The existing VMA being modified (existing-range merges only).
+    pub middle: Option<VmaId>,
+    pub next: Option<VmaId>,
+    /// The VMA that survives and grows.
+    pub target: Option<VmaId>,
+    /// The VMA mremap is copying from (copied-range merges only).
+    pub copied_from: Option<VmaId>,
+    pub start: u64,
+    pub end: u64,
+    pub pgoff: u64,
+    pub flags: VmFlags,
+    pub file: Option<File>,
+    pub anon_vma: Option<AnonVma>,
+    pub policy: Option<MemPolicy>,
+    pub uffd_ctx: Option<UffdCtx>,
+    pub anon_name: Option<AnonName>,
+    /// Only expand `prev` over the range; never merge `next` (brk).
+    pub just_expand: bool,
+    /// On allocation failure report no merge instead of ENOMEM.
+    pub give_up_on_oom: bool,
+    pub state: MergeOutcome,
+    pub(crate) remove_middle: bool,
+    pub(crate) remove_next: bool,
+    pub(crate) adjust_middle_start: bool,
+    pub(crate) adjust_next_start: bool,
+}
+
+impl MergeState {
+    /// A new range with no file, `anon_vma`, policy or name (`VMG_STATE`).
+    pub(crate) fn new(start: u64, end: u64, flags: VmFlags, pgoff: u64) -> MergeState {
+        MergeState {
+            prev: None,
+            middle: None,
+            next: None,
+            target: None,
+            copied_from: None,
+            start,
+            end,
+            pgoff,
+            flags,
+            file: None,
+            anon_vma: None,
+            policy: None,
+            uffd_ctx: None,
+            anon_name: None,
+            just_expand: false,
+            give_up_on_oom: false,
+            state: MergeOutcome::Start,
+            remove_middle: false,
+            remove_next: false,
+            adjust_middle_start: false,
+            adjust_next_start: false,
+        }
+    }
+
+    /// The range `[start, end)` of the existing VMA `middle`, with all of
+    /// `middle`'s attributes (`VMG_VMA_STATE`).
+    pub(crate) fn for_vma<E: Env>(
+        mm: &Mm<E>,
+        prev: Option<VmaId>,
+        middle: VmaId,
+        start: u64,
+        end: u64,
+    ) -> MergeState {
+        let m = mm.vma(middle);
+        let pgoff = m.pgoff.wrapping_add(start.wrapping_sub(m.start) >> PAGE_SHIFT);
+        MergeState {
+            prev,
+            middle: Some(middle),
+            file: m.file.clone(),
+            anon_vma: m.anon_vma.clone(),
+            policy: m.policy.clone(),
+            uffd_ctx: m.uffd_ctx,
+            anon_name: m.anon_name.clone(),
+            ..MergeState::new(start, end, m.flags, pgoff)
+        }
+    }
+
+    /// `vmg_nomem`.
+    pub(crate) fn nomem(&self) -> bool {
+        self.state == MergeOutcome::ErrorNomem
+    }
+}
+
+impl<E: Env> Mm<E> {
+    /// `is_mergeable_vma`: policy, flags (but sticky ones), file, userfaultfd
+    /// context and anon name of the neighbour match the proposal.
+    fn is_mergeable_vma(&self, vmg: &MergeState, neighbour: VmaId) -> bool {
+        let vma = self.vma(neighbour);
+        mpol_equal(vmg.policy.as_ref(), vma.policy.as_ref())
+            && !vma.flags_differ(vmg.flags, self.config.sticky_flags())
+            && vma.file == vmg.file
+            && vma.uffd_ctx == vmg.uffd_ctx
+            && vma.anon_name == vmg.anon_name
+    }
+
+    /// `is_mergeable_anon_vma`. Since 6.16 a faulted and an unfaulted VMA may
+    /// merge unless the faulted one (or, for mremap, the VMA copied from) is a
+    /// fork child; before, only an unfaulted proposal could join a neighbour
+    /// with a single-entry chain.
+    fn is_mergeable_anon_vma(&self, vmg: &MergeState, tgt: VmaId) -> bool {
+        let tgt = self.vma(tgt);
+        let src_anon = vmg.anon_vma.as_ref();
+        let tgt_anon = tgt.anon_vma.as_ref();
+        if !self.config.anon_merge_6_16() {
+            if (src_anon.is_none() || tgt_anon.is_none()) && tgt.chain.len() == 1 {
+                return true;
+            }
+            return src_anon == tgt_anon;
+        }
+        let fork_child = |id: Option<VmaId>| id.is_some_and(|id| self.vma(id).is_fork_child());
+        match (tgt_anon, src_anon) {
+            (None, Some(_)) => !fork_child(vmg.middle) && !fork_child(vmg.copied_from),
+            (Some(_), None) => !tgt.is_fork_child(),
+            (t, s) => t == s,
+        }
+    }
+
+    /// `can_vma_merge_before`: the proposal may join `next` from below.
+    fn can_vma_merge_before(&self, vmg: &MergeState, next: VmaId) -> bool {
+        let pglen = (vmg.end - vmg.start) >> PAGE_SHIFT;
+        self.is_mergeable_vma(vmg, next)
+            && self.is_mergeable_anon_vma(vmg, next)
+            && self.vma(next).pgoff == vmg.pgoff.wrapping_add(pglen)
+    }
+
+    /// `can_vma_merge_after`: the proposal may join `prev` from above.
+    fn can_vma_merge_after(&self, vmg: &MergeState, prev: VmaId) -> bool {
+        let p = self.vma(prev);
+        self.is_mergeable_vma(vmg, prev)
+            && self.is_mergeable_anon_vma(vmg, prev)
+            && p.pgoff.wrapping_add(p.pages()) == vmg.pgoff
+    }
+
+    /// `can_vma_merge_left`: `prev` ends where the proposal starts and matches.
+    pub(crate) fn can_vma_merge_left(&self, vmg: &MergeState) -> bool {
+        vmg.prev.is_some_and(|p| self.vma(p).end == vmg.start && self.can_vma_merge_after(vmg, p))
+    }
+
+    /// `can_vma_merge_right`: `next` starts where the proposal ends and
+    /// matches; if merging both sides, `prev` and `next` must also agree on
+    /// their `anon_vma`s.
+    pub(crate) fn can_vma_merge_right(&self, vmg: &MergeState, can_merge_left: bool) -> bool {
+        let Some(next) = vmg.next else { return false };
+        if vmg.end != self.vma(next).start || !self.can_vma_merge_before(vmg, next) {
+            return false;
+        }
+        if !can_merge_left {
+            return true;
+        }
+        let prev = vmg.prev.map(|p| self.vma(p).anon_vma.clone()).unwrap_or_default();
+        let next = self.vma(next).anon_vma.as_ref();
+        prev.is_none() || next.is_none() || prev.as_ref() == next
+    }
+
+    /// `can_merge_remove_vma`: a VMA with a `close` hook is never removed by a merge.
+    pub(crate) fn can_merge_remove_vma(&self, id: VmaId) -> bool {
+        !self.vma(id).has_close()
+    }
+}

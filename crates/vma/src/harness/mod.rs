@@ -1,0 +1,1 @@
+//! The ported kernel userland tests (filled in below).
