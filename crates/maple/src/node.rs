@@ -1,0 +1,223 @@
+//! Node layout: leaves hold entries, inner nodes hold per-child summaries.
+
+use alloc::vec::Vec;
+
+/// Entries per leaf. 16 keeps a leaf's key arrays at two cache lines each.
+pub(crate) const LEAF_CAP: usize = 16;
+/// Children per inner node.
+pub(crate) const INNER_CAP: usize = 16;
+/// Fewest entries a non-root leaf may hold.
+pub(crate) const LEAF_MIN: usize = 4;
+/// Fewest children a non-root inner node may hold (the root needs two).
+pub(crate) const INNER_MIN: usize = 4;
+/// Levels a path can have. With at least `INNER_MIN` children per inner node
+/// and at most 2^32 leaves, the height stays far below this.
+pub(crate) const MAX_DEPTH: usize = 24;
+/// "No node" marker for node indices and free-list links.
+pub(crate) const NIL: u32 = u32::MAX;
+
+/// What a parent keeps about one child subtree: the start of its first entry,
+/// the end of its last entry, and the largest gap strictly between two of its
+/// entries. Gaps between sibling subtrees are derived from `first`/`last` of
+/// neighbours, so each gap is accounted for in exactly one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Summary {
+    pub(crate) first: u64,
+    pub(crate) last: u64,
+    pub(crate) gap: u64,
+}
+
+/// A leaf: up to `LEAF_CAP` entries `[starts[i], ends[i]) -> vals[i]`,
+/// sorted and non-overlapping. The entry count is `vals.len()`; `vals` always
+/// has capacity for `LEAF_CAP` values so stores never reallocate it.
+/// A free leaf has no values and keeps the next free leaf in `starts[0]`.
+pub(crate) struct Leaf<V> {
+    pub(crate) starts: [u64; LEAF_CAP],
+    pub(crate) ends: [u64; LEAF_CAP],
+    pub(crate) vals: Vec<V>,
+}
+
+impl<V> Leaf<V> {
+    /// An empty leaf with its value storage allocated.
+    pub(crate) fn new() -> Self {
+        Leaf {
+            starts: [0; LEAF_CAP],
+            ends: [0; LEAF_CAP],
+            vals: Vec::with_capacity(LEAF_CAP),
+        }
+    }
+
+    /// Like [`Leaf::new`], reporting allocation failure instead of aborting.
+    pub(crate) fn try_new() -> Result<Self, crate::AllocError> {
+        let mut vals = Vec::new();
+        vals.try_reserve_exact(LEAF_CAP)
+            .map_err(|_| crate::AllocError)?;
+        Ok(Leaf {
+            starts: [0; LEAF_CAP],
+            ends: [0; LEAF_CAP],
+            vals,
+        })
+    }
+
+    /// Number of entries.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.vals.len()
+    }
+
+    /// First start, last end and largest inner gap; all zero when empty.
+    pub(crate) fn summary(&self) -> Summary {
+        let n = self.len();
+        if n == 0 {
+            return Summary::default();
+        }
+        let mut gap = 0;
+        for k in 1..n {
+            gap = gap.max(self.starts[k] - self.ends[k - 1]);
+        }
+        Summary {
+            first: self.starts[0],
+            last: self.ends[n - 1],
+            gap,
+        }
+    }
+}
+
+impl<V: Clone> Clone for Leaf<V> {
+    fn clone(&self) -> Self {
+        let mut vals = Vec::with_capacity(LEAF_CAP);
+        vals.extend(self.vals.iter().cloned());
+        Leaf {
+            starts: self.starts,
+            ends: self.ends,
+            vals,
+        }
+    }
+}
+
+/// An inner node: `len` children, each with its [`Summary`] spread over the
+/// `starts`/`ends`/`gaps` arrays. A free inner node has `len == 0` and keeps
+/// the next free inner node in `starts[0]`.
+#[derive(Clone)]
+pub(crate) struct Inner {
+    pub(crate) starts: [u64; INNER_CAP],
+    pub(crate) ends: [u64; INNER_CAP],
+    pub(crate) gaps: [u64; INNER_CAP],
+    pub(crate) kids: [u32; INNER_CAP],
+    pub(crate) len: u32,
+}
+
+impl Inner {
+    /// A node with no children.
+    pub(crate) fn new() -> Self {
+        Inner {
+            starts: [0; INNER_CAP],
+            ends: [0; INNER_CAP],
+            gaps: [0; INNER_CAP],
+            kids: [NIL; INNER_CAP],
+            len: 0,
+        }
+    }
+
+    /// Number of children.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// The summary of child `k` as cached here.
+    #[inline]
+    pub(crate) fn child_summary(&self, k: usize) -> Summary {
+        Summary {
+            first: self.starts[k],
+            last: self.ends[k],
+            gap: self.gaps[k],
+        }
+    }
+
+    /// Overwrites the cached summary of child `k`.
+    #[inline]
+    pub(crate) fn set_summary(&mut self, k: usize, s: Summary) {
+        self.starts[k] = s.first;
+        self.ends[k] = s.last;
+        self.gaps[k] = s.gap;
+    }
+
+    /// Inserts child `kid` at position `k`; the caller checks there is room.
+    pub(crate) fn insert(&mut self, k: usize, kid: u32, s: Summary) {
+        let n = self.len();
+        self.starts.copy_within(k..n, k + 1);
+        self.ends.copy_within(k..n, k + 1);
+        self.gaps.copy_within(k..n, k + 1);
+        self.kids.copy_within(k..n, k + 1);
+        self.kids[k] = kid;
+        self.set_summary(k, s);
+        self.len += 1;
+    }
+
+    /// Removes child `k`.
+    pub(crate) fn remove(&mut self, k: usize) {
+        let n = self.len();
+        self.starts.copy_within(k + 1..n, k);
+        self.ends.copy_within(k + 1..n, k);
+        self.gaps.copy_within(k + 1..n, k);
+        self.kids.copy_within(k + 1..n, k);
+        self.kids[n - 1] = NIL;
+        self.len -= 1;
+    }
+
+    /// First start, last end and largest gap of the whole subtree, from the
+    /// cached child summaries; all zero when empty.
+    pub(crate) fn summary(&self) -> Summary {
+        let n = self.len();
+        if n == 0 {
+            return Summary::default();
+        }
+        let mut gap = self.gaps[0];
+        for k in 1..n {
+            gap = gap.max(self.gaps[k]).max(self.starts[k] - self.ends[k - 1]);
+        }
+        Summary {
+            first: self.starts[0],
+            last: self.ends[n - 1],
+            gap,
+        }
+    }
+}
+
+/// Number of keys in the sorted slice that are `<= key` (branch-free scan;
+/// the slices are at most 16 long).
+#[inline]
+pub(crate) fn count_le(keys: &[u64], key: u64) -> usize {
+    keys.iter().map(|&k| (k <= key) as usize).sum()
+}
+
+/// Number of keys in the sorted slice that are `< key`.
+#[inline]
+pub(crate) fn count_lt(keys: &[u64], key: u64) -> usize {
+    keys.iter().map(|&k| (k < key) as usize).sum()
+}
+
+/// Two distinct elements of one slice, mutably.
+pub(crate) fn pair_mut<T>(v: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
+    debug_assert!(a != b);
+    if a < b {
+        let (x, y) = v.split_at_mut(b);
+        (&mut x[a], &mut y[0])
+    } else {
+        let (x, y) = v.split_at_mut(a);
+        (&mut y[0], &mut x[b])
+    }
+}
+
+/// Where to cut `t` items (more than `cap`) into two nodes of `min..=cap`.
+/// A change at the right end leaves the left node nearly full (ascending
+/// growth, as when mappings are added above the last one); a change at the
+/// left end does the mirror (top-down mmap growth); otherwise halve.
+pub(crate) fn split_point(t: usize, at_start: bool, at_end: bool, min: usize) -> usize {
+    match (at_start, at_end) {
+        (false, true) => t - min,
+        (true, false) => min,
+        _ => t / 2,
+    }
+}

@@ -1,0 +1,61 @@
+//! Point and neighbour lookups (kernel: `mas_walk`, `mas_find`,
+//! `mas_find_rev`, `mas_next`, `mas_prev`).
+
+use crate::node::count_le;
+use crate::MapleTree;
+use core::ops::Range;
+
+impl<V> MapleTree<V> {
+    /// The entry containing `addr`, with its range.
+    pub fn load(&self, addr: u64) -> Option<(Range<u64>, &V)> {
+        let path = self.descend_by_start(addr)?;
+        let leaf = &self.leaves[path.leaf() as usize];
+        let n = count_le(&leaf.starts[..leaf.len()], addr);
+        let i = n.checked_sub(1)?;
+        (addr < leaf.ends[i]).then(|| (leaf.starts[i]..leaf.ends[i], &leaf.vals[i]))
+    }
+
+    /// The value of the entry containing `addr`.
+    pub fn get(&self, addr: u64) -> Option<&V> {
+        self.load(addr).map(|(_, v)| v)
+    }
+
+    /// The lowest entry intersecting `[start, end)`.
+    pub fn find(&self, start: u64, end: u64) -> Option<(Range<u64>, &V)> {
+        if start >= end {
+            return None;
+        }
+        let pos = self.seek_end_above(start)?;
+        let (s, e, v) = self.entry_at(&pos)?;
+        (s < end).then_some((s..e, v))
+    }
+
+    /// The highest entry intersecting `[start, end)`.
+    pub fn find_rev(&self, start: u64, end: u64) -> Option<(Range<u64>, &V)> {
+        if start >= end {
+            return None;
+        }
+        let pos = self.seek_start_at_most(end - 1)?;
+        let (s, e, v) = self.entry_at(&pos)?;
+        (e > start).then_some((s..e, v))
+    }
+
+    /// The first entry starting at or above `addr`.
+    pub fn next_entry(&self, addr: u64) -> Option<(Range<u64>, &V)> {
+        let mut pos = self.seek_end_above(addr)?;
+        let (s, _, _) = self.entry_at(&pos)?;
+        if s < addr && !self.advance(&mut pos) {
+            return None;
+        }
+        self.entry_at(&pos).map(|(s, e, v)| (s..e, v))
+    }
+
+    /// The last entry ending at or below `addr`.
+    pub fn prev_entry(&self, addr: u64) -> Option<(Range<u64>, &V)> {
+        let mut pos = self.seek_end_above(addr)?;
+        if !self.retreat(&mut pos) {
+            return None;
+        }
+        self.entry_at(&pos).map(|(s, e, v)| (s..e, v))
+    }
+}

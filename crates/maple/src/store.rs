@@ -1,0 +1,194 @@
+//! Range stores and erases (kernel: `mas_store`, `mas_erase` over a range):
+//! whatever the range covers is removed, entries it covers partly are
+//! trimmed, and an entry containing the whole range is split in two.
+
+use crate::node::{count_le, count_lt, pair_mut, split_point, LEAF_CAP, LEAF_MIN, NIL};
+use crate::path::Path;
+use crate::{AllocError, MapleTree};
+use core::ops::Range;
+
+/// Up to two new entries to insert into one leaf, in address order.
+type Items<V> = [Option<(u64, u64, V)>; 2];
+
+impl<V> MapleTree<V> {
+    /// Stores `value` over `[range.start, range.end)`, replacing whatever was
+    /// there. An empty or inverted range is a no-op. Uses preallocated nodes
+    /// if there are any, and otherwise allocates (aborting on failure, like `Vec`).
+    pub fn store(&mut self, range: Range<u64>, value: V)
+    where
+        V: Clone,
+    {
+        if range.start < range.end {
+            self.replace(range.start, range.end, Some(value));
+        }
+    }
+
+    /// [`preallocate`](MapleTree::preallocate), then [`store`](MapleTree::store).
+    pub fn try_store(&mut self, range: Range<u64>, value: V) -> Result<(), AllocError>
+    where
+        V: Clone,
+    {
+        if range.start < range.end {
+            self.preallocate()?;
+            self.replace(range.start, range.end, Some(value));
+        }
+        Ok(())
+    }
+
+    /// Removes everything in `[range.start, range.end)`, trimming entries that
+    /// stick out of it (and splitting one that contains it).
+    pub fn erase(&mut self, range: Range<u64>)
+    where
+        V: Clone,
+    {
+        if range.start < range.end {
+            self.replace(range.start, range.end, None);
+        }
+    }
+
+    /// [`preallocate`](MapleTree::preallocate), then [`erase`](MapleTree::erase).
+    pub fn try_erase(&mut self, range: Range<u64>) -> Result<(), AllocError>
+    where
+        V: Clone,
+    {
+        if range.start < range.end {
+            self.preallocate()?;
+            self.replace(range.start, range.end, None);
+        }
+        Ok(())
+    }
+
+    /// Clears `[s, e)` (with `s < e`) and, if `value` is given, stores it there.
+    ///
+    /// Works one leaf at a time: find the leaf holding the first entry that
+    /// ends above `s`, drop the entries of that leaf inside the range and trim
+    /// the ones sticking out. If the range goes on into the next leaf, repeat;
+    /// otherwise insert the new entry (and the split-off tail of an entry
+    /// that contained the whole range) where the removed run was.
+    fn replace(&mut self, s: u64, e: u64, mut value: Option<V>)
+    where
+        V: Clone,
+    {
+        if self.root == NIL {
+            if value.is_none() {
+                return;
+            }
+            self.root = self.alloc_leaf();
+            self.height = 0;
+        }
+        loop {
+            let Some(path) = self.descend_by_end(s) else {
+                return;
+            };
+            let id = path.leaf() as usize;
+            let leaf = &self.leaves[id];
+            let len = leaf.len();
+            let i = count_le(&leaf.ends[..len], s);
+            let j = i + count_lt(&leaf.starts[i..len], e);
+            let more = j == len && self.next_separator(&path).is_some_and(|sep| sep < e);
+
+            let leaf = &mut self.leaves[id];
+            let (mut lo, mut hi) = (i, j);
+            let mut edited = false;
+            let mut tail = None;
+            if lo < hi && leaf.starts[lo] < s {
+                // Entry `lo` starts before the range: keep its head.
+                if leaf.ends[lo] > e {
+                    // ...and it ends after the range: its tail is a new entry.
+                    tail = Some((e, leaf.ends[lo], leaf.vals[lo].clone()));
+                }
+                leaf.ends[lo] = s;
+                lo += 1;
+                edited = true;
+            }
+            if lo < hi && leaf.ends[hi - 1] > e {
+                // Entry `hi - 1` ends after the range: keep its tail.
+                leaf.starts[hi - 1] = e;
+                hi -= 1;
+                edited = true;
+            }
+            let mut items: Items<V> = [None, None];
+            if !more {
+                items = [value.take().map(|v| (s, e, v)), tail.take()];
+                if items[0].is_none() {
+                    items.swap(0, 1);
+                }
+            }
+            let progress = edited || lo < hi || items[0].is_some();
+            if progress {
+                self.splice(&path, lo, hi, items);
+            }
+            if !more || !progress {
+                debug_assert!(!more, "range erase made no progress");
+                return;
+            }
+        }
+    }
+
+    /// Replaces entries `lo..hi` of the path's leaf with `items`, splitting
+    /// the leaf if they do not fit, then restores the invariants up the path.
+    fn splice(&mut self, path: &Path, lo: usize, hi: usize, items: Items<V>) {
+        let id = path.leaf() as usize;
+        let len = self.leaves[id].len();
+        let p = items.iter().filter(|x| x.is_some()).count();
+        let t = len - (hi - lo) + p;
+        self.len = self.len + p - (hi - lo);
+
+        // The leaf's keys after the splice, in order.
+        let mut fs = [0u64; LEAF_CAP + 2];
+        let mut fe = [0u64; LEAF_CAP + 2];
+        {
+            let leaf = &self.leaves[id];
+            fs[..lo].copy_from_slice(&leaf.starts[..lo]);
+            fe[..lo].copy_from_slice(&leaf.ends[..lo]);
+            for (q, (a, b, _)) in items.iter().flatten().enumerate() {
+                fs[lo + q] = *a;
+                fe[lo + q] = *b;
+            }
+            fs[lo + p..t].copy_from_slice(&leaf.starts[hi..len]);
+            fe[lo + p..t].copy_from_slice(&leaf.ends[hi..len]);
+        }
+        let values = items.into_iter().flatten().map(|(_, _, v)| v);
+
+        if t <= LEAF_CAP {
+            let leaf = &mut self.leaves[id];
+            leaf.starts[..t].copy_from_slice(&fs[..t]);
+            leaf.ends[..t].copy_from_slice(&fe[..t]);
+            leaf.vals.drain(lo..hi);
+            for (q, v) in values.enumerate() {
+                leaf.vals.insert(lo + q, v);
+            }
+            self.fixup(path, None);
+            return;
+        }
+
+        // Split: the left part stays in this leaf, the right part moves to a new one.
+        let ls = split_point(t, lo == 0, hi == len, LEAF_MIN);
+        let new = self.alloc_leaf();
+        let (left, right) = pair_mut(&mut self.leaves, id, new as usize);
+        left.starts[..ls].copy_from_slice(&fs[..ls]);
+        left.ends[..ls].copy_from_slice(&fe[..ls]);
+        right.starts[..t - ls].copy_from_slice(&fs[ls..t]);
+        right.ends[..t - ls].copy_from_slice(&fe[ls..t]);
+        left.vals.drain(lo..hi);
+        // Old values from `cut` on (indices after the drain) go right.
+        let len0 = len - (hi - lo);
+        let cut = if ls <= lo {
+            ls
+        } else if ls >= lo + p {
+            ls - p
+        } else {
+            lo
+        };
+        right.vals.extend(left.vals.drain(cut..len0));
+        for (q, v) in values.enumerate() {
+            let f = lo + q;
+            if f < ls {
+                left.vals.insert(f, v);
+            } else {
+                right.vals.insert(f - ls, v);
+            }
+        }
+        self.fixup(path, Some(new));
+    }
+}
