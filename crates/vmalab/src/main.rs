@@ -1,1 +1,75 @@
-fn main() {}
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The `vmalab` command: a thin dispatcher into the library's modules.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "vmalab",
+    version,
+    about = "The VMA lab: scenarios, live-kernel oracle"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run scenarios on the live kernel, print outcomes and layouts, check
+    /// the `expect` lines (exit 1 if one fails).
+    Kernel {
+        /// Scenario files, or directories searched for *.scenario.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print the layout after every step, not only when it changed.
+        #[arg(long)]
+        all_layouts: bool,
+        /// Seconds before a scenario's runner is killed.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+    },
+    /// Print the detected host configuration (version, options, sysctls,
+    /// rlimits).
+    Host,
+    /// Internal: execute a scenario read from stdin (the oracle's runner).
+    #[command(hide = true)]
+    OracleRunner,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Kernel {
+            files,
+            all_layouts,
+            timeout,
+        } => {
+            let opts = vmalab::report::KernelOptions {
+                paths: files,
+                all_layouts,
+                oracle: vmalab::oracle::OracleOptions {
+                    timeout: Duration::from_secs(timeout),
+                    runner: None,
+                },
+            };
+            match vmalab::report::kernel_command(&opts) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(e) => {
+                    eprintln!("vmalab: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Cmd::Host => {
+            print!("{}", vmalab::host::HostConfig::detect());
+            ExitCode::SUCCESS
+        }
+        Cmd::OracleRunner => ExitCode::from(vmalab::oracle::runner::main() as u8),
+    }
+}

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! vmalab: the VMA lab. Scenario language, live-kernel oracle and the
+//! types both the oracle and the model runner produce (layouts, outcomes,
+//! traces), so the two can be compared.
+//!
+//! Data flows one way: scenario text -> [`scenario::Scenario`] -> a side
+//! that runs it ([`oracle`] for the kernel; the model runner later) ->
+//! [`trace::Trace`] of [`outcome::Outcome`]s and [`layout::Layout`]s ->
+//! [`check`] / [`report`].
+
+#![deny(unsafe_code)]
+
+pub mod check;
+pub mod host;
+pub mod layout;
+pub mod oracle;
+pub mod outcome;
+pub mod report;
+pub mod scenario;
+pub mod trace;
+pub mod window;

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The live-kernel oracle: runs a scenario for real and records what Linux
+//! did. The parent side here spawns `vmalab oracle-runner` (see [`runner`])
+//! in its own process group, feeds it the scenario, enforces a timeout,
+//! kills whatever is left of the group and decodes the line protocol into a
+//! [`Trace`]. A crash or hang becomes a `ChildCrash` outcome, not an error.
+
+pub mod protocol;
+#[allow(unsafe_code)]
+pub mod runner;
+pub mod smaps;
+
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use nix::sys::signal::{killpg, Signal};
+use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use crate::host::HostConfig;
+use crate::outcome::Outcome;
+use crate::scenario::Scenario;
+use crate::trace::{StepResult, Trace};
+use crate::window::Window;
+
+/// How to run the oracle.
+#[derive(Clone, Debug)]
+pub struct OracleOptions {
+    /// Kill the runner after this long.
+    pub timeout: Duration,
+    /// The `vmalab` binary providing `oracle-runner` (default: this one).
+    pub runner: Option<PathBuf>,
+}
+
+impl Default for OracleOptions {
+    fn default() -> Self {
+        OracleOptions {
+            timeout: Duration::from_secs(10),
+            runner: None,
+        }
+    }
+}
+
+/// A kernel run: the trace plus where the window was and what the runner
+/// wrote to stderr.
+#[derive(Clone, Debug, Default)]
+pub struct KernelTrace {
+    pub trace: Trace,
+    /// `None` if the scenario was skipped before running.
+    pub window: Option<Window>,
+    pub stderr: String,
+}
+
+/// Runs a scenario on the live kernel with default options.
+pub fn run_kernel(scenario: &Scenario) -> anyhow::Result<KernelTrace> {
+    run_kernel_with(scenario, &OracleOptions::default(), &HostConfig::detect())
+}
+
+/// Runs a scenario on the live kernel; skips it (without running) if the
+/// host does not meet its `min-kernel`/`requires` lines.
+pub fn run_kernel_with(
+    scenario: &Scenario,
+    opts: &OracleOptions,
+    host: &HostConfig,
+) -> anyhow::Result<KernelTrace> {
+    if let Some(why) = host.unmet(scenario) {
+        return Ok(KernelTrace {
+            trace: Trace {
+                page_size: host.page_size,
+                steps: Vec::new(),
+                skipped: Some(why),
+            },
+            window: None,
+            stderr: String::new(),
+        });
+    }
+    let exe = match &opts.runner {
+        Some(p) => p.clone(),
+        None => std::env::current_exe().context("cannot find the vmalab binary")?,
+    };
+    let mut child = Command::new(&exe)
+        .arg("oracle-runner")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("cannot start {} oracle-runner", exe.display()))?;
+    let pid = Pid::from_raw(child.id() as i32);
+    // The runner reads all of stdin before writing anything, so writing
+    // first cannot deadlock; a runner that died early just gives EPIPE.
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(scenario.to_string().as_bytes());
+    }
+    let mut stdout = child.stdout.take().context("runner stdout")?;
+    let mut stderr = child.stderr.take().context("runner stderr")?;
+    let out_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+
+    // Wait for the runner without reaping it, so its pid (the group id)
+    // cannot be reused before we kill the rest of the group.
+    let start = Instant::now();
+    let mut timed_out = false;
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT;
+    loop {
+        match waitid(Id::Pid(pid), flags | WaitPidFlag::WNOHANG) {
+            Ok(WaitStatus::StillAlive) => {}
+            Ok(_) => break,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => bail!("waiting for the oracle runner: {e}"),
+        }
+        if start.elapsed() > opts.timeout {
+            timed_out = true;
+            let _ = killpg(pid, Signal::SIGKILL);
+            let _ = waitid(Id::Pid(pid), flags);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // Forked copies of the runner may still live: end the whole group while
+    // the leader is a zombie (its id is still reserved), then reap it.
+    let _ = killpg(pid, Signal::SIGKILL);
+    let status = child.wait().context("reaping the oracle runner")?;
+    let out = out_thread.join().unwrap_or_default();
+    let err = err_thread.join().unwrap_or_default();
+
+    let decoded = protocol::decode(&out).context("decoding the oracle runner's output")?;
+    if let Some(f) = &decoded.fatal {
+        bail!("oracle runner could not start the scenario: {f}");
+    }
+    let window = (decoded.page_size != 0).then_some(Window {
+        base: decoded.base,
+        pages: decoded.window_pages,
+        page_size: decoded.page_size,
+    });
+    let mut trace = Trace {
+        page_size: decoded.page_size,
+        steps: decoded.steps,
+        skipped: None,
+    };
+    if !decoded.done {
+        let why = if timed_out {
+            format!("timed out after {:?}", opts.timeout)
+        } else if let Some(sig) = &decoded.child_died {
+            format!("forked child killed by {sig}")
+        } else {
+            use std::os::unix::process::ExitStatusExt;
+            match status.signal() {
+                Some(s) => format!(
+                    "runner killed by {}",
+                    crate::scenario::names::signal_name(s)
+                ),
+                None => format!("runner exited with {status} before finishing"),
+            }
+        };
+        let why = match err.lines().last() {
+            Some(l) if !l.is_empty() => format!("{why}; stderr: {l}"),
+            _ => why,
+        };
+        let index = decoded.unfinished.unwrap_or(trace.steps.len());
+        let layout = trace
+            .steps
+            .last()
+            .map(|s| s.layout.clone())
+            .unwrap_or_default();
+        if index < scenario.steps.len() || trace.steps.is_empty() {
+            trace.steps.push(StepResult {
+                index,
+                outcome: Outcome::ChildCrash(why),
+                layout,
+            });
+        }
+    }
+    Ok(KernelTrace {
+        trace,
+        window,
+        stderr: err,
+    })
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! A userfaultfd for `uffd-register`: opened lazily, with
+//! `UFFD_FEATURE_SIGBUS` so a fault in a registered range raises SIGBUS (the
+//! runner has no fault-handling thread; without it a touch would block).
+//! No event features: fork/remap/unmap events would block those calls until
+//! a reader consumed them.
+
+const UFFD_API: u64 = 0xAA;
+/// _IOWR(0xAA, 0x3F, struct uffdio_api)
+const UFFDIO_API: u64 = 0xc018_aa3f;
+/// _IOWR(0xAA, 0x00, struct uffdio_register)
+const UFFDIO_REGISTER: u64 = 0xc020_aa00;
+/// _IOR(0xAA, 0x01, struct uffdio_range)
+const UFFDIO_UNREGISTER: u64 = 0x8010_aa01;
+const UFFD_USER_MODE_ONLY: libc::c_long = 1;
+
+/// Features asked for when the kernel offers them: SIGBUS plus the
+/// shmem/hugetlb registration modes; no events, no async WP.
+const WANTED: u64 = (1 << 0) // PAGEFAULT_FLAG_WP
+    | (1 << 4) // MISSING_HUGETLBFS
+    | (1 << 5) // MISSING_SHMEM
+    | (1 << 7) // SIGBUS
+    | (1 << 9) // MINOR_HUGETLBFS
+    | (1 << 10) // MINOR_SHMEM
+    | (1 << 12); // WP_HUGETLBFS_SHMEM
+
+#[repr(C)]
+struct UffdioApi {
+    api: u64,
+    features: u64,
+    ioctls: u64,
+}
+
+#[repr(C)]
+struct UffdioRange {
+    start: u64,
+    len: u64,
+}
+
+#[repr(C)]
+struct UffdioRegister {
+    range: UffdioRange,
+    mode: u64,
+    ioctls: u64,
+}
+
+/// An initialised userfaultfd.
+pub struct Uffd(libc::c_int);
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// Opens a raw userfaultfd (retrying user-mode-only if refused).
+fn open_raw() -> Result<libc::c_int, i32> {
+    let flags = libc::c_long::from(libc::O_CLOEXEC | libc::O_NONBLOCK);
+    // SAFETY: userfaultfd takes only a flags argument and returns an fd.
+    let fd = unsafe { libc::syscall(libc::SYS_userfaultfd, flags) };
+    if fd >= 0 {
+        return Ok(fd as libc::c_int);
+    }
+    // SAFETY: as above.
+    let fd = unsafe { libc::syscall(libc::SYS_userfaultfd, flags | UFFD_USER_MODE_ONLY) };
+    if fd >= 0 {
+        Ok(fd as libc::c_int)
+    } else {
+        Err(errno())
+    }
+}
+
+/// UFFDIO_API handshake; returns the features the kernel reports.
+fn api(fd: libc::c_int, features: u64) -> Result<u64, i32> {
+    let mut a = UffdioApi {
+        api: UFFD_API,
+        features,
+        ioctls: 0,
+    };
+    // SAFETY: UFFDIO_API reads and writes a struct uffdio_api, which `a` is.
+    let rc = unsafe { libc::ioctl(fd, UFFDIO_API as _, &mut a as *mut UffdioApi) };
+    if rc == 0 {
+        Ok(a.features)
+    } else {
+        Err(errno())
+    }
+}
+
+fn close(fd: libc::c_int) {
+    // SAFETY: closing an fd this module opened and owns.
+    unsafe { libc::close(fd) };
+}
+
+impl Uffd {
+    /// Opens and initialises a userfaultfd with the wanted features.
+    pub fn open() -> Result<Uffd, i32> {
+        let probe = open_raw()?;
+        let offered = api(probe, 0);
+        close(probe);
+        let fd = open_raw()?;
+        match api(fd, offered? & WANTED) {
+            Ok(_) => Ok(Uffd(fd)),
+            Err(e) => {
+                close(fd);
+                Err(e)
+            }
+        }
+    }
+
+    /// UFFDIO_REGISTER with `mode` (MISSING=1, WP=2, MINOR=4).
+    pub fn register(&self, start: u64, len: u64, mode: u64) -> Result<(), i32> {
+        let mut r = UffdioRegister {
+            range: UffdioRange { start, len },
+            mode,
+            ioctls: 0,
+        };
+        // SAFETY: UFFDIO_REGISTER reads and writes a struct uffdio_register.
+        let rc =
+            unsafe { libc::ioctl(self.0, UFFDIO_REGISTER as _, &mut r as *mut UffdioRegister) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(errno())
+        }
+    }
+
+    /// UFFDIO_UNREGISTER.
+    pub fn unregister(&self, start: u64, len: u64) -> Result<(), i32> {
+        let mut r = UffdioRange { start, len };
+        // SAFETY: UFFDIO_UNREGISTER reads a struct uffdio_range.
+        let rc = unsafe { libc::ioctl(self.0, UFFDIO_UNREGISTER as _, &mut r as *mut UffdioRange) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(errno())
+        }
+    }
+}

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The parsed form of a scenario: what each step asks for, independent of
+//! who executes it (the live kernel or the model).
+
+use crate::layout::ExpectedLayout;
+
+/// A whole scenario file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenario {
+    /// `name NAME`, or the file stem.
+    pub name: String,
+    /// `min-kernel X.Y[.Z]`: older kernels skip the scenario.
+    pub min_kernel: Option<KernelVersion>,
+    /// `requires [!]CONFIG_X`: build options the scenario depends on.
+    pub requires: Vec<Requirement>,
+    /// `window N`: the window size in pages.
+    pub window_pages: u64,
+    /// `file NAME ...` declarations, in order.
+    pub files: Vec<FileDecl>,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// Default window size in pages when a scenario has no `window` line.
+pub const DEFAULT_WINDOW_PAGES: u64 = 256;
+
+/// A kernel version `major.minor.patch`, ordered numerically.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KernelVersion {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl std::fmt::Display for KernelVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// `requires CONFIG_X` (enabled) or `requires !CONFIG_X` (disabled).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requirement {
+    pub option: String,
+    pub enabled: bool,
+}
+
+/// A scenario file object: a memfd of `size` opened read-write or read-only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileDecl {
+    pub name: String,
+    /// File size (pages and bytes; unaligned sizes test SIGBUS past EOF).
+    pub size: Amount,
+    pub writable: bool,
+    /// Line of the declaration (for error messages).
+    pub line: usize,
+}
+
+/// A quantity written as pages plus bytes: `4`, `4+100b`, `0b`,
+/// `0xFFFFFFFFFFFFFFFFb`. The value is `pages * page_size + bytes`, evaluated
+/// by whoever runs the scenario (page size is the runner's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Amount {
+    pub pages: i128,
+    pub bytes: i128,
+}
+
+impl Amount {
+    /// A whole number of pages.
+    pub const fn pages(pages: i128) -> Self {
+        Amount { pages, bytes: 0 }
+    }
+
+    /// The value in bytes as a signed 128-bit integer (never overflows: the
+    /// parser bounds each part well below 2^100).
+    pub fn value(&self, page_size: u64) -> i128 {
+        self.pages
+            .saturating_mul(page_size as i128)
+            .saturating_add(self.bytes)
+    }
+
+    /// The value in bytes if it fits an unsigned 64-bit machine word.
+    pub fn to_u64(&self, page_size: u64) -> Option<u64> {
+        u64::try_from(self.value(page_size)).ok()
+    }
+}
+
+/// An address argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddrArg {
+    /// Relative to the window base: `3` is the window's fourth page.
+    Window(Amount),
+    /// `abs:NUMBER`: an absolute address in bytes (for overflow tests).
+    Absolute(u64),
+}
+
+/// A flag or enumeration argument: its numeric value and how it was spelled
+/// (names validated against the table for that argument).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flags {
+    pub value: u64,
+    pub text: String,
+}
+
+impl Flags {
+    /// Flags from a value with a canonical spelling.
+    pub fn raw(value: u64) -> Self {
+        Flags {
+            value,
+            text: format!("{value:#x}"),
+        }
+    }
+}
+
+/// The file descriptor argument of `mmap`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FdArg {
+    /// `fd=NAME`: a file declared with `file NAME`.
+    File(String),
+    /// `fd=-1` (the default) or any raw number.
+    Raw(i64),
+}
+
+/// A read or write fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// One step of a scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// 1-based line of the step in its file.
+    pub line: usize,
+    pub kind: StepKind,
+    /// `expect ...` lines following the step, in order.
+    pub expect: Vec<Expect>,
+}
+
+/// What a step does. System calls keep their C names and argument order;
+/// lab actions (`touch`, `fork`, ...) are hyphenated words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    Mmap {
+        addr: AddrArg,
+        len: Amount,
+        prot: Flags,
+        flags: Flags,
+        fd: FdArg,
+        off: Amount,
+    },
+    Munmap {
+        addr: AddrArg,
+        len: Amount,
+    },
+    Mprotect {
+        addr: AddrArg,
+        len: Amount,
+        prot: Flags,
+    },
+    PkeyMprotect {
+        addr: AddrArg,
+        len: Amount,
+        prot: Flags,
+        pkey: i64,
+    },
+    PkeyAlloc {
+        flags: Flags,
+        access: Flags,
+    },
+    PkeyFree {
+        pkey: i64,
+    },
+    Mremap {
+        addr: AddrArg,
+        old_len: Amount,
+        new_len: Amount,
+        flags: Flags,
+        new_addr: Option<AddrArg>,
+    },
+    Madvise {
+        addr: AddrArg,
+        len: Amount,
+        advice: Flags,
+    },
+    Mlock {
+        addr: AddrArg,
+        len: Amount,
+    },
+    Mlock2 {
+        addr: AddrArg,
+        len: Amount,
+        flags: Flags,
+    },
+    Munlock {
+        addr: AddrArg,
+        len: Amount,
+    },
+    Mlockall {
+        flags: Flags,
+    },
+    Munlockall,
+    Mseal {
+        addr: AddrArg,
+        len: Amount,
+        flags: Flags,
+    },
+    Mbind {
+        addr: AddrArg,
+        len: Amount,
+        mode: Flags,
+        /// `nodes=0,2`; `None` passes a NULL node mask.
+        nodes: Option<Vec<u32>>,
+        flags: Flags,
+    },
+    /// `brk ADDR`: parsed for completeness; the heap lies outside any window.
+    Brk {
+        addr: AddrArg,
+    },
+    UffdRegister {
+        addr: AddrArg,
+        len: Amount,
+        modes: Flags,
+    },
+    UffdUnregister {
+        addr: AddrArg,
+        len: Amount,
+    },
+    /// `prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, ...)`; `None` clears the name.
+    SetAnonName {
+        addr: AddrArg,
+        len: Amount,
+        name: Option<String>,
+    },
+    /// `prctl(PR_SET_MEMORY_MERGE, on)`.
+    MemoryMerge {
+        on: bool,
+    },
+    /// A one-byte access at an address (a read returns the byte, a write
+    /// stores 1).
+    Touch {
+        access: Access,
+        addr: AddrArg,
+    },
+    /// `fork()`: later steps run in the child.
+    Fork,
+}
+
+impl StepKind {
+    /// The command word that starts this step's line.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            StepKind::Mmap { .. } => "mmap",
+            StepKind::Munmap { .. } => "munmap",
+            StepKind::Mprotect { .. } => "mprotect",
+            StepKind::PkeyMprotect { .. } => "pkey_mprotect",
+            StepKind::PkeyAlloc { .. } => "pkey_alloc",
+            StepKind::PkeyFree { .. } => "pkey_free",
+            StepKind::Mremap { .. } => "mremap",
+            StepKind::Madvise { .. } => "madvise",
+            StepKind::Mlock { .. } => "mlock",
+            StepKind::Mlock2 { .. } => "mlock2",
+            StepKind::Munlock { .. } => "munlock",
+            StepKind::Mlockall { .. } => "mlockall",
+            StepKind::Munlockall => "munlockall",
+            StepKind::Mseal { .. } => "mseal",
+            StepKind::Mbind { .. } => "mbind",
+            StepKind::Brk { .. } => "brk",
+            StepKind::UffdRegister { .. } => "uffd-register",
+            StepKind::UffdUnregister { .. } => "uffd-unregister",
+            StepKind::SetAnonName { .. } => "set-anon-name",
+            StepKind::MemoryMerge { .. } => "memory-merge",
+            StepKind::Touch { .. } => "touch",
+            StepKind::Fork => "fork",
+        }
+    }
+
+    /// True for steps whose successful return value is an address
+    /// (`mmap`, `mremap`, `brk`): `expect = N` then means window page N.
+    pub fn returns_address(&self) -> bool {
+        matches!(
+            self,
+            StepKind::Mmap { .. } | StepKind::Mremap { .. } | StepKind::Brk { .. }
+        )
+    }
+}
+
+/// An expectation about the step before it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// `expect ok`: success, any value.
+    Ok,
+    /// `expect = VALUE`: success with this value.
+    Value(ExpectValue),
+    /// `expect errno ENAME`.
+    Errno(String),
+    /// `expect signal SIGNAME [CODE]`.
+    Signal { name: String, code: Option<String> },
+    /// `expect skip`: the runner cannot run this step (e.g. brk).
+    Skip,
+    /// `expect layout` ... `end`: the window's mappings after the step.
+    Layout(ExpectedLayout),
+}
+
+/// The value in `expect = VALUE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpectValue {
+    /// A window address for address-returning calls, a plain integer for the
+    /// rest (then written without a `b` part).
+    Amount(Amount),
+    /// `= outside`: an address outside the window.
+    Outside,
+}

@@ -1,0 +1,669 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Scenario parser: one step per line, `#` comments, headers before steps,
+//! `expect` lines after the step they check. Never panics; every error names
+//! file:line:col.
+
+use std::fmt;
+
+use super::ast::*;
+use super::lexer::{self, LexError, Word};
+use super::names::{self, FlagKind};
+use crate::layout::{self, ExpectedLayout};
+
+/// A scenario syntax error at a position (1-based line and column).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    pub msg: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.msg)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses scenario text. `file` names the source in errors; its stem is the
+/// default scenario name.
+pub fn parse(file: &str, text: &str) -> Result<Scenario, ParseError> {
+    Parser::new(file, text).run()
+}
+
+/// Largest window accepted (2^32 pages = 16 TiB with 4 KiB pages).
+const MAX_WINDOW_PAGES: u64 = 1 << 32;
+
+struct Parser<'a> {
+    file: &'a str,
+    lines: Vec<&'a str>,
+    scenario: Scenario,
+    seen_name: bool,
+    seen_window: bool,
+    seen_min_kernel: bool,
+}
+
+impl<'a> Parser<'a> {
+    fn new(file: &'a str, text: &'a str) -> Self {
+        let stem = std::path::Path::new(file)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("scenario")
+            .to_string();
+        Parser {
+            file,
+            lines: text.split('\n').collect(),
+            scenario: Scenario {
+                name: stem,
+                min_kernel: None,
+                requires: Vec::new(),
+                window_pages: DEFAULT_WINDOW_PAGES,
+                files: Vec::new(),
+                steps: Vec::new(),
+            },
+            seen_name: false,
+            seen_window: false,
+            seen_min_kernel: false,
+        }
+    }
+
+    /// Builds an error at a 0-based byte column of line `lno` (0-based).
+    fn err(&self, lno: usize, byte_col: usize, msg: impl Into<String>) -> ParseError {
+        let line = self.lines.get(lno).copied().unwrap_or("");
+        let col = line
+            .get(..byte_col.min(line.len()))
+            .map(|s| s.chars().count())
+            .unwrap_or(byte_col)
+            + 1;
+        ParseError {
+            file: self.file.to_string(),
+            line: lno + 1,
+            col,
+            msg: msg.into(),
+        }
+    }
+
+    fn run(mut self) -> Result<Scenario, ParseError> {
+        let mut lno = 0;
+        while lno < self.lines.len() {
+            let raw = self.lines[lno];
+            let text = lexer::strip_comment(raw);
+            let ws = lexer::words(text);
+            lno = match ws.first() {
+                None => lno + 1,
+                Some(w) if w.text == "expect" => self.expect(lno, text, &ws)?,
+                Some(_) => {
+                    self.line(lno, text, &ws)
+                        .map_err(|(c, m)| self.err(lno, c, m))?;
+                    lno + 1
+                }
+            };
+        }
+        Ok(self.scenario)
+    }
+
+    /// A header or step line.
+    fn line(&mut self, lno: usize, text: &str, ws: &[Word<'_>]) -> Result<(), LexError> {
+        let head = ws[0];
+        let mut a = Args {
+            words: &ws[1..],
+            pos: 0,
+            end: text.len(),
+            head,
+        };
+        let header = matches!(
+            head.text,
+            "name" | "min-kernel" | "window" | "file" | "requires"
+        );
+        if header && !self.scenario.steps.is_empty() {
+            return Err((
+                head.col,
+                format!("`{}` must come before the first step", head.text),
+            ));
+        }
+        let kind = match head.text {
+            "name" => {
+                let w = a.word("a scenario name")?;
+                a.finish()?;
+                if self.seen_name {
+                    return Err((head.col, "duplicate `name`".into()));
+                }
+                self.seen_name = true;
+                self.scenario.name = w.text.to_string();
+                return Ok(());
+            }
+            "min-kernel" => {
+                let w = a.word("a kernel version such as 6.16")?;
+                a.finish()?;
+                if self.seen_min_kernel {
+                    return Err((head.col, "duplicate `min-kernel`".into()));
+                }
+                self.seen_min_kernel = true;
+                self.scenario.min_kernel = Some(parse_version(w.text).ok_or((
+                    w.col,
+                    format!("bad kernel version `{}` (expected X.Y or X.Y.Z)", w.text),
+                ))?);
+                return Ok(());
+            }
+            "window" => {
+                let w = a.word("a window size in pages")?;
+                a.finish()?;
+                if self.seen_window {
+                    return Err((head.col, "duplicate `window`".into()));
+                }
+                self.seen_window = true;
+                let n = lexer::number(w.text, w.col)?;
+                if n == 0 || n > MAX_WINDOW_PAGES {
+                    return Err((
+                        w.col,
+                        format!("window must be 1..={MAX_WINDOW_PAGES} pages"),
+                    ));
+                }
+                self.scenario.window_pages = n;
+                return Ok(());
+            }
+            "requires" => {
+                let w = a.word("a build option such as CONFIG_USERFAULTFD")?;
+                a.finish()?;
+                let (enabled, opt) = match w.text.strip_prefix('!') {
+                    Some(o) => (false, o),
+                    None => (true, w.text),
+                };
+                if !opt.starts_with("CONFIG_")
+                    || !opt[7..]
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                    || opt.len() == 7
+                {
+                    return Err((w.col, format!("bad build option `{}`", w.text)));
+                }
+                self.scenario.requires.push(Requirement {
+                    option: opt.to_string(),
+                    enabled,
+                });
+                return Ok(());
+            }
+            "file" => return self.file_decl(lno, &mut a),
+            "end" => return Err((head.col, "`end` without `expect layout`".into())),
+            _ => self.step(&mut a)?,
+        };
+        self.scenario.steps.push(Step {
+            line: lno + 1,
+            kind,
+            expect: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn file_decl(&mut self, lno: usize, a: &mut Args<'_, '_>) -> Result<(), LexError> {
+        let w = a.word("a file name")?;
+        let name = w.text;
+        let valid = name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+        let reserved = name == "anon"
+            || name
+                .strip_prefix("shm")
+                .is_some_and(|n| n.parse::<u32>().is_ok());
+        if !valid || reserved {
+            return Err((
+                w.col,
+                format!("bad file name `{name}` (letters, digits, _ . -; not `anon` or shmN)"),
+            ));
+        }
+        if self.scenario.files.iter().any(|f| f.name == name) {
+            return Err((w.col, format!("file `{name}` declared twice")));
+        }
+        let mut size = None;
+        let mut writable = true;
+        while let Some(o) = a.next() {
+            if let Some(v) = o
+                .text
+                .strip_prefix("pages=")
+                .or_else(|| o.text.strip_prefix("size="))
+            {
+                let am = lexer::amount(v, o.col + o.text.len() - v.len())?;
+                if am.value(1 << 16) < 0 {
+                    return Err((o.col, "file size must not be negative".into()));
+                }
+                size = Some(am);
+            } else if o.text == "rw" {
+                writable = true;
+            } else if o.text == "ro" {
+                writable = false;
+            } else {
+                return Err((
+                    o.col,
+                    format!("unexpected `{}` (pages=N, rw or ro)", o.text),
+                ));
+            }
+        }
+        let size = size.ok_or((a.end, "missing pages=N".to_string()))?;
+        self.scenario.files.push(FileDecl {
+            name: name.to_string(),
+            size,
+            writable,
+            line: lno + 1,
+        });
+        Ok(())
+    }
+
+    fn step(&self, a: &mut Args<'_, '_>) -> Result<StepKind, LexError> {
+        use FlagKind as K;
+        let kind = match a.head.text {
+            "mmap" => {
+                let addr = a.addr()?;
+                let len = a.amount("a length")?;
+                let prot = a.flags(K::Prot)?;
+                let flags = a.flags(K::Map)?;
+                let mut fd = FdArg::Raw(-1);
+                let mut off = Amount::default();
+                while let Some(o) = a.next() {
+                    if let Some(v) = o.text.strip_prefix("fd=") {
+                        let vcol = o.col + 3;
+                        fd = if v.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+                            FdArg::Raw(lexer::integer(v, vcol)?)
+                        } else if self.scenario.files.iter().any(|f| f.name == v) {
+                            FdArg::File(v.to_string())
+                        } else {
+                            return Err((
+                                vcol,
+                                format!("no file named `{v}` (declare it with `file`)"),
+                            ));
+                        };
+                    } else if let Some(v) = o.text.strip_prefix("off=") {
+                        off = lexer::amount(v, o.col + 4)?;
+                    } else {
+                        return Err((o.col, format!("unexpected `{}` (fd=, off=)", o.text)));
+                    }
+                }
+                StepKind::Mmap {
+                    addr,
+                    len,
+                    prot,
+                    flags,
+                    fd,
+                    off,
+                }
+            }
+            "munmap" => StepKind::Munmap {
+                addr: a.addr()?,
+                len: a.amount("a length")?,
+            },
+            "mprotect" => StepKind::Mprotect {
+                addr: a.addr()?,
+                len: a.amount("a length")?,
+                prot: a.flags(K::Prot)?,
+            },
+            "pkey_mprotect" => StepKind::PkeyMprotect {
+                addr: a.addr()?,
+                len: a.amount("a length")?,
+                prot: a.flags(K::Prot)?,
+                pkey: a.integer("a protection key")?,
+            },
+            "pkey_alloc" => StepKind::PkeyAlloc {
+                flags: a.opt_flags(K::PkeyAlloc)?,
+                access: a.opt_flags(K::PkeyAccess)?,
+            },
+            "pkey_free" => StepKind::PkeyFree {
+                pkey: a.integer("a protection key")?,
+            },
+            "mremap" => {
+                let addr = a.addr()?;
+                let old_len = a.amount("the old length")?;
+                let new_len = a.amount("the new length")?;
+                let flags = a.opt_flags(K::Mremap)?;
+                let new_addr = if a.peek().is_some() {
+                    Some(a.addr()?)
+                } else {
+                    None
+                };
+                StepKind::Mremap {
+                    addr,
+                    old_len,
+                    new_len,
+                    flags,
+                    new_addr,
+                }
+            }
+            "madvise" => StepKind::Madvise {
+                addr: a.addr()?,
+                len: a.amount("a length")?,
+                advice: a.flags(K::Madv)?,
+            },
+            "mlock" => StepKind::Mlock {
+                addr: a.addr()?,
+                len: a.amount("a length")?,
+            },
+            "mlock2" => StepKind::Mlock2 {
+                addr: a.addr()?,
+                len: a.amount("a length")?,
+                flags: a.opt_flags(K::Mlock2)?,
+            },
+            "munlock" => StepKind::Munlock {
+                addr: a.addr()?,
+                len: a.amount("a length")?,
+            },
+            "mlockall" => StepKind::Mlockall {
+                flags: a.flags(K::Mcl)?,
+            },
+            "munlockall" => StepKind::Munlockall,
+            "mseal" => StepKind::Mseal {
+                addr: a.addr()?,
+                len: a.amount("a length")?,
+                flags: a.opt_flags(K::Mseal)?,
+            },
+            "mbind" => {
+                let addr = a.addr()?;
+                let len = a.amount("a length")?;
+                let mode = a.flags(K::Mpol)?;
+                let mut nodes = None;
+                let mut flags = Flags::raw(0);
+                while let Some(o) = a.next() {
+                    if let Some(v) = o.text.strip_prefix("nodes=") {
+                        let mut list = Vec::new();
+                        let mut c = o.col + 6;
+                        if !v.is_empty() {
+                            for n in v.split(',') {
+                                let node = lexer::number(n, c)?;
+                                if node >= 1024 {
+                                    return Err((c, "node numbers must be below 1024".into()));
+                                }
+                                list.push(node as u32);
+                                c += n.len() + 1;
+                            }
+                        }
+                        nodes = Some(list);
+                    } else if let Some(v) = o.text.strip_prefix("flags=") {
+                        flags = lexer::flags(v, o.col + 6, K::MbindFlags)?;
+                    } else {
+                        return Err((o.col, format!("unexpected `{}` (nodes=, flags=)", o.text)));
+                    }
+                }
+                StepKind::Mbind {
+                    addr,
+                    len,
+                    mode,
+                    nodes,
+                    flags,
+                }
+            }
+            "brk" => StepKind::Brk { addr: a.addr()? },
+            "uffd-register" => StepKind::UffdRegister {
+                addr: a.addr()?,
+                len: a.amount("a length")?,
+                modes: match a.peek() {
+                    Some(_) => a.flags(K::UffdMode)?,
+                    None => Flags {
+                        value: 1,
+                        text: "MISSING".into(),
+                    },
+                },
+            },
+            "uffd-unregister" => StepKind::UffdUnregister {
+                addr: a.addr()?,
+                len: a.amount("a length")?,
+            },
+            "set-anon-name" => {
+                let addr = a.addr()?;
+                let len = a.amount("a length")?;
+                let name = a.next().map(|w| w.text.to_string());
+                StepKind::SetAnonName { addr, len, name }
+            }
+            "memory-merge" => {
+                let w = a.word("on or off")?;
+                let on = match w.text {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err((w.col, format!("expected on or off, found `{}`", w.text))),
+                };
+                StepKind::MemoryMerge { on }
+            }
+            "touch" => {
+                let w = a.word("read or write")?;
+                let access = match w.text {
+                    "read" => Access::Read,
+                    "write" => Access::Write,
+                    _ => {
+                        return Err((w.col, format!("expected read or write, found `{}`", w.text)))
+                    }
+                };
+                StepKind::Touch {
+                    access,
+                    addr: a.addr()?,
+                }
+            }
+            "fork" => StepKind::Fork,
+            other => {
+                return Err((
+                    a.head.col,
+                    format!(
+                        "unknown step `{other}` (mmap munmap mprotect pkey_mprotect pkey_alloc \
+                         pkey_free mremap madvise mlock mlock2 munlock mlockall munlockall mseal \
+                         mbind brk uffd-register uffd-unregister set-anon-name memory-merge touch \
+                         fork expect; headers: name min-kernel window requires file)"
+                    ),
+                ))
+            }
+        };
+        a.finish()?;
+        Ok(kind)
+    }
+
+    /// An `expect` line (and, for `expect layout`, its block). Returns the
+    /// next line index to read.
+    fn expect(&mut self, lno: usize, text: &str, ws: &[Word<'_>]) -> Result<usize, ParseError> {
+        let e = |c: usize, m: String| self.err(lno, c, m);
+        if self.scenario.steps.is_empty() {
+            return Err(e(ws[0].col, "`expect` before any step".into()));
+        }
+        let mut a = Args {
+            words: &ws[1..],
+            pos: 0,
+            end: text.len(),
+            head: ws[0],
+        };
+        let what = a
+            .word("ok, = VALUE, errno NAME, signal NAME, skip or layout")
+            .map_err(|(c, m)| e(c, m))?;
+        let (expect, next) = match what.text {
+            "ok" => (Expect::Ok, lno + 1),
+            "skip" => (Expect::Skip, lno + 1),
+            "=" => {
+                let v = a.word("a value").map_err(|(c, m)| e(c, m))?;
+                let val = if v.text == "outside" {
+                    ExpectValue::Outside
+                } else {
+                    ExpectValue::Amount(lexer::amount(v.text, v.col).map_err(|(c, m)| e(c, m))?)
+                };
+                (Expect::Value(val), lno + 1)
+            }
+            "errno" => {
+                let v = a
+                    .word("an errno name such as ENOMEM")
+                    .map_err(|(c, m)| e(c, m))?;
+                if !names::is_errno_name(v.text) {
+                    return Err(e(v.col, format!("unknown errno name `{}`", v.text)));
+                }
+                (Expect::Errno(v.text.to_string()), lno + 1)
+            }
+            "signal" => {
+                let v = a
+                    .word("a signal name such as SIGSEGV")
+                    .map_err(|(c, m)| e(c, m))?;
+                if !names::is_signal_name(v.text) {
+                    return Err(e(v.col, format!("unknown signal name `{}`", v.text)));
+                }
+                let code = match a.next() {
+                    Some(c) => {
+                        let known = names::signal_codes(v.text);
+                        if !known.iter().any(|(n, _)| *n == c.text) {
+                            return Err(e(
+                                c.col,
+                                format!("`{}` is not a si_code name for {}", c.text, v.text),
+                            ));
+                        }
+                        Some(c.text.to_string())
+                    }
+                    None => None,
+                };
+                (
+                    Expect::Signal {
+                        name: v.text.to_string(),
+                        code,
+                    },
+                    lno + 1,
+                )
+            }
+            "layout" => {
+                a.finish().map_err(|(c, m)| e(c, m))?;
+                let (layout, next) = self.layout_block(lno)?;
+                (Expect::Layout(layout), next)
+            }
+            other => {
+                return Err(e(
+                    what.col,
+                    format!("unknown expectation `{other}` (ok, =, errno, signal, skip, layout)"),
+                ))
+            }
+        };
+        a.finish().map_err(|(c, m)| e(c, m))?;
+        if let Some(step) = self.scenario.steps.last_mut() {
+            step.expect.push(expect);
+        }
+        Ok(next)
+    }
+
+    /// Reads layout lines after `expect layout` up to `end`.
+    fn layout_block(&self, start: usize) -> Result<(ExpectedLayout, usize), ParseError> {
+        let mut out = ExpectedLayout::default();
+        let mut lno = start + 1;
+        while lno < self.lines.len() {
+            let text = lexer::strip_comment(self.lines[lno]);
+            let trimmed = text.trim_start();
+            let indent = text.len() - trimmed.len();
+            if trimmed.trim_end().is_empty() {
+                lno += 1;
+                continue;
+            }
+            if trimmed.trim_end() == "end" {
+                for w in out.0.windows(2) {
+                    if w[1].start_page < w[0].end_page {
+                        return Err(self.err(
+                            lno,
+                            0,
+                            "layout entries overlap or are not sorted by address",
+                        ));
+                    }
+                }
+                return Ok((out, lno + 1));
+            }
+            let entry = layout::parse_entry(trimmed).map_err(|(c, m)| {
+                self.err(
+                    lno,
+                    indent + c,
+                    format!("{m} (in `expect layout`; close it with `end`)"),
+                )
+            })?;
+            out.0.push(entry);
+            lno += 1;
+        }
+        Err(self.err(start, 0, "`expect layout` without a closing `end`"))
+    }
+}
+
+/// Positional argument reader for one line.
+struct Args<'w, 'a> {
+    words: &'w [Word<'a>],
+    pos: usize,
+    /// Byte column just past the line's text (for "missing" errors).
+    end: usize,
+    head: Word<'a>,
+}
+
+impl<'a> Args<'_, 'a> {
+    fn peek(&self) -> Option<Word<'a>> {
+        self.words.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Option<Word<'a>> {
+        let w = self.peek();
+        self.pos += usize::from(w.is_some());
+        w
+    }
+
+    fn word(&mut self, what: &str) -> Result<Word<'a>, LexError> {
+        self.next()
+            .ok_or_else(|| (self.end, format!("`{}`: missing {what}", self.head.text)))
+    }
+
+    fn addr(&mut self) -> Result<AddrArg, LexError> {
+        let w = self.word("an address (window pages, or abs:NUMBER)")?;
+        lexer::address(w.text, w.col)
+    }
+
+    fn amount(&mut self, what: &str) -> Result<Amount, LexError> {
+        let w = self.word(&format!("{what} (pages, or bytes with a `b` suffix)"))?;
+        lexer::amount(w.text, w.col)
+    }
+
+    fn integer(&mut self, what: &str) -> Result<i64, LexError> {
+        let w = self.word(what)?;
+        lexer::integer(w.text, w.col)
+    }
+
+    fn flags(&mut self, kind: FlagKind) -> Result<Flags, LexError> {
+        let w = self.word(kind.describe())?;
+        lexer::flags(w.text, w.col, kind)
+    }
+
+    /// Flags that default to 0 when absent.
+    fn opt_flags(&mut self, kind: FlagKind) -> Result<Flags, LexError> {
+        match self.peek() {
+            Some(_) => self.flags(kind),
+            None => Ok(Flags {
+                value: 0,
+                text: "0".into(),
+            }),
+        }
+    }
+
+    fn finish(&self) -> Result<(), LexError> {
+        match self.peek() {
+            Some(w) => Err((
+                w.col,
+                format!(
+                    "unexpected `{}` after `{}` arguments",
+                    w.text, self.head.text
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Parses `X.Y` or `X.Y.Z` (a `uname -r` suffix after the numbers is
+/// ignored by the caller, not here).
+pub fn parse_version(s: &str) -> Option<KernelVersion> {
+    let mut it = s.split('.');
+    let major = it.next()?.parse().ok()?;
+    let minor = it.next()?.parse().ok()?;
+    let patch = match it.next() {
+        Some(p) => p.parse().ok()?,
+        None => 0,
+    };
+    if it.next().is_some() {
+        return None;
+    }
+    Some(KernelVersion {
+        major,
+        minor,
+        patch,
+    })
+}

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Parser tests: accepted forms, error positions, canonical round trip and
+//! garbage input (no panics).
+
+use super::*;
+
+const SAMPLE: &str = "\
+# merge of two adjacent anonymous mappings
+name anon_adjacent_merge   # trailing comment
+min-kernel 6.16
+window 64
+file f1 pages=16 rw
+file f2 pages=2+100b ro
+
+mmap 0 4 PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED
+expect = 0
+mmap 8 4 PROT_READ MAP_SHARED|MAP_FIXED fd=f1 off=2
+expect ok
+mmap 1+100b 1 PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED
+expect errno EINVAL
+munmap abs:0xfffffffffffff000 0xFFFFb
+mremap 0 4 8 MREMAP_MAYMOVE|MREMAP_FIXED 32
+mremap 0 4 8
+pkey_mprotect 1 2 PROT_READ -1
+madvise 0 4 MADV_DONTFORK
+mlock2 0 4 MLOCK_ONFAULT
+mlockall MCL_CURRENT|MCL_FUTURE
+munlockall
+mseal 0 4
+mbind 0 4 MPOL_BIND nodes=0,1 flags=MPOL_MF_STRICT
+uffd-register 0 4 MISSING|WP
+set-anon-name 0 4 heap
+set-anon-name 0 4
+memory-merge on
+touch write 3
+expect signal SIGSEGV SEGV_MAPERR
+fork
+brk 0
+expect skip
+expect layout
+  0-4   rw-p 0 anon [rd wr mr mw me ac]   # comment
+  8-12  r--s 2 f1
+
+  12-13 rw-p * * [+ac -lo]
+end
+";
+
+#[test]
+fn parses_sample() {
+    let s = parse("x/sample.scenario", SAMPLE).unwrap();
+    assert_eq!(s.name, "anon_adjacent_merge");
+    assert_eq!(s.window_pages, 64);
+    assert_eq!(
+        s.min_kernel,
+        Some(KernelVersion {
+            major: 6,
+            minor: 16,
+            patch: 0
+        })
+    );
+    assert_eq!(s.files.len(), 2);
+    assert_eq!(
+        s.files[1].size,
+        Amount {
+            pages: 2,
+            bytes: 100
+        }
+    );
+    assert!(!s.files[1].writable);
+    assert_eq!(s.steps[0].line, 8);
+    assert_eq!(
+        s.steps[0].expect,
+        vec![Expect::Value(ExpectValue::Amount(Amount::pages(0)))]
+    );
+    match &s.steps[1].kind {
+        StepKind::Mmap { fd, off, flags, .. } => {
+            assert_eq!(*fd, FdArg::File("f1".into()));
+            assert_eq!(*off, Amount::pages(2));
+            assert_eq!(flags.value, 0x11);
+        }
+        k => panic!("{k:?}"),
+    }
+    match &s.steps[3].kind {
+        StepKind::Munmap { addr, len } => {
+            assert_eq!(*addr, AddrArg::Absolute(0xffff_ffff_ffff_f000));
+            assert_eq!(len.bytes, 0xffff);
+        }
+        k => panic!("{k:?}"),
+    }
+    let last = s.steps.last().unwrap();
+    assert_eq!(
+        last.kind,
+        StepKind::Brk {
+            addr: AddrArg::Window(Amount::pages(0))
+        }
+    );
+    assert_eq!(last.expect.len(), 2);
+    let Expect::Layout(l) = &last.expect[1] else {
+        panic!()
+    };
+    assert_eq!(l.0.len(), 3);
+}
+
+#[test]
+fn default_name_is_file_stem() {
+    let s = parse("dir/my_case.scenario", "munmap 0 1\n").unwrap();
+    assert_eq!(s.name, "my_case");
+    assert_eq!(s.window_pages, DEFAULT_WINDOW_PAGES);
+}
+
+#[test]
+fn canonical_text_round_trips() {
+    let s = parse("sample.scenario", SAMPLE).unwrap();
+    let text = s.to_string();
+    let again = parse("sample.scenario", &text).unwrap();
+    let strip = |s: &Scenario| {
+        let mut s = s.clone();
+        for st in &mut s.steps {
+            st.line = 0;
+        }
+        for f in &mut s.files {
+            f.line = 0;
+        }
+        s
+    };
+    assert_eq!(strip(&again), strip(&s), "{text}");
+    assert_eq!(again.to_string(), text);
+}
+
+/// (input, line, col, message fragment)
+const BAD: &[(&str, usize, usize, &str)] = &[
+    (
+        "mmap 0 4 PROT_READ MAP_FIXED|MAP_BOGUS\n",
+        1,
+        30,
+        "MAP_BOGUS",
+    ),
+    ("mmap 0 4 PROT_READ\n", 1, 19, "missing mmap flags"),
+    ("munmap 0 1 2\n", 1, 12, "unexpected `2`"),
+    ("expect ok\n", 1, 1, "before any step"),
+    (
+        "munmap 0 1\nexpect errno ENOTHING\n",
+        2,
+        14,
+        "unknown errno",
+    ),
+    (
+        "munmap 0 1\nexpect signal SIGSEGV BUS_ADRERR\n",
+        2,
+        23,
+        "si_code",
+    ),
+    (
+        "munmap 0 1\nexpect layout\n 0-4 rw-p 0 anon\n",
+        2,
+        1,
+        "closing `end`",
+    ),
+    (
+        "munmap 0 1\nexpect layout\n  0-4 rw-z 0 anon\nend\n",
+        3,
+        7,
+        "permissions",
+    ),
+    (
+        "munmap 0 1\nexpect layout\n0-4 rw-p 0 anon\n2-3 rw-p 0 anon\nend\n",
+        5,
+        1,
+        "overlap",
+    ),
+    ("munmap 0 1\nwindow 4\n", 2, 1, "before the first step"),
+    ("window 0\n", 1, 8, "window must be"),
+    (
+        "mmap 0 4 PROT_READ MAP_SHARED fd=nope\n",
+        1,
+        34,
+        "no file named",
+    ),
+    ("file anon pages=1\n", 1, 6, "bad file name"),
+    ("file f pages=1\nfile f pages=2\n", 2, 6, "declared twice"),
+    ("file f\n", 1, 7, "missing pages"),
+    ("frobnicate 1\n", 1, 1, "unknown step"),
+    ("munmap 1+ 1\n", 1, 10, "missing number"),
+    ("munmap 0x1_0000_0000_0000_0000 1\n", 1, 8, "64 bits"),
+    ("min-kernel six\n", 1, 12, "kernel version"),
+    ("touch poke 1\n", 1, 7, "read or write"),
+    ("  end\n", 1, 3, "without `expect layout`"),
+    ("munmap \u{e9}\u{e9} 1\n", 1, 8, "number"),
+];
+
+#[test]
+fn errors_carry_positions() {
+    for &(input, line, col, frag) in BAD {
+        let e = parse("bad.scenario", input).unwrap_err();
+        assert_eq!((e.line, e.col), (line, col), "{input:?}: {e}");
+        assert!(e.msg.contains(frag), "{input:?}: {e}");
+        assert!(e
+            .to_string()
+            .starts_with(&format!("bad.scenario:{line}:{col}: ")));
+    }
+}
+
+/// Small deterministic generator (xorshift64*), enough for garbage tests.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+#[test]
+fn garbage_never_panics() {
+    let alphabet: Vec<char> = "0123456789abxfABXF +-|=:#\n\t[]*!_.,\u{e9}"
+        .chars()
+        .collect();
+    let tokens = [
+        "mmap ",
+        "munmap ",
+        "expect ",
+        "layout\n",
+        "end\n",
+        "= ",
+        "errno ",
+        "signal ",
+        "0x",
+        "PROT_READ",
+        "MAP_FIXED",
+        "abs:",
+        "fd=",
+        "off=",
+        "nodes=",
+        "file ",
+        "pages=",
+        "window ",
+        "touch ",
+        "read ",
+        "mremap ",
+        "b",
+        "-",
+        "+",
+        "\n",
+        " ",
+        "[",
+        "]",
+        "rw-p ",
+        "anon ",
+    ];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..20_000 {
+        let n = (rng.next() % 40) as usize;
+        let mut s = String::new();
+        for _ in 0..n {
+            if rng.next() % 2 == 0 {
+                s.push(alphabet[(rng.next() % alphabet.len() as u64) as usize]);
+            } else {
+                s.push_str(tokens[(rng.next() % tokens.len() as u64) as usize]);
+            }
+        }
+        if let Ok(sc) = parse("g.scenario", &s) {
+            // Anything accepted must also survive its canonical form.
+            parse("g.scenario", &sc.to_string()).unwrap();
+        }
+    }
+}
+
+#[test]
+fn mutated_sample_never_panics() {
+    let mut rng = Rng(42);
+    let bytes = SAMPLE.as_bytes();
+    for _ in 0..5_000 {
+        let mut b = bytes.to_vec();
+        for _ in 0..(1 + rng.next() % 4) {
+            let i = (rng.next() % b.len() as u64) as usize;
+            match rng.next() % 3 {
+                0 => b[i] = (rng.next() % 128) as u8,
+                1 => {
+                    b.remove(i);
+                }
+                _ => b.insert(i, b"0 -+|#\nb"[(rng.next() % 8) as usize]),
+            }
+        }
+        let s = String::from_utf8_lossy(&b);
+        if let Ok(sc) = parse("m.scenario", &s) {
+            parse("m.scenario", &sc.to_string()).unwrap();
+        }
+    }
+}

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The window a scenario runs in, and the rule that decides which steps may
+//! run: a pure function of the step and the window, shared by the kernel
+//! oracle and the model runner so both refuse the same steps.
+//!
+//! The rule (also in `docs/scenario.md`): a step's memory range, rounded out
+//! to whole pages, must lie inside the window, or be *absurd*: its rounded
+//! end passes 2^64 (it wraps) or it starts at or above 2^63 (the kernel half,
+//! where no user mapping can exist). Linux rejects absurd ranges in argument
+//! validation before looking at any mapping, so they cannot touch memory
+//! outside the window and are passed through for overflow tests. Anything
+//! else is refused. Non-fixed `mmap` hints are free (the kernel never
+//! replaces a mapping for a hint); `touch` must be inside; `brk` is skipped;
+//! `MADV_HWPOISON`/`MADV_SOFT_OFFLINE` are refused because they would retire
+//! the host's physical pages.
+
+use crate::outcome::Value;
+use crate::scenario::{AddrArg, Amount, StepKind};
+
+const MAP_FIXED: u64 = 0x10;
+const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+const MREMAP_FIXED: u64 = 2;
+const MADV_HWPOISON: u64 = 100;
+const MADV_SOFT_OFFLINE: u64 = 101;
+
+/// Where a scenario's page 0 is, how many pages it spans, and the page size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub base: u64,
+    pub pages: u64,
+    pub page_size: u64,
+}
+
+/// How a byte range relates to the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// Entirely inside (after rounding out to pages).
+    Inside,
+    /// Wraps past 2^64 or starts in the kernel half: rejected by the kernel
+    /// before it looks at mappings.
+    Absurd,
+    /// Reaches memory outside the window.
+    Outside,
+}
+
+/// Whether a step may run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Admission {
+    Run,
+    /// Not runnable here, not an error (`brk`).
+    Skip(String),
+    /// Could touch memory outside the window: a scenario error.
+    Refuse(String),
+}
+
+impl Window {
+    /// One past the window's last byte.
+    pub fn end(&self) -> u64 {
+        self.base + self.pages * self.page_size
+    }
+
+    /// The absolute address an argument names.
+    pub fn resolve(&self, a: &AddrArg) -> Result<u64, String> {
+        match a {
+            AddrArg::Absolute(v) => Ok(*v),
+            AddrArg::Window(am) => u64::try_from(i128::from(self.base) + am.value(self.page_size))
+                .map_err(|_| "address is outside the 64-bit address space".to_string()),
+        }
+    }
+
+    /// A length argument in bytes.
+    pub fn length(&self, a: &Amount) -> Result<u64, String> {
+        a.to_u64(self.page_size)
+            .ok_or_else(|| "length is negative or does not fit in 64 bits".to_string())
+    }
+
+    /// Classifies `[start, start + len)` rounded out to pages.
+    pub fn reach(&self, start: u64, len: u64) -> Reach {
+        let ps = u128::from(self.page_size);
+        let floor = u128::from(start) / ps * ps;
+        let end = (u128::from(start) + u128::from(len)).div_ceil(ps) * ps;
+        if end > 1 << 64 || start >= 1 << 63 {
+            Reach::Absurd
+        } else if floor >= u128::from(self.base) && end <= u128::from(self.end()) {
+            Reach::Inside
+        } else {
+            Reach::Outside
+        }
+    }
+
+    /// The value a returned address reports as.
+    pub fn value_of(&self, addr: u64) -> Value {
+        if addr >= self.base && addr < self.end() {
+            let off = addr - self.base;
+            Value::Addr(Amount {
+                pages: i128::from(off / self.page_size),
+                bytes: i128::from(off % self.page_size),
+            })
+        } else {
+            Value::Outside
+        }
+    }
+
+    /// Checks one range argument pair.
+    fn range_ok(&self, what: &str, addr: &AddrArg, len: &Amount) -> Result<(), String> {
+        let start = self.resolve(addr)?;
+        let len = self.length(len)?;
+        match self.reach(start, len) {
+            Reach::Inside | Reach::Absurd => Ok(()),
+            Reach::Outside => Err(format!(
+                "{what} range reaches outside the window of {} pages",
+                self.pages
+            )),
+        }
+    }
+
+    /// Applies the window rule to a step.
+    pub fn admit(&self, step: &StepKind) -> Admission {
+        let r = match step {
+            StepKind::Mmap {
+                addr,
+                len,
+                flags,
+                off,
+                ..
+            } => {
+                let fixed = flags.value & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+                let off_ok = fits_off_t(off, self.page_size);
+                if !off_ok {
+                    Err("offset does not fit in 64 bits".into())
+                } else if fixed {
+                    self.range_ok("mmap", addr, len)
+                } else {
+                    self.resolve(addr).and(self.length(len)).map(|_| ())
+                }
+            }
+            StepKind::Munmap { addr, len }
+            | StepKind::Mprotect { addr, len, .. }
+            | StepKind::PkeyMprotect { addr, len, .. }
+            | StepKind::Mlock { addr, len }
+            | StepKind::Mlock2 { addr, len, .. }
+            | StepKind::Munlock { addr, len }
+            | StepKind::Mseal { addr, len, .. }
+            | StepKind::Mbind { addr, len, .. }
+            | StepKind::UffdRegister { addr, len, .. }
+            | StepKind::UffdUnregister { addr, len }
+            | StepKind::SetAnonName { addr, len, .. } => self.range_ok(step.keyword(), addr, len),
+            StepKind::Madvise { addr, len, advice } => {
+                if advice.value == MADV_HWPOISON || advice.value == MADV_SOFT_OFFLINE {
+                    Err("MADV_HWPOISON/MADV_SOFT_OFFLINE would retire host memory".into())
+                } else {
+                    self.range_ok("madvise", addr, len)
+                }
+            }
+            StepKind::Mremap {
+                addr,
+                old_len,
+                new_len,
+                flags,
+                new_addr,
+            } => self.range_ok("mremap old", addr, old_len).and_then(|()| {
+                let target = new_addr.unwrap_or(AddrArg::Absolute(0));
+                if flags.value & MREMAP_FIXED != 0 {
+                    self.range_ok("mremap new", &target, new_len)
+                } else {
+                    self.resolve(&target).and(self.length(new_len)).map(|_| ())
+                }
+            }),
+            StepKind::Touch { addr, .. } => {
+                let start = self.resolve(addr);
+                match start.map(|s| self.reach(s, 1)) {
+                    Ok(Reach::Inside) => Ok(()),
+                    Ok(_) => Err("touch must be inside the window".into()),
+                    Err(e) => Err(e),
+                }
+            }
+            StepKind::Brk { .. } => {
+                return Admission::Skip("brk: the heap is outside the window".into())
+            }
+            StepKind::PkeyAlloc { .. }
+            | StepKind::PkeyFree { .. }
+            | StepKind::Mlockall { .. }
+            | StepKind::Munlockall
+            | StepKind::MemoryMerge { .. }
+            | StepKind::Fork => Ok(()),
+        };
+        match r {
+            Ok(()) => Admission::Run,
+            Err(why) => Admission::Refuse(why),
+        }
+    }
+}
+
+/// True if an offset amount fits the kernel's 64-bit `off_t` argument
+/// (negative values are passed as their two's complement).
+fn fits_off_t(off: &Amount, page_size: u64) -> bool {
+    let v = off.value(page_size);
+    v >= i128::from(i64::MIN) && v <= i128::from(u64::MAX)
+}
+
+/// The offset argument as the register value passed to the kernel.
+pub fn off_arg(off: &Amount, page_size: u64) -> u64 {
+    off.value(page_size) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W: Window = Window {
+        base: 0x1000_0000_0000,
+        pages: 64,
+        page_size: 4096,
+    };
+
+    #[test]
+    fn reach_rules() {
+        assert_eq!(W.reach(W.base, 64 * 4096), Reach::Inside);
+        assert_eq!(W.reach(W.base + 100, 1), Reach::Inside);
+        assert_eq!(W.reach(W.end(), 0), Reach::Inside);
+        assert_eq!(W.reach(W.base, 64 * 4096 + 1), Reach::Outside);
+        assert_eq!(W.reach(W.base - 1, 1), Reach::Outside);
+        assert_eq!(W.reach(0, 4096), Reach::Outside);
+        assert_eq!(W.reach(W.base, u64::MAX), Reach::Absurd);
+        assert_eq!(W.reach(1 << 63, 4096), Reach::Absurd);
+    }
+
+    #[test]
+    fn admission() {
+        let s = crate::scenario::parse(
+            "t",
+            "mmap 0 64 PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED\n\
+             mmap 60 8 PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED\n\
+             mmap abs:0 8 PROT_READ MAP_PRIVATE|MAP_ANONYMOUS\n\
+             munmap 0 0xFFFFFFFFFFFFFFFFb\n\
+             mprotect -1 1 PROT_READ\n\
+             touch read 64\n\
+             brk 0\n\
+             mremap 0 4 8 MREMAP_MAYMOVE|MREMAP_FIXED 100\n\
+             madvise 0 1 MADV_HWPOISON\n",
+        )
+        .unwrap();
+        let got: Vec<bool> = s
+            .steps
+            .iter()
+            .map(|st| W.admit(&st.kind) == Admission::Run)
+            .collect();
+        assert_eq!(
+            got,
+            [true, false, true, true, false, false, false, false, false]
+        );
+        assert!(matches!(W.admit(&s.steps[6].kind), Admission::Skip(_)));
+    }
+
+    #[test]
+    fn values() {
+        assert_eq!(
+            W.value_of(W.base + 4096 + 5),
+            Value::Addr(Amount { pages: 1, bytes: 5 })
+        );
+        assert_eq!(W.value_of(W.end()), Value::Outside);
+    }
+}
