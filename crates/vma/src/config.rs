@@ -151,7 +151,10 @@ mod tests {
 
     #[test]
     fn parses_uname_release() {
-        assert_eq!(KernelVersion::parse("6.18.44-fc-v769"), Some(KernelVersion(6, 18, 44)));
+        assert_eq!(
+            KernelVersion::parse("6.18.44-fc-v769"),
+            Some(KernelVersion(6, 18, 44))
+        );
         assert_eq!(KernelVersion::parse("6.1"), Some(KernelVersion(6, 1, 0)));
         assert_eq!(KernelVersion::parse("x"), None);
     }

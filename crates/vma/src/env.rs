@@ -6,7 +6,9 @@
 use crate::errno::{Errno, KResult};
 use crate::file::File;
 use crate::flags::VmFlags;
+use crate::slab::VmaId;
 use crate::vma::Vma;
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 /// Every place the core allocates memory. Each may fail.
@@ -35,6 +37,9 @@ pub trait Env {
     fn alloc(&mut self, _site: AllocSite) -> bool {
         true
     }
+    /// `vma_start_write`: the VMA is write-locked before it is changed
+    /// (per-VMA locks; page faults on it wait).
+    fn vma_start_write(&mut self, _vma: VmaId) {}
     /// Page-table entries in `[start, end)` are being torn down.
     fn zap(&mut self, _start: u64, _end: u64) {}
     /// Page tables move (mremap, exec stack relocation). Returns how many
@@ -80,6 +85,7 @@ pub enum EnvEvent {
     Open(u64, u64),
     Close(u64, u64),
     MaySplit(u64, u64, u64),
+    WriteLock(VmaId),
 }
 
 /// A userland environment that records what was asked of it and can fail
@@ -101,12 +107,23 @@ pub struct RecordingEnv {
     pub closes: usize,
     /// Record events (off keeps long runs cheap).
     pub record: bool,
+    /// VMAs write-locked since their last [`RecordingEnv::write_started`] check.
+    pub write_locked: BTreeSet<VmaId>,
 }
 
 impl RecordingEnv {
     pub fn new() -> Self {
-        RecordingEnv { record: true, ..Default::default() }
+        RecordingEnv {
+            record: true,
+            ..Default::default()
+        }
     }
+    /// Was `vma` write-locked since the last check? Re-arms, like the
+    /// kernel harness's `vma_write_started`.
+    pub fn write_started(&mut self, vma: VmaId) -> bool {
+        self.write_locked.remove(&vma)
+    }
+
     fn push(&mut self, e: EnvEvent) {
         if self.record {
             self.events.push(e);
@@ -121,6 +138,10 @@ impl Env for RecordingEnv {
         let ok = self.fail_alloc != Some(n) && self.fail_site != Some(site);
         self.push(EnvEvent::Alloc(site, ok));
         ok
+    }
+    fn vma_start_write(&mut self, vma: VmaId) {
+        self.write_locked.insert(vma);
+        self.push(EnvEvent::WriteLock(vma));
     }
     fn zap(&mut self, start: u64, end: u64) {
         self.push(EnvEvent::Zap(start, end));

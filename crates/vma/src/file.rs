@@ -63,7 +63,13 @@ static NEXT_INO: AtomicU64 = AtomicU64::new(1);
 
 impl File {
     /// Opens a new file object with a fresh identity.
-    pub fn new(path: &str, size_pages: u64, kind: FileKind, readable: bool, writable: bool) -> File {
+    pub fn new(
+        path: &str,
+        size_pages: u64,
+        kind: FileKind,
+        readable: bool,
+        writable: bool,
+    ) -> File {
         File(Arc::new(FileInner {
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
             path: String::from(path),
@@ -88,7 +94,13 @@ impl File {
 
     /// The shmem object `shmem_zero_setup` creates for a shared anonymous mapping.
     pub fn anon_shmem(size_pages: u64) -> File {
-        let mut f = File::new("/dev/zero (deleted)", size_pages, FileKind::Shmem, true, true);
+        let mut f = File::new(
+            "/dev/zero (deleted)",
+            size_pages,
+            FileKind::Shmem,
+            true,
+            true,
+        );
         if let Some(inner) = Arc::get_mut(&mut f.0) {
             inner.anon_shmem = true;
         }

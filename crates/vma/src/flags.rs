@@ -103,14 +103,17 @@ impl VmFlags {
     pub const PKEY_MASK: VmFlags = VmFlags(0xf << 32);
     pub const ACCESS: VmFlags = VmFlags(0x7);
     /// Special mappings: never merged, never mlocked.
-    pub const SPECIAL: VmFlags = VmFlags(Self::IO.0 | Self::DONTEXPAND.0 | Self::PFNMAP.0 | Self::MIXEDMAP.0);
+    pub const SPECIAL: VmFlags =
+        VmFlags(Self::IO.0 | Self::DONTEXPAND.0 | Self::PFNMAP.0 | Self::MIXEDMAP.0);
     pub const LOCKED_MASK: VmFlags = VmFlags(Self::LOCKED.0 | Self::LOCKONFAULT.0);
-    pub const UFFD_FLAGS: VmFlags = VmFlags(Self::UFFD_MISSING.0 | Self::UFFD_WP.0 | Self::UFFD_MINOR.0);
+    pub const UFFD_FLAGS: VmFlags =
+        VmFlags(Self::UFFD_MISSING.0 | Self::UFFD_WP.0 | Self::UFFD_MINOR.0);
     /// Flags a VMA grows a start gap for (`VM_STARTGAP_FLAGS`).
     pub const STARTGAP: VmFlags = VmFlags(Self::GROWSDOWN.0 | Self::SHADOW_STACK.0);
     /// `VM_DATA_DEFAULT_FLAGS` on x86-64 (`VM_DATA_FLAGS_TSK_EXEC`, without READ_IMPLIES_EXEC).
-    pub const DATA_DEFAULT: VmFlags =
-        VmFlags(Self::READ.0 | Self::WRITE.0 | Self::MAYREAD.0 | Self::MAYWRITE.0 | Self::MAYEXEC.0);
+    pub const DATA_DEFAULT: VmFlags = VmFlags(
+        Self::READ.0 | Self::WRITE.0 | Self::MAYREAD.0 | Self::MAYWRITE.0 | Self::MAYEXEC.0,
+    );
     /// Page-table state that fork must copy (`VM_COPY_ON_FORK`).
     pub const COPY_ON_FORK: VmFlags =
         VmFlags(Self::PFNMAP.0 | Self::MIXEDMAP.0 | Self::UFFD_WP.0 | Self::MAYBE_GUARD.0);
@@ -158,7 +161,10 @@ impl VmFlags {
 
     /// The flag whose smaps mnemonic is `m`.
     pub fn from_mnemonic(m: &str) -> Option<VmFlags> {
-        TABLE.iter().find(|(_, _, mn)| *mn == m).map(|(bit, _, _)| VmFlags(1 << bit))
+        TABLE
+            .iter()
+            .find(|(_, _, mn)| *mn == m)
+            .map(|(bit, _, _)| VmFlags(1 << bit))
     }
 
     /// The flag whose kernel name is `name` (`"VM_LOCKED"`).
@@ -166,7 +172,10 @@ impl VmFlags {
         if name == "VM_STACK" {
             return Some(VmFlags::STACK);
         }
-        TABLE.iter().find(|(_, n, _)| *n == name).map(|(bit, _, _)| VmFlags(1 << bit))
+        TABLE
+            .iter()
+            .find(|(_, n, _)| *n == name)
+            .map(|(bit, _, _)| VmFlags(1 << bit))
     }
 
     /// Writes the smaps `VmFlags` field: mnemonics separated by spaces.
@@ -256,9 +265,16 @@ mod tests {
 
     #[test]
     fn smaps_line_is_in_bit_order() {
-        let f = VmFlags::READ | VmFlags::WRITE | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::ACCOUNT;
+        let f = VmFlags::READ
+            | VmFlags::WRITE
+            | VmFlags::MAYREAD
+            | VmFlags::MAYWRITE
+            | VmFlags::ACCOUNT;
         assert_eq!(format!("{}", f.smaps()), "rd wr mr mw ac");
         assert_eq!(VmFlags::from_mnemonic("gu"), Some(VmFlags::MAYBE_GUARD));
-        assert_eq!(format!("{:?}", VmFlags::READ | VmFlags(1 << 50)), "READ|0x4000000000000");
+        assert_eq!(
+            format!("{:?}", VmFlags::READ | VmFlags(1 << 50)),
+            "READ|0x4000000000000"
+        );
     }
 }

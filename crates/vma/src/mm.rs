@@ -106,7 +106,10 @@ impl<E: Env> Mm<E> {
 
     /// The VMA starting exactly at `addr`.
     pub(crate) fn vma_starting_at(&self, addr: u64) -> Option<VmaId> {
-        self.tree.load(addr).filter(|&(s, _, _)| s == addr).map(|(_, _, id)| id)
+        self.tree
+            .load(addr)
+            .filter(|&(s, _, _)| s == addr)
+            .map(|(_, _, id)| id)
     }
 
     /// All VMAs in address order.
@@ -135,7 +138,9 @@ impl<E: Env> Mm<E> {
         let mut recount = VmStats::default();
         for (s, e, id) in self.tree.iter() {
             let Some(vma) = self.vmas.get(id) else {
-                return Err(Invariant(format!("tree entry {s:#x}-{e:#x} names a freed VMA")));
+                return Err(Invariant(format!(
+                    "tree entry {s:#x}-{e:#x} names a freed VMA"
+                )));
             };
             if vma.start != s || vma.end != e {
                 return Err(Invariant(format!(
@@ -147,7 +152,9 @@ impl<E: Env> Mm<E> {
                 return Err(Invariant(format!("empty VMA at {s:#x}")));
             }
             if s < prev_end {
-                return Err(Invariant(format!("VMA {s:#x}-{e:#x} overlaps the one before")));
+                return Err(Invariant(format!(
+                    "VMA {s:#x}-{e:#x} overlaps the one before"
+                )));
             }
             if (s | e) & ((1 << PAGE_SHIFT) - 1) != 0 {
                 return Err(Invariant(format!("VMA {s:#x}-{e:#x} is not page aligned")));
@@ -157,11 +164,23 @@ impl<E: Env> Mm<E> {
             prev_end = e;
             count += 1;
         }
+        if self.tree.len() != count {
+            return Err(Invariant(format!(
+                "tree holds {} entries, {count} walked",
+                self.tree.len()
+            )));
+        }
         if count != self.map_count {
-            return Err(Invariant(format!("map_count {} but the tree holds {count}", self.map_count)));
+            return Err(Invariant(format!(
+                "map_count {} but the tree holds {count}",
+                self.map_count
+            )));
         }
         if self.vmas.len() != count {
-            return Err(Invariant(format!("{} VMA objects live but {count} in the tree", self.vmas.len())));
+            return Err(Invariant(format!(
+                "{} VMA objects live but {count} in the tree",
+                self.vmas.len()
+            )));
         }
         if !self.anon_shared {
             self.validate_anon_counts()?;
@@ -170,7 +189,9 @@ impl<E: Env> Mm<E> {
             let s = self.stats;
             recount.locked_vm = s.locked_vm;
             if s != recount {
-                return Err(Invariant(format!("counters {s:?} but a recount gives {recount:?}")));
+                return Err(Invariant(format!(
+                    "counters {s:?} but a recount gives {recount:?}"
+                )));
             }
         }
         Ok(())
@@ -196,7 +217,10 @@ impl<E: Env> Mm<E> {
         for (_, vma) in self.vmas() {
             for av in &vma.chain {
                 let linked = self.vmas().filter(|(_, v)| v.chain.contains(av)).count() as u32;
-                let active = self.vmas().filter(|(_, v)| v.anon_vma.as_ref() == Some(av)).count() as u32;
+                let active = self
+                    .vmas()
+                    .filter(|(_, v)| v.anon_vma.as_ref() == Some(av))
+                    .count() as u32;
                 if av.linked() != linked || av.num_active_vmas() != active {
                     return Err(Invariant(format!(
                         "{av:?}: a recount gives linked={linked} active={active}"

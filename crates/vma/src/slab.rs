@@ -1,59 +1,90 @@
 //! A slab of VMA structures addressed by small ids: the model's stand-in for
 //! the kernel's `vm_area_cachep`. Ids give VMAs identity ("is the merged VMA
-//! the same object as prev?") without pointers.
+//! the same object as prev?") without pointers. A slot is reused once its
+//! VMA is freed, but under a new generation, so a stale id never names the
+//! new VMA.
 
 use alloc::vec::Vec;
 
 /// Identity of a VMA inside one address space.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
-pub struct VmaId(pub(crate) u32);
+pub struct VmaId {
+    idx: u32,
+    gen: u32,
+}
 
-/// Slots with a free list; freed ids are reused, as freed kernel objects are.
+#[derive(Debug)]
+struct Slot<T> {
+    gen: u32,
+    value: Option<T>,
+}
+
+/// Slots with a free list.
 #[derive(Debug)]
 pub(crate) struct Slab<T> {
-    slots: Vec<Option<T>>,
+    slots: Vec<Slot<T>>,
     free: Vec<u32>,
     live: usize,
 }
 
 impl<T> Default for Slab<T> {
     fn default() -> Self {
-        Slab { slots: Vec::new(), free: Vec::new(), live: 0 }
+        Slab {
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+        }
     }
 }
 
 impl<T> Slab<T> {
     pub(crate) fn insert(&mut self, value: T) -> VmaId {
         self.live += 1;
-        if let Some(i) = self.free.pop() {
-            self.slots[i as usize] = Some(value);
-            VmaId(i)
+        if let Some(idx) = self.free.pop() {
+            let slot = &mut self.slots[idx as usize];
+            slot.gen = slot.gen.wrapping_add(1);
+            slot.value = Some(value);
+            VmaId { idx, gen: slot.gen }
         } else {
-            self.slots.push(Some(value));
-            VmaId((self.slots.len() - 1) as u32)
+            self.slots.push(Slot {
+                gen: 0,
+                value: Some(value),
+            });
+            VmaId {
+                idx: (self.slots.len() - 1) as u32,
+                gen: 0,
+            }
         }
     }
 
     pub(crate) fn remove(&mut self, id: VmaId) -> Option<T> {
-        let v = self.slots.get_mut(id.0 as usize)?.take()?;
-        self.free.push(id.0);
+        let slot = self
+            .slots
+            .get_mut(id.idx as usize)
+            .filter(|s| s.gen == id.gen)?;
+        let v = slot.value.take()?;
+        self.free.push(id.idx);
         self.live -= 1;
         Some(v)
     }
 
     pub(crate) fn get(&self, id: VmaId) -> Option<&T> {
-        self.slots.get(id.0 as usize)?.as_ref()
+        self.slots
+            .get(id.idx as usize)
+            .filter(|s| s.gen == id.gen)?
+            .value
+            .as_ref()
     }
 
     pub(crate) fn get_mut(&mut self, id: VmaId) -> Option<&mut T> {
-        self.slots.get_mut(id.0 as usize)?.as_mut()
+        self.slots
+            .get_mut(id.idx as usize)
+            .filter(|s| s.gen == id.gen)?
+            .value
+            .as_mut()
     }
 
     pub(crate) fn len(&self) -> usize {
         self.live
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (VmaId, &T)> {
-        self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|v| (VmaId(i as u32), v)))
     }
 }

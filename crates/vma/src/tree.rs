@@ -86,6 +86,7 @@ impl VmaTree {
     }
 
     /// Lowest `a` with `[a, a + size)` free inside `[min, max)`.
+    #[allow(dead_code)] // for get_unmapped_area, which the system-call layer brings
     pub(crate) fn lowest_gap(&self, min: u64, max: u64, size: u64) -> Option<u64> {
         if size == 0 || min >= max || max - min < size {
             return None;
@@ -107,6 +108,7 @@ impl VmaTree {
     }
 
     /// Highest `a` with `[a, a + size)` free inside `[min, max)`.
+    #[allow(dead_code)] // for get_unmapped_area, which the system-call layer brings
     pub(crate) fn highest_gap(&self, min: u64, max: u64, size: u64) -> Option<u64> {
         if size == 0 || min >= max || max - min < size {
             return None;
@@ -123,5 +125,50 @@ impl VmaTree {
             }
         }
         (limit - min >= size).then(|| limit - size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::slab::Slab;
+
+    /// `AA  B   C` in pages of 1: gaps at [2,4) and [5,8).
+    fn tree() -> VmaTree {
+        let mut slab = Slab::default();
+        let mut t = VmaTree::default();
+        for (s, e) in [(0, 2), (4, 5), (8, 9)] {
+            t.store(s, e, slab.insert(()));
+        }
+        t
+    }
+
+    #[test]
+    fn gaps_are_found_from_either_end() {
+        let t = tree();
+        assert_eq!(t.lowest_gap(0, 100, 2), Some(2));
+        assert_eq!(t.lowest_gap(0, 100, 3), Some(5));
+        assert_eq!(t.lowest_gap(0, 100, 4), Some(9));
+        assert_eq!(t.lowest_gap(0, 8, 4), None);
+        assert_eq!(t.highest_gap(0, 8, 3), Some(5));
+        assert_eq!(t.highest_gap(0, 8, 1), Some(7));
+        assert_eq!(t.highest_gap(0, 5, 2), Some(2));
+        assert_eq!(t.highest_gap(0, 4, 3), None);
+        assert_eq!(t.len(), 3);
+    }
+
+    #[test]
+    fn store_trims_and_erase_splits() {
+        let mut t = tree();
+        let mut slab = Slab::default();
+        let id = slab.insert(());
+        t.store(1, 5, id);
+        let got: alloc::vec::Vec<_> = t.iter().map(|(s, e, _)| (s, e)).collect();
+        assert_eq!(got, [(0, 1), (1, 5), (8, 9)]);
+        t.erase(2, 3);
+        let got: alloc::vec::Vec<_> = t.iter().map(|(s, e, _)| (s, e)).collect();
+        assert_eq!(got, [(0, 1), (1, 2), (3, 5), (8, 9)]);
+        assert_eq!(t.prev_of(3).map(|(s, _, _)| s), Some(1));
+        assert_eq!(t.find(5, 8), None);
     }
 }

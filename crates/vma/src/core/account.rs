@@ -29,7 +29,9 @@ impl<E: Env> Mm<E> {
         if total > limits.address_space >> PAGE_SHIFT {
             return false;
         }
-        if is_data_mapping(flags) && self.stats.data_vm.saturating_add(npages) > limits.data >> PAGE_SHIFT {
+        if is_data_mapping(flags)
+            && self.stats.data_vm.saturating_add(npages) > limits.data >> PAGE_SHIFT
+        {
             return false;
         }
         true
@@ -51,7 +53,7 @@ impl<E: Env> Mm<E> {
             return Err(Errno::ENOMEM);
         }
         self.env.vm_enough_memory(pages)?;
-        self.stats.committed += pages;
+        self.stats.committed = self.stats.committed.wrapping_add(pages);
         Ok(())
     }
 }

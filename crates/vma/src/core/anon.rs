@@ -57,7 +57,11 @@ pub(crate) fn anon_vma_clone<E: Env>(
             return Err(e);
         }
         chain_link(dst, av);
-        if dst.anon_vma.is_none() && src_has_anon && av.num_children() < 2 && av.num_active_vmas() == 0 {
+        if dst.anon_vma.is_none()
+            && src_has_anon
+            && av.num_children() < 2
+            && av.num_active_vmas() == 0
+        {
             dst.anon_vma = Some(av.clone());
         }
     }
@@ -78,7 +82,9 @@ pub(crate) fn anon_vma_fork<E: Env>(env: &mut E, vma: &mut Vma, pvma: &Vma) -> K
     if vma.anon_vma.is_some() {
         return Ok(());
     }
-    if let Err(e) = env_alloc(env, AllocSite::AnonVma).and_then(|_| env_alloc(env, AllocSite::AnonVmaChain)) {
+    if let Err(e) =
+        env_alloc(env, AllocSite::AnonVma).and_then(|_| env_alloc(env, AllocSite::AnonVmaChain))
+    {
         unlink_anon_vmas(vma);
         return Err(e);
     }

@@ -25,7 +25,13 @@ impl<E: Env> Mm<E> {
     /// `pgoff`, merging with the neighbours there if it can. An unfaulted
     /// anonymous source takes the destination's address as its offset, so
     /// that it can merge there. `None` on failure, with nothing changed.
-    pub(crate) fn copy_vma(&mut self, src: VmaId, addr: u64, len: u64, mut pgoff: u64) -> Option<Copied> {
+    pub(crate) fn copy_vma(
+        &mut self,
+        src: VmaId,
+        addr: u64,
+        len: u64,
+        mut pgoff: u64,
+    ) -> Option<Copied> {
         let end = addr.checked_add(len)?;
         let s = self.vma(src);
         let src_start = s.start;
@@ -41,12 +47,24 @@ impl<E: Env> Mm<E> {
         vmg.next = self.find_vma(addr);
         if let Some(new) = self.merge_copied_range(&mut vmg) {
             let n = self.vma(new);
-            let src = if src_start >= n.start && src_start < n.end { new } else { src };
+            let src = if src_start >= n.start && src_start < n.end {
+                new
+            } else {
+                src
+            };
             let need_rmap_locks = n.pgoff <= self.vma(src).pgoff;
-            return Some(Copied { new, src, need_rmap_locks });
+            return Some(Copied {
+                new,
+                src,
+                need_rmap_locks,
+            });
         }
         let new = self.copy_vma_new(src, addr, end, pgoff)?;
-        Some(Copied { new, src, need_rmap_locks: false })
+        Some(Copied {
+            new,
+            src,
+            need_rmap_locks: false,
+        })
     }
 
     /// The no-merge half of `copy_vma`: duplicate and link.
@@ -71,6 +89,7 @@ impl<E: Env> Mm<E> {
             return None;
         }
         let id = self.vmas.insert(new);
+        self.env.vma_start_write(id);
         self.tree.store(addr, end, id);
         self.map_count += 1;
         Some(id)

@@ -39,7 +39,11 @@ impl<E: Env> Mm<E> {
     /// only before changing anything.
     pub(crate) fn commit_merge(&mut self, vmg: &MergeState) -> KResult<()> {
         let target = vmg.target.expect("merge has a target");
-        let vma = if vmg.adjust_next_start { vmg.middle.expect("middle") } else { target };
+        let vma = if vmg.adjust_next_start {
+            vmg.middle.expect("middle")
+        } else {
+            target
+        };
         self.tree_prealloc()?;
         {
             let v = self.vma_mut(vma);
@@ -117,13 +121,16 @@ impl<E: Env> Mm<E> {
             merge_right = false;
             merge_both = false;
         }
+        self.env.vma_start_write(middle);
         if merge_right {
             let n = next.expect("next");
+            self.env.vma_start_write(n);
             vmg.target = Some(n);
             sticky |= self.vma(n).flags & self.config.sticky_flags();
         }
         if merge_left {
             let p = vmg.prev.expect("prev");
+            self.env.vma_start_write(p);
             vmg.target = Some(p);
             sticky |= self.vma(p).flags & self.config.sticky_flags();
         }
@@ -132,7 +139,11 @@ impl<E: Env> Mm<E> {
             vmg.start = self.vma(p).start;
             vmg.end = self.vma(n).end;
             vmg.pgoff = self.vma(p).pgoff;
-            let src = if self.vma(n).anon_vma.is_some() { n } else { middle };
+            let src = if self.vma(n).anon_vma.is_some() {
+                n
+            } else {
+                middle
+            };
             self.dup_anon_vma(p, src)
         } else if merge_left {
             let p = vmg.prev.expect("prev");
@@ -179,7 +190,9 @@ impl<E: Env> Mm<E> {
     pub(crate) fn merge_new_range(&mut self, vmg: &mut MergeState) -> Option<VmaId> {
         let end = vmg.end;
         vmg.state = MergeOutcome::NoMerge;
-        if vmg.flags.intersects(crate::flags::VmFlags::SPECIAL) || (vmg.prev.is_none() && vmg.next.is_none()) {
+        if vmg.flags.intersects(crate::flags::VmFlags::SPECIAL)
+            || (vmg.prev.is_none() && vmg.next.is_none())
+        {
             return None;
         }
         let can_left = self.can_vma_merge_left(vmg);
@@ -216,7 +229,10 @@ impl<E: Env> Mm<E> {
     pub(crate) fn expand(&mut self, vmg: &mut MergeState) -> KResult<()> {
         let target = vmg.target.expect("expand has a target");
         let sticky_mask = self.config.sticky_flags();
-        let remove_next = vmg.next.is_some_and(|n| n != target && vmg.end == self.vma(n).end);
+        self.env.vma_start_write(target);
+        let remove_next = vmg
+            .next
+            .is_some_and(|n| n != target && vmg.end == self.vma(n).end);
         let mut sticky = (vmg.flags | self.vma(target).flags) & sticky_mask;
         if remove_next {
             sticky |= self.vma(vmg.next.expect("next")).flags & sticky_mask;
@@ -231,6 +247,7 @@ impl<E: Env> Mm<E> {
             }
         }
         if remove_next {
+            self.env.vma_start_write(vmg.next.expect("next"));
             vmg.remove_next = true;
         }
         if self.commit_merge(vmg).is_err() {
@@ -251,6 +268,7 @@ impl<E: Env> Mm<E> {
             (v.start, v.end)
         };
         self.tree_prealloc()?;
+        self.env.vma_start_write(id);
         if s < start {
             self.tree.erase(s, start);
         } else {

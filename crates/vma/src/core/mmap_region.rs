@@ -130,9 +130,13 @@ impl<E: Env> Mm<E> {
         } else if map.flags.contains(VmFlags::SHARED) {
             self.alloc(AllocSite::ShmemFile)?;
             vma.file = Some(File::anon_shmem(map.pglen));
-            vma.ops = Some(VmOps { id: SHMEM_OPS_ID, ..VmOps::default() });
+            vma.ops = Some(VmOps {
+                id: SHMEM_OPS_ID,
+                ..VmOps::default()
+            });
         }
         let id = self.vmas.insert(vma);
+        self.env.vma_start_write(id);
         self.tree.store(map.addr, map.end, id);
         self.map_count += 1;
         Ok(id)
@@ -143,13 +147,13 @@ impl<E: Env> Mm<E> {
     fn mmap_complete(&mut self, map: &mut MapState, vma: VmaId) {
         self.munmap_complete(&mut map.vms);
         let flags = self.vma(vma).flags;
-        self.stats.total_vm += map.pglen;
+        self.stats.total_vm = self.stats.total_vm.wrapping_add(map.pglen);
         account_kind(&mut self.stats, flags, map.pglen as i64);
         if flags.intersects(VmFlags::LOCKED) {
             if !supports_mlock(self.vma(vma)) {
                 self.vma_mut(vma).flags.remove(VmFlags::LOCKED_MASK);
             } else {
-                self.stats.locked_vm += map.pglen;
+                self.stats.locked_vm = self.stats.locked_vm.wrapping_add(map.pglen);
             }
         }
         if self.config.soft_dirty {
@@ -160,5 +164,6 @@ impl<E: Env> Mm<E> {
 
 /// `vma_supports_mlock`: special, droppable and hugetlb VMAs cannot be locked.
 pub(crate) fn supports_mlock(vma: &Vma) -> bool {
-    !vma.flags.intersects(VmFlags::SPECIAL | VmFlags::DROPPABLE | VmFlags::HUGETLB)
+    !vma.flags
+        .intersects(VmFlags::SPECIAL | VmFlags::DROPPABLE | VmFlags::HUGETLB)
 }

@@ -36,7 +36,11 @@ pub(crate) struct Munmap {
 
 impl Munmap {
     pub(crate) fn new(start: u64, end: u64) -> Munmap {
-        Munmap { start, end, ..Default::default() }
+        Munmap {
+            start,
+            end,
+            ..Default::default()
+        }
     }
 }
 
@@ -74,6 +78,7 @@ impl<E: Env> Mm<E> {
             if self.vma(id).end > vms.end {
                 self.split_unchecked(id, vms.end, NewPart::Above)?;
             }
+            self.env.vma_start_write(id);
             self.alloc(AllocSite::TreeNodes)?;
             let v = self.vma(id);
             let pages = v.pages();
@@ -197,6 +202,9 @@ impl<E: Env> Mm<E> {
 pub(crate) fn close_vma<E: Env>(env: &mut E, vma: &mut crate::vma::Vma) {
     if vma.has_close() {
         env.vma_close(vma);
-        vma.ops = Some(VmOps { id: DUMMY_OPS_ID, ..VmOps::default() });
+        vma.ops = Some(VmOps {
+            id: DUMMY_OPS_ID,
+            ..VmOps::default()
+        });
     }
 }

@@ -20,7 +20,12 @@ impl<E: Env> Mm<E> {
     /// `__split_vma`: splits `id` at `addr` (strictly inside it) without the
     /// `max_map_count` check. `id` keeps the other part; returns the new VMA.
     /// On failure nothing has changed.
-    pub(crate) fn split_unchecked(&mut self, id: VmaId, addr: u64, part: NewPart) -> KResult<VmaId> {
+    pub(crate) fn split_unchecked(
+        &mut self,
+        id: VmaId,
+        addr: u64,
+        part: NewPart,
+    ) -> KResult<VmaId> {
         let vma = self.vma(id);
         if addr <= vma.start || addr >= vma.end {
             return Err(Errno::EINVAL);
@@ -48,6 +53,7 @@ impl<E: Env> Mm<E> {
         if new.ops.is_some_and(|o| o.open) {
             self.env.vma_open(&new);
         }
+        self.env.vma_start_write(id);
         let v = self.vma_mut(id);
         match part {
             NewPart::Below => {
@@ -58,6 +64,7 @@ impl<E: Env> Mm<E> {
         }
         let (s, e) = (new.start, new.end);
         let new_id = self.vmas.insert(new);
+        self.env.vma_start_write(new_id);
         self.tree.store(s, e, new_id);
         self.map_count += 1;
         Ok(new_id)

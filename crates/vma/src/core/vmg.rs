@@ -92,7 +92,9 @@ impl MergeState {
         end: u64,
     ) -> MergeState {
         let m = mm.vma(middle);
-        let pgoff = m.pgoff.wrapping_add(start.wrapping_sub(m.start) >> PAGE_SHIFT);
+        let pgoff = m
+            .pgoff
+            .wrapping_add(start.wrapping_sub(m.start) >> PAGE_SHIFT);
         MergeState {
             prev,
             middle: Some(middle),
@@ -163,7 +165,8 @@ impl<E: Env> Mm<E> {
 
     /// `can_vma_merge_left`: `prev` ends where the proposal starts and matches.
     pub(crate) fn can_vma_merge_left(&self, vmg: &MergeState) -> bool {
-        vmg.prev.is_some_and(|p| self.vma(p).end == vmg.start && self.can_vma_merge_after(vmg, p))
+        vmg.prev
+            .is_some_and(|p| self.vma(p).end == vmg.start && self.can_vma_merge_after(vmg, p))
     }
 
     /// `can_vma_merge_right`: `next` starts where the proposal ends and
@@ -177,7 +180,10 @@ impl<E: Env> Mm<E> {
         if !can_merge_left {
             return true;
         }
-        let prev = vmg.prev.map(|p| self.vma(p).anon_vma.clone()).unwrap_or_default();
+        let prev = vmg
+            .prev
+            .map(|p| self.vma(p).anon_vma.clone())
+            .unwrap_or_default();
         let next = self.vma(next).anon_vma.as_ref();
         prev.is_none() || next.is_none() || prev.as_ref() == next
     }
