@@ -11,6 +11,7 @@
 #![deny(unsafe_code)]
 
 pub mod check;
+pub mod harness;
 pub mod host;
 pub mod layout;
 pub mod oracle;

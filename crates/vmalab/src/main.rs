@@ -33,6 +33,13 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         timeout: u64,
     },
+    /// Run the VMA core's own tests (the kernel's userland VMA tests, ported)
+    /// and print `N tests run, N passed, N failed`.
+    Harness {
+        /// List every test, not only failures.
+        #[arg(short, long)]
+        verbose: bool,
+    },
     /// Print the detected host configuration (version, options, sysctls,
     /// rlimits).
     Host,
@@ -66,6 +73,14 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Cmd::Harness { verbose } => match vmalab::harness::run(&mut std::io::stdout(), verbose) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("vmalab: {e}");
+                ExitCode::from(2)
+            }
+        },
         Cmd::Host => {
             print!("{}", vmalab::host::HostConfig::detect());
             ExitCode::SUCCESS
