@@ -74,23 +74,33 @@ impl<'a, V> Cursor<'a, V> {
     /// Moves to the next entry after the current slot and returns it; at the
     /// last entry, returns `None` and stays put.
     pub fn next_entry(&mut self) -> Option<(Range<u64>, &'a V)> {
-        let mut pos = self.pos?;
-        if self.value.is_some() && !self.tree.advance(&mut pos) {
-            return None;
+        let tree = self.tree;
+        let pos = self.pos.as_mut()?;
+        if self.value.is_some() {
+            let idx = pos.idx;
+            if !tree.advance(pos) {
+                pos.idx = idx;
+                return None;
+            }
         }
-        let (s, e, v) = self.tree.entry_at(&pos)?;
-        Some(self.land(pos, s, e, v))
+        let (s, e, v) = tree.entry_at(pos)?;
+        self.range = s..e;
+        self.value = Some(v);
+        Some((s..e, v))
     }
 
     /// Moves to the previous entry before the current slot and returns it; at
     /// the first entry, returns `None` and stays put.
     pub fn prev_entry(&mut self) -> Option<(Range<u64>, &'a V)> {
-        let mut pos = self.pos?;
-        if !self.tree.retreat(&mut pos) {
+        let tree = self.tree;
+        let pos = self.pos.as_mut()?;
+        if !tree.retreat(pos) {
             return None;
         }
-        let (s, e, v) = self.tree.entry_at(&pos)?;
-        Some(self.land(pos, s, e, v))
+        let (s, e, v) = tree.entry_at(pos)?;
+        self.range = s..e;
+        self.value = Some(v);
+        Some((s..e, v))
     }
 
     /// Moves to the slot right after the current one (entry or gap) and

@@ -50,14 +50,13 @@ impl<'a, V> Iterator for Iter<'a, V> {
     type Item = (Range<u64>, &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let mut front = self.front?;
-        let (s, e, v) = self.tree.entry_at(&front)?;
-        if self.back.is_some_and(|b| b.same(&front)) {
+        let front = self.front.as_mut()?;
+        let (s, e, v) = self.tree.entry_at(front)?;
+        if self.back.as_ref().is_some_and(|b| b.same(front)) {
             self.front = None;
             self.back = None;
         } else {
-            self.tree.advance(&mut front);
-            self.front = Some(front);
+            self.tree.advance(front);
         }
         Some((s..e, v))
     }
@@ -65,14 +64,13 @@ impl<'a, V> Iterator for Iter<'a, V> {
 
 impl<V> DoubleEndedIterator for Iter<'_, V> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        let mut back = self.back?;
-        let (s, e, v) = self.tree.entry_at(&back)?;
-        if self.front.is_some_and(|f| f.same(&back)) {
+        let back = self.back.as_mut()?;
+        let (s, e, v) = self.tree.entry_at(back)?;
+        if self.front.as_ref().is_some_and(|f| f.same(back)) {
             self.front = None;
             self.back = None;
         } else {
-            self.tree.retreat(&mut back);
-            self.back = Some(back);
+            self.tree.retreat(back);
         }
         Some((s..e, v))
     }

@@ -212,7 +212,7 @@ fn run(ops: &[Op], t: &mut MapleTree<u32>, m: &mut Model) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 384, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
 
     /// Small trees: every operation, from empty.
     #[test]
@@ -224,7 +224,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     /// Larger trees (hundreds to a few thousand entries, several levels):
     /// a random build, then random operations.

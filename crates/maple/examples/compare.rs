@@ -1,0 +1,315 @@
+//! Benchmark: `maple::MapleTree` against a `BTreeMap`-based range map, on
+//! address-space-like layouts of 1k, 64k and 1M entries, in one run.
+//!
+//! `cargo run --release -p maple --example compare`
+//!
+//! Layout: page-aligned mappings of 1-16 pages laid out upwards from 64 KiB,
+//! a third of them followed by a hole of 1-4 pages. Operations:
+//! * lookup: `load` at a random address (hit or miss);
+//! * store: store 1-2 pages at a random page (splits, trims, fills holes);
+//! * erase: erase 1-3 pages at a random page;
+//! * lowest gap / highest gap: first fit of 1-6 pages above a random
+//!   address / below a random address (holes are at most 4 pages, so about a
+//!   third of the requests must look far away);
+//! * next-walk: a cursor stepping through every entry with `next_entry`.
+//!
+//! The baseline is a `BTreeMap<u64, (u64, V)>` keyed by start with the same
+//! store/erase semantics; it finds gaps by walking entries in order. Its gap
+//! walks are capped (see `SCAN_CAP`) so the run stays short.
+
+use maple::MapleTree;
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::mem::size_of;
+use std::time::Instant;
+
+const PAGE: u64 = 4096;
+/// Total entries the baseline may walk per gap-search line; queries beyond
+/// the cap are not run (the line reports how many were).
+const SCAN_CAP: u64 = 60_000_000;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The baseline: start -> (end, value).
+#[derive(Clone, Default)]
+struct Baseline {
+    map: BTreeMap<u64, (u64, u64)>,
+}
+
+impl Baseline {
+    fn load(&self, a: u64) -> Option<&u64> {
+        let (_, (e, v)) = self.map.range(..=a).next_back()?;
+        (a < *e).then_some(v)
+    }
+
+    fn erase(&mut self, s: u64, e: u64) {
+        if let Some((&a, &(b, v))) = self.map.range(..s).next_back() {
+            if b > s {
+                self.map.insert(a, (s, v));
+                if b > e {
+                    self.map.insert(e, (b, v));
+                }
+            }
+        }
+        while let Some((&a, &(b, v))) = self.map.range(s..e).next() {
+            self.map.remove(&a);
+            if b > e {
+                self.map.insert(e, (b, v));
+            }
+        }
+    }
+
+    fn store(&mut self, s: u64, e: u64, v: u64) {
+        self.erase(s, e);
+        self.map.insert(s, (e, v));
+    }
+
+    /// Linear walk upwards from `min`; `visits` counts entries looked at.
+    fn lowest_gap(&self, min: u64, max: u64, size: u64, visits: &mut u64) -> Option<u64> {
+        let mut lo = match self.map.range(..=min).next_back() {
+            Some((_, &(e, _))) if e > min => e,
+            _ => min,
+        };
+        for (&a, &(b, _)) in self.map.range(lo..) {
+            *visits += 1;
+            if lo >= max {
+                return None;
+            }
+            if a.min(max) >= lo + size {
+                return Some(lo);
+            }
+            lo = b;
+        }
+        (max.min(u64::MAX) >= lo.saturating_add(size)).then_some(lo)
+    }
+
+    /// Linear walk downwards from `max`.
+    fn highest_gap(&self, min: u64, max: u64, size: u64, visits: &mut u64) -> Option<u64> {
+        let mut hi = match self.map.range(..max).next_back() {
+            Some((&a, &(e, _))) if e > max => a,
+            _ => max,
+        };
+        for (&a, &(b, _)) in self.map.range(..hi).rev() {
+            *visits += 1;
+            if hi <= min {
+                return None;
+            }
+            let lo = b.max(min);
+            if hi >= lo + size {
+                return Some(hi - size);
+            }
+            hi = a;
+        }
+        (hi >= min + size).then(|| hi - size)
+    }
+}
+
+/// An address-space-like layout of `n` entries; returns it and its top.
+fn layout(n: usize, rng: &mut Rng) -> (Vec<(u64, u64)>, u64) {
+    let mut out = Vec::with_capacity(n);
+    let mut at = 16 * PAGE;
+    for _ in 0..n {
+        let len = (1 + rng.below(16)) * PAGE;
+        out.push((at, at + len));
+        at += len;
+        if rng.below(3) == 0 {
+            at += (1 + rng.below(4)) * PAGE;
+        }
+    }
+    (out, at)
+}
+
+fn ns_per(start: Instant, ops: usize) -> f64 {
+    start.elapsed().as_nanos() as f64 / ops.max(1) as f64
+}
+
+fn line(op: &str, maple: f64, base: f64, note: &str) {
+    println!(
+        "  {op:<12} {maple:>10.1} {base:>12.1} {:>8.2}  {note}",
+        maple / base
+    );
+}
+
+/// Store/erase batches: every batch starts from a fresh copy of the built
+/// tree so `n` stays put; copying is not timed.
+fn batches(n: usize) -> (usize, usize) {
+    let per = (n / 2).clamp(500, 100_000);
+    let rounds = (100_000 / per).max(1);
+    (per, rounds)
+}
+
+fn bench(n: usize, rng: &mut Rng) -> (f64, f64) {
+    let (entries, top) = layout(n, rng);
+    let mut tree = MapleTree::new();
+    let mut base = Baseline::default();
+    for (k, &(s, e)) in entries.iter().enumerate() {
+        tree.store(s..e, k as u64);
+        base.store(s, e, k as u64);
+    }
+    tree.validate().expect("valid tree");
+    let overhead = (tree.memory_bytes() - n * size_of::<u64>()) as f64 / n as f64;
+    println!(
+        "n = {n} (height {}): memory {} bytes, overhead beyond the value {overhead:.1} B/entry",
+        tree.height(),
+        tree.memory_bytes()
+    );
+    println!(
+        "  {:<12} {:>10} {:>12} {:>8}",
+        "op", "maple ns", "btreemap ns", "ratio"
+    );
+
+    // lookup
+    let q: Vec<u64> = (0..1_000_000).map(|_| rng.below(top)).collect();
+    let t0 = Instant::now();
+    let mut hits = 0u64;
+    for &a in &q {
+        hits += black_box(tree.get(a)).is_some() as u64;
+    }
+    let m = ns_per(t0, q.len());
+    let t0 = Instant::now();
+    let mut bhits = 0u64;
+    for &a in &q {
+        bhits += black_box(base.load(a)).is_some() as u64;
+    }
+    let b = ns_per(t0, q.len());
+    assert_eq!(hits, bhits);
+    line("lookup", m, b, "");
+
+    // store and erase
+    let (per, rounds) = batches(n);
+    for what in ["store", "erase"] {
+        let (mut tm, mut tb) = (0.0, 0.0);
+        for _ in 0..rounds {
+            let ops: Vec<(u64, u64)> = (0..per)
+                .map(|_| {
+                    let s = rng.below(top / PAGE) * PAGE;
+                    let pages = if what == "store" { 1 + rng.below(2) } else { 1 + rng.below(3) };
+                    (s, s + pages * PAGE)
+                })
+                .collect();
+            let mut t = tree.clone();
+            let mut bb = base.clone();
+            let t0 = Instant::now();
+            for (k, &(s, e)) in ops.iter().enumerate() {
+                if what == "store" {
+                    t.store(s..e, k as u64);
+                } else {
+                    t.erase(s..e);
+                }
+            }
+            tm += ns_per(t0, per);
+            let t0 = Instant::now();
+            for (k, &(s, e)) in ops.iter().enumerate() {
+                if what == "store" {
+                    bb.store(s, e, k as u64);
+                } else {
+                    bb.erase(s, e);
+                }
+            }
+            tb += ns_per(t0, per);
+            assert_eq!(t.len(), bb.map.len());
+            black_box((&t, &bb));
+        }
+        line(
+            what,
+            tm / rounds as f64,
+            tb / rounds as f64,
+            &format!("{rounds} x {per} ops on fresh copies"),
+        );
+    }
+
+    // gap search
+    let mut gap_ns = (0.0, 0.0);
+    for (dir, what) in [(0, "lowest gap"), (1, "highest gap")] {
+        let qs: Vec<(u64, u64)> = (0..20_000)
+            .map(|_| (rng.below(top), (1 + rng.below(6)) * PAGE))
+            .collect();
+        let t0 = Instant::now();
+        let mut mres = Vec::with_capacity(qs.len());
+        for &(a, size) in &qs {
+            let r = if dir == 0 {
+                tree.lowest_gap(a, u64::MAX, size)
+            } else {
+                tree.highest_gap(0, a, size)
+            };
+            mres.push(black_box(r));
+        }
+        let m = ns_per(t0, qs.len());
+        let mut visits = 0;
+        let mut done = 0;
+        let t0 = Instant::now();
+        for (k, &(a, size)) in qs.iter().enumerate() {
+            if visits >= SCAN_CAP {
+                break;
+            }
+            let r = if dir == 0 {
+                base.lowest_gap(a, u64::MAX, size, &mut visits)
+            } else {
+                base.highest_gap(0, a, size, &mut visits)
+            };
+            assert_eq!(black_box(r), mres[k], "{what} disagrees at {a:#x} size {size:#x}");
+            done += 1;
+        }
+        let b = ns_per(t0, done);
+        let note = if done < qs.len() {
+            format!("baseline capped: ran {done} of {} queries", qs.len())
+        } else {
+            String::new()
+        };
+        line(what, m, b, &note);
+        if dir == 0 {
+            gap_ns.0 = m;
+        } else {
+            gap_ns.1 = m;
+        }
+    }
+
+    // next-walk
+    let t0 = Instant::now();
+    let mut c = tree.cursor(0);
+    let mut steps = usize::from(c.value().is_some());
+    while black_box(c.next_entry()).is_some() {
+        steps += 1;
+    }
+    let m = ns_per(t0, steps);
+    let t0 = Instant::now();
+    let mut bsteps = 0;
+    for x in base.map.iter() {
+        black_box(x);
+        bsteps += 1;
+    }
+    let b = ns_per(t0, bsteps);
+    assert_eq!(steps, bsteps);
+    line("next-walk", m, b, "ns per step over all entries");
+    println!();
+    gap_ns
+}
+
+fn main() {
+    println!(
+        "maple vs BTreeMap<u64, (u64, u64)> baseline; V = u64; ns/op; ratio = maple / baseline"
+    );
+    println!(
+        "(baseline gap search walks entries linearly, capped at {SCAN_CAP} entry visits per line)\n"
+    );
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let g1k = bench(1_000, &mut rng);
+    let _ = bench(65_536, &mut rng);
+    let g1m = bench(1_000_000, &mut rng);
+    println!(
+        "gap search cost at 1M / at 1k: lowest {:.2}x, highest {:.2}x (target <= 3x)",
+        g1m.0 / g1k.0,
+        g1m.1 / g1k.1
+    );
+}
