@@ -62,6 +62,7 @@ fn main() -> ExitCode {
                 oracle: vmalab::oracle::OracleOptions {
                     timeout: Duration::from_secs(timeout),
                     runner: None,
+                    selftest: None,
                 },
             };
             match vmalab::report::kernel_command(&opts) {

@@ -34,6 +34,9 @@ pub struct OracleOptions {
     pub timeout: Duration,
     /// The `vmalab` binary providing `oracle-runner` (default: this one).
     pub runner: Option<PathBuf>,
+    /// Test hook passed to the runner as [`runner::SELFTEST_ENV`]
+    /// (`crash:N`, `hang:N`); `None` in normal use.
+    pub selftest: Option<String>,
 }
 
 impl Default for OracleOptions {
@@ -41,6 +44,7 @@ impl Default for OracleOptions {
         OracleOptions {
             timeout: Duration::from_secs(10),
             runner: None,
+            selftest: None,
         }
     }
 }
@@ -82,7 +86,12 @@ pub fn run_kernel_with(
         Some(p) => p.clone(),
         None => std::env::current_exe().context("cannot find the vmalab binary")?,
     };
-    let mut child = Command::new(&exe)
+    let mut cmd = Command::new(&exe);
+    match &opts.selftest {
+        Some(t) => cmd.env(runner::SELFTEST_ENV, t),
+        None => cmd.env_remove(runner::SELFTEST_ENV),
+    };
+    let mut child = cmd
         .arg("oracle-runner")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

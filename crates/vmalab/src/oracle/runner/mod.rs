@@ -154,8 +154,12 @@ impl<'s> Runner<'s> {
         );
         let _ = out.flush();
         drop(out);
+        let selftest = std::env::var(SELFTEST_ENV).ok();
         for (i, step) in self.sc.steps.iter().enumerate() {
             emit(&format!("begin {i}\n"));
+            if let Some(t) = &selftest {
+                selftest_fault(t, i);
+            }
             let outcome = if step.kind == StepKind::Fork {
                 fork_step()
             } else {
@@ -389,6 +393,28 @@ impl<'s> Runner<'s> {
         let u = self.uffd.get_or_insert_with(uffd::Uffd::open);
         u.as_ref()
             .map_err(|e| format!("userfaultfd unavailable: {}", errno_name(*e)))
+    }
+}
+
+/// Environment variable of the runner's self-test hook (used by the
+/// integration tests to prove crashes and hangs are reported):
+/// `crash:N` aborts and `hang:N` sleeps forever when step N begins.
+pub const SELFTEST_ENV: &str = "VMALAB_ORACLE_SELFTEST";
+
+/// Acts on the self-test hook for step `i`.
+fn selftest_fault(spec: &str, i: usize) {
+    let Some((what, n)) = spec.split_once(':') else {
+        return;
+    };
+    if n.split(':').next().and_then(|n| n.parse::<usize>().ok()) != Some(i) {
+        return;
+    }
+    match what {
+        "crash" => std::process::abort(),
+        "hang" => loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        },
+        _ => {}
     }
 }
 
