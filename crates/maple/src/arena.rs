@@ -1,6 +1,6 @@
 //! Node arenas: allocation, free lists, preallocation and memory accounting.
 
-use crate::node::{Inner, Leaf, Summary, INNER_MIN, LEAF_MIN, NIL};
+use crate::node::{Inner, Leaf, Summary, INNER_MIN, LEAF_CAP, LEAF_MIN, NIL, PAD};
 use crate::{AllocError, MapleTree};
 use core::mem::size_of;
 
@@ -18,7 +18,8 @@ impl<V> MapleTree<V> {
             let id = self.free_leaf;
             let leaf = &mut self.leaves[id as usize];
             self.free_leaf = leaf.starts[0] as u32;
-            leaf.starts[0] = 0;
+            leaf.starts = [PAD; LEAF_CAP];
+            leaf.ends = [PAD; LEAF_CAP];
             self.n_free_leaves -= 1;
             return id;
         }
@@ -37,7 +38,7 @@ impl<V> MapleTree<V> {
             let id = self.free_inner;
             let inner = &mut self.inners[id as usize];
             self.free_inner = inner.starts[0] as u32;
-            inner.starts[0] = 0;
+            *inner = Inner::new();
             self.n_free_inners -= 1;
             return id;
         }

@@ -5,7 +5,7 @@
 //! inside the search window with a large enough gap always yields a hit, so
 //! failed descents happen only along the two window edges: O(log n) nodes.
 
-use crate::node::NIL;
+use crate::node::{count_le, count_lt, NIL};
 use crate::MapleTree;
 
 /// Lowest `a` in the empty range `[g0, g1)` with `[a, a + size)` inside it
@@ -59,10 +59,14 @@ impl<V> MapleTree<V> {
     }
 
     /// Lowest fit among the gaps inside node `id` (a leaf when `h == 0`).
+    /// Starts at the first entry or child ending above `min`: every gap
+    /// before it ends at or below `min`.
     fn low_in(&self, id: u32, h: usize, min: u64, max: u64, size: u64) -> Option<u64> {
         if h == 0 {
             let leaf = &self.leaves[id as usize];
-            for k in 1..leaf.len() {
+            let n = leaf.len();
+            let c = count_le(&leaf.ends[..n], min);
+            for k in c.max(1)..n {
                 let g0 = leaf.ends[k - 1];
                 if g0 >= max {
                     break;
@@ -74,7 +78,9 @@ impl<V> MapleTree<V> {
             return None;
         }
         let node = &self.inners[id as usize];
-        for k in 0..node.len() {
+        let n = node.len();
+        let c = count_le(&node.ends[..n - 1], min);
+        for k in c..n {
             if k > 0 {
                 let g0 = node.ends[k - 1];
                 if g0 >= max {
@@ -100,10 +106,17 @@ impl<V> MapleTree<V> {
     }
 
     /// Highest fit among the gaps inside node `id` (a leaf when `h == 0`).
+    /// Starts at the last entry or child starting below `max`: every gap
+    /// after it starts at or above `max`.
     fn high_in(&self, id: u32, h: usize, min: u64, max: u64, size: u64) -> Option<u64> {
         if h == 0 {
             let leaf = &self.leaves[id as usize];
-            for k in (1..leaf.len()).rev() {
+            let n = leaf.len();
+            if n < 2 {
+                return None;
+            }
+            let c = count_lt(&leaf.starts[..n], max).min(n - 1);
+            for k in (1..=c).rev() {
                 let g1 = leaf.starts[k];
                 if g1 <= min {
                     break;
@@ -116,7 +129,10 @@ impl<V> MapleTree<V> {
         }
         let node = &self.inners[id as usize];
         let n = node.len();
-        for k in (0..n).rev() {
+        let Some(c) = count_lt(&node.starts[..n], max).checked_sub(1) else {
+            return None;
+        };
+        for k in (0..=c).rev() {
             if k + 1 < n {
                 let g1 = node.starts[k + 1];
                 if g1 <= min {
@@ -125,9 +141,6 @@ impl<V> MapleTree<V> {
                 if let Some(a) = fit_high(node.ends[k], g1, min, max, size) {
                     return Some(a);
                 }
-            }
-            if node.starts[k] >= max {
-                continue;
             }
             if node.ends[k] <= min {
                 break;

@@ -15,6 +15,11 @@ pub(crate) const INNER_MIN: usize = 4;
 pub(crate) const MAX_DEPTH: usize = 24;
 /// "No node" marker for node indices and free-list links.
 pub(crate) const NIL: u32 = u32::MAX;
+/// Value of every unused key slot in a live node. Keeping unused slots at
+/// the top of the key space lets searches scan all slots of a node without
+/// first loading its length (which sits on another cache line), so the
+/// loads of one level issue in parallel.
+pub(crate) const PAD: u64 = u64::MAX;
 
 /// What a parent keeps about one child subtree: the start of its first entry,
 /// the end of its last entry, and the largest gap strictly between two of its
@@ -29,7 +34,8 @@ pub(crate) struct Summary {
 
 /// A leaf: up to `LEAF_CAP` entries `[starts[i], ends[i]) -> vals[i]`,
 /// sorted and non-overlapping. The entry count is `vals.len()`; `vals` always
-/// has capacity for `LEAF_CAP` values so stores never reallocate it.
+/// has capacity for `LEAF_CAP` values so stores never reallocate it. Unused
+/// key slots hold `PAD`.
 /// A free leaf has no values and keeps the next free leaf in `starts[0]`.
 pub(crate) struct Leaf<V> {
     pub(crate) starts: [u64; LEAF_CAP],
@@ -41,8 +47,8 @@ impl<V> Leaf<V> {
     /// An empty leaf with its value storage allocated.
     pub(crate) fn new() -> Self {
         Leaf {
-            starts: [0; LEAF_CAP],
-            ends: [0; LEAF_CAP],
+            starts: [PAD; LEAF_CAP],
+            ends: [PAD; LEAF_CAP],
             vals: Vec::with_capacity(LEAF_CAP),
         }
     }
@@ -53,8 +59,8 @@ impl<V> Leaf<V> {
         vals.try_reserve_exact(LEAF_CAP)
             .map_err(|_| crate::AllocError)?;
         Ok(Leaf {
-            starts: [0; LEAF_CAP],
-            ends: [0; LEAF_CAP],
+            starts: [PAD; LEAF_CAP],
+            ends: [PAD; LEAF_CAP],
             vals,
         })
     }
@@ -96,7 +102,8 @@ impl<V: Clone> Clone for Leaf<V> {
 }
 
 /// An inner node: `len` children, each with its [`Summary`] spread over the
-/// `starts`/`ends`/`gaps` arrays. A free inner node has `len == 0` and keeps
+/// `starts`/`ends`/`gaps` arrays; unused `starts`/`ends` slots hold `PAD`.
+/// A free inner node has `len == 0` and keeps
 /// the next free inner node in `starts[0]`.
 #[derive(Clone)]
 pub(crate) struct Inner {
@@ -111,8 +118,8 @@ impl Inner {
     /// A node with no children.
     pub(crate) fn new() -> Self {
         Inner {
-            starts: [0; INNER_CAP],
-            ends: [0; INNER_CAP],
+            starts: [PAD; INNER_CAP],
+            ends: [PAD; INNER_CAP],
             gaps: [0; INNER_CAP],
             kids: [NIL; INNER_CAP],
             len: 0,
@@ -163,6 +170,9 @@ impl Inner {
         self.gaps.copy_within(k + 1..n, k);
         self.kids.copy_within(k + 1..n, k);
         self.kids[n - 1] = NIL;
+        self.starts[n - 1] = PAD;
+        self.ends[n - 1] = PAD;
+        self.gaps[n - 1] = 0;
         self.len -= 1;
     }
 

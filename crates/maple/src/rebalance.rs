@@ -3,29 +3,39 @@
 //! parents), and merging or evening out underfull nodes
 //! (kernel: `mas_split`, `mas_rebalance`, `mas_update_gap`).
 
-use crate::node::{pair_mut, split_point, Inner, Summary, INNER_CAP, INNER_MIN, LEAF_CAP};
+use crate::node::{pair_mut, split_point, Inner, Summary, INNER_CAP, INNER_MIN, LEAF_CAP, PAD};
 use crate::path::Path;
 use crate::MapleTree;
 
 impl<V> MapleTree<V> {
     /// Walks `path` from its leaf up to the root after the leaf changed.
-    /// `pending` is a new right sibling of the leaf (from a split) still to be
-    /// linked into the parent. At each level the parent's cached summary of
-    /// the child is refreshed; a pending sibling is inserted next to it; an
-    /// underfull child is merged with or evened out against a sibling.
-    pub(crate) fn fixup(&mut self, path: &Path, mut pending: Option<u32>) {
+    /// `before` is the leaf's summary before the change; `pending` is a new
+    /// right sibling of the leaf (from a split) still to be linked into the
+    /// parent. At each level the parent's cached summary of the child is
+    /// refreshed; a pending sibling is inserted next to it; an underfull
+    /// child is merged with or evened out against a sibling. The walk stops
+    /// as soon as a node's shape and summary are unchanged, without touching
+    /// its parent (kernel: the early exit of `mas_update_gap`).
+    pub(crate) fn fixup(&mut self, path: &Path, before: Summary, mut pending: Option<u32>) {
         let h = path.height;
+        let mut before = before;
         for l in (0..h).rev() {
             let parent = path.nodes[l] as usize;
             let c = path.slots[l] as usize;
             let child = path.nodes[l + 1];
             let child_leaf = l + 1 == h;
             let sum = self.node_summary(child, child_leaf);
+            let underfull = self.node_len(child, child_leaf) < Self::node_min(child_leaf);
+            if pending.is_none() && !underfull && sum == before {
+                // Nothing above this level can change.
+                return;
+            }
+            before = self.inners[parent].summary();
             self.inners[parent].set_summary(c, sum);
             if let Some(new) = pending.take() {
                 let nsum = self.node_summary(new, child_leaf);
                 pending = self.inner_insert(parent, c + 1, new, nsum);
-            } else if self.node_len(child, child_leaf) < Self::node_min(child_leaf) {
+            } else if underfull {
                 self.rebalance(parent, c, child_leaf);
             }
         }
@@ -152,6 +162,8 @@ impl<V> MapleTree<V> {
             a.ends[la..target].copy_from_slice(&b.ends[..k]);
             b.starts.copy_within(k..lb, 0);
             b.ends.copy_within(k..lb, 0);
+            b.starts[lb - k..lb].fill(PAD);
+            b.ends[lb - k..lb].fill(PAD);
             a.vals.extend(b.vals.drain(..k));
         } else if la > target {
             let k = la - target;
@@ -159,6 +171,8 @@ impl<V> MapleTree<V> {
             b.ends.copy_within(0..lb, k);
             b.starts[..k].copy_from_slice(&a.starts[target..la]);
             b.ends[..k].copy_from_slice(&a.ends[target..la]);
+            a.starts[target..la].fill(PAD);
+            a.ends[target..la].fill(PAD);
             for v in a.vals.drain(target..).rev() {
                 b.vals.insert(0, v);
             }

@@ -2,7 +2,9 @@
 //! whatever the range covers is removed, entries it covers partly are
 //! trimmed, and an entry containing the whole range is split in two.
 
-use crate::node::{count_le, count_lt, pair_mut, split_point, LEAF_CAP, LEAF_MIN, NIL};
+use crate::node::{
+    count_le, count_lt, pair_mut, split_point, Summary, LEAF_CAP, LEAF_MIN, NIL, PAD,
+};
 use crate::path::Path;
 use crate::{AllocError, MapleTree};
 use core::ops::Range;
@@ -87,6 +89,7 @@ impl<V> MapleTree<V> {
             let j = i + count_lt(&leaf.starts[i..len], e);
             let more = j == len && self.next_separator(&path).is_some_and(|sep| sep < e);
 
+            let before = self.leaves[id].summary();
             let leaf = &mut self.leaves[id];
             let (mut lo, mut hi) = (i, j);
             let mut edited = false;
@@ -116,7 +119,7 @@ impl<V> MapleTree<V> {
             }
             let progress = edited || lo < hi || items[0].is_some();
             if progress {
-                self.splice(&path, lo, hi, items);
+                self.splice(&path, before, lo, hi, items);
             }
             if !more || !progress {
                 debug_assert!(!more, "range erase made no progress");
@@ -127,7 +130,8 @@ impl<V> MapleTree<V> {
 
     /// Replaces entries `lo..hi` of the path's leaf with `items`, splitting
     /// the leaf if they do not fit, then restores the invariants up the path.
-    fn splice(&mut self, path: &Path, lo: usize, hi: usize, items: Items<V>) {
+    /// `before` is the leaf's summary before this operation touched it.
+    fn splice(&mut self, path: &Path, before: Summary, lo: usize, hi: usize, items: Items<V>) {
         let id = path.leaf() as usize;
         let len = self.leaves[id].len();
         let p = items.iter().filter(|x| x.is_some()).count();
@@ -154,11 +158,13 @@ impl<V> MapleTree<V> {
             let leaf = &mut self.leaves[id];
             leaf.starts[..t].copy_from_slice(&fs[..t]);
             leaf.ends[..t].copy_from_slice(&fe[..t]);
+            leaf.starts[t..].fill(PAD);
+            leaf.ends[t..].fill(PAD);
             leaf.vals.drain(lo..hi);
             for (q, v) in values.enumerate() {
                 leaf.vals.insert(lo + q, v);
             }
-            self.fixup(path, None);
+            self.fixup(path, before, None);
             return;
         }
 
@@ -170,6 +176,8 @@ impl<V> MapleTree<V> {
         left.ends[..ls].copy_from_slice(&fe[..ls]);
         right.starts[..t - ls].copy_from_slice(&fs[ls..t]);
         right.ends[..t - ls].copy_from_slice(&fe[ls..t]);
+        left.starts[ls..].fill(PAD);
+        left.ends[ls..].fill(PAD);
         left.vals.drain(lo..hi);
         // Old values from `cut` on (indices after the drain) go right.
         let len0 = len - (hi - lo);
@@ -189,6 +197,6 @@ impl<V> MapleTree<V> {
                 right.vals.insert(f - ls, v);
             }
         }
-        self.fixup(path, Some(new));
+        self.fixup(path, before, Some(new));
     }
 }

@@ -1,6 +1,6 @@
 //! Full structural check (kernel: `mt_validate`), for tests and debugging.
 
-use crate::node::{Summary, INNER_CAP, INNER_MIN, LEAF_CAP, LEAF_MIN, MAX_DEPTH, NIL};
+use crate::node::{Summary, INNER_CAP, INNER_MIN, LEAF_CAP, LEAF_MIN, MAX_DEPTH, NIL, PAD};
 use crate::MapleTree;
 use alloc::string::String;
 use alloc::vec;
@@ -179,6 +179,13 @@ impl<V> MapleTree<V> {
                 }
                 w.prev_end = Some(e);
             }
+            if leaf.starts[n..]
+                .iter()
+                .chain(&leaf.ends[n..])
+                .any(|&k| k != PAD)
+            {
+                return err("unused leaf key slot not padded", format_args!("leaf {id}"));
+            }
             w.count += n;
             return Ok(leaf.summary());
         }
@@ -196,6 +203,16 @@ impl<V> MapleTree<V> {
             return err(
                 "inner fill out of bounds",
                 format_args!("inner {id} holds {n}"),
+            );
+        }
+        if node.starts[n..]
+            .iter()
+            .chain(&node.ends[n..])
+            .any(|&k| k != PAD)
+        {
+            return err(
+                "unused inner key slot not padded",
+                format_args!("inner {id}"),
             );
         }
         for k in 0..n {

@@ -24,12 +24,16 @@ fn paint(picture: &str) -> MapleTree<char> {
 
 fn draw(t: &MapleTree<char>, width: u64) -> String {
     t.validate().unwrap();
-    (0..width).map(|a| t.get(a).copied().unwrap_or('.')).collect()
+    (0..width)
+        .map(|a| t.get(a).copied().unwrap_or('.'))
+        .collect()
 }
 
 /// The entries as `start..end=value`, so adjacent runs of one value show.
 fn entries(t: &MapleTree<char>) -> Vec<String> {
-    t.iter().map(|(r, v)| format!("{}..{}={v}", r.start, r.end)).collect()
+    t.iter()
+        .map(|(r, v)| format!("{}..{}={v}", r.start, r.end))
+        .collect()
 }
 
 #[test]

@@ -26,7 +26,11 @@ fn same(t: &MapleTree<u32>, m: &Model) {
     t.validate().unwrap();
     assert_eq!(t.len(), m.map.len());
     assert!(t.iter().map(|(r, v)| (r, *v)).eq(m.entries()));
-    assert!(t.iter().rev().map(|(r, v)| (r, *v)).eq(m.entries().into_iter().rev()));
+    assert!(t
+        .iter()
+        .rev()
+        .map(|(r, v)| (r, *v))
+        .eq(m.entries().into_iter().rev()));
 }
 
 #[test]
@@ -40,7 +44,12 @@ fn hundred_thousand_build_churn_teardown() {
         let len = (1 + rng.below(8)) * PAGE;
         t.store(at..at + len, k);
         m.store(at, at + len, k);
-        at += len + if rng.below(3) == 0 { (1 + rng.below(4)) * PAGE } else { 0 };
+        at += len
+            + if rng.below(3) == 0 {
+                (1 + rng.below(4)) * PAGE
+            } else {
+                0
+            };
         if k % 10_000 == 0 {
             t.validate().unwrap();
         }
@@ -103,7 +112,10 @@ fn adjacent_ranges_descending_then_one_store_over_all() {
     }
     same(&t, &m);
     assert_eq!(t.lowest_gap(0, u64::MAX, PAGE), Some(0));
-    assert_eq!(t.lowest_gap((1 << 40) - 20_000 * PAGE, u64::MAX, PAGE), Some(1 << 40));
+    assert_eq!(
+        t.lowest_gap((1 << 40) - 20_000 * PAGE, u64::MAX, PAGE),
+        Some(1 << 40)
+    );
     // One store covering everything but the first and last half pages.
     let lo = (1 << 40) - 20_000 * PAGE + PAGE / 2;
     let hi = (1 << 40) - PAGE / 2;
