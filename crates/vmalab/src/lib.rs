@@ -6,11 +6,12 @@
 //! Data flows one way: scenario text -> [`scenario::Scenario`] -> a side
 //! that runs it ([`oracle`] for the kernel; the model runner later) ->
 //! [`trace::Trace`] of [`outcome::Outcome`]s and [`layout::Layout`]s ->
-//! [`check`] / [`report`].
+//! [`check`] (expectations) / [`diff`] (kernel vs model) / [`report`].
 
 #![deny(unsafe_code)]
 
 pub mod check;
+pub mod diff;
 pub mod harness;
 pub mod host;
 pub mod layout;
