@@ -24,9 +24,18 @@ pub struct Difference {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DiffKind {
     /// Only one side ran the step (the other stopped or skipped the run).
-    Missing { left: bool, right: bool },
-    Outcome { left: Outcome, right: Outcome },
-    Layout { left: Layout, right: Layout },
+    Missing {
+        left: bool,
+        right: bool,
+    },
+    Outcome {
+        left: Outcome,
+        right: Outcome,
+    },
+    Layout {
+        left: Layout,
+        right: Layout,
+    },
 }
 
 impl fmt::Display for Difference {
@@ -36,7 +45,11 @@ impl fmt::Display for Difference {
             DiffKind::Missing { left, right } => write!(
                 f,
                 "step ran on {} only",
-                if *left && !right { "the left side" } else { "the right side" }
+                if *left && !right {
+                    "the left side"
+                } else {
+                    "the right side"
+                }
             ),
             DiffKind::Outcome { left, right } => write!(f, "outcome `{left}` vs `{right}`"),
             DiffKind::Layout { left, right } => {
@@ -133,6 +146,12 @@ mod tests {
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].line, 2);
         assert!(matches!(d[0].what, DiffKind::Outcome { .. }));
-        assert!(matches!(d[1].what, DiffKind::Missing { left: false, right: true }));
+        assert!(matches!(
+            d[1].what,
+            DiffKind::Missing {
+                left: false,
+                right: true
+            }
+        ));
     }
 }
