@@ -84,6 +84,8 @@ pub struct Config {
     pub task_size: u64,
     /// Holds `CAP_IPC_LOCK` (mlock beyond `RLIMIT_MEMLOCK`).
     pub cap_ipc_lock: bool,
+    /// Holds `CAP_SYS_RAWIO` (may map below `mmap_min_addr`).
+    pub cap_sys_rawio: bool,
 }
 
 impl Config {
@@ -116,6 +118,7 @@ impl Config {
             },
             task_size: (1 << 47) - PAGE_SIZE,
             cap_ipc_lock: false,
+            cap_sys_rawio: false,
         }
     }
 

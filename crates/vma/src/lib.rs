@@ -19,6 +19,7 @@ pub mod flags;
 pub mod mm;
 pub mod policy;
 pub mod slab;
+pub mod sys;
 pub(crate) mod tree;
 pub mod vma;
 
@@ -34,4 +35,5 @@ pub use flags::VmFlags;
 pub use mm::{Invariant, Mm, VmStats};
 pub use policy::{MemPolicy, PolicyMode};
 pub use slab::VmaId;
+pub use sys::{Access, MapEntry, Maps, Signal};
 pub use vma::{AnonName, UffdCtx, Vma};

@@ -48,6 +48,8 @@ pub struct Mm<E: Env = NullEnv> {
     pub(crate) anon_shared: bool,
     pub config: Config,
     pub env: E,
+    /// Process state beside the VMAs (mmap base, brk, `def_flags`, pkeys).
+    pub process: crate::sys::Process,
 }
 
 impl<E: Env> Mm<E> {
@@ -62,6 +64,7 @@ impl<E: Env> Mm<E> {
             anon_shared: false,
             config,
             env,
+            process: crate::sys::Process::default(),
         }
     }
 

@@ -84,6 +84,13 @@ impl<T> Slab<T> {
             .as_mut()
     }
 
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (VmaId, &mut T)> {
+        self.slots.iter_mut().enumerate().filter_map(|(i, s)| {
+            let gen = s.gen;
+            s.value.as_mut().map(|v| (VmaId { idx: i as u32, gen }, v))
+        })
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.live
     }

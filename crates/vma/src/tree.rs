@@ -86,7 +86,6 @@ impl VmaTree {
     }
 
     /// Lowest `a` with `[a, a + size)` free inside `[min, max)`.
-    #[allow(dead_code)] // for get_unmapped_area, which the system-call layer brings
     pub(crate) fn lowest_gap(&self, min: u64, max: u64, size: u64) -> Option<u64> {
         if size == 0 || min >= max || max - min < size {
             return None;
@@ -108,7 +107,6 @@ impl VmaTree {
     }
 
     /// Highest `a` with `[a, a + size)` free inside `[min, max)`.
-    #[allow(dead_code)] // for get_unmapped_area, which the system-call layer brings
     pub(crate) fn highest_gap(&self, min: u64, max: u64, size: u64) -> Option<u64> {
         if size == 0 || min >= max || max - min < size {
             return None;

@@ -1,0 +1,103 @@
+//! `fork(2)` as the VMA layer does it (`dup_mmap`): every VMA but
+//! `VM_DONTCOPY` ones is duplicated into the child, linked to the parent's
+//! `anon_vma`s through a new `anon_vma` of its own (`anon_vma_fork`), so
+//! that later merges in either process follow the kernel's fork rules.
+
+use crate::core::anon::{anon_vma_fork, unlink_anon_vmas};
+use crate::env::{AllocSite, Env};
+use crate::errno::KResult;
+use crate::flags::VmFlags;
+use crate::mm::{count_stats, Mm, VmStats};
+
+impl<E: Env> Mm<E> {
+    /// Forks this address space; the child gets a clone of the environment.
+    pub fn fork(&mut self) -> KResult<Mm<E>>
+    where
+        E: Clone,
+    {
+        let env = self.env.clone();
+        self.fork_with(env)
+    }
+
+    /// Forks this address space into a child with its own environment.
+    /// On failure the child is torn down and the parent is as before.
+    pub fn fork_with<F: Env>(&mut self, env: F) -> KResult<Mm<F>> {
+        let mut child = Mm::with_env(self.config.clone(), env);
+        child.process = self.process.clone();
+        child.process.def_flags = self.process.def_flags & VmFlags::NOHUGEPAGE;
+        child.anon_shared = true;
+        self.anon_shared = true;
+        let ids: alloc::vec::Vec<_> = self.vmas().map(|(id, _)| id).collect();
+        for id in ids {
+            if let Err(e) = self.dup_vma_into(&mut child, id) {
+                child.teardown();
+                return Err(e);
+            }
+        }
+        let mut stats = VmStats::default();
+        for (_, v) in child.vmas() {
+            count_stats(&mut stats, v);
+        }
+        stats.locked_vm = 0;
+        child.stats = stats;
+        Ok(child)
+    }
+
+    /// One iteration of `dup_mmap`'s loop.
+    fn dup_vma_into<F: Env>(&mut self, child: &mut Mm<F>, id: crate::slab::VmaId) -> KResult<()> {
+        let pv = self.vma(id);
+        if pv.flags.contains(VmFlags::DONTCOPY) {
+            return Ok(());
+        }
+        if pv.flags.contains(VmFlags::ACCOUNT) {
+            child.vm_enough_memory(pv.pages())?;
+        }
+        child.alloc(AllocSite::Vma)?;
+        let mut vma = pv.dup();
+        if vma.policy.is_some() {
+            child.alloc(AllocSite::Policy)?;
+        }
+        // Without UFFD_FEATURE_EVENT_FORK the child loses the registration.
+        vma.uffd_ctx = None;
+        vma.flags.remove(VmFlags::UFFD_FLAGS);
+        if vma.flags.contains(VmFlags::WIPEONFORK) {
+            vma.anon_vma = None;
+        } else {
+            anon_vma_fork(&mut child.env, &mut vma, pv)?;
+        }
+        vma.flags.remove(VmFlags::LOCKED_MASK);
+        if vma.ops.is_some_and(|o| o.open) {
+            child.env.vma_open(&vma);
+        }
+        let (s, e) = (vma.start, vma.end);
+        let cid = child.vmas.insert(vma);
+        child.tree.store(s, e, cid);
+        child.map_count += 1;
+        Ok(())
+    }
+
+    /// `exit_mmap`: unlink and free every VMA.
+    pub(crate) fn teardown(&mut self) {
+        let ids: alloc::vec::Vec<_> = self.vmas().map(|(id, _)| id).collect();
+        for id in ids {
+            let (s, e) = (self.vma(id).start, self.vma(id).end);
+            self.tree.erase(s, e);
+            if let Some(mut v) = self.vmas.remove(id) {
+                crate::core::munmap::close_vma(&mut self.env, &mut v);
+                unlink_anon_vmas(&mut v);
+            }
+        }
+        self.map_count = 0;
+        self.stats = VmStats::default();
+    }
+}
+
+impl<E: Env> Drop for Mm<E> {
+    /// The address space going away releases its `anon_vma` links, which
+    /// its fork relatives still count.
+    fn drop(&mut self) {
+        for (_, v) in self.vmas.iter_mut() {
+            unlink_anon_vmas(v);
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! `mmap(2)` and `munmap(2)`: argument checks in the kernel's order, the
+//! flags a mapping gets (`do_mmap`), then the core's `mmap_region`.
+
+use super::consts::*;
+use crate::config::{Overcommit, PAGE_SHIFT, PAGE_SIZE};
+use crate::env::Env;
+use crate::errno::{Errno, KResult};
+use crate::file::File;
+use crate::flags::VmFlags;
+use crate::mm::Mm;
+
+/// Page-aligns `len`; `None` on overflow.
+pub(crate) fn page_align(len: u64) -> Option<u64> {
+    len.checked_add(PAGE_SIZE - 1).map(|l| l & !(PAGE_SIZE - 1))
+}
+
+/// `calc_vm_prot_bits`: PROT_* to VM_* (with the protection key).
+pub(crate) fn prot_to_flags(prot: u32, pkey: u32) -> VmFlags {
+    let mut f = VmFlags::NONE;
+    if prot & PROT_READ != 0 {
+        f |= VmFlags::READ;
+    }
+    if prot & PROT_WRITE != 0 {
+        f |= VmFlags::WRITE;
+    }
+    if prot & PROT_EXEC != 0 {
+        f |= VmFlags::EXEC;
+    }
+    f | VmFlags(u64::from(pkey & 0xf) << 32)
+}
+
+/// `calc_vm_flag_bits`: MAP_* to VM_*.
+fn map_to_flags(flags: u32, thp: bool) -> VmFlags {
+    let mut f = VmFlags::NONE;
+    if flags & MAP_GROWSDOWN != 0 {
+        f |= VmFlags::GROWSDOWN;
+    }
+    if flags & MAP_LOCKED != 0 {
+        f |= VmFlags::LOCKED;
+    }
+    if flags & MAP_SYNC != 0 {
+        f |= VmFlags::SYNC;
+    }
+    if thp && flags & MAP_STACK != 0 {
+        f |= VmFlags::NOHUGEPAGE;
+    }
+    f
+}
+
+impl<E: Env> Mm<E> {
+    /// `mmap(addr, len, prot, flags, fd, offset)`. `file` stands for the
+    /// descriptor (ignored with `MAP_ANONYMOUS`). Returns the address.
+    pub fn mmap(
+        &mut self,
+        addr: u64,
+        len: u64,
+        prot: u32,
+        flags: u32,
+        file: Option<&File>,
+        offset: u64,
+    ) -> KResult<u64> {
+        if offset % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let file = if flags & MAP_ANONYMOUS != 0 {
+            None
+        } else {
+            Some(file.ok_or(Errno::EBADF)?)
+        };
+        if flags & MAP_HUGETLB != 0 {
+            // No hugetlbfs files here; anonymous huge pages come from a pool
+            // this model keeps empty (the default `nr_hugepages = 0`).
+            if file.is_some() {
+                return Err(Errno::EINVAL);
+            }
+            return match (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK {
+                0 | 21 | 30 => Err(Errno::ENOMEM),
+                _ => Err(Errno::EINVAL),
+            };
+        }
+        let (addr, populate) = self.do_mmap(file, addr, len, prot, flags, offset >> PAGE_SHIFT)?;
+        if let Some(len) = populate {
+            self.populate(addr, len);
+        }
+        Ok(addr)
+    }
+
+    /// `do_mmap`. Returns the address and, when the mapping must be
+    /// populated (`MAP_POPULATE`, `VM_LOCKED`), its length.
+    fn do_mmap(
+        &mut self,
+        file: Option<&File>,
+        mut addr: u64,
+        len: u64,
+        prot: u32,
+        mut flags: u32,
+        mut pgoff: u64,
+    ) -> KResult<(u64, Option<u64>)> {
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        if flags & MAP_FIXED_NOREPLACE != 0 {
+            flags |= MAP_FIXED;
+        }
+        if flags & MAP_FIXED == 0 {
+            addr &= !(PAGE_SIZE - 1);
+            if addr != 0 && addr < self.config.mmap_min_addr {
+                addr = page_align(self.config.mmap_min_addr).unwrap_or(0);
+            }
+        }
+        let len = match page_align(len) {
+            Some(l) if l != 0 => l,
+            _ => return Err(Errno::ENOMEM),
+        };
+        if pgoff.checked_add(len >> PAGE_SHIFT).is_none() {
+            return Err(Errno::EOVERFLOW);
+        }
+        if self.map_count > self.config.max_map_count {
+            return Err(Errno::ENOMEM);
+        }
+        let pkey = if prot == PROT_EXEC {
+            self.execute_only_pkey().unwrap_or(0)
+        } else {
+            0
+        };
+        let mut vm_flags = prot_to_flags(prot, pkey)
+            | map_to_flags(flags, self.config.transparent_hugepage)
+            | self.process.def_flags
+            | VmFlags::MAYREAD
+            | VmFlags::MAYWRITE
+            | VmFlags::MAYEXEC;
+        addr = self.get_unmapped_area(file, addr, len, pgoff, flags, vm_flags)?;
+        if addr < self.config.mmap_min_addr && !self.config.cap_sys_rawio {
+            return Err(Errno::EPERM);
+        }
+        if flags & MAP_FIXED_NOREPLACE != 0
+            && self.find_vma_intersection(addr, addr + len).is_some()
+        {
+            return Err(Errno::EEXIST);
+        }
+        if flags & MAP_LOCKED != 0 && !self.can_do_mlock() {
+            return Err(Errno::EPERM);
+        }
+        if !self.mlock_future_ok(vm_flags, len) {
+            return Err(Errno::EAGAIN);
+        }
+        match file {
+            Some(f) => self.file_mapping_flags(f, pgoff, len, prot, flags, &mut vm_flags)?,
+            None => match flags & MAP_TYPE {
+                MAP_SHARED => {
+                    if vm_flags.contains(VmFlags::GROWSDOWN) {
+                        return Err(Errno::EINVAL);
+                    }
+                    pgoff = 0;
+                    vm_flags |= VmFlags::SHARED | VmFlags::MAYSHARE;
+                }
+                MAP_DROPPABLE => {
+                    if flags & (MAP_LOCKED | MAP_HUGETLB) != 0
+                        || vm_flags.contains(VmFlags::GROWSDOWN)
+                    {
+                        return Err(Errno::EINVAL);
+                    }
+                    vm_flags |= VmFlags::DROPPABLE
+                        | VmFlags::NORESERVE
+                        | VmFlags::WIPEONFORK
+                        | VmFlags::DONTDUMP;
+                    pgoff = addr >> PAGE_SHIFT;
+                }
+                MAP_PRIVATE => pgoff = addr >> PAGE_SHIFT,
+                _ => return Err(Errno::EINVAL),
+            },
+        }
+        if flags & MAP_NORESERVE != 0 && self.config.overcommit != Overcommit::Never {
+            vm_flags |= VmFlags::NORESERVE;
+        }
+        let vm_flags = self.ksm_flags(file, vm_flags);
+        let addr = self.mmap_region(file.cloned(), addr, len, vm_flags, pgoff)?;
+        let populate = vm_flags.contains(VmFlags::LOCKED)
+            || flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE;
+        Ok((addr, populate.then_some(len)))
+    }
+
+    /// The file half of `do_mmap`: mapping type, access mode, offsets.
+    fn file_mapping_flags(
+        &self,
+        file: &File,
+        pgoff: u64,
+        len: u64,
+        prot: u32,
+        flags: u32,
+        vm_flags: &mut VmFlags,
+    ) -> KResult<()> {
+        let f = file.inner();
+        // Regular files may be mapped up to MAX_LFS_FILESIZE.
+        let maxsize = i64::MAX as u64;
+        if len > maxsize || pgoff > (maxsize - len) >> PAGE_SHIFT {
+            return Err(Errno::EOVERFLOW);
+        }
+        let ty = flags & MAP_TYPE;
+        if ty == MAP_SHARED || ty == MAP_SHARED_VALIDATE {
+            let checked = if ty == MAP_SHARED {
+                flags & LEGACY_MAP_MASK
+            } else {
+                flags
+            };
+            if checked & !LEGACY_MAP_MASK != 0 {
+                return Err(Errno::EOPNOTSUPP);
+            }
+            if prot & PROT_WRITE != 0 && !f.writable {
+                return Err(Errno::EACCES);
+            }
+            *vm_flags |= VmFlags::SHARED | VmFlags::MAYSHARE;
+            if !f.writable {
+                vm_flags.remove(VmFlags::MAYWRITE | VmFlags::SHARED);
+            }
+        } else if ty != MAP_PRIVATE {
+            return Err(Errno::EINVAL);
+        }
+        if !f.readable {
+            return Err(Errno::EACCES);
+        }
+        if !f.has_mmap {
+            return Err(Errno::ENODEV);
+        }
+        if vm_flags.contains(VmFlags::GROWSDOWN) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(())
+    }
+
+    /// `ksm_vma_flags`: with `PR_SET_MEMORY_MERGE`, new anonymous and
+    /// shmem-free private mappings are born KSM-mergeable.
+    fn ksm_flags(&self, file: Option<&File>, flags: VmFlags) -> VmFlags {
+        if self.process.merge_any && self.config.ksm && super::madvise_ksm_compatible(file, flags) {
+            flags | VmFlags::MERGEABLE
+        } else {
+            flags
+        }
+    }
+
+    /// `execute_only_pkey`: with protection keys, `PROT_EXEC`-only memory
+    /// gets a key of its own (the lowest free one, allocated once).
+    pub(crate) fn execute_only_pkey(&mut self) -> Option<u32> {
+        if !self.config.pkeys {
+            return None;
+        }
+        if let Some(k) = self.process.execute_only_pkey {
+            return Some(k);
+        }
+        let free = (1..16).find(|k| self.process.pkeys_allocated & (1 << k) == 0)?;
+        self.process.pkeys_allocated |= 1 << free;
+        self.process.execute_only_pkey = Some(free);
+        Some(free)
+    }
+
+    /// `can_do_mlock`: a non-zero `RLIMIT_MEMLOCK` or `CAP_IPC_LOCK`.
+    pub(crate) fn can_do_mlock(&self) -> bool {
+        self.config.rlimits.memlock != 0 || self.config.cap_ipc_lock
+    }
+
+    /// `mlock_future_ok`: locking `bytes` more stays within `RLIMIT_MEMLOCK`.
+    pub(crate) fn mlock_future_ok(&self, flags: VmFlags, bytes: u64) -> bool {
+        if !flags.contains(VmFlags::LOCKED) || self.config.cap_ipc_lock {
+            return true;
+        }
+        let pages = (bytes >> PAGE_SHIFT).saturating_add(self.stats.locked_vm);
+        pages <= self.config.rlimits.memlock >> PAGE_SHIFT
+    }
+
+    /// `munmap(addr, len)`.
+    pub fn munmap(&mut self, addr: u64, len: u64) -> KResult<()> {
+        self.do_munmap(addr, len)
+    }
+}

@@ -1,0 +1,39 @@
+//! The public API: Linux's memory system calls as methods of [`Mm`], each
+//! returning the kernel's errno, built on the internal operations in
+//! `core`. Argument checks follow the kernel's order, so the first error a
+//! bad call meets is the kernel's.
+//!
+//! [`Mm`]: crate::Mm
+
+mod brk;
+pub mod consts;
+mod exec;
+mod fault;
+mod fork;
+mod mmap;
+mod mprotect;
+mod process;
+mod unmapped_area;
+mod view;
+
+pub use fault::{Access, Signal};
+pub use process::Process;
+pub use view::{MapEntry, Maps};
+
+use crate::file::File;
+use crate::flags::VmFlags;
+
+/// `ksm_compatible`: KSM may merge pages of this private, ordinary mapping.
+pub(crate) fn madvise_ksm_compatible(_file: Option<&File>, flags: VmFlags) -> bool {
+    !flags.intersects(
+        VmFlags::SHARED
+            | VmFlags::MAYSHARE
+            | VmFlags::PFNMAP
+            | VmFlags::IO
+            | VmFlags::DONTEXPAND
+            | VmFlags::HUGETLB
+            | VmFlags::MIXEDMAP
+            | VmFlags::DROPPABLE
+            | VmFlags::MERGEABLE,
+    )
+}

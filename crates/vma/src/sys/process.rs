@@ -1,0 +1,54 @@
+//! Per-process state the memory system calls keep beside the VMAs:
+//! where mmap and brk place things, `mlockall(MCL_FUTURE)`'s default flags,
+//! protection keys, and the process-wide KSM setting.
+
+use crate::flags::VmFlags;
+
+/// `mm_struct` fields outside the VMA tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Process {
+    /// Top of the top-down mmap area (`mm->mmap_base`).
+    pub mmap_base: u64,
+    /// Legacy bottom-up layout (`MMF_TOPDOWN` clear), with its base.
+    pub legacy_layout: bool,
+    pub mmap_legacy_base: u64,
+    /// Start of the heap (`mm->start_brk`) and the current break (`mm->brk`).
+    pub start_brk: u64,
+    pub brk: u64,
+    /// Where the initial stack pointer was (`mm->start_stack`); the VMA
+    /// containing it is `[stack]`.
+    pub start_stack: Option<u64>,
+    /// End of the data segment (`mm->end_data`), for `RLIMIT_DATA` on brk.
+    pub start_data: u64,
+    pub end_data: u64,
+    /// Flags every new VMA gets (`mm->def_flags`: `VM_LOCKED` after
+    /// `mlockall(MCL_FUTURE)`, `VM_NOHUGEPAGE` after `PR_SET_THP_DISABLE`).
+    pub def_flags: VmFlags,
+    /// Allocated protection keys (bit n = key n; key 0 always).
+    pub pkeys_allocated: u16,
+    /// The key of execute-only mappings, once one was needed.
+    pub execute_only_pkey: Option<u32>,
+    /// `PR_SET_MEMORY_MERGE` (`MMF_VM_MERGE_ANY`): new VMAs are KSM-mergeable.
+    pub merge_any: bool,
+}
+
+impl Default for Process {
+    /// The layout of a 64-bit process without address randomization and
+    /// with an 8 MiB stack limit.
+    fn default() -> Self {
+        Process {
+            mmap_base: 0x7fff_f7ff_f000,
+            legacy_layout: false,
+            mmap_legacy_base: 0x2aaa_aaaa_b000,
+            start_brk: 0x5555_5555_9000,
+            brk: 0x5555_5555_9000,
+            start_stack: None,
+            start_data: 0x5555_5555_7000,
+            end_data: 0x5555_5555_8000,
+            def_flags: VmFlags::NONE,
+            pkeys_allocated: 1,
+            execute_only_pkey: None,
+            merge_any: false,
+        }
+    }
+}
