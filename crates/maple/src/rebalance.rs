@@ -46,8 +46,8 @@ impl<V> MapleTree<V> {
             let b = self.node_summary(new, h == 0);
             let root = self.alloc_inner();
             let inner = &mut self.inners[root as usize];
-            inner.insert(0, old, a);
-            inner.insert(1, new, b);
+            inner.push(old, a);
+            inner.push(new, b);
             self.root = root;
             self.height += 1;
         }
@@ -86,11 +86,11 @@ impl<V> MapleTree<V> {
         let (left, right) = pair_mut(&mut self.inners, parent, new as usize);
         *left = Inner::new();
         for k in 0..ls {
-            left.insert(k, kids[k], sums[k]);
+            left.push(kids[k], sums[k]);
         }
         *right = Inner::new();
         for k in ls..t {
-            right.insert(k - ls, kids[k], sums[k]);
+            right.push(kids[k], sums[k]);
         }
         Some(new)
     }
@@ -131,6 +131,9 @@ impl<V> MapleTree<V> {
             p.set_summary(l, a);
             p.set_summary(r, b);
         }
+        // The child's summary was cached while it was underfull, possibly
+        // empty: recount rather than trust the incremental update.
+        self.inners[parent].recount();
     }
 
     /// Appends all entries of leaf `rid` to leaf `lid`.
@@ -145,9 +148,9 @@ impl<V> MapleTree<V> {
     /// Appends all children of inner node `rid` to inner node `lid`.
     fn merge_inners(&mut self, lid: u32, rid: u32) {
         let (a, b) = pair_mut(&mut self.inners, lid as usize, rid as usize);
-        let (la, lb) = (a.len(), b.len());
+        let lb = b.len();
         for k in 0..lb {
-            a.insert(la + k, b.kids[k], b.child_summary(k));
+            a.push(b.kids[k], b.child_summary(k));
         }
         b.len = 0;
     }
