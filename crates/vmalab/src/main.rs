@@ -33,6 +33,20 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         timeout: u64,
     },
+    /// Run scenarios on the live kernel and on the model; they must agree
+    /// step by step and meet every expectation. Ends with
+    /// `N passed, N failed, N skipped`; exit 0 only if none failed.
+    Check {
+        /// Scenario files, or directories searched for *.scenario.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Seconds before a scenario's kernel runner is killed.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// List passing scenarios too.
+        #[arg(short, long)]
+        verbose: bool,
+    },
     /// Run the VMA core's own tests (the kernel's userland VMA tests, ported)
     /// and print `N tests run, N passed, N failed`.
     Harness {
@@ -74,6 +88,21 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Cmd::Check {
+            files,
+            timeout,
+            verbose,
+        } => {
+            let opts = vmalab::verify::CheckOptions {
+                paths: files,
+                oracle: vmalab::oracle::OracleOptions {
+                    timeout: Duration::from_secs(timeout),
+                    ..Default::default()
+                },
+                verbose,
+            };
+            exit(vmalab::verify::check_command(&opts))
+        }
         Cmd::Harness { verbose } => match vmalab::harness::run(&mut std::io::stdout(), verbose) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,
@@ -87,5 +116,17 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Cmd::OracleRunner => ExitCode::from(vmalab::oracle::runner::main() as u8),
+    }
+}
+
+/// Exit status of a command that returns whether everything passed.
+fn exit(r: anyhow::Result<bool>) -> ExitCode {
+    match r {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("vmalab: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }

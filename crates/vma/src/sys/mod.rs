@@ -12,6 +12,7 @@ mod fault;
 mod fork;
 mod mmap;
 mod mprotect;
+mod pkeys;
 mod process;
 mod unmapped_area;
 mod view;
