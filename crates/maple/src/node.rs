@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 /// Entries per leaf. 16 keeps a leaf's key arrays at two cache lines each.
-pub(crate) const LEAF_CAP: usize = 32;
+pub(crate) const LEAF_CAP: usize = 16;
 /// Children per inner node.
 pub(crate) const INNER_CAP: usize = 32;
 /// Fewest entries a non-root leaf may hold.

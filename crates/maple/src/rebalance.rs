@@ -3,7 +3,7 @@
 //! parents), and merging or evening out underfull nodes
 //! (kernel: `mas_split`, `mas_rebalance`, `mas_update_gap`).
 
-use crate::node::{pair_mut, split_point, Inner, Summary, INNER_CAP, INNER_MIN, LEAF_CAP, PAD};
+use crate::node::{split_point, Inner, Summary, INNER_CAP, INNER_MIN, LEAF_CAP, PAD};
 use crate::path::Path;
 use crate::MapleTree;
 
@@ -83,7 +83,7 @@ impl<V> MapleTree<V> {
         }
         let ls = split_point(t, pos <= 1, pos == n, INNER_MIN);
         let new = self.alloc_inner();
-        let (left, right) = pair_mut(&mut self.inners, parent, new as usize);
+        let (left, right) = self.inners.pair_mut(parent, new as usize);
         *left = Inner::new();
         for k in 0..ls {
             left.push(kids[k], sums[k]);
@@ -138,7 +138,7 @@ impl<V> MapleTree<V> {
 
     /// Appends all entries of leaf `rid` to leaf `lid`.
     fn merge_leaves(&mut self, lid: u32, rid: u32) {
-        let (a, b) = pair_mut(&mut self.leaves, lid as usize, rid as usize);
+        let (a, b) = self.leaves.pair_mut(lid as usize, rid as usize);
         let (la, lb) = (a.len(), b.len());
         a.starts[la..la + lb].copy_from_slice(&b.starts[..lb]);
         a.ends[la..la + lb].copy_from_slice(&b.ends[..lb]);
@@ -147,7 +147,7 @@ impl<V> MapleTree<V> {
 
     /// Appends all children of inner node `rid` to inner node `lid`.
     fn merge_inners(&mut self, lid: u32, rid: u32) {
-        let (a, b) = pair_mut(&mut self.inners, lid as usize, rid as usize);
+        let (a, b) = self.inners.pair_mut(lid as usize, rid as usize);
         let lb = b.len();
         for k in 0..lb {
             a.push(b.kids[k], b.child_summary(k));
@@ -157,7 +157,7 @@ impl<V> MapleTree<V> {
 
     /// Moves entries between neighbouring leaves so the left one has `target`.
     fn even_leaves(&mut self, lid: u32, rid: u32, target: usize) {
-        let (a, b) = pair_mut(&mut self.leaves, lid as usize, rid as usize);
+        let (a, b) = self.leaves.pair_mut(lid as usize, rid as usize);
         let (la, lb) = (a.len(), b.len());
         if la < target {
             let k = target - la;
@@ -184,7 +184,7 @@ impl<V> MapleTree<V> {
 
     /// Moves children between neighbouring inner nodes so the left one has `target`.
     fn even_inners(&mut self, lid: u32, rid: u32, target: usize) {
-        let (a, b) = pair_mut(&mut self.inners, lid as usize, rid as usize);
+        let (a, b) = self.inners.pair_mut(lid as usize, rid as usize);
         while a.len() < target {
             a.insert(a.len(), b.kids[0], b.child_summary(0));
             b.remove(0);

@@ -2,9 +2,7 @@
 //! whatever the range covers is removed, entries it covers partly are
 //! trimmed, and an entry containing the whole range is split in two.
 
-use crate::node::{
-    count_le, count_lt, pair_mut, split_point, Summary, LEAF_CAP, LEAF_MIN, NIL, PAD,
-};
+use crate::node::{count_le, count_lt, split_point, Summary, LEAF_CAP, LEAF_MIN, NIL, PAD};
 use crate::path::Path;
 use crate::{AllocError, MapleTree};
 use core::ops::Range;
@@ -177,7 +175,7 @@ impl<V> MapleTree<V> {
         // Split: the left part stays in this leaf, the right part moves to a new one.
         let ls = split_point(t, lo == 0, hi == len, LEAF_MIN);
         let new = self.alloc_leaf();
-        let (left, right) = pair_mut(&mut self.leaves, id, new as usize);
+        let (left, right) = self.leaves.pair_mut(id, new as usize);
         left.starts[..ls].copy_from_slice(&fs[..ls]);
         left.ends[..ls].copy_from_slice(&fe[..ls]);
         right.starts[..t - ls].copy_from_slice(&fs[ls..t]);
