@@ -14,9 +14,10 @@ const BASE: u64 = 0x1000_0000;
 
 /// An address space of `n` one-page VMAs separated by one-page holes.
 fn populated(n: u64) -> Mm {
-    let mut config = Config::default();
-    config.max_map_count = usize::MAX / 2;
-    let mut mm = Mm::new(config);
+    let mut mm = Mm::new(Config {
+        max_map_count: usize::MAX / 2,
+        ..Config::default()
+    });
     for i in 0..n {
         let prot = if i % 2 == 0 {
             PROT_READ

@@ -23,6 +23,7 @@ impl<E: Env> Mm<E> {
             .find(|k| self.process.pkeys_allocated & (1 << k) == 0)
             .ok_or(Errno::ENOSPC)?;
         self.process.pkeys_allocated |= 1 << free;
+        self.process.pkey_rights[free as usize] = access as u8;
         Ok(free)
     }
 
@@ -36,6 +37,17 @@ impl<E: Env> Mm<E> {
         }
         self.process.pkeys_allocated &= !(1 << pkey);
         Ok(())
+    }
+
+    /// `__pkru_allows_pkey`: may this thread access memory tagged `pkey`?
+    pub(crate) fn pkru_allows(&self, pkey: u32, write: bool) -> bool {
+        let rights = self
+            .process
+            .pkey_rights
+            .get(pkey as usize)
+            .copied()
+            .unwrap_or(0);
+        rights & 1 == 0 && !(write && rights & 2 != 0)
     }
 
     /// `mm_pkey_is_allocated`: returned by `pkey_alloc` (or key 0), and not

@@ -9,4 +9,4 @@ mod layout;
 mod runner;
 
 pub use config::config_for;
-pub use runner::{run_model, ModelTrace};
+pub use runner::{run_model, run_model_with, ModelOptions, ModelTrace, PlantedBug};

@@ -4,7 +4,7 @@
 //! the layout after each step.
 
 use super::config::config_for;
-use super::content::Content;
+use super::content::{Content, FileContent};
 use super::layout::{window_layout, FileNames};
 use crate::host::HostConfig;
 use crate::outcome::{Outcome, Value};
@@ -17,10 +17,26 @@ use vma::{Access, Errno, File, FileKind, Mm, Signal};
 /// Where the model puts its window: the oracle's first choice (16 TiB).
 pub const MODEL_WINDOW_BASE: u64 = 0x1000_0000_0000;
 
-/// A model run.
+/// A model run: the trace, the window, and the final address space (for
+/// printing it whole, e.g. as /proc/PID/maps).
 pub struct ModelTrace {
     pub trace: Trace,
     pub window: Window,
+    pub maps: Option<vma::Maps>,
+}
+
+/// A deliberate model bug, to show that the checker and the fuzzer catch
+/// divergences (used by their tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlantedBug {
+    /// `mprotect` loses `PROT_EXEC`.
+    MprotectDropsExec,
+}
+
+/// How to run the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModelOptions {
+    pub plant: Option<PlantedBug>,
 }
 
 /// One process of the run (the parent stays alive after `fork`, holding
@@ -30,8 +46,19 @@ struct Proc {
     content: Content,
 }
 
+/// What every process of a run shares: the files and their contents.
+struct Shared<'a> {
+    files: &'a [(String, File)],
+    content: FileContent,
+}
+
 /// Runs `scenario` on a model of `host`'s kernel.
 pub fn run_model(scenario: &Scenario, host: &HostConfig) -> ModelTrace {
+    run_model_with(scenario, host, &ModelOptions::default())
+}
+
+/// Runs `scenario` on a model of `host`'s kernel with `opts`.
+pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOptions) -> ModelTrace {
     let window = Window {
         base: MODEL_WINDOW_BASE,
         pages: scenario.window_pages,
@@ -43,7 +70,11 @@ pub fn run_model(scenario: &Scenario, host: &HostConfig) -> ModelTrace {
         skipped: host.unmet(scenario),
     };
     if trace.skipped.is_some() {
-        return ModelTrace { trace, window };
+        return ModelTrace {
+            trace,
+            window,
+            maps: None,
+        };
     }
     let mut names = FileNames::default();
     let mut files = Vec::new();
@@ -66,6 +97,10 @@ pub fn run_model(scenario: &Scenario, host: &HostConfig) -> ModelTrace {
         content: Content::default(),
     };
     let mut ancestors = Vec::new();
+    let mut shared = Shared {
+        files: &files,
+        content: FileContent::default(),
+    };
     for (index, step) in scenario.steps.iter().enumerate() {
         let outcome = match window.admit(&step.kind) {
             Admission::Skip(why) => Outcome::Skipped(why),
@@ -84,7 +119,7 @@ pub fn run_model(scenario: &Scenario, host: &HostConfig) -> ModelTrace {
                         Err(e) => errno(e),
                     }
                 } else {
-                    run_step(&mut proc, &step.kind, &window, &files)
+                    run_step(&mut proc, &step.kind, &window, &mut shared, opts)
                 }
             }
         };
@@ -99,8 +134,13 @@ pub fn run_model(scenario: &Scenario, host: &HostConfig) -> ModelTrace {
             break;
         }
     }
+    let maps = Some(proc.mm.maps());
     drop(ancestors);
-    ModelTrace { trace, window }
+    ModelTrace {
+        trace,
+        window,
+        maps,
+    }
 }
 
 /// A fork child's `VM_WIPEONFORK` memory reads as zero.
@@ -127,7 +167,13 @@ fn unit(r: Result<(), Errno>) -> Outcome {
 }
 
 /// Executes one admitted step on the current process.
-fn run_step(p: &mut Proc, step: &StepKind, w: &Window, files: &[(String, File)]) -> Outcome {
+fn run_step(
+    p: &mut Proc,
+    step: &StepKind,
+    w: &Window,
+    shared: &mut Shared,
+    opts: &ModelOptions,
+) -> Outcome {
     let addr = |a| w.resolve(a).unwrap_or(0);
     let len = |l| w.length(l).unwrap_or(u64::MAX);
     let mm = &mut p.mm;
@@ -141,7 +187,11 @@ fn run_step(p: &mut Proc, step: &StepKind, w: &Window, files: &[(String, File)])
             off,
         } => {
             let file = match fd {
-                FdArg::File(n) => files.iter().find(|(name, _)| name == n).map(|(_, f)| f),
+                FdArg::File(n) => shared
+                    .files
+                    .iter()
+                    .find(|(name, _)| name == n)
+                    .map(|(_, f)| f),
                 FdArg::Raw(_) => None,
             };
             let (start, length) = (addr(a), len(l));
@@ -169,7 +219,13 @@ fn run_step(p: &mut Proc, step: &StepKind, w: &Window, files: &[(String, File)])
             addr: a,
             len: l,
             prot,
-        } => unit(mm.mprotect(addr(a), len(l), prot.value as u32)),
+        } => {
+            let mut prot = prot.value as u32;
+            if opts.plant == Some(PlantedBug::MprotectDropsExec) {
+                prot &= !vma::sys::consts::PROT_EXEC;
+            }
+            unit(mm.mprotect(addr(a), len(l), prot))
+        }
         StepKind::PkeyMprotect {
             addr: a,
             len: l,
@@ -184,9 +240,14 @@ fn run_step(p: &mut Proc, step: &StepKind, w: &Window, files: &[(String, File)])
             };
             match mm.fault(at, acc) {
                 Ok(()) => match access {
-                    TouchAccess::Read => Outcome::Ok(Value::Int(p.content.read(at))),
+                    TouchAccess::Read => Outcome::Ok(Value::Int(p.content.read(
+                        mm,
+                        &shared.content,
+                        at,
+                        w.page_size,
+                    ))),
                     TouchAccess::Write => {
-                        p.content.write(at);
+                        p.content.write(mm, &mut shared.content, at, w.page_size);
                         Outcome::Ok(Value::Int(0))
                     }
                 },
