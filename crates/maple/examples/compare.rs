@@ -386,7 +386,7 @@ fn main() {
         let mut best = [[f64::INFINITY; 2]; 2];
         for round in 0..=5 {
             for (i, kept) in [&small, &large].into_iter().enumerate() {
-                for dir in 0..2 {
+                for (dir, slot) in best[i].iter_mut().enumerate() {
                     let qs = if pick == 0 {
                         &kept.queries[dir]
                     } else {
@@ -394,7 +394,7 @@ fn main() {
                     };
                     let t = time_gaps(&kept.tree, qs, dir, &mut out);
                     if round > 0 {
-                        best[i][dir] = best[i][dir].min(t);
+                        *slot = slot.min(t);
                     }
                 }
             }
