@@ -2,9 +2,11 @@
 
 use alloc::vec::Vec;
 
-/// Entries per leaf. 16 keeps a leaf's key arrays at two cache lines each.
+/// Entries per leaf. 16 keeps a leaf's key arrays at two cache lines each;
+/// wider leaves made stores measurably slower (more lines touched per change).
 pub(crate) const LEAF_CAP: usize = 16;
-/// Children per inner node.
+/// Children per inner node. 32 keeps a tree of a million entries four inner
+/// levels deep, so descents cross fewer cache misses.
 pub(crate) const INNER_CAP: usize = 32;
 /// Fewest entries a non-root leaf may hold.
 pub(crate) const LEAF_MIN: usize = 4;
@@ -15,10 +17,8 @@ pub(crate) const INNER_MIN: usize = 4;
 pub(crate) const MAX_DEPTH: usize = 24;
 /// "No node" marker for node indices and free-list links.
 pub(crate) const NIL: u32 = u32::MAX;
-/// Value of every unused key slot in a live node. Keeping unused slots at
-/// the top of the key space lets searches scan all slots of a node without
-/// first loading its length (which sits on another cache line), so the
-/// loads of one level issue in parallel.
+/// Value of every unused key slot in a live node, so stale keys never linger
+/// past a node's length (`validate` checks it, and dumps stay readable).
 pub(crate) const PAD: u64 = u64::MAX;
 
 /// What a parent keeps about one child subtree: the start of its first entry,
