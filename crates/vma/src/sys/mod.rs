@@ -12,6 +12,8 @@ mod fault;
 mod fork;
 mod mmap;
 mod mprotect;
+mod mremap;
+mod mremap_move;
 mod process;
 mod unmapped_area;
 mod view;
