@@ -425,6 +425,7 @@ impl<E: Env> Mm<E> {
     /// `vrm_calc_charge`: charge overcommit for an accounted VMA -- the
     /// growth, or the whole new range when the source stays.
     pub(super) fn remap_charge(&mut self, vrm: &mut Remap) -> KResult<()> {
+        vrm.charged = 0;
         if !self.vma(vrm.vma()).flags.contains(VmFlags::ACCOUNT) {
             return Ok(());
         }

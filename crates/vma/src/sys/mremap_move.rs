@@ -24,14 +24,30 @@ impl<E: Env> Mm<E> {
         self.prep_move_vma(vrm)?;
         self.remap_charge(vrm)?;
         self.env.vma_start_write(vrm.vma());
+        let accounted = self.vma(vrm.vma()).flags.contains(VmFlags::ACCOUNT);
         let (new_vma, err) = self.copy_vma_and_data(vrm)?;
+        let copied = if accounted {
+            vrm.new_len >> PAGE_SHIFT
+        } else {
+            0
+        };
         // On failure the new VMA is counted here and uncounted by the unmap.
         self.remap_stat_account(vrm, vrm.new_len);
-        if err.is_none() && vrm.flags & MREMAP_DONTUNMAP != 0 {
+        let unaccounted = if err.is_none() && vrm.flags & MREMAP_DONTUNMAP != 0 {
             self.dontunmap_complete(vrm, new_vma);
+            0
         } else {
-            self.unmap_source_vma(vrm);
-        }
+            self.unmap_source_vma(vrm)
+        };
+        // What was charged but is carried by no VM_ACCOUNT VMA stays charged
+        // for good: the growth charged by a shrinking fixed move (the kernel
+        // charges the shrink's delta), the growth of a failed move, and
+        // everything after a failed unmap.
+        self.committed_leaked = self
+            .committed_leaked
+            .wrapping_add(vrm.charged)
+            .wrapping_add(unaccounted)
+            .wrapping_sub(copied);
         match err {
             Some(e) => Err(e),
             None => Ok(vrm.new_addr),
@@ -122,8 +138,9 @@ impl<E: Env> Mm<E> {
     /// unmap (which would otherwise uncharge the range) and set again on
     /// what remains of the VMA on either side. If the unmap fails, the
     /// kernel only charges the range again (and the remains keep
-    /// `VM_ACCOUNT` cleared).
-    fn unmap_source_vma(&mut self, vrm: &mut Remap) {
+    /// `VM_ACCOUNT` cleared). Returns the pages that lost `VM_ACCOUNT` for
+    /// good plus those charged again, for the leak bookkeeping.
+    fn unmap_source_vma(&mut self, vrm: &mut Remap) -> u64 {
         let (addr, len) = (vrm.addr, vrm.old_len);
         let end = addr.wrapping_add(len);
         let id = vrm.vma();
@@ -134,25 +151,37 @@ impl<E: Env> Mm<E> {
             self.env.vma_start_write(id);
             self.vma_mut(id).flags.remove(VmFlags::ACCOUNT);
         }
+        let mut unaccounted = if accountable {
+            (vm_end - vm_start) >> PAGE_SHIFT
+        } else {
+            0
+        };
         vrm.vma = None;
         if self.do_munmap(addr, len).is_err() {
             self.stats.committed = self.stats.committed.wrapping_add(len >> PAGE_SHIFT);
-            return;
+            return unaccounted + (len >> PAGE_SHIFT);
         }
         if !accountable {
-            return;
+            return 0;
         }
         if vm_start < addr {
             if let Some(prev) = self.vma_prev_of(addr) {
-                self.env.vma_start_write(prev);
-                self.vma_mut(prev).flags.insert(VmFlags::ACCOUNT);
+                self.restore_account(prev);
+                unaccounted -= (addr - vm_start) >> PAGE_SHIFT;
             }
         }
         if vm_end > end {
             if let Some(next) = self.find_vma(end) {
-                self.env.vma_start_write(next);
-                self.vma_mut(next).flags.insert(VmFlags::ACCOUNT);
+                self.restore_account(next);
+                unaccounted -= (vm_end - end) >> PAGE_SHIFT;
             }
         }
+        unaccounted
+    }
+
+    /// Sets `VM_ACCOUNT` again on what remains of a moved-from VMA.
+    fn restore_account(&mut self, id: VmaId) {
+        self.env.vma_start_write(id);
+        self.vma_mut(id).flags.insert(VmFlags::ACCOUNT);
     }
 }
