@@ -14,6 +14,8 @@ mod mmap;
 mod mprotect;
 mod mremap;
 mod mremap_move;
+#[cfg(test)]
+mod mremap_tests;
 mod process;
 mod unmapped_area;
 mod view;
