@@ -13,9 +13,10 @@
 //!   third of the requests must look far away);
 //! * next-walk: a cursor stepping through every entry with `next_entry`.
 //!
-//! Each measurement is preceded by an untimed warm-up run of the same
-//! operations (store/erase run on a fresh copy of the tree, made right
-//! before the timed run); the capped baseline gap walks are not warmed up.
+//! Each measurement is one untimed warm-up run of the same operations, then
+//! the best of three timed runs (store/erase batches each run on a fresh copy
+//! of the tree, made right before its timed part); the capped baseline gap
+//! walks run once, with no warm-up.
 //!
 //! The baseline is a `BTreeMap<u64, (u64, V)>` keyed by start with the same
 //! store/erase semantics; it finds gaps by walking entries in order. Its gap
@@ -31,6 +32,8 @@ const PAGE: u64 = 4096;
 /// Total entries the baseline may walk per gap-search line; queries beyond
 /// the cap are not run (the line reports how many were).
 const SCAN_CAP: u64 = 60_000_000;
+/// Timed runs per measurement (after one warm-up run); the best is kept.
+const RUNS: usize = 3;
 
 struct Rng(u64);
 impl Rng {
@@ -95,7 +98,7 @@ impl Baseline {
             }
             lo = b;
         }
-        (max.min(u64::MAX) >= lo.saturating_add(size)).then_some(lo)
+        (max >= lo.saturating_add(size)).then_some(lo)
     }
 
     /// Linear walk downwards from `max`.
@@ -132,6 +135,14 @@ fn layout(n: usize, rng: &mut Rng) -> (Vec<(u64, u64)>, u64) {
         }
     }
     (out, at)
+}
+
+/// Runs `f` (which times itself) once untimed to warm up, then `RUNS`
+/// times, and keeps the fastest: the machine is shared, and noise only
+/// ever adds time.
+fn best_of(mut f: impl FnMut() -> f64) -> f64 {
+    f();
+    (0..RUNS).map(|_| f()).fold(f64::INFINITY, f64::min)
 }
 
 fn ns_per(start: Instant, ops: usize) -> f64 {
@@ -173,82 +184,93 @@ fn bench(n: usize, rng: &mut Rng) -> (f64, f64) {
         "op", "maple ns", "btreemap ns", "ratio"
     );
 
-    // lookup: a warm-up pass, then a timed pass
-    let (mut m, mut b) = (0.0, 0.0);
+    // lookup
     let q: Vec<u64> = (0..1_000_000).map(|_| rng.below(top)).collect();
-    let mut hits = 0u64;
-    for pass in 0..2 {
+    let mut hits = 0;
+    let m = best_of(|| {
         let t0 = Instant::now();
-        hits = 0;
-        for &a in &q {
-            hits += black_box(tree.get(a)).is_some() as u64;
-        }
-        if pass == 1 {
-            m = ns_per(t0, q.len());
-        }
-    }
-    let mut bhits = 0u64;
-    for pass in 0..2 {
+        hits = q
+            .iter()
+            .filter(|&&a| black_box(tree.get(a)).is_some())
+            .count();
+        ns_per(t0, q.len())
+    });
+    let mut bhits = 0;
+    let b = best_of(|| {
         let t0 = Instant::now();
-        bhits = 0;
-        for &a in &q {
-            bhits += black_box(base.load(a)).is_some() as u64;
-        }
-        if pass == 1 {
-            b = ns_per(t0, q.len());
-        }
-    }
+        bhits = q
+            .iter()
+            .filter(|&&a| black_box(base.load(a)).is_some())
+            .count();
+        ns_per(t0, q.len())
+    });
     assert_eq!(hits, bhits);
     line("lookup", m, b, "");
 
     // store and erase
     let (per, rounds) = batches(n);
     for what in ["store", "erase"] {
-        let (mut tm, mut tb) = (0.0, 0.0);
-        for _ in 0..rounds {
-            let ops: Vec<(u64, u64)> = (0..per)
-                .map(|_| {
-                    let s = rng.below(top / PAGE) * PAGE;
-                    let pages = if what == "store" {
-                        1 + rng.below(2)
+        let batches: Vec<Vec<(u64, u64)>> = (0..rounds)
+            .map(|_| {
+                (0..per)
+                    .map(|_| {
+                        let s = rng.below(top / PAGE) * PAGE;
+                        let pages = if what == "store" {
+                            1 + rng.below(2)
+                        } else {
+                            1 + rng.below(3)
+                        };
+                        (s, s + pages * PAGE)
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut lens = Vec::new();
+        let m = best_of(|| {
+            lens.clear();
+            let mut total = 0.0;
+            for ops in &batches {
+                // Copied right before its timed run, so the copy is as warm
+                // as the baseline's below.
+                let mut t = tree.clone();
+                let t0 = Instant::now();
+                for (k, &(s, e)) in ops.iter().enumerate() {
+                    if what == "store" {
+                        t.store(s..e, k as u64);
                     } else {
-                        1 + rng.below(3)
-                    };
-                    (s, s + pages * PAGE)
-                })
-                .collect();
-            // Each side is copied right before its timed run, so neither
-            // finds its copy evicted by the other's.
-            let mut t = tree.clone();
-            let t0 = Instant::now();
-            for (k, &(s, e)) in ops.iter().enumerate() {
-                if what == "store" {
-                    t.store(s..e, k as u64);
-                } else {
-                    t.erase(s..e);
+                        t.erase(s..e);
+                    }
                 }
+                total += ns_per(t0, per);
+                lens.push(t.len());
             }
-            tm += ns_per(t0, per);
-            let tlen = t.len();
-            drop(t);
-            let mut bb = base.clone();
-            let t0 = Instant::now();
-            for (k, &(s, e)) in ops.iter().enumerate() {
-                if what == "store" {
-                    bb.store(s, e, k as u64);
-                } else {
-                    bb.erase(s, e);
+            total / rounds as f64
+        });
+        let mut blens = Vec::new();
+        let b = best_of(|| {
+            blens.clear();
+            let mut total = 0.0;
+            for ops in &batches {
+                let mut bb = base.clone();
+                let t0 = Instant::now();
+                for (k, &(s, e)) in ops.iter().enumerate() {
+                    if what == "store" {
+                        bb.store(s, e, k as u64);
+                    } else {
+                        bb.erase(s, e);
+                    }
                 }
+                total += ns_per(t0, per);
+                blens.push(bb.map.len());
             }
-            tb += ns_per(t0, per);
-            assert_eq!(tlen, bb.map.len());
-            black_box(&bb);
-        }
+            total / rounds as f64
+        });
+        assert_eq!(lens, blens);
         line(
             what,
-            tm / rounds as f64,
-            tb / rounds as f64,
-            &format!("{rounds} x {per} ops on fresh copies"),
+            m,
+            b,
+            &format!("{rounds} x {per} ops, each batch on a fresh copy"),
         );
     }
 
@@ -259,8 +281,7 @@ fn bench(n: usize, rng: &mut Rng) -> (f64, f64) {
             .map(|_| (rng.below(top), (1 + rng.below(6)) * PAGE))
             .collect();
         let mut mres = vec![None; qs.len()];
-        let mut m = 0.0;
-        for pass in 0..2 {
+        let m = best_of(|| {
             let t0 = Instant::now();
             for (k, &(a, size)) in qs.iter().enumerate() {
                 mres[k] = black_box(if dir == 0 {
@@ -269,10 +290,8 @@ fn bench(n: usize, rng: &mut Rng) -> (f64, f64) {
                     tree.highest_gap(0, a, size)
                 });
             }
-            if pass == 1 {
-                m = ns_per(t0, qs.len());
-            }
-        }
+            ns_per(t0, qs.len())
+        });
         let mut visits = 0;
         let mut done = 0;
         let t0 = Instant::now();
@@ -306,23 +325,23 @@ fn bench(n: usize, rng: &mut Rng) -> (f64, f64) {
         }
     }
 
-    // next-walk (after one untimed walk each)
-    black_box(tree.iter().count());
-    black_box(base.map.iter().count());
-    let t0 = Instant::now();
-    let mut c = tree.cursor(0);
-    let mut steps = usize::from(c.value().is_some());
-    while black_box(c.next_entry()).is_some() {
-        steps += 1;
-    }
-    let m = ns_per(t0, steps);
-    let t0 = Instant::now();
+    // next-walk
+    let mut steps = 0;
+    let m = best_of(|| {
+        let t0 = Instant::now();
+        let mut c = tree.cursor(0);
+        steps = usize::from(c.value().is_some());
+        while black_box(c.next_entry()).is_some() {
+            steps += 1;
+        }
+        ns_per(t0, steps)
+    });
     let mut bsteps = 0;
-    for x in base.map.iter() {
-        black_box(x);
-        bsteps += 1;
-    }
-    let b = ns_per(t0, bsteps);
+    let b = best_of(|| {
+        let t0 = Instant::now();
+        bsteps = base.map.iter().map(black_box).count();
+        ns_per(t0, bsteps)
+    });
     assert_eq!(steps, bsteps);
     line("next-walk", m, b, "ns per step over all entries");
     println!();

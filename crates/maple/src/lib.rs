@@ -6,9 +6,9 @@
 //! walks, and `mas_empty_area`-style gap search pruned by per-subtree
 //! largest-gap metadata. The design is our own:
 //!
-//! * Nodes live in two arenas (`Vec<Leaf<V>>`, `Vec<Inner>`) and refer to each
-//!   other by `u32` index; freed nodes go on intrusive free lists. The crate
-//!   has no `unsafe` code.
+//! * Nodes live in two arenas (chunked vectors of leaves and of inner nodes)
+//!   and refer to each other by `u32` index; freed nodes go on intrusive free
+//!   lists. The crate has no `unsafe` code.
 //! * A leaf holds up to 16 entries as parallel `start`/`end` arrays plus a
 //!   `Vec<V>` of exactly 16 slots of capacity, allocated once per leaf.
 //! * An inner node holds, for each child, the first start, last end and the
@@ -24,6 +24,7 @@
 extern crate alloc;
 
 mod arena;
+mod chunks;
 mod cursor;
 mod debug;
 mod gap;
@@ -39,7 +40,7 @@ pub use cursor::Cursor;
 pub use iter::Iter;
 pub use validate::ValidateError;
 
-use alloc::vec::Vec;
+use chunks::Chunked;
 use node::{Inner, Leaf, NIL};
 
 /// Allocation failure, reported by the `try_*` methods and [`MapleTree::preallocate`]
@@ -57,9 +58,9 @@ impl core::fmt::Display for AllocError {
 /// `u64` to values `V`, ordered by address.
 pub struct MapleTree<V> {
     /// Leaf arena; free leaves are chained through `starts[0]`.
-    leaves: Vec<Leaf<V>>,
+    leaves: Chunked<Leaf<V>>,
     /// Inner-node arena; free inner nodes are chained through `starts[0]`.
-    inners: Vec<Inner>,
+    inners: Chunked<Inner>,
     /// Head of the free-leaf chain, or `NIL`.
     free_leaf: u32,
     /// Head of the free-inner chain, or `NIL`.
@@ -80,8 +81,8 @@ impl<V> MapleTree<V> {
     /// An empty tree; allocates nothing.
     pub const fn new() -> Self {
         MapleTree {
-            leaves: Vec::new(),
-            inners: Vec::new(),
+            leaves: Chunked::new(),
+            inners: Chunked::new(),
             free_leaf: NIL,
             free_inner: NIL,
             n_free_leaves: 0,

@@ -36,18 +36,16 @@ impl<E: Env> Mm<E> {
     pub fn fault(&mut self, addr: u64, access: Access) -> Result<(), Signal> {
         let vma = self.find_fault_vma(addr)?;
         let v = self.vma(vma);
+        // x86 checks the protection key before the VMA's permissions.
+        if self.config.pkeys && !self.pkru_allows(v.flags.pkey(), access == Access::Write) {
+            return Err(Signal::SegvPkuerr);
+        }
         let allowed = match access {
             Access::Write => v.flags.contains(VmFlags::WRITE),
             Access::Read => v.is_accessible(),
         };
         if !allowed {
             return Err(Signal::SegvAccerr);
-        }
-        if self.config.pkeys
-            && v.flags.pkey() != 0
-            && Some(v.flags.pkey()) == self.process.execute_only_pkey
-        {
-            return Err(Signal::SegvPkuerr);
         }
         if let Some(file) = &v.file {
             let page = v.pgoff + ((addr - v.start) >> PAGE_SHIFT);

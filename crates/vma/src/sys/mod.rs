@@ -16,6 +16,7 @@ mod mremap;
 mod mremap_move;
 #[cfg(test)]
 mod mremap_tests;
+mod pkeys;
 mod process;
 mod unmapped_area;
 mod view;
