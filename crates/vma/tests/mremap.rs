@@ -739,3 +739,61 @@ fn absurd_arguments_never_panic() {
         }
     }
 }
+
+#[test]
+fn faulted_vma_grows_over_an_unfaulted_neighbour() {
+    // scenarios/mremap/grow_merges_next.scenario
+    let mut m = mm();
+    map(&mut m, 16, 4, RW);
+    map(&mut m, 22, 4, RW);
+    m.fault(pg(16), Access::Write).unwrap();
+    assert_eq!(m.mremap(pg(16), 4 * P, 6 * P, 0, 0), Ok(pg(16)));
+    assert_eq!(layout(&m), [format!("16-26 rw-p 16 {RW_FLAGS}")]);
+    map(&mut m, 28, 2, PROT_READ);
+    assert_eq!(m.mremap(pg(16), 10 * P, 12 * P, 0, 0), Ok(pg(16)));
+    assert_eq!(m.mremap(pg(16), 10 * P, 13 * P, 0, 0), Err(Errno::ENOMEM));
+    assert_eq!(
+        layout(&m),
+        [
+            format!("16-28 rw-p 16 {RW_FLAGS}"),
+            "28-30 r--p 28 [rd mr mw me]".to_string()
+        ]
+    );
+    assert_eq!(m.stats().committed, 12);
+}
+
+#[test]
+fn growing_move_from_inside_a_vma_must_fit_in_it() {
+    // scenarios/mremap/shrink_fixed_move.scenario
+    let mut m = mm();
+    map(&mut m, 22, 2, PROT_READ);
+    let before = layout(&m);
+    assert_eq!(
+        m.mremap(pg(22), 4 * P, 6 * P, MOVE, pg(50)),
+        Err(Errno::EFAULT)
+    );
+    assert_eq!(layout(&m), before);
+}
+
+#[test]
+fn locked_vma_grows_locked_in_place() {
+    // scenarios/mremap/locked_grow.scenario
+    let mut m = mm();
+    let locked = ANON | MAP_LOCKED;
+    assert_eq!(m.mmap(pg(0), 4 * P, RW, locked, None, 0), Ok(pg(0)));
+    assert_eq!(m.mremap(pg(0), 4 * P, 8 * P, 0, 0), Ok(pg(0)));
+    assert_eq!(
+        layout(&m),
+        ["0-8 rw-p 0 [rd wr mr mw me lo ac]".to_string()]
+    );
+    assert_eq!(m.stats().locked_vm, 8);
+    let noreserve = locked | MAP_NORESERVE;
+    assert_eq!(m.mmap(pg(40), 4 * P, RW, noreserve, None, 0), Ok(pg(40)));
+    assert_eq!(m.mremap(pg(40), 4 * P, 6 * P, 0, 0), Ok(pg(40)));
+    assert_eq!(
+        layout(&m)[1],
+        "40-46 rw-p 40 [rd wr mr mw me lo nr]".to_string()
+    );
+    assert_eq!(m.stats().locked_vm, 14);
+    assert_eq!(m.stats().committed, 8);
+}
