@@ -12,6 +12,10 @@ mod fault;
 mod fork;
 mod mmap;
 mod mprotect;
+mod mremap;
+mod mremap_move;
+#[cfg(test)]
+mod mremap_tests;
 mod pkeys;
 mod process;
 mod unmapped_area;

@@ -93,6 +93,24 @@ impl Content {
         }
     }
 
+    /// Moves the private memory of `[from, from + len)` for which `moved`
+    /// holds to the same offsets from `to` (mremap carries the pages).
+    pub fn relocate(&mut self, from: u64, len: u64, to: u64, moved: impl Fn(u64) -> bool) {
+        let end = from.saturating_add(len);
+        let shift = |a: u64| to.wrapping_add(a - from);
+        for set in [&mut self.bytes, &mut self.pages] {
+            let going: Vec<u64> = set
+                .range(from..end)
+                .copied()
+                .filter(|&a| moved(a))
+                .collect();
+            for a in &going {
+                set.remove(a);
+            }
+            set.extend(going.into_iter().map(shift));
+        }
+    }
+
     /// Keeps only the private memory at addresses for which `keep` holds.
     pub fn retain(&mut self, keep: impl Fn(u64) -> bool) {
         self.bytes.retain(|&a| keep(a));

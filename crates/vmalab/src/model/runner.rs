@@ -254,6 +254,41 @@ fn run_step(
                 Err(sig) => signal(sig),
             }
         }
+        StepKind::Mremap {
+            addr: a,
+            old_len,
+            new_len,
+            flags,
+            new_addr,
+        } => {
+            let align = |l: u64| l.wrapping_add(w.page_size - 1) & !(w.page_size - 1);
+            let call = RemapCall {
+                old: addr(a),
+                old_len: len(old_len),
+                new_len: len(new_len),
+                flags: flags.value as u32,
+                new_addr: new_addr.as_ref().map_or(0, addr),
+            };
+            let pieces = mapped_pieces(mm, call.old, align(call.old_len));
+            let r = mm.mremap(
+                call.old,
+                call.old_len,
+                call.new_len,
+                call.flags,
+                call.new_addr,
+            );
+            // Content moves by whole pages, as the kernel aligns lengths.
+            let call = RemapCall {
+                old_len: align(call.old_len),
+                new_len: align(call.new_len),
+                ..call
+            };
+            carry_content(p, &call, &pieces, r);
+            match r {
+                Ok(at) => Outcome::Ok(w.value_of(at)),
+                Err(e) => errno(e),
+            }
+        }
         StepKind::PkeyAlloc { flags, access } => match mm.pkey_alloc(flags.value, access.value) {
             Ok(k) => Outcome::Ok(Value::Int(i64::from(k))),
             Err(e) => errno(e),
@@ -263,6 +298,64 @@ fn run_step(
         StepKind::Fork => unreachable!("fork is handled by the caller"),
         other => Outcome::Skipped(format!("not modelled yet: {}", other.keyword())),
     }
+}
+
+/// The arguments of one `mremap` step, resolved.
+struct RemapCall {
+    old: u64,
+    old_len: u64,
+    new_len: u64,
+    flags: u32,
+    new_addr: u64,
+}
+
+/// The mapped pieces of `[start, start + len)`, before a remap moves them.
+fn mapped_pieces(mm: &Mm, start: u64, len: u64) -> Vec<(u64, u64)> {
+    let end = start.saturating_add(len);
+    let mut pieces = Vec::new();
+    let mut at = start;
+    while let Some(id) = mm.find_vma_intersection(at, end) {
+        let v = mm.vma(id);
+        pieces.push((v.start.max(start), v.end.min(end)));
+        at = v.end;
+    }
+    pieces
+}
+
+/// Private memory follows its pages through an `mremap`: each mapped piece
+/// of the source that moved lands at the same offset from the destination
+/// (replacing what a fixed move unmapped there); with `MREMAP_DONTUNMAP`
+/// the source reads zero after. A failed multi-VMA move has carried the
+/// pieces it moved before failing: those now unmapped.
+fn carry_content(p: &mut Proc, c: &RemapCall, pieces: &[(u64, u64)], r: Result<u64, Errno>) {
+    use vma::sys::consts::{MREMAP_DONTUNMAP, MREMAP_FIXED};
+    let moves = c.flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) != 0;
+    let (to, limit) = match r {
+        Ok(at) if at != c.old || moves => (at, c.new_len),
+        Err(_) if c.flags & MREMAP_FIXED != 0 && c.flags & MREMAP_DONTUNMAP == 0 => {
+            (c.new_addr, c.old_len)
+        }
+        _ => {
+            forget_unmapped(p);
+            return;
+        }
+    };
+    let limit = c.old.saturating_add(limit);
+    for &(s, e) in pieces {
+        let e = e.min(limit);
+        if s >= e || (r.is_err() && p.mm.vma_at(s).is_some()) {
+            continue;
+        }
+        let dest = to.wrapping_add(s - c.old);
+        p.content.clear(dest, dest.saturating_add(e - s));
+        p.content.relocate(s, e - s, dest, |_| true);
+    }
+    if r.is_ok() {
+        for &(s, e) in pieces {
+            p.content.clear(s, e);
+        }
+    }
+    forget_unmapped(p);
 }
 
 /// Drops written bytes that are no longer mapped.
