@@ -1,6 +1,7 @@
 //! A cursor over slots, entries and the gaps between them (kernel: `ma_state`
 //! walked with `mas_next`, `mas_prev`, `mas_next_range`, `mas_prev_range`).
 
+use crate::node::Leaf;
 use crate::path::Pos;
 use crate::MapleTree;
 use core::ops::Range;
@@ -12,6 +13,8 @@ pub struct Cursor<'a, V> {
     /// On an entry: that entry. In a gap: the entry right after the gap, or
     /// past the end. `None` only for an empty tree.
     pos: Option<Pos>,
+    /// The leaf `pos` is in, cached so steps within a leaf stay cheap.
+    leaf: Option<&'a Leaf<V>>,
     range: Range<u64>,
     value: Option<&'a V>,
 }
@@ -24,6 +27,7 @@ impl<V> MapleTree<V> {
         let mut c = Cursor {
             tree: self,
             pos: None,
+            leaf: None,
             range: 0..u64::MAX,
             value: None,
         };
@@ -31,6 +35,7 @@ impl<V> MapleTree<V> {
             return c;
         };
         c.pos = Some(pos);
+        c.leaf = Some(self.leaf(pos.path.leaf()));
         match self.entry_at(&pos) {
             Some((s, e, v)) if s <= addr => {
                 c.range = s..e;
@@ -63,9 +68,16 @@ impl<'a, V> Cursor<'a, V> {
         self.value
     }
 
+    /// Moves to `pos`, refreshing the cached leaf.
+    #[inline]
+    fn set_pos(&mut self, pos: Pos) {
+        self.leaf = Some(self.tree.leaf(pos.path.leaf()));
+        self.pos = Some(pos);
+    }
+
     /// Moves onto `(s, e, v)` at `pos`.
     fn land(&mut self, pos: Pos, s: u64, e: u64, v: &'a V) -> (Range<u64>, &'a V) {
-        self.pos = Some(pos);
+        self.set_pos(pos);
         self.range = s..e;
         self.value = Some(v);
         (s..e, v)
@@ -73,34 +85,36 @@ impl<'a, V> Cursor<'a, V> {
 
     /// Moves to the next entry after the current slot and returns it; at the
     /// last entry, returns `None` and stays put.
+    #[inline]
     pub fn next_entry(&mut self) -> Option<(Range<u64>, &'a V)> {
-        let tree = self.tree;
-        let pos = self.pos.as_mut()?;
         if self.value.is_some() {
-            let idx = pos.idx;
-            if !tree.advance(pos) {
-                pos.idx = idx;
-                return None;
+            // Fast path: the next entry is in the same leaf.
+            if let (Some(pos), Some(leaf)) = (self.pos.as_mut(), self.leaf) {
+                if let Some((s, e, v)) = leaf.entry(pos.idx + 1) {
+                    pos.idx += 1;
+                    self.range = s..e;
+                    self.value = Some(v);
+                    return Some((s..e, v));
+                }
             }
         }
-        let (s, e, v) = tree.entry_at(pos)?;
-        self.range = s..e;
-        self.value = Some(v);
-        Some((s..e, v))
+        let mut pos = self.pos?;
+        if self.value.is_some() && !self.tree.advance(&mut pos) {
+            return None;
+        }
+        let (s, e, v) = self.tree.entry_at(&pos)?;
+        Some(self.land(pos, s, e, v))
     }
 
     /// Moves to the previous entry before the current slot and returns it; at
     /// the first entry, returns `None` and stays put.
     pub fn prev_entry(&mut self) -> Option<(Range<u64>, &'a V)> {
-        let tree = self.tree;
-        let pos = self.pos.as_mut()?;
-        if !tree.retreat(pos) {
+        let mut pos = self.pos?;
+        if !self.tree.retreat(&mut pos) {
             return None;
         }
-        let (s, e, v) = tree.entry_at(pos)?;
-        self.range = s..e;
-        self.value = Some(v);
-        Some((s..e, v))
+        let (s, e, v) = self.tree.entry_at(&pos)?;
+        Some(self.land(pos, s, e, v))
     }
 
     /// Moves to the slot right after the current one (entry or gap) and
@@ -120,7 +134,7 @@ impl<'a, V> Cursor<'a, V> {
                 Some((r, Some(v)))
             }
             next => {
-                self.pos = Some(pos);
+                self.set_pos(pos);
                 self.range = end..next.map_or(u64::MAX, |(s, _, _)| s);
                 self.value = None;
                 Some((self.range.clone(), None))
@@ -163,6 +177,7 @@ impl<V> Clone for Cursor<'_, V> {
         Cursor {
             tree: self.tree,
             pos: self.pos,
+            leaf: self.leaf,
             range: self.range.clone(),
             value: self.value,
         }

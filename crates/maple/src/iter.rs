@@ -49,12 +49,16 @@ impl<V> MapleTree<V> {
 impl<'a, V> Iterator for Iter<'a, V> {
     type Item = (Range<u64>, &'a V);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let front = self.front.as_mut()?;
-        let (s, e, v) = self.tree.entry_at(front)?;
+        let leaf = self.tree.leaf(front.path.leaf());
+        let (s, e, v) = leaf.entry(front.idx)?;
         if self.back.as_ref().is_some_and(|b| b.same(front)) {
             self.front = None;
             self.back = None;
+        } else if front.idx + 1 < leaf.len() {
+            front.idx += 1;
         } else {
             self.tree.advance(front);
         }

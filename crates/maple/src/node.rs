@@ -71,6 +71,13 @@ impl<V> Leaf<V> {
         self.vals.len()
     }
 
+    /// Entry `i`, if there is one.
+    #[inline]
+    pub(crate) fn entry(&self, i: usize) -> Option<(u64, u64, &V)> {
+        let v = self.vals.get(i)?;
+        Some((self.starts[i], self.ends[i], v))
+    }
+
     /// First start, last end and largest inner gap; all zero when empty.
     pub(crate) fn summary(&self) -> Summary {
         let n = self.len();

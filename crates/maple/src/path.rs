@@ -1,7 +1,7 @@
 //! Root-to-leaf paths and positions: how every lookup descends and how
 //! iterators and cursors step from leaf to leaf without parent pointers.
 
-use crate::node::{count_le, Inner, MAX_DEPTH, NIL};
+use crate::node::{count_le, Inner, Leaf, MAX_DEPTH, NIL};
 use crate::MapleTree;
 
 /// The nodes from the root (`nodes[0]`) down to a leaf (`nodes[height]`),
@@ -159,12 +159,16 @@ impl<V> MapleTree<V> {
         })
     }
 
+    /// Leaf `id`.
+    #[inline]
+    pub(crate) fn leaf(&self, id: u32) -> &Leaf<V> {
+        &self.leaves[id as usize]
+    }
+
     /// The entry at `p`, or `None` past the end.
     #[inline]
     pub(crate) fn entry_at(&self, p: &Pos) -> Option<EntryRef<'_, V>> {
-        let leaf = &self.leaves[p.path.leaf() as usize];
-        let v = leaf.vals.get(p.idx)?;
-        Some((leaf.starts[p.idx], leaf.ends[p.idx], v))
+        self.leaf(p.path.leaf()).entry(p.idx)
     }
 
     /// Steps `p` to the next entry; at the end it stays past the end and
