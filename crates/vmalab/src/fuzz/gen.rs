@@ -15,10 +15,18 @@ pub enum Op {
     Mprotect,
     Touch,
     Fork,
+    Mremap,
 }
 
 /// Every call the model implements.
-pub const ALL_OPS: &[Op] = &[Op::Mmap, Op::Munmap, Op::Mprotect, Op::Touch, Op::Fork];
+pub const ALL_OPS: &[Op] = &[
+    Op::Mmap,
+    Op::Munmap,
+    Op::Mprotect,
+    Op::Touch,
+    Op::Fork,
+    Op::Mremap,
+];
 
 /// Window size of generated scenarios, in pages.
 const WINDOW: u64 = 32;
@@ -59,6 +67,7 @@ pub fn scenario(rng: &mut Rng, name: &str, ops: usize, enabled: &[Op]) -> String
                 let (a, l) = range(rng);
                 format!("mprotect {a} {l} {}", rng.pick(PROTS))
             }
+            Op::Mremap => mremap(rng),
             Op::Touch => {
                 let kind = if rng.chance(1, 2) { "write" } else { "read" };
                 format!("touch {kind} {}", rng.below(WINDOW))
@@ -97,5 +106,23 @@ fn mmap(rng: &mut Rng) -> String {
         ),
         3 => format!("mmap {a} {l} {prot} MAP_PRIVATE|MAP_ANONYMOUS|MAP_GROWSDOWN{fixed}"),
         _ => format!("mmap {a} {l} {prot} MAP_PRIVATE|MAP_ANONYMOUS{fixed}"),
+    }
+}
+
+fn mremap(rng: &mut Rng) -> String {
+    let (a, l) = range(rng);
+    let new_len = 1 + rng.below(8);
+    match rng.below(6) {
+        0 => format!("mremap {a} {l} {new_len} 0"),
+        1 => format!("mremap {a} {l} {new_len} MREMAP_MAYMOVE"),
+        2 => format!("mremap {a} {l} {l} MREMAP_MAYMOVE|MREMAP_DONTUNMAP"),
+        3 => {
+            let to = rng.below(WINDOW - 8);
+            format!("mremap {a} {l} {l} MREMAP_MAYMOVE|MREMAP_FIXED|MREMAP_DONTUNMAP {to}")
+        }
+        _ => {
+            let to = rng.below(WINDOW - 8);
+            format!("mremap {a} {l} {new_len} MREMAP_MAYMOVE|MREMAP_FIXED {to}")
+        }
     }
 }
