@@ -241,6 +241,6 @@ mod tests {
         g.insert(10, 12);
         g.insert(100, 110);
         g.move_range(8, 100, 8);
-        assert_eq!(ranges(&g), vec![(102, 104)]);
+        assert_eq!(ranges(&g), vec![(102, 104), (108, 110)]);
     }
 }
