@@ -69,7 +69,10 @@ fn map_fixed_over_markers_drops_them() {
     map(&mut m, 0, 4, RW);
     m.madvise(pg(0), 4 * P, MADV_GUARD_INSTALL).unwrap();
     map(&mut m, 1, 2, PROT_READ);
-    assert_eq!(m.guards().iter().collect::<Vec<_>>(), vec![(pg(0), pg(1)), (pg(3), pg(4))]);
+    assert_eq!(
+        m.guards().iter().collect::<Vec<_>>(),
+        vec![(pg(0), pg(1)), (pg(3), pg(4))]
+    );
     assert_eq!(m.fault(pg(1), Access::Read), Ok(()));
     layout(&m);
 }
@@ -88,7 +91,10 @@ fn locked_vmas_refuse_install_but_allow_remove() {
     assert_eq!(m.fault(pg(1), Access::Read), Ok(()));
     m.munlock(pg(0), 4 * P).unwrap();
     assert_eq!(m.mlock2(pg(0), 4 * P, MLOCK_ONFAULT), Ok(()));
-    assert_eq!(m.madvise(pg(0), 4 * P, MADV_GUARD_INSTALL), Err(Errno::EINVAL));
+    assert_eq!(
+        m.madvise(pg(0), 4 * P, MADV_GUARD_INSTALL),
+        Err(Errno::EINVAL)
+    );
 }
 
 #[test]
@@ -100,12 +106,26 @@ fn file_shared_and_droppable_memory_take_guards() {
     assert_eq!(m.madvise(pg(0), 2 * P, MADV_GUARD_INSTALL), Ok(()));
     assert_eq!(m.fault(pg(0), Access::Read), Err(Signal::SegvMaperr));
     assert_eq!(m.fault(pg(2), Access::Read), Ok(()));
-    m.mmap(pg(4), 4 * P, PROT_READ, MAP_PRIVATE | MAP_FIXED, Some(&f), 0)
-        .unwrap();
+    m.mmap(
+        pg(4),
+        4 * P,
+        PROT_READ,
+        MAP_PRIVATE | MAP_FIXED,
+        Some(&f),
+        0,
+    )
+    .unwrap();
     assert_eq!(m.madvise(pg(5), P, MADV_GUARD_INSTALL), Ok(()));
     assert!(m.vma(m.vma_at(pg(4)).unwrap()).anon_vma.is_none());
-    m.mmap(pg(8), 2 * P, RW, MAP_DROPPABLE | MAP_ANONYMOUS | MAP_FIXED, None, 0)
-        .unwrap();
+    m.mmap(
+        pg(8),
+        2 * P,
+        RW,
+        MAP_DROPPABLE | MAP_ANONYMOUS | MAP_FIXED,
+        None,
+        0,
+    )
+    .unwrap();
     assert_eq!(m.madvise(pg(8), P, MADV_GUARD_INSTALL), Ok(()));
     assert_layout(
         &m,

@@ -122,8 +122,15 @@ fn mergeable_ignores_shared_memory() {
 #[test]
 fn droppable_memory_refuses_keeponfork_and_dodump() {
     let mut m = mm();
-    m.mmap(pg(0), 4 * P, RW, MAP_DROPPABLE | MAP_ANONYMOUS | MAP_FIXED, None, 0)
-        .unwrap();
+    m.mmap(
+        pg(0),
+        4 * P,
+        RW,
+        MAP_DROPPABLE | MAP_ANONYMOUS | MAP_FIXED,
+        None,
+        0,
+    )
+    .unwrap();
     assert_layout(&m, "0-4 rw-p [rd wr mr mw me nr wf dd dp]");
     assert_eq!(m.madvise(pg(0), 4 * P, MADV_KEEPONFORK), Err(Errno::EINVAL));
     assert_eq!(m.madvise(pg(0), 4 * P, MADV_DODUMP), Err(Errno::EINVAL));
@@ -158,8 +165,15 @@ fn page_advice_checks_the_vma() {
     m.mmap(pg(8), 4 * P, RW, MAP_PRIVATE | MAP_FIXED, Some(&f), 0)
         .unwrap();
     assert_eq!(m.madvise(pg(8), 4 * P, MADV_REMOVE), Err(Errno::EACCES));
-    m.mmap(pg(12), 4 * P, PROT_READ, MAP_SHARED | MAP_FIXED, Some(&ro), 0)
-        .unwrap();
+    m.mmap(
+        pg(12),
+        4 * P,
+        PROT_READ,
+        MAP_SHARED | MAP_FIXED,
+        Some(&ro),
+        0,
+    )
+    .unwrap();
     assert_eq!(m.madvise(pg(12), 4 * P, MADV_REMOVE), Err(Errno::EACCES));
     assert_layout(
         &m,
@@ -180,14 +194,29 @@ fn populate_stops_at_the_first_problem() {
     map(&mut m, 8, 2, PROT_NONE);
     assert_eq!(m.madvise(pg(0), 4 * P, MADV_POPULATE_WRITE), Ok(()));
     assert!(m.vma(m.vma_at(pg(0)).unwrap()).anon_vma.is_some());
-    assert_eq!(m.madvise(pg(0), 8 * P, MADV_POPULATE_WRITE), Err(Errno::EINVAL));
+    assert_eq!(
+        m.madvise(pg(0), 8 * P, MADV_POPULATE_WRITE),
+        Err(Errno::EINVAL)
+    );
     assert_eq!(m.madvise(pg(0), 8 * P, MADV_POPULATE_READ), Ok(()));
     assert!(m.vma(m.vma_at(pg(4)).unwrap()).anon_vma.is_none());
-    assert_eq!(m.madvise(pg(8), 2 * P, MADV_POPULATE_READ), Err(Errno::EINVAL));
-    assert_eq!(m.madvise(pg(4), 8 * P, MADV_POPULATE_READ), Err(Errno::EINVAL));
-    assert_eq!(m.madvise(pg(10), 2 * P, MADV_POPULATE_READ), Err(Errno::ENOMEM));
+    assert_eq!(
+        m.madvise(pg(8), 2 * P, MADV_POPULATE_READ),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        m.madvise(pg(4), 8 * P, MADV_POPULATE_READ),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        m.madvise(pg(10), 2 * P, MADV_POPULATE_READ),
+        Err(Errno::ENOMEM)
+    );
     m.madvise(pg(2), P, MADV_GUARD_INSTALL).unwrap();
-    assert_eq!(m.madvise(pg(0), 4 * P, MADV_POPULATE_READ), Err(Errno::EFAULT));
+    assert_eq!(
+        m.madvise(pg(0), 4 * P, MADV_POPULATE_READ),
+        Err(Errno::EFAULT)
+    );
     assert_eq!(m.madvise(pg(3), P, MADV_POPULATE_WRITE), Ok(()));
     layout(&m);
 }
@@ -251,7 +280,12 @@ fn options_off_make_advice_invalid() {
     m.config.ksm = false;
     m.config.transparent_hugepage = false;
     m.config.guard_regions = false;
-    for advice in [MADV_MERGEABLE, MADV_HUGEPAGE, MADV_COLLAPSE, MADV_GUARD_INSTALL] {
+    for advice in [
+        MADV_MERGEABLE,
+        MADV_HUGEPAGE,
+        MADV_COLLAPSE,
+        MADV_GUARD_INSTALL,
+    ] {
         assert_eq!(m.madvise(pg(0), P, advice), Err(Errno::EINVAL));
     }
     assert_eq!(m.fault(pg(0), Access::Read), Ok(()));

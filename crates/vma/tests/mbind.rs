@@ -38,8 +38,14 @@ fn holes_are_efault_unless_default() {
     map(&mut m, 0, 8, RW);
     map(&mut m, 10, 4, RW);
     assert_eq!(m.mbind(pg(0), 14 * P, MPOL_BIND, N0, 0), Err(Errno::EFAULT));
-    assert_eq!(m.mbind(pg(6), 8 * P, MPOL_PREFERRED, N0, 0), Err(Errno::EFAULT));
-    assert_eq!(m.mbind(pg(8), 4 * P, MPOL_INTERLEAVE, N0, 0), Err(Errno::EFAULT));
+    assert_eq!(
+        m.mbind(pg(6), 8 * P, MPOL_PREFERRED, N0, 0),
+        Err(Errno::EFAULT)
+    );
+    assert_eq!(
+        m.mbind(pg(8), 4 * P, MPOL_INTERLEAVE, N0, 0),
+        Err(Errno::EFAULT)
+    );
     assert_eq!(m.mbind(pg(10), 6 * P, MPOL_BIND, N0, 0), Err(Errno::EFAULT));
     assert_layout(
         &m,
@@ -52,7 +58,10 @@ fn holes_are_efault_unless_default() {
         &m,
         "0-8 rw-p [rd wr mr mw me ac]\n10-14 rw-p [rd wr mr mw me ac]",
     );
-    assert_eq!(m.mbind(pg(20), 2 * P, MPOL_DEFAULT, 0, 0), Err(Errno::EFAULT));
+    assert_eq!(
+        m.mbind(pg(20), 2 * P, MPOL_DEFAULT, 0, 0),
+        Err(Errno::EFAULT)
+    );
 }
 
 #[test]
@@ -105,7 +114,10 @@ fn argument_errors() {
     assert_eq!(m.mbind(pg(0), 2 * P, MPOL_BIND, 1 << 5, 0), e);
     assert_eq!(m.mbind(pg(0), 2 * P, MPOL_BIND, N0, 8), e);
     assert_eq!(m.mbind(pg(0) + 1, 2 * P, MPOL_BIND, N0, 0), e);
-    assert_eq!(m.mbind(pg(0), 2 * P, MPOL_BIND, N0, MPOL_MF_MOVE_ALL), Err(Errno::EPERM));
+    assert_eq!(
+        m.mbind(pg(0), 2 * P, MPOL_BIND, N0, MPOL_MF_MOVE_ALL),
+        Err(Errno::EPERM)
+    );
     assert_eq!(m.mbind(pg(0), 0, MPOL_BIND, N0, 0), Ok(()));
     assert_eq!(m.mbind(pg(0), u64::MAX, MPOL_BIND, N0, 0), Ok(()));
     let flags = MPOL_MF_STRICT | MPOL_MF_MOVE;
@@ -114,8 +126,9 @@ fn argument_errors() {
         &m,
         "0-2 rw-p mpol=bind:0 [rd wr mr mw me ac]\n2-4 rw-p [rd wr mr mw me ac]",
     );
-    let mut c = Config::default();
-    c.numa = false;
-    let mut m = Mm::new(c);
+    let mut m = Mm::new(Config {
+        numa: false,
+        ..Config::default()
+    });
     assert_eq!(m.mbind(pg(0), P, MPOL_BIND, N0, 0), Err(Errno::ENOSYS));
 }

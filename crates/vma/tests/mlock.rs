@@ -71,10 +71,7 @@ fn prot_none_locks_but_fails_to_populate() {
     map(&mut m, 0, 2, RW);
     map(&mut m, 4, 2, PROT_NONE);
     assert_eq!(m.mlock(pg(4), 2 * P), Err(Errno::ENOMEM));
-    assert_layout(
-        &m,
-        "0-2 rw-p [rd wr mr mw me ac]\n4-6 ---p [mr mw me lo]",
-    );
+    assert_layout(&m, "0-2 rw-p [rd wr mr mw me ac]\n4-6 ---p [mr mw me lo]");
     assert_eq!(m.stats().locked_vm, 2);
     m.munlock(pg(4), 2 * P).unwrap();
     assert_eq!(m.mlock2(pg(4), 2 * P, MLOCK_ONFAULT), Ok(()));

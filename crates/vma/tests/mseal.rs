@@ -68,7 +68,10 @@ fn sealed_memory_refuses_unmapping_and_remapping() {
     assert_layout(&m, "4-8 rw-p [rd wr mr mw me ac sl]");
     assert_eq!(m.mprotect(pg(4), 4 * P, RW), Err(Errno::EPERM));
     assert_eq!(m.mprotect(pg(4), 4 * P, PROT_READ), Err(Errno::EPERM));
-    assert_eq!(m.pkey_mprotect(pg(4), 4 * P, PROT_READ, -1), Err(Errno::EPERM));
+    assert_eq!(
+        m.pkey_mprotect(pg(4), 4 * P, PROT_READ, -1),
+        Err(Errno::EPERM)
+    );
     assert_eq!(m.stats().total_vm, 4);
 }
 
@@ -106,8 +109,15 @@ fn discard_advice_allowed_on_writable_and_file_memory() {
     let mut m = mm();
     map(&mut m, 0, 4, RW);
     let f = memfd(4, true);
-    m.mmap(pg(4), 4 * P, PROT_READ, MAP_PRIVATE | MAP_FIXED, Some(&f), 0)
-        .unwrap();
+    m.mmap(
+        pg(4),
+        4 * P,
+        PROT_READ,
+        MAP_PRIVATE | MAP_FIXED,
+        Some(&f),
+        0,
+    )
+    .unwrap();
     m.mseal(pg(0), 8 * P, 0).unwrap();
     assert_eq!(m.madvise(pg(0), 8 * P, MADV_DONTNEED), Ok(()));
     assert_eq!(m.madvise(pg(0), 4 * P, MADV_DONTFORK), Ok(()));

@@ -9,19 +9,32 @@ use vma::sys::consts::*;
 use vma::{Config, Errno, Mm};
 
 fn named_mm() -> Mm {
-    let mut c = Config::default();
-    c.anon_vma_name = true;
-    Mm::new(c)
+    Mm::new(Config {
+        anon_vma_name: true,
+        ..Config::default()
+    })
 }
 
 #[test]
 fn without_the_option_every_call_is_einval() {
     let mut m = mm();
     map(&mut m, 0, 2, RW);
-    assert_eq!(m.prctl_set_vma_anon_name(pg(0), 2 * P, None), Err(Errno::EINVAL));
-    assert_eq!(m.prctl_set_vma_anon_name(pg(0), 8 * P, Some("x")), Err(Errno::EINVAL));
-    assert_eq!(m.prctl_set_vma_anon_name(pg(0) + 1, P, Some("x")), Err(Errno::EINVAL));
-    assert_eq!(m.prctl_set_vma_anon_name(pg(0), 0, Some("x")), Err(Errno::EINVAL));
+    assert_eq!(
+        m.prctl_set_vma_anon_name(pg(0), 2 * P, None),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        m.prctl_set_vma_anon_name(pg(0), 8 * P, Some("x")),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        m.prctl_set_vma_anon_name(pg(0) + 1, P, Some("x")),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        m.prctl_set_vma_anon_name(pg(0), 0, Some("x")),
+        Err(Errno::EINVAL)
+    );
     assert_layout(&m, "0-2 rw-p [rd wr mr mw me ac]");
 }
 
@@ -29,10 +42,16 @@ fn without_the_option_every_call_is_einval() {
 fn names_are_merge_identity() {
     let mut m = named_mm();
     map(&mut m, 0, 4, RW);
-    assert_eq!(m.prctl_set_vma_anon_name(pg(0), 2 * P, Some("heap")), Ok(()));
+    assert_eq!(
+        m.prctl_set_vma_anon_name(pg(0), 2 * P, Some("heap")),
+        Ok(())
+    );
     assert_eq!(m.maps().0[0].name, "[anon:heap]");
     assert_eq!(m.map_count(), 2);
-    assert_eq!(m.prctl_set_vma_anon_name(pg(2), 2 * P, Some("heap")), Ok(()));
+    assert_eq!(
+        m.prctl_set_vma_anon_name(pg(2), 2 * P, Some("heap")),
+        Ok(())
+    );
     assert_eq!(m.map_count(), 1);
     assert_eq!(m.prctl_set_vma_anon_name(pg(0), 4 * P, None), Ok(()));
     assert_eq!(m.maps().0[0].name, "");
@@ -44,21 +63,42 @@ fn name_validation_and_vma_rules() {
     let mut m = named_mm();
     map(&mut m, 0, 2, RW);
     let long = "a".repeat(80);
-    assert_eq!(m.prctl_set_vma_anon_name(pg(0), P, Some(&long)), Err(Errno::EINVAL));
-    assert_eq!(m.prctl_set_vma_anon_name(pg(0), P, Some(&long[..79])), Ok(()));
+    assert_eq!(
+        m.prctl_set_vma_anon_name(pg(0), P, Some(&long)),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        m.prctl_set_vma_anon_name(pg(0), P, Some(&long[..79])),
+        Ok(())
+    );
     for bad in ["a[b", "a]", "$x", "back\\slash", "`", "tab\t", "é"] {
-        assert_eq!(m.prctl_set_vma_anon_name(pg(0), P, Some(bad)), Err(Errno::EINVAL));
+        assert_eq!(
+            m.prctl_set_vma_anon_name(pg(0), P, Some(bad)),
+            Err(Errno::EINVAL)
+        );
     }
     // The name is a C string: it ends at the first NUL.
-    assert_eq!(m.prctl_set_vma_anon_name(pg(0), 2 * P, Some("ok\0[bad")), Ok(()));
+    assert_eq!(
+        m.prctl_set_vma_anon_name(pg(0), 2 * P, Some("ok\0[bad")),
+        Ok(())
+    );
     assert_eq!(m.maps().0[0].name, "[anon:ok]");
-    assert_eq!(m.prctl_set_vma_anon_name(pg(0) + 1, P, Some("x")), Err(Errno::EINVAL));
-    assert_eq!(m.prctl_set_vma_anon_name(pg(0), 4 * P, Some("x")), Err(Errno::ENOMEM));
+    assert_eq!(
+        m.prctl_set_vma_anon_name(pg(0) + 1, P, Some("x")),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        m.prctl_set_vma_anon_name(pg(0), 4 * P, Some("x")),
+        Err(Errno::ENOMEM)
+    );
     assert_eq!(m.maps().0[0].name, "[anon:x]");
     let f = memfd(2, true);
     m.mmap(pg(4), 2 * P, RW, MAP_PRIVATE | MAP_FIXED, Some(&f), 0)
         .unwrap();
-    assert_eq!(m.prctl_set_vma_anon_name(pg(4), 2 * P, Some("x")), Err(Errno::EBADF));
+    assert_eq!(
+        m.prctl_set_vma_anon_name(pg(4), 2 * P, Some("x")),
+        Err(Errno::EBADF)
+    );
     m.mmap(pg(8), 2 * P, RW, SHARED_ANON, None, 0).unwrap();
     assert_eq!(m.prctl_set_vma_anon_name(pg(8), 2 * P, Some("shm")), Ok(()));
     assert_eq!(m.maps().0[2].name, "[anon_shmem:shm]");

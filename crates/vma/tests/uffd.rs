@@ -27,7 +27,10 @@ fn register_splits_and_unregister_merges() {
     );
     assert_eq!(m.uffd_unregister(C, pg(0), 8 * P), Ok(()));
     assert_layout(&m, "0-8 rw-p [rd wr mr mw me ac]");
-    assert_eq!(m.uffd_register(C, pg(1) + 1, P, MISSING), Err(Errno::EINVAL));
+    assert_eq!(
+        m.uffd_register(C, pg(1) + 1, P, MISSING),
+        Err(Errno::EINVAL)
+    );
 }
 
 #[test]
@@ -63,16 +66,39 @@ fn refusals_change_nothing() {
     map(&mut m, 0, 4, RW);
     assert_eq!(m.uffd_register(C, pg(0), 4 * P, 0), Err(Errno::EINVAL));
     assert_eq!(m.uffd_register(C, pg(0), 4 * P, 8), Err(Errno::EINVAL));
-    assert_eq!(m.uffd_register(C, pg(8), 4 * P, MISSING), Err(Errno::EINVAL));
+    assert_eq!(
+        m.uffd_register(C, pg(8), 4 * P, MISSING),
+        Err(Errno::EINVAL)
+    );
     assert_eq!(m.uffd_register(C, pg(0), 4 * P, MINOR), Err(Errno::EINVAL));
     assert_eq!(m.uffd_register(C, pg(0), 1, MISSING), Err(Errno::EINVAL));
     assert_eq!(m.uffd_register(C, pg(0), 0, MISSING), Err(Errno::EINVAL));
-    m.mmap(pg(4), 4 * P, RW, MAP_DROPPABLE | MAP_ANONYMOUS | MAP_FIXED, None, 0)
-        .unwrap();
-    assert_eq!(m.uffd_register(C, pg(0), 8 * P, MISSING), Err(Errno::EINVAL));
-    m.mmap(pg(12), 4 * P, PROT_READ, MAP_SHARED | MAP_FIXED, Some(&ro), 0)
-        .unwrap();
-    assert_eq!(m.uffd_register(C, pg(12), 4 * P, MISSING), Err(Errno::EPERM));
+    m.mmap(
+        pg(4),
+        4 * P,
+        RW,
+        MAP_DROPPABLE | MAP_ANONYMOUS | MAP_FIXED,
+        None,
+        0,
+    )
+    .unwrap();
+    assert_eq!(
+        m.uffd_register(C, pg(0), 8 * P, MISSING),
+        Err(Errno::EINVAL)
+    );
+    m.mmap(
+        pg(12),
+        4 * P,
+        PROT_READ,
+        MAP_SHARED | MAP_FIXED,
+        Some(&ro),
+        0,
+    )
+    .unwrap();
+    assert_eq!(
+        m.uffd_register(C, pg(12), 4 * P, MISSING),
+        Err(Errno::EPERM)
+    );
     assert_layout(
         &m,
         "0-4 rw-p [rd wr mr mw me ac]
@@ -87,8 +113,15 @@ fn refusals_change_nothing() {
 fn holes_are_allowed() {
     let mut m = mm();
     let ro = memfd(4, false);
-    m.mmap(pg(0), 4 * P, PROT_READ, MAP_PRIVATE | MAP_FIXED, Some(&ro), 0)
-        .unwrap();
+    m.mmap(
+        pg(0),
+        4 * P,
+        PROT_READ,
+        MAP_PRIVATE | MAP_FIXED,
+        Some(&ro),
+        0,
+    )
+    .unwrap();
     map(&mut m, 8, 4, RW);
     assert_eq!(m.uffd_register(C, pg(0), 16 * P, MISSING), Ok(()));
     assert_layout(
@@ -125,8 +158,15 @@ fn minor_needs_shmem() {
          2-4 rw-s [rd wr sh mr mw me ms ui]
          4-8 rw-p [rd wr mr mw me ac um ui]",
     );
-    m.mmap(pg(8), 2 * P, RW, MAP_DROPPABLE | MAP_ANONYMOUS | MAP_FIXED, None, 0)
-        .unwrap();
+    m.mmap(
+        pg(8),
+        2 * P,
+        RW,
+        MAP_DROPPABLE | MAP_ANONYMOUS | MAP_FIXED,
+        None,
+        0,
+    )
+    .unwrap();
     assert_eq!(m.uffd_unregister(C, pg(0), 10 * P), Err(Errno::EINVAL));
     assert_eq!(m.uffd_unregister(C, pg(0), 8 * P), Ok(()));
     assert_layout(

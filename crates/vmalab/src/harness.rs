@@ -21,7 +21,11 @@ pub fn run(out: &mut impl Write, verbose: bool) -> std::io::Result<bool> {
         }
     }
     let run = outcomes.len();
-    writeln!(out, "{run} tests run, {} passed, {failed} failed", run - failed)?;
+    writeln!(
+        out,
+        "{run} tests run, {} passed, {failed} failed",
+        run - failed
+    )?;
     Ok(failed == 0)
 }
 

@@ -103,7 +103,8 @@ pub const MPOL_F_NUMA_BALANCING: u32 = 1 << 13;
 pub const MPOL_F_RELATIVE_NODES: u32 = 1 << 14;
 pub const MPOL_F_STATIC_NODES: u32 = 1 << 15;
 /// The mode flags user space may OR into the mode (`MPOL_MODE_FLAGS`).
-pub const MPOL_MODE_FLAGS: u32 = MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES | MPOL_F_NUMA_BALANCING;
+pub const MPOL_MODE_FLAGS: u32 =
+    MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES | MPOL_F_NUMA_BALANCING;
 pub const MPOL_MF_STRICT: u32 = 1;
 pub const MPOL_MF_MOVE: u32 = 2;
 pub const MPOL_MF_MOVE_ALL: u32 = 4;

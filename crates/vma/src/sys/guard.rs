@@ -50,10 +50,7 @@ impl GuardMap {
                 return Some(start);
             }
         }
-        self.ranges
-            .range(start..end)
-            .next()
-            .map(|(&s, _)| s)
+        self.ranges.range(start..end).next().map(|(&s, _)| s)
     }
 
     /// Marks `[start, end)` guarded.

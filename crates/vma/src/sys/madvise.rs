@@ -169,7 +169,9 @@ impl<E: Env> Mm<E> {
                 return Ok(vma);
             }
             MADV_FREE | MADV_DONTNEED | MADV_DONTNEED_LOCKED => {
-                return self.madvise_dontneed_free(vma, start, end, advice).map(|_| vma)
+                return self
+                    .madvise_dontneed_free(vma, start, end, advice)
+                    .map(|_| vma)
             }
             MADV_COLLAPSE => return self.madvise_collapse(vma, start, end).map(|_| vma),
             MADV_GUARD_INSTALL => return self.guard_install(vma, start, end).map(|_| vma),
@@ -204,7 +206,8 @@ impl<E: Env> Mm<E> {
             }
             MADV_DONTDUMP => new_flags |= VmFlags::DONTDUMP,
             MADV_DODUMP => {
-                let special = !flags.contains(VmFlags::HUGETLB) && flags.intersects(VmFlags::SPECIAL);
+                let special =
+                    !flags.contains(VmFlags::HUGETLB) && flags.intersects(VmFlags::SPECIAL);
                 if special || flags.contains(VmFlags::DROPPABLE) {
                     return Err(Errno::EINVAL);
                 }
@@ -264,7 +267,13 @@ impl<E: Env> Mm<E> {
     /// `madvise_dontneed_free`: DONTNEED zaps the range (guard markers
     /// stay), FREE only works on anonymous memory; locked VMAs only accept
     /// `MADV_DONTNEED_LOCKED`.
-    fn madvise_dontneed_free(&mut self, vma: VmaId, start: u64, end: u64, advice: i32) -> KResult<()> {
+    fn madvise_dontneed_free(
+        &mut self,
+        vma: VmaId,
+        start: u64,
+        end: u64,
+        advice: i32,
+    ) -> KResult<()> {
         let v = self.vma(vma);
         let mut forbidden = VmFlags::PFNMAP;
         if advice != MADV_DONTNEED_LOCKED {
@@ -312,8 +321,13 @@ impl<E: Env> Mm<E> {
         let v = self.vma(vma);
         let refused = VmFlags::NOHUGEPAGE | VmFlags::SPECIAL | VmFlags::HUGETLB;
         let disabled = self.process.def_flags.contains(VmFlags::NOHUGEPAGE);
-        let first = v.start.div_ceil(HPAGE_PMD_SIZE).saturating_mul(HPAGE_PMD_SIZE);
-        let fits = first.checked_add(HPAGE_PMD_SIZE).is_some_and(|e| e <= v.end);
+        let first = v
+            .start
+            .div_ceil(HPAGE_PMD_SIZE)
+            .saturating_mul(HPAGE_PMD_SIZE);
+        let fits = first
+            .checked_add(HPAGE_PMD_SIZE)
+            .is_some_and(|e| e <= v.end);
         if v.flags.intersects(refused)
             || disabled
             || !v.is_anonymous()

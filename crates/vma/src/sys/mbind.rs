@@ -44,7 +44,14 @@ impl<E: Env> Mm<E> {
     /// `MPOL_F_*` mode flags; `nodes` is the node mask (bit n = node n; an
     /// absent mask is an empty one). Without `CONFIG_NUMA` the call does
     /// not exist (ENOSYS).
-    pub fn mbind(&mut self, start: u64, len: u64, mode: u32, nodes: u64, flags: u32) -> KResult<()> {
+    pub fn mbind(
+        &mut self,
+        start: u64,
+        len: u64,
+        mode: u32,
+        nodes: u64,
+        flags: u32,
+    ) -> KResult<()> {
         if !self.config.numa {
             return Err(Errno::ENOSYS);
         }
@@ -152,7 +159,9 @@ impl<E: Env> Mm<E> {
     /// The hole checks of `queue_pages_range`: a range with no VMA at all is
     /// EFAULT; unless `discontig_ok` (the default policy), so is any hole.
     fn mbind_check_holes(&self, start: u64, end: u64, discontig_ok: bool) -> KResult<()> {
-        let first = self.find_vma_intersection(start, end).ok_or(Errno::EFAULT)?;
+        let first = self
+            .find_vma_intersection(start, end)
+            .ok_or(Errno::EFAULT)?;
         if discontig_ok {
             return Ok(());
         }

@@ -26,7 +26,12 @@ impl<E: Env> Mm<E> {
     /// read as a C string (up to its first NUL) and must be shorter than 80
     /// bytes and printable. File-backed VMAs (but shared anonymous memory)
     /// stop the walk with EBADF; holes give ENOMEM after the walk.
-    pub fn prctl_set_vma_anon_name(&mut self, start: u64, len: u64, name: Option<&str>) -> KResult<()> {
+    pub fn prctl_set_vma_anon_name(
+        &mut self,
+        start: u64,
+        len: u64,
+        name: Option<&str>,
+    ) -> KResult<()> {
         if !self.config.anon_vma_name {
             return Err(Errno::EINVAL);
         }

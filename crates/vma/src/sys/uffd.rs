@@ -45,7 +45,9 @@ impl<E: Env> Mm<E> {
             vm_flags |= VmFlags::UFFD_MINOR;
         }
         let end = self.uffd_validate_range(start, len)?;
-        let first = self.find_vma_intersection(start, end).ok_or(Errno::EINVAL)?;
+        let first = self
+            .find_vma_intersection(start, end)
+            .ok_or(Errno::EINVAL)?;
         let mut next = start;
         while let Some(cur) = self.find_vma_intersection(next, end) {
             let c = self.vma(cur);
@@ -72,7 +74,9 @@ impl<E: Env> Mm<E> {
             return Err(Errno::ENOSYS);
         }
         let end = self.uffd_validate_range(start, len)?;
-        let first = self.find_vma_intersection(start, end).ok_or(Errno::EINVAL)?;
+        let first = self
+            .find_vma_intersection(start, end)
+            .ok_or(Errno::EINVAL)?;
         let mut next = start;
         while let Some(cur) = self.find_vma_intersection(next, end) {
             next = self.vma(cur).end;
@@ -131,7 +135,10 @@ impl<E: Env> Mm<E> {
         if !hugetlb && v.flags.intersects(VmFlags::SPECIAL) {
             return false;
         }
-        let shmem = v.file.as_ref().is_some_and(|f| f.inner().kind == FileKind::Shmem);
+        let shmem = v
+            .file
+            .as_ref()
+            .is_some_and(|f| f.inner().kind == FileKind::Shmem);
         if vm_flags.contains(VmFlags::UFFD_MINOR) && !hugetlb && !shmem {
             return false;
         }

@@ -72,7 +72,10 @@ fn normalize(line: &str) -> String {
     let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
     match (line.find('['), line.rfind(']')) {
         (Some(a), Some(b)) if a < b => {
-            let mut flags: Vec<&str> = line[a + 1..b].split(' ').filter(|f| !f.is_empty()).collect();
+            let mut flags: Vec<&str> = line[a + 1..b]
+                .split(' ')
+                .filter(|f| !f.is_empty())
+                .collect();
             flags.sort_unstable();
             format!("{}[{}]", &line[..a], flags.join(" "))
         }
@@ -84,7 +87,11 @@ fn normalize(line: &str) -> String {
 /// flags within a line may be written in any order.
 #[track_caller]
 pub fn assert_layout(m: &Mm, expected: &str) {
-    let want: Vec<String> = expected.lines().map(normalize).filter(|l| !l.is_empty()).collect();
+    let want: Vec<String> = expected
+        .lines()
+        .map(normalize)
+        .filter(|l| !l.is_empty())
+        .collect();
     let got: Vec<String> = layout(m).iter().map(|l| normalize(l)).collect();
     assert_eq!(got, want);
 }
