@@ -4,13 +4,6 @@ use crate::node::{Inner, Leaf, Summary, INNER_MIN, LEAF_CAP, LEAF_MIN, NIL, PAD}
 use crate::{AllocError, MapleTree};
 use core::mem::size_of;
 
-/// How many nodes to add when an arena of `len` nodes is full: an eighth
-/// more, so unused arena capacity stays within 12.5% (plain `Vec` doubling
-/// could leave half of it idle) while growth stays amortised O(1).
-fn growth(len: usize) -> usize {
-    (len / 8).max(8)
-}
-
 impl<V> MapleTree<V> {
     /// A leaf with no entries: from the free list, else newly allocated.
     pub(crate) fn alloc_leaf(&mut self) -> u32 {
@@ -23,13 +16,8 @@ impl<V> MapleTree<V> {
             self.n_free_leaves -= 1;
             return id;
         }
-        let id = self.leaves.len();
-        assert!(id < NIL as usize, "maple: leaf arena full");
-        if id == self.leaves.capacity() {
-            self.leaves.reserve_exact(growth(id));
-        }
-        self.leaves.push(Leaf::new());
-        id as u32
+        assert!(self.leaves.len() < NIL as usize, "maple: leaf arena full");
+        self.leaves.push(Leaf::new()) as u32
     }
 
     /// An inner node with no children: from the free list, else newly allocated.
@@ -42,13 +30,8 @@ impl<V> MapleTree<V> {
             self.n_free_inners -= 1;
             return id;
         }
-        let id = self.inners.len();
-        assert!(id < NIL as usize, "maple: inner arena full");
-        if id == self.inners.capacity() {
-            self.inners.reserve_exact(growth(id));
-        }
-        self.inners.push(Inner::new());
-        id as u32
+        assert!(self.inners.len() < NIL as usize, "maple: inner arena full");
+        self.inners.push(Inner::new()) as u32
     }
 
     /// Puts an emptied leaf on the free list (its value storage is kept).
@@ -107,39 +90,28 @@ impl<V> MapleTree<V> {
         let want_leaves = 1;
         let want_inners = self.height + 1;
         while self.n_free_leaves < want_leaves {
-            let have = self.leaves.len();
-            if have == self.leaves.capacity() {
-                self.leaves
-                    .try_reserve_exact(growth(have))
-                    .map_err(|_| AllocError)?;
-            }
-            let id = self.leaves.len();
-            if id >= NIL as usize {
+            if self.leaves.len() >= NIL as usize {
                 return Err(AllocError);
             }
-            self.leaves.push(Leaf::try_new()?);
+            self.leaves.try_reserve_one().map_err(|_| AllocError)?;
+            let leaf = Leaf::try_new()?;
+            let id = self.leaves.push_reserved(leaf);
             self.free_leaf_node(id as u32);
         }
         while self.n_free_inners < want_inners {
-            let have = self.inners.len();
-            if have == self.inners.capacity() {
-                self.inners
-                    .try_reserve_exact(growth(have))
-                    .map_err(|_| AllocError)?;
-            }
-            let id = self.inners.len();
-            if id >= NIL as usize {
+            if self.inners.len() >= NIL as usize {
                 return Err(AllocError);
             }
-            self.inners.push(Inner::new());
+            self.inners.try_reserve_one().map_err(|_| AllocError)?;
+            let id = self.inners.push_reserved(Inner::new());
             self.free_inner_node(id as u32);
         }
         Ok(())
     }
 
-    /// Bytes of heap and inline memory the tree holds: the tree header, both
-    /// arenas at their capacity, and every leaf's value storage at its
-    /// capacity. Allocator bookkeeping is not counted.
+    /// Bytes of memory the tree holds: the tree header, both node arenas at
+    /// their capacity, and every leaf's value storage at its capacity.
+    /// Allocator bookkeeping is not counted.
     pub fn memory_bytes(&self) -> usize {
         let vals = if size_of::<V>() == 0 {
             0
@@ -149,9 +121,6 @@ impl<V> MapleTree<V> {
                 .map(|l| l.vals.capacity() * size_of::<V>())
                 .sum()
         };
-        size_of::<Self>()
-            + self.leaves.capacity() * size_of::<Leaf<V>>()
-            + self.inners.capacity() * size_of::<Inner>()
-            + vals
+        size_of::<Self>() + self.leaves.bytes() + self.inners.bytes() + vals
     }
 }

@@ -129,9 +129,7 @@ impl<V> MapleTree<V> {
         }
         let node = &self.inners[id as usize];
         let n = node.len();
-        let Some(c) = count_lt(&node.starts[..n], max).checked_sub(1) else {
-            return None;
-        };
+        let c = count_lt(&node.starts[..n], max).checked_sub(1)?;
         for k in (0..=c).rev() {
             if k + 1 < n {
                 let g1 = node.starts[k + 1];

@@ -3,7 +3,7 @@
 //! parents), and merging or evening out underfull nodes
 //! (kernel: `mas_split`, `mas_rebalance`, `mas_update_gap`).
 
-use crate::node::{pair_mut, split_point, Inner, Summary, INNER_CAP, INNER_MIN, LEAF_CAP, PAD};
+use crate::node::{split_point, Inner, Summary, INNER_CAP, INNER_MIN, LEAF_CAP, PAD};
 use crate::path::Path;
 use crate::MapleTree;
 
@@ -46,8 +46,8 @@ impl<V> MapleTree<V> {
             let b = self.node_summary(new, h == 0);
             let root = self.alloc_inner();
             let inner = &mut self.inners[root as usize];
-            inner.insert(0, old, a);
-            inner.insert(1, new, b);
+            inner.push(old, a);
+            inner.push(new, b);
             self.root = root;
             self.height += 1;
         }
@@ -83,14 +83,14 @@ impl<V> MapleTree<V> {
         }
         let ls = split_point(t, pos <= 1, pos == n, INNER_MIN);
         let new = self.alloc_inner();
-        let (left, right) = pair_mut(&mut self.inners, parent, new as usize);
+        let (left, right) = self.inners.pair_mut(parent, new as usize);
         *left = Inner::new();
         for k in 0..ls {
-            left.insert(k, kids[k], sums[k]);
+            left.push(kids[k], sums[k]);
         }
         *right = Inner::new();
         for k in ls..t {
-            right.insert(k - ls, kids[k], sums[k]);
+            right.push(kids[k], sums[k]);
         }
         Some(new)
     }
@@ -131,11 +131,14 @@ impl<V> MapleTree<V> {
             p.set_summary(l, a);
             p.set_summary(r, b);
         }
+        // The child's summary was cached while it was underfull, possibly
+        // empty: recount rather than trust the incremental update.
+        self.inners[parent].recount();
     }
 
     /// Appends all entries of leaf `rid` to leaf `lid`.
     fn merge_leaves(&mut self, lid: u32, rid: u32) {
-        let (a, b) = pair_mut(&mut self.leaves, lid as usize, rid as usize);
+        let (a, b) = self.leaves.pair_mut(lid as usize, rid as usize);
         let (la, lb) = (a.len(), b.len());
         a.starts[la..la + lb].copy_from_slice(&b.starts[..lb]);
         a.ends[la..la + lb].copy_from_slice(&b.ends[..lb]);
@@ -144,17 +147,17 @@ impl<V> MapleTree<V> {
 
     /// Appends all children of inner node `rid` to inner node `lid`.
     fn merge_inners(&mut self, lid: u32, rid: u32) {
-        let (a, b) = pair_mut(&mut self.inners, lid as usize, rid as usize);
-        let (la, lb) = (a.len(), b.len());
+        let (a, b) = self.inners.pair_mut(lid as usize, rid as usize);
+        let lb = b.len();
         for k in 0..lb {
-            a.insert(la + k, b.kids[k], b.child_summary(k));
+            a.push(b.kids[k], b.child_summary(k));
         }
         b.len = 0;
     }
 
     /// Moves entries between neighbouring leaves so the left one has `target`.
     fn even_leaves(&mut self, lid: u32, rid: u32, target: usize) {
-        let (a, b) = pair_mut(&mut self.leaves, lid as usize, rid as usize);
+        let (a, b) = self.leaves.pair_mut(lid as usize, rid as usize);
         let (la, lb) = (a.len(), b.len());
         if la < target {
             let k = target - la;
@@ -181,7 +184,7 @@ impl<V> MapleTree<V> {
 
     /// Moves children between neighbouring inner nodes so the left one has `target`.
     fn even_inners(&mut self, lid: u32, rid: u32, target: usize) {
-        let (a, b) = pair_mut(&mut self.inners, lid as usize, rid as usize);
+        let (a, b) = self.inners.pair_mut(lid as usize, rid as usize);
         while a.len() < target {
             a.insert(a.len(), b.kids[0], b.child_summary(0));
             b.remove(0);

@@ -2,9 +2,7 @@
 //! whatever the range covers is removed, entries it covers partly are
 //! trimmed, and an entry containing the whole range is split in two.
 
-use crate::node::{
-    count_le, count_lt, pair_mut, split_point, Summary, LEAF_CAP, LEAF_MIN, NIL, PAD,
-};
+use crate::node::{count_le, count_lt, split_point, Summary, LEAF_CAP, LEAF_MIN, NIL, PAD};
 use crate::path::Path;
 use crate::{AllocError, MapleTree};
 use core::ops::Range;
@@ -138,6 +136,26 @@ impl<V> MapleTree<V> {
         let t = len - (hi - lo) + p;
         self.len = self.len + p - (hi - lo);
 
+        let values = items.iter().flatten().map(|(a, b, _)| (*a, *b));
+        if t <= LEAF_CAP {
+            // In place: shift the tail, write the new keys, pad what was freed.
+            let leaf = &mut self.leaves[id];
+            leaf.starts.copy_within(hi..len, lo + p);
+            leaf.ends.copy_within(hi..len, lo + p);
+            for (q, (a, b)) in values.enumerate() {
+                leaf.starts[lo + q] = a;
+                leaf.ends[lo + q] = b;
+            }
+            leaf.starts[t..len.max(t)].fill(PAD);
+            leaf.ends[t..len.max(t)].fill(PAD);
+            leaf.vals.drain(lo..hi);
+            for (q, (_, _, v)) in items.into_iter().flatten().enumerate() {
+                leaf.vals.insert(lo + q, v);
+            }
+            self.fixup(path, before, None);
+            return;
+        }
+
         // The leaf's keys after the splice, in order.
         let mut fs = [0u64; LEAF_CAP + 2];
         let mut fe = [0u64; LEAF_CAP + 2];
@@ -145,33 +163,19 @@ impl<V> MapleTree<V> {
             let leaf = &self.leaves[id];
             fs[..lo].copy_from_slice(&leaf.starts[..lo]);
             fe[..lo].copy_from_slice(&leaf.ends[..lo]);
-            for (q, (a, b, _)) in items.iter().flatten().enumerate() {
-                fs[lo + q] = *a;
-                fe[lo + q] = *b;
+            for (q, (a, b)) in values.enumerate() {
+                fs[lo + q] = a;
+                fe[lo + q] = b;
             }
             fs[lo + p..t].copy_from_slice(&leaf.starts[hi..len]);
             fe[lo + p..t].copy_from_slice(&leaf.ends[hi..len]);
         }
         let values = items.into_iter().flatten().map(|(_, _, v)| v);
 
-        if t <= LEAF_CAP {
-            let leaf = &mut self.leaves[id];
-            leaf.starts[..t].copy_from_slice(&fs[..t]);
-            leaf.ends[..t].copy_from_slice(&fe[..t]);
-            leaf.starts[t..].fill(PAD);
-            leaf.ends[t..].fill(PAD);
-            leaf.vals.drain(lo..hi);
-            for (q, v) in values.enumerate() {
-                leaf.vals.insert(lo + q, v);
-            }
-            self.fixup(path, before, None);
-            return;
-        }
-
         // Split: the left part stays in this leaf, the right part moves to a new one.
         let ls = split_point(t, lo == 0, hi == len, LEAF_MIN);
         let new = self.alloc_leaf();
-        let (left, right) = pair_mut(&mut self.leaves, id, new as usize);
+        let (left, right) = self.leaves.pair_mut(id, new as usize);
         left.starts[..ls].copy_from_slice(&fs[..ls]);
         left.ends[..ls].copy_from_slice(&fe[..ls]);
         right.starts[..t - ls].copy_from_slice(&fs[ls..t]);

@@ -225,6 +225,16 @@ impl<V> MapleTree<V> {
                 );
             }
         }
+        if node.gap != node.count_gap() {
+            return err(
+                "cached node gap differs from recount",
+                format_args!(
+                    "inner {id}: cached {:#x}, recounted {:#x}",
+                    node.gap,
+                    node.count_gap()
+                ),
+            );
+        }
         Ok(node.summary())
     }
 }

@@ -250,3 +250,33 @@ proptest! {
         run(&ops, &mut t, &mut m);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Any arguments at all: queries and updates never panic.
+    #[test]
+    fn arbitrary_arguments_never_panic(
+        stores in prop::collection::vec((any::<u64>(), any::<u64>()), 0..40),
+        probes in prop::collection::vec((any::<u64>(), any::<u64>(), any::<u64>()), 1..40),
+    ) {
+        let mut t = MapleTree::new();
+        for (k, &(a, b)) in stores.iter().enumerate() {
+            t.store(a..b, k as u32);
+        }
+        t.validate().unwrap();
+        for &(a, b, c) in &probes {
+            let _ = (t.load(a), t.get(b), t.find(a, b), t.find_rev(a, b));
+            let _ = (t.next_entry(a), t.prev_entry(b));
+            let _ = (t.lowest_gap(a, b, c), t.highest_gap(a, b, c));
+            let _ = t.range(a, b).count();
+            let _ = t.range(a, b).rev().count();
+            let mut cur = t.cursor(a);
+            for _ in 0..4 {
+                let _ = (cur.next_range(), cur.prev_entry(), cur.next_entry(), cur.prev_range());
+            }
+            t.erase(b..c);
+            t.validate().unwrap();
+        }
+    }
+}

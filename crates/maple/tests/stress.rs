@@ -187,3 +187,56 @@ fn clone_and_memory() {
     assert!(t.is_empty());
     t.validate().unwrap();
 }
+
+#[test]
+fn deep_tree_erased_in_random_chunks_validating_every_step() {
+    // Enough entries for three inner levels, then erases of random ranges
+    // (up to a few thousand entries wide) that empty whole subtrees and
+    // force merges and redistributions at every level.
+    let mut rng = Rng(7);
+    let mut t = MapleTree::new();
+    let mut m = Model::default();
+    let n = 40_000u64;
+    for k in 0..n {
+        t.store(k * 4..k * 4 + 3, k as u32);
+        m.store(k * 4, k * 4 + 3, k as u32);
+    }
+    assert!(t.height() >= 2, "height {}", t.height());
+    let mut steps = 0;
+    while !t.is_empty() && steps < 3_000 {
+        let s = rng.below(n * 4);
+        let wide = rng.below(4) == 0;
+        let len = 1 + rng.below(if wide { 16_000 } else { 400 });
+        t.erase(s..s + len);
+        m.erase(s, s + len);
+        if let Err(e) = t.validate() {
+            panic!("after erase {s}..{}: {e}", s + len);
+        }
+        assert_eq!(t.len(), m.map.len());
+        steps += 1;
+    }
+    same(&t, &m);
+}
+
+#[test]
+fn preallocated_store_or_erase_does_not_grow_memory() {
+    let mut rng = Rng(99);
+    let mut t = MapleTree::new();
+    for k in 0..20_000u64 {
+        t.store(k * 3..k * 3 + 2, k);
+    }
+    for k in 0..5_000u64 {
+        t.preallocate().unwrap();
+        let before = t.memory_bytes();
+        let s = rng.below(70_000);
+        let span = if k % 10 == 0 { 3_000 } else { 4 };
+        let e = s + 1 + rng.below(span);
+        if k % 2 == 0 {
+            t.store(s..e, k);
+        } else {
+            t.erase(s..e);
+        }
+        assert_eq!(t.memory_bytes(), before, "op {k} allocated");
+    }
+    t.validate().unwrap();
+}

@@ -134,11 +134,15 @@ impl<E: Env> Mm<E> {
 
     /// `vma_iter_prealloc`: reserve tree nodes so the following store cannot fail.
     pub(crate) fn tree_prealloc(&mut self) -> KResult<()> {
-        self.alloc(AllocSite::TreeNodes)
+        self.alloc(AllocSite::TreeNodes)?;
+        self.tree.preallocate().map_err(|_| Errno::ENOMEM)
     }
 
     /// Checks every structural invariant (the kernel's `validate_mm`, and more).
     pub fn validate(&self) -> Result<(), Invariant> {
+        self.tree
+            .validate()
+            .map_err(|e| Invariant(format!("tree: {e}")))?;
         let mut prev_end = 0u64;
         let mut count = 0usize;
         let mut recount = VmStats::default();

@@ -3,126 +3,81 @@
 //! address, the neighbours of a range, a gap, or to store or erase a range.
 
 use crate::slab::VmaId;
-use alloc::collections::BTreeMap;
+use maple::MapleTree;
 
-/// Address-ordered map of non-overlapping `[start, end)` ranges to VMA ids.
-#[derive(Default, Debug, Clone)]
+/// Address-ordered map of non-overlapping `[start, end)` ranges to VMA ids,
+/// stored in the maple range tree.
+#[derive(Default, Debug)]
 pub(crate) struct VmaTree {
-    /// start -> (end, id)
-    map: BTreeMap<u64, (u64, VmaId)>,
+    tree: MapleTree<VmaId>,
+}
+
+/// An entry as `(start, end, id)`.
+type Entry = (u64, u64, VmaId);
+
+fn entry((r, &id): (core::ops::Range<u64>, &VmaId)) -> Entry {
+    (r.start, r.end, id)
 }
 
 impl VmaTree {
     pub(crate) fn len(&self) -> usize {
-        self.map.len()
+        self.tree.len()
     }
 
     /// The entry containing `addr`.
-    pub(crate) fn load(&self, addr: u64) -> Option<(u64, u64, VmaId)> {
-        let (&s, &(e, id)) = self.map.range(..=addr).next_back()?;
-        (addr < e).then_some((s, e, id))
+    pub(crate) fn load(&self, addr: u64) -> Option<Entry> {
+        self.tree.load(addr).map(entry)
     }
 
     /// The lowest entry intersecting `[start, end)` (`vma_find`).
-    pub(crate) fn find(&self, start: u64, end: u64) -> Option<(u64, u64, VmaId)> {
-        if start >= end {
-            return None;
-        }
-        if let Some(hit) = self.load(start) {
-            return Some(hit);
-        }
-        let (&s, &(e, id)) = self.map.range(start..).next()?;
-        (s < end).then_some((s, e, id))
+    pub(crate) fn find(&self, start: u64, end: u64) -> Option<Entry> {
+        self.tree.find(start, end).map(entry)
     }
 
     /// The lowest entry ending above `addr` (`find_vma`).
-    pub(crate) fn next_from(&self, addr: u64) -> Option<(u64, u64, VmaId)> {
+    pub(crate) fn next_from(&self, addr: u64) -> Option<Entry> {
         self.find(addr, u64::MAX)
     }
 
     /// The highest entry ending at or below `addr` (the `prev` of `find_vma_prev`).
-    pub(crate) fn prev_of(&self, addr: u64) -> Option<(u64, u64, VmaId)> {
-        let mut it = self.map.range(..addr).rev();
-        let (&s, &(e, id)) = it.next()?;
-        if e <= addr {
-            return Some((s, e, id));
-        }
-        let (&s, &(e, id)) = it.next()?;
-        Some((s, e, id))
+    pub(crate) fn prev_of(&self, addr: u64) -> Option<Entry> {
+        self.tree.prev_entry(addr).map(entry)
     }
 
-    /// Stores `id` over `[start, end)`. The caller has made the range free
-    /// apart from entries it replaces exactly or trims by `adjust`.
+    /// `vma_iter_prealloc`: reserve nodes so the next store or erase cannot
+    /// allocate.
+    pub(crate) fn preallocate(&mut self) -> Result<(), maple::AllocError> {
+        self.tree.preallocate()
+    }
+
+    /// Stores `id` over `[start, end)`, replacing or trimming what is there.
     pub(crate) fn store(&mut self, start: u64, end: u64, id: VmaId) {
-        self.erase(start, end);
-        self.map.insert(start, (end, id));
+        self.tree.store(start..end, id);
     }
 
     /// Removes everything in `[start, end)`, trimming partly covered entries.
     pub(crate) fn erase(&mut self, start: u64, end: u64) {
-        if start >= end {
-            return;
-        }
-        let mut keys = alloc::vec::Vec::new();
-        if let Some((s, _, _)) = self.load(start) {
-            keys.push(s);
-        }
-        keys.extend(self.map.range(start..end).map(|(&s, _)| s));
-        keys.dedup();
-        for s in keys {
-            let (e, id) = self.map.remove(&s).expect("key just listed");
-            if s < start {
-                self.map.insert(s, (start, id));
-            }
-            if e > end {
-                self.map.insert(end, (e, id));
-            }
-        }
+        self.tree.erase(start..end);
     }
 
     /// All entries in address order.
-    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = (u64, u64, VmaId)> + '_ {
-        self.map.iter().map(|(&s, &(e, id))| (s, e, id))
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = Entry> + '_ {
+        self.tree.iter().map(entry)
     }
 
     /// Lowest `a` with `[a, a + size)` free inside `[min, max)`.
     pub(crate) fn lowest_gap(&self, min: u64, max: u64, size: u64) -> Option<u64> {
-        if size == 0 || min >= max || max - min < size {
-            return None;
-        }
-        let mut cursor = min;
-        if let Some((_, e, _)) = self.load(min) {
-            cursor = e;
-        }
-        for (&s, &(e, _)) in self.map.range(cursor..) {
-            if s >= cursor && s - cursor >= size {
-                break;
-            }
-            cursor = cursor.max(e);
-            if cursor >= max {
-                return None;
-            }
-        }
-        (cursor.checked_add(size)? <= max).then_some(cursor)
+        self.tree.lowest_gap(min, max, size)
     }
 
     /// Highest `a` with `[a, a + size)` free inside `[min, max)`.
     pub(crate) fn highest_gap(&self, min: u64, max: u64, size: u64) -> Option<u64> {
-        if size == 0 || min >= max || max - min < size {
-            return None;
-        }
-        let mut limit = max;
-        for (&s, &(e, _)) in self.map.range(..max).rev() {
-            let low = e.max(min);
-            if low < limit && limit - low >= size {
-                return Some(limit - size);
-            }
-            limit = limit.min(s);
-            if limit <= min {
-                return None;
-            }
-        }
-        (limit - min >= size).then(|| limit - size)
+        self.tree.highest_gap(min, max, size)
+    }
+
+    /// The tree's own structural invariants.
+    pub(crate) fn validate(&self) -> Result<(), alloc::string::String> {
+        self.tree.validate().map_err(|e| alloc::format!("{e}"))
     }
 }
 

@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use vma::sys::consts::*;
-use vma::{Access, Errno, UffdCtx};
+use vma::{Access, Errno, Signal, UffdCtx};
 
 const C: UffdCtx = UffdCtx(1);
 const MISSING: u64 = UFFDIO_REGISTER_MODE_MISSING;
@@ -16,6 +16,9 @@ fn register_splits_and_unregister_merges() {
     let mut m = mm();
     map(&mut m, 0, 8, RW);
     assert_eq!(m.uffd_register(C, pg(2), 2 * P, MISSING), Ok(()));
+    // A missing-page fault goes to the userfaultfd: SIGBUS with
+    // UFFD_FEATURE_SIGBUS.
+    assert_eq!(m.fault(pg(2), Access::Read), Err(Signal::Bus));
     assert_eq!(m.fault(pg(4), Access::Read), Ok(()));
     assert_eq!(m.uffd_register(C, pg(4), 2 * P, WP), Ok(()));
     assert_layout(

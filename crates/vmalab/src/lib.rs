@@ -12,12 +12,16 @@
 
 pub mod check;
 pub mod diff;
+pub mod fuzz;
 pub mod harness;
 pub mod host;
 pub mod layout;
+pub mod model;
 pub mod oracle;
 pub mod outcome;
 pub mod report;
+pub mod run_cmd;
 pub mod scenario;
 pub mod trace;
+pub mod verify;
 pub mod window;

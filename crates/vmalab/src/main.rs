@@ -33,6 +33,39 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         timeout: u64,
     },
+    /// Run a scenario on the model only; print outcomes and the final
+    /// address space as /proc/PID/maps prints it.
+    Run {
+        /// The scenario file.
+        file: PathBuf,
+    },
+    /// Random scenarios on the kernel and the model; the first divergence
+    /// is shrunk, written to a file, and the command exits non-zero.
+    Fuzz {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 100)]
+        cases: u64,
+        #[arg(long, default_value_t = 40)]
+        ops: usize,
+        /// Directory for the shrunk failing scenario.
+        #[arg(long, default_value = "fuzz-failures")]
+        out: PathBuf,
+    },
+    /// Run scenarios on the live kernel and on the model; they must agree
+    /// step by step and meet every expectation. Ends with
+    /// `N passed, N failed, N skipped`; exit 0 only if none failed.
+    Check {
+        /// Scenario files, or directories searched for *.scenario.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Seconds before a scenario's kernel runner is killed.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// List passing scenarios too.
+        #[arg(short, long)]
+        verbose: bool,
+    },
     /// Run the VMA core's own tests (the kernel's userland VMA tests, ported)
     /// and print `N tests run, N passed, N failed`.
     Harness {
@@ -74,6 +107,55 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Cmd::Check {
+            files,
+            timeout,
+            verbose,
+        } => {
+            let opts = vmalab::verify::CheckOptions {
+                paths: files,
+                oracle: vmalab::oracle::OracleOptions {
+                    timeout: Duration::from_secs(timeout),
+                    ..Default::default()
+                },
+                verbose,
+            };
+            exit(vmalab::verify::check_command(&opts))
+        }
+        Cmd::Run { file } => exit(vmalab::run_cmd::run_command(&file)),
+        Cmd::Fuzz {
+            seed,
+            cases,
+            ops,
+            out,
+        } => {
+            let opts = vmalab::fuzz::FuzzOptions {
+                seed,
+                cases,
+                ops,
+                out_dir: out,
+                oracle: Default::default(),
+                model: Default::default(),
+            };
+            exit(vmalab::fuzz::fuzz(&opts).map(|found| match found {
+                None => {
+                    println!("fuzz: seed {seed}: {cases} cases of {ops} operations, no divergence");
+                    true
+                }
+                Some(f) => {
+                    println!(
+                        "fuzz: seed {seed}: case {} diverged; shrunk from {} to {} steps, written to {}",
+                        f.case,
+                        f.steps_before,
+                        f.steps_after,
+                        f.path.display()
+                    );
+                    print!("{}", f.scenario);
+                    print!("{}", f.report);
+                    false
+                }
+            }))
+        }
         Cmd::Harness { verbose } => match vmalab::harness::run(&mut std::io::stdout(), verbose) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,
@@ -87,5 +169,17 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Cmd::OracleRunner => ExitCode::from(vmalab::oracle::runner::main() as u8),
+    }
+}
+
+/// Exit status of a command that returns whether everything passed.
+fn exit(r: anyhow::Result<bool>) -> ExitCode {
+    match r {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("vmalab: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }

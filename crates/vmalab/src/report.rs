@@ -68,7 +68,11 @@ pub fn render(file: &str, sc: &Scenario, kt: &KernelTrace, all_layouts: bool) ->
     let mut s = String::new();
     let _ = write!(s, "== {file}: {}", sc.name);
     if let Some(w) = &kt.window {
-        let _ = write!(s, " (window {} pages at {:#x})", w.pages, w.base);
+        let _ = write!(s, " (window {} pages at {:#x}", w.pages, w.base);
+        if let Some(k) = &kt.kernel {
+            let _ = write!(s, ", kernel {k}");
+        }
+        s.push(')');
     }
     s.push('\n');
     if let Some(why) = &kt.trace.skipped {

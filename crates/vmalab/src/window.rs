@@ -54,9 +54,11 @@ pub enum Admission {
 }
 
 impl Window {
-    /// One past the window's last byte.
+    /// One past the window's last byte (saturating: a window is never
+    /// allowed to reach the top of the address space anyway).
     pub fn end(&self) -> u64 {
-        self.base + self.pages * self.page_size
+        self.base
+            .saturating_add(self.pages.saturating_mul(self.page_size))
     }
 
     /// The absolute address an argument names.

@@ -36,6 +36,10 @@ impl<E: Env> Mm<E> {
     pub fn fault(&mut self, addr: u64, access: Access) -> Result<(), Signal> {
         let vma = self.find_fault_vma(addr)?;
         let v = self.vma(vma);
+        // x86 checks the protection key before the VMA's permissions.
+        if self.config.pkeys && !self.pkru_allows(v.flags.pkey(), access == Access::Write) {
+            return Err(Signal::SegvPkuerr);
+        }
         let allowed = match access {
             Access::Write => v.flags.contains(VmFlags::WRITE),
             Access::Read => v.is_accessible(),
@@ -43,16 +47,21 @@ impl<E: Env> Mm<E> {
         if !allowed {
             return Err(Signal::SegvAccerr);
         }
-        if self.config.pkeys
-            && v.flags.pkey() != 0
-            && Some(v.flags.pkey()) == self.process.execute_only_pkey
-        {
-            return Err(Signal::SegvPkuerr);
-        }
         // A guard marker in the PTE: handle_pte_marker answers SIGSEGV
         // before any page (or anon_vma) is allocated.
         if self.guards.contains(addr) {
             return Err(Signal::SegvMaperr);
+        }
+        // A missing-page fault in a VM_UFFD_MISSING range goes to the
+        // userfaultfd (handle_userfault); with UFFD_FEATURE_SIGBUS, as the
+        // oracle's context has, that is SIGBUS. The model does not track
+        // which pages are present, so every page counts as missing. A
+        // private write fault has prepared the anon_vma first.
+        if v.flags.contains(VmFlags::UFFD_MISSING) {
+            if access == Access::Write && !v.flags.contains(VmFlags::SHARED) {
+                self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
+            }
+            return Err(Signal::Bus);
         }
         if let Some(file) = &v.file {
             let page = v.pgoff + ((addr - v.start) >> PAGE_SHIFT);

@@ -253,15 +253,14 @@ impl<E: Env> Mm<E> {
     }
 
     /// `can_madvise_modify`: on a sealed VMA, advice that discards data is
-    /// refused for anonymous memory the caller could not write anyway.
-    /// (Protection keys that deny writing are not modelled: a writable
-    /// sealed VMA is always treated as writable.)
+    /// refused for anonymous memory the caller could not write anyway --
+    /// not `VM_WRITE`, or its protection key denies writes
+    /// (`arch_vma_access_permitted`).
     fn can_madvise_modify(&self, vma: VmaId, advice: i32) -> bool {
         let v = self.vma(vma);
-        !v.is_sealed()
-            || !is_discard(advice)
-            || !v.is_anonymous()
-            || v.flags.contains(VmFlags::WRITE)
+        let writable = v.flags.contains(VmFlags::WRITE)
+            && (!self.config.pkeys || self.pkru_allows(v.flags.pkey(), true));
+        !v.is_sealed() || !is_discard(advice) || !v.is_anonymous() || writable
     }
 
     /// `madvise_dontneed_free`: DONTNEED zaps the range (guard markers

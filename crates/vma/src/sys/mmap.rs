@@ -250,6 +250,7 @@ impl<E: Env> Mm<E> {
         let free = (1..16).find(|k| self.process.pkeys_allocated & (1 << k) == 0)?;
         self.process.pkeys_allocated |= 1 << free;
         self.process.execute_only_pkey = Some(free);
+        self.process.pkey_rights[free as usize] = 1;
         Some(free)
     }
 

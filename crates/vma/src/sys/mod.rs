@@ -17,6 +17,7 @@ mod mlock;
 mod mmap;
 mod mprotect;
 mod mseal;
+mod pkeys;
 mod prctl;
 mod process;
 mod uffd;

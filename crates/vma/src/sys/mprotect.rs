@@ -176,11 +176,4 @@ impl<E: Env> Mm<E> {
         }
         self.vma(vma).flags.pkey()
     }
-
-    /// `mm_pkey_is_allocated`.
-    pub(crate) fn pkey_is_allocated(&self, pkey: i32) -> bool {
-        self.config.pkeys
-            && (0..16).contains(&pkey)
-            && self.process.pkeys_allocated & (1 << pkey) != 0
-    }
 }

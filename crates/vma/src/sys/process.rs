@@ -28,6 +28,9 @@ pub struct Process {
     pub pkeys_allocated: u16,
     /// The key of execute-only mappings, once one was needed.
     pub execute_only_pkey: Option<u32>,
+    /// The thread's PKRU rights per key: bit 0 disables access, bit 1
+    /// disables writes. Linux starts every key but 0 access-disabled.
+    pub pkey_rights: [u8; 16],
     /// `PR_SET_MEMORY_MERGE` (`MMF_VM_MERGE_ANY`): new VMAs are KSM-mergeable.
     pub merge_any: bool,
 }
@@ -48,6 +51,7 @@ impl Default for Process {
             def_flags: VmFlags::NONE,
             pkeys_allocated: 1,
             execute_only_pkey: None,
+            pkey_rights: [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
             merge_any: false,
         }
     }

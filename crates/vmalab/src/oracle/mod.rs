@@ -56,6 +56,8 @@ pub struct KernelTrace {
     pub trace: Trace,
     /// `None` if the scenario was skipped before running.
     pub window: Option<Window>,
+    /// The runner's kernel (`uname -r` and machine), as it reported it.
+    pub kernel: Option<String>,
     pub stderr: String,
 }
 
@@ -79,6 +81,7 @@ pub fn run_kernel_with(
                 skipped: Some(why),
             },
             window: None,
+            kernel: None,
             stderr: String::new(),
         });
     }
@@ -195,6 +198,7 @@ pub fn run_kernel_with(
     Ok(KernelTrace {
         trace,
         window,
+        kernel: decoded.kernel,
         stderr: err,
     })
 }

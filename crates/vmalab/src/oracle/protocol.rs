@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! hello vmalab-oracle 1
+//! kernel RELEASE MACHINE       # uname of the kernel that runs the steps
 //! window BASE_HEX PAGES PAGE_SIZE
 //! begin I                      # step I starts
 //! result I OUTCOME             # ok int N | ok addr PAGES BYTES | ok outside
@@ -82,6 +83,8 @@ pub fn decode_outcome(s: &str) -> anyhow::Result<Outcome> {
 /// The decoded runner output.
 #[derive(Debug, Default)]
 pub struct RunnerOutput {
+    /// `uname -r` and machine of the runner's kernel.
+    pub kernel: Option<String>,
     pub base: u64,
     pub window_pages: u64,
     pub page_size: u64,
@@ -116,6 +119,7 @@ pub fn decode(text: &str) -> anyhow::Result<RunnerOutput> {
                 out.window_pages = p.parse().with_context(ctx)?;
                 out.page_size = ps.parse().with_context(ctx)?;
             }
+            "kernel" => out.kernel = Some(rest.to_string()),
             "begin" => out.unfinished = Some(rest.parse().with_context(ctx)?),
             "result" => {
                 let (i, o) = rest.split_once(' ').unwrap_or((rest, ""));

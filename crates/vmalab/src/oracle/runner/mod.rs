@@ -147,6 +147,14 @@ impl<'s> Runner<'s> {
     fn run(&mut self) -> i32 {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "hello vmalab-oracle {VERSION}");
+        if let Ok(u) = nix::sys::utsname::uname() {
+            let _ = writeln!(
+                out,
+                "kernel {} {}",
+                u.release().to_string_lossy(),
+                u.machine().to_string_lossy()
+            );
+        }
         let _ = writeln!(
             out,
             "window {:#x} {} {}",
@@ -369,6 +377,9 @@ impl<'s> Runner<'s> {
                 libc::SYS_prctl,
                 &[PR_SET_MEMORY_MERGE, L::from(*on), 0, 0, 0],
             )),
+            StepKind::Touch { .. } if !touch::SUPPORTED => {
+                Outcome::Skipped("touch is implemented for x86_64 only".into())
+            }
             StepKind::Touch { access, addr: a } => {
                 let at = addr(a)? as u64;
                 match touch::touch(at, *access == Access::Write) {

@@ -11,12 +11,19 @@
 //! while disarmed restores the default action and re-faults, so runner bugs
 //! still crash (and the parent reports the crash).
 
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+
 use std::sync::atomic::{compiler_fence, AtomicBool, Ordering};
+
+/// Whether touches are implemented on this architecture (x86_64 only so
+/// far: the resume trick needs per-architecture asm and register names).
+pub const SUPPORTED: bool = cfg!(target_arch = "x86_64");
 
 /// Set only while a touch instruction may fault.
 static ARMED: AtomicBool = AtomicBool::new(false);
 
 /// The SIGSEGV/SIGBUS handler.
+#[cfg(target_arch = "x86_64")]
 extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     if !ARMED.swap(false, Ordering::SeqCst) {
         // SAFETY: signal() is async-signal-safe; with the default action
@@ -37,7 +44,15 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
     }
 }
 
+/// Installs the handler for SIGSEGV and SIGBUS (nothing to install where
+/// touches are unsupported).
+#[cfg(not(target_arch = "x86_64"))]
+pub fn install() -> std::io::Result<()> {
+    Ok(())
+}
+
 /// Installs the handler for SIGSEGV and SIGBUS.
+#[cfg(target_arch = "x86_64")]
 pub fn install() -> std::io::Result<()> {
     for sig in [libc::SIGSEGV, libc::SIGBUS] {
         // SAFETY: a zeroed sigaction is a valid "no flags, empty mask"
@@ -56,8 +71,16 @@ pub fn install() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Unsupported architecture: never called (the runner checks
+/// [`SUPPORTED`]).
+#[cfg(not(target_arch = "x86_64"))]
+pub fn touch(_addr: u64, _write: bool) -> Result<u8, (i32, i32)> {
+    Err((0, 0))
+}
+
 /// Reads (returns the byte) or writes the value 1 at `addr`; on a fault
 /// returns `(signal, si_code)`.
+#[cfg(target_arch = "x86_64")]
 pub fn touch(addr: u64, write: bool) -> Result<u8, (i32, i32)> {
     let mut sig: u64 = 0;
     let mut code: u64 = 0;

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Shrinking a failing scenario: drop steps (halves, then quarters, ...
+//! then single steps) while the scenario still fails, so the report shows
+//! a minimal case.
+
+/// Splits scenario text into its header lines and its step lines.
+pub fn split(text: &str) -> (Vec<String>, Vec<String>) {
+    let mut header = Vec::new();
+    let mut steps = Vec::new();
+    for line in text.lines() {
+        let word = line.split_whitespace().next().unwrap_or("");
+        let is_header = line.starts_with('#')
+            || matches!(
+                word,
+                "name" | "window" | "file" | "min-kernel" | "requires" | ""
+            );
+        if is_header && steps.is_empty() {
+            header.push(line.to_string());
+        } else {
+            steps.push(line.to_string());
+        }
+    }
+    (header, steps)
+}
+
+/// Joins header and steps back into scenario text.
+pub fn join(header: &[String], steps: &[String]) -> String {
+    let mut s = header.join("\n");
+    s.push('\n');
+    for l in steps {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
+}
+
+/// The smallest subsequence of the steps for which `fails` still holds
+/// (delta debugging over step lines). `fails` is called on full scenario text.
+pub fn shrink(text: &str, mut fails: impl FnMut(&str) -> bool) -> String {
+    let (header, mut steps) = split(text);
+    let mut chunk = steps.len().div_ceil(2).max(1);
+    loop {
+        let mut removed = false;
+        let mut i = 0;
+        while i < steps.len() {
+            let mut candidate = steps.clone();
+            let end = (i + chunk).min(candidate.len());
+            candidate.drain(i..end);
+            if !candidate.is_empty() && fails(&join(&header, &candidate)) {
+                steps = candidate;
+                removed = true;
+            } else {
+                i += chunk;
+            }
+        }
+        if chunk == 1 && !removed {
+            break;
+        }
+        if !removed {
+            chunk = (chunk / 2).max(1);
+        }
+    }
+    join(&header, &steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shrinks_to_the_steps_that_matter() {
+        let text = "name t\nwindow 8\na\nb\nbad1\nc\nd\nbad2\ne\n";
+        let out = shrink(text, |t| t.contains("bad1") && t.contains("bad2"));
+        assert_eq!(out, "name t\nwindow 8\nbad1\nbad2\n");
+    }
+}

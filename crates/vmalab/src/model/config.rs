@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The model's `vma::Config` from the detected host, so model and kernel
+//! reproduce one kernel: version, build options, sysctls, rlimits,
+//! capabilities.
+
+use crate::host::{HostConfig, Rlimit};
+use vma::config::{KernelVersion, Overcommit, Rlimits, RLIM_INFINITY};
+use vma::Config;
+
+/// The configuration of the host's kernel as the model understands it.
+pub fn config_for(host: &HostConfig) -> Config {
+    let mut c = Config::linux_6_18();
+    if let Some(v) = host.version {
+        c.version = KernelVersion(v.major as u16, v.minor as u16, v.patch as u16);
+    }
+    let opt = |name: &str, default: bool| host.option(name).unwrap_or(default);
+    c.anon_vma_name = opt("CONFIG_ANON_VMA_NAME", c.anon_vma_name);
+    c.userfaultfd = opt("CONFIG_USERFAULTFD", c.userfaultfd);
+    c.transparent_hugepage = opt("CONFIG_TRANSPARENT_HUGEPAGE", c.transparent_hugepage)
+        && host.thp_enabled.as_deref() != Some("never");
+    c.ksm = opt("CONFIG_KSM", c.ksm);
+    c.soft_dirty = opt("CONFIG_MEM_SOFT_DIRTY", c.soft_dirty);
+    c.numa = opt("CONFIG_NUMA", c.numa);
+    c.pkeys = opt("CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS", c.pkeys) && cpu_has_pku();
+    // Guard regions mark VMAs with the sticky VM_MAYBE_GUARD ("gu") from
+    // mainline 6.19; the 6.18.y kernels here already carry it.
+    c.maybe_guard_flag = c.version >= KernelVersion(6, 18, 0);
+    if let Some(v) = host.max_map_count {
+        c.max_map_count = v as usize;
+    }
+    if let Some(v) = host.mmap_min_addr {
+        c.mmap_min_addr = v;
+    }
+    c.overcommit = match host.overcommit_memory {
+        Some(1) => Overcommit::Always,
+        Some(2) => Overcommit::Never,
+        _ => Overcommit::Guess,
+    };
+    if let Some(v) = host.overcommit_ratio {
+        c.overcommit_ratio = v;
+    }
+    c.stack_guard_gap = host.stack_guard_gap_pages * host.page_size;
+    let soft = |r: Rlimit| r.soft.unwrap_or(RLIM_INFINITY);
+    c.rlimits = Rlimits {
+        address_space: soft(host.rlimit_as),
+        data: soft(host.rlimit_data),
+        stack: soft(host.rlimit_stack),
+        memlock: soft(host.rlimit_memlock),
+    };
+    let caps = effective_caps();
+    c.cap_ipc_lock = caps & (1 << 14) != 0;
+    c.cap_sys_rawio = caps & (1 << 17) != 0;
+    if let Some((ram, swap)) = meminfo() {
+        c.total_ram_pages = ram / host.page_size;
+        c.total_swap_pages = swap / host.page_size;
+    }
+    c
+}
+
+/// Whether the CPU has protection keys enabled (`pku` and `ospke`).
+fn cpu_has_pku() -> bool {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .map(|s| {
+            s.lines()
+                .find(|l| l.starts_with("flags"))
+                .is_some_and(|l| l.split_whitespace().any(|w| w == "pku"))
+        })
+        .unwrap_or(false)
+}
+
+/// `CapEff` of this process.
+fn effective_caps() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(0)
+}
+
+/// MemTotal and SwapTotal in bytes.
+fn meminfo() -> Option<(u64, u64)> {
+    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let field = |name: &str| {
+        s.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    };
+    Some((field("MemTotal:")?, field("SwapTotal:").unwrap_or(0)))
+}

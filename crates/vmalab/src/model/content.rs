@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! What `touch read` returns in the model. Page contents are not part of
+//! the VMA model, so this tracks only what scenarios observe: a byte is 1
+//! where it was written and 0 elsewhere, with the kernel's sharing rules --
+//! file and shared-memory pages belong to their file (seen through every
+//! shared mapping of it, and through private mappings until they copy the
+//! page on write), private anonymous and copied pages belong to the
+//! process (inherited by a fork child, dropped when unmapped).
+
+use std::collections::BTreeSet;
+
+use vma::{Env, Mm, VmFlags};
+
+/// Written bytes of files, by `(inode, byte offset in the file)`; shared
+/// by every process of a run.
+#[derive(Clone, Debug, Default)]
+pub struct FileContent(BTreeSet<(u64, u64)>);
+
+/// One process's private memory.
+#[derive(Clone, Debug, Default)]
+pub struct Content {
+    /// Written bytes of private pages, by address.
+    bytes: BTreeSet<u64>,
+    /// Pages (by address) that hold a private copy: anonymous pages once
+    /// written, file pages once copied on write.
+    pages: BTreeSet<u64>,
+}
+
+/// Where a byte lives: in the process, or in a file.
+enum Home {
+    Private(u64),
+    File(u64, u64),
+}
+
+impl Content {
+    fn home<E: Env>(&self, mm: &Mm<E>, addr: u64, page: u64) -> Option<Home> {
+        let v = mm.vma(mm.vma_at(addr)?);
+        let page_addr = addr & !(page - 1);
+        match &v.file {
+            Some(f) if v.flags.contains(VmFlags::SHARED) || !self.pages.contains(&page_addr) => {
+                let off = v.pgoff * page + (addr - v.start);
+                Some(Home::File(f.inner().ino, off))
+            }
+            _ => Some(Home::Private(addr)),
+        }
+    }
+
+    /// A successful write access stores 1 (a private write to a file page
+    /// first copies the page).
+    pub fn write<E: Env>(&mut self, mm: &Mm<E>, files: &mut FileContent, addr: u64, page: u64) {
+        let Some(id) = mm.vma_at(addr) else { return };
+        let v = mm.vma(id);
+        let page_addr = addr & !(page - 1);
+        if !v.flags.contains(VmFlags::SHARED) && !self.pages.contains(&page_addr) {
+            if let Some(f) = &v.file {
+                let off = v.pgoff * page + (page_addr - v.start);
+                let ino = f.inner().ino;
+                for (_, b) in files.0.range((ino, off)..(ino, off + page)) {
+                    self.bytes.insert(page_addr + (b - off));
+                }
+            }
+            self.pages.insert(page_addr);
+        }
+        match self.home(mm, addr, page) {
+            Some(Home::Private(a)) => {
+                self.bytes.insert(a);
+            }
+            Some(Home::File(ino, off)) => {
+                files.0.insert((ino, off));
+            }
+            None => {}
+        }
+    }
+
+    /// The byte a successful read access returns.
+    pub fn read<E: Env>(&self, mm: &Mm<E>, files: &FileContent, addr: u64, page: u64) -> i64 {
+        match self.home(mm, addr, page) {
+            Some(Home::Private(a)) => i64::from(self.bytes.contains(&a)),
+            Some(Home::File(ino, off)) => i64::from(files.0.contains(&(ino, off))),
+            None => 0,
+        }
+    }
+
+    /// Forgets the private memory of `[start, end)` (new or discarded).
+    pub fn clear(&mut self, start: u64, end: u64) {
+        let gone: Vec<u64> = self.bytes.range(start..end).copied().collect();
+        for a in gone {
+            self.bytes.remove(&a);
+        }
+        let gone: Vec<u64> = self.pages.range(start..end).copied().collect();
+        for a in gone {
+            self.pages.remove(&a);
+        }
+    }
+
+    /// Keeps only the private memory at addresses for which `keep` holds.
+    pub fn retain(&mut self, keep: impl Fn(u64) -> bool) {
+        self.bytes.retain(|&a| keep(a));
+        self.pages.retain(|&a| keep(a));
+    }
+}

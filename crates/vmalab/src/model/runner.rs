@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Runs a scenario on the model: the same window (with the same guards),
+//! the same window rule, each step as the `vma` system call it names, and
+//! the layout after each step.
+
+use super::config::config_for;
+use super::content::{Content, FileContent};
+use super::layout::{window_layout, FileNames};
+use crate::host::HostConfig;
+use crate::outcome::{Outcome, Value};
+use crate::scenario::{Access as TouchAccess, FdArg, Scenario, StepKind};
+use crate::trace::{StepResult, Trace};
+use crate::window::{off_arg, Admission, Window};
+use vma::sys::consts::{MAP_ANONYMOUS, MAP_FIXED, MAP_SHARED, PROT_NONE};
+use vma::{Access, Errno, File, FileKind, Mm, Signal};
+
+/// Where the model puts its window: the oracle's first choice (16 TiB).
+pub const MODEL_WINDOW_BASE: u64 = 0x1000_0000_0000;
+
+/// A model run: the trace, the window, and the final address space (for
+/// printing it whole, e.g. as /proc/PID/maps).
+pub struct ModelTrace {
+    pub trace: Trace,
+    pub window: Window,
+    pub maps: Option<vma::Maps>,
+}
+
+/// A deliberate model bug, to show that the checker and the fuzzer catch
+/// divergences (used by their tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlantedBug {
+    /// `mprotect` loses `PROT_EXEC`.
+    MprotectDropsExec,
+}
+
+/// How to run the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModelOptions {
+    pub plant: Option<PlantedBug>,
+}
+
+/// One process of the run (the parent stays alive after `fork`, holding
+/// its `anon_vma`s, as the kernel's parent does while it waits).
+struct Proc {
+    mm: Mm,
+    content: Content,
+}
+
+/// What every process of a run shares: the files and their contents.
+struct Shared<'a> {
+    files: &'a [(String, File)],
+    content: FileContent,
+}
+
+/// Runs `scenario` on a model of `host`'s kernel.
+pub fn run_model(scenario: &Scenario, host: &HostConfig) -> ModelTrace {
+    run_model_with(scenario, host, &ModelOptions::default())
+}
+
+/// Runs `scenario` on a model of `host`'s kernel with `opts`.
+pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOptions) -> ModelTrace {
+    let window = Window {
+        base: MODEL_WINDOW_BASE,
+        pages: scenario.window_pages,
+        page_size: host.page_size,
+    };
+    let mut trace = Trace {
+        page_size: host.page_size,
+        steps: Vec::new(),
+        skipped: host.unmet(scenario),
+    };
+    if trace.skipped.is_some() {
+        return ModelTrace {
+            trace,
+            window,
+            maps: None,
+        };
+    }
+    let mut names = FileNames::default();
+    let mut files = Vec::new();
+    for f in &scenario.files {
+        let pages = (f.size.value(host.page_size).max(0) as u64).div_ceil(host.page_size);
+        let file = File::new(
+            &format!("/memfd:{} (deleted)", f.name),
+            pages,
+            FileKind::Shmem,
+            true,
+            f.writable,
+        );
+        names.declared.insert(file.inner().ino, f.name.clone());
+        files.push((f.name.clone(), file));
+    }
+    let mut mm = Mm::new(config_for(host));
+    place_guards(&mut mm, &window);
+    let mut proc = Proc {
+        mm,
+        content: Content::default(),
+    };
+    let mut ancestors = Vec::new();
+    let mut shared = Shared {
+        files: &files,
+        content: FileContent::default(),
+    };
+    for (index, step) in scenario.steps.iter().enumerate() {
+        let outcome = match window.admit(&step.kind) {
+            Admission::Skip(why) => Outcome::Skipped(why),
+            Admission::Refuse(why) => Outcome::Refused(why),
+            Admission::Run => {
+                if let StepKind::Fork = step.kind {
+                    match proc.mm.fork() {
+                        Ok(child) => {
+                            let content = proc.content.clone();
+                            ancestors
+                                .push(std::mem::replace(&mut proc, Proc { mm: child, content }));
+                            proc.content
+                                .retain(|a| proc.mm.vma_at(a).is_some_and(|v| !wiped(&proc.mm, v)));
+                            Outcome::Ok(Value::Int(0))
+                        }
+                        Err(e) => errno(e),
+                    }
+                } else {
+                    run_step(&mut proc, &step.kind, &window, &mut shared, opts)
+                }
+            }
+        };
+        let stop = matches!(outcome, Outcome::Refused(_));
+        let layout = window_layout(&proc.mm, &window, &mut names);
+        trace.steps.push(StepResult {
+            index,
+            outcome,
+            layout,
+        });
+        if stop {
+            break;
+        }
+    }
+    let maps = Some(proc.mm.maps());
+    drop(ancestors);
+    ModelTrace {
+        trace,
+        window,
+        maps,
+    }
+}
+
+/// A fork child's `VM_WIPEONFORK` memory reads as zero.
+fn wiped(mm: &Mm, v: vma::VmaId) -> bool {
+    mm.vma(v).flags.contains(vma::VmFlags::WIPEONFORK)
+}
+
+/// The one userfaultfd context the oracle's runner opens.
+const UFFD_CTX: vma::UffdCtx = vma::UffdCtx(1);
+
+/// The oracle's one-page PROT_NONE shared-anonymous guards on both sides.
+fn place_guards(mm: &mut Mm, w: &Window) {
+    let flags = MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED;
+    let _ = mm.mmap(w.base - w.page_size, w.page_size, PROT_NONE, flags, None, 0);
+    let _ = mm.mmap(w.end(), w.page_size, PROT_NONE, flags, None, 0);
+}
+
+fn errno(e: Errno) -> Outcome {
+    Outcome::Err(e.name().map_or_else(|| format!("E{}", e.0), str::to_string))
+}
+
+fn unit(r: Result<(), Errno>) -> Outcome {
+    match r {
+        Ok(()) => Outcome::Ok(Value::Int(0)),
+        Err(e) => errno(e),
+    }
+}
+
+/// Executes one admitted step on the current process.
+fn run_step(
+    p: &mut Proc,
+    step: &StepKind,
+    w: &Window,
+    shared: &mut Shared,
+    opts: &ModelOptions,
+) -> Outcome {
+    let addr = |a| w.resolve(a).unwrap_or(0);
+    let len = |l| w.length(l).unwrap_or(u64::MAX);
+    let mm = &mut p.mm;
+    match step {
+        StepKind::Mmap {
+            addr: a,
+            len: l,
+            prot,
+            flags,
+            fd,
+            off,
+        } => {
+            let file = match fd {
+                FdArg::File(n) => shared
+                    .files
+                    .iter()
+                    .find(|(name, _)| name == n)
+                    .map(|(_, f)| f),
+                FdArg::Raw(_) => None,
+            };
+            let (start, length) = (addr(a), len(l));
+            match mm.mmap(
+                start,
+                length,
+                prot.value as u32,
+                flags.value as u32,
+                file,
+                off_arg(off, w.page_size),
+            ) {
+                Ok(at) => {
+                    p.content.clear(at, at.saturating_add(length));
+                    Outcome::Ok(w.value_of(at))
+                }
+                Err(e) => errno(e),
+            }
+        }
+        StepKind::Munmap { addr: a, len: l } => {
+            let r = unit(mm.munmap(addr(a), len(l)));
+            forget_unmapped(p);
+            r
+        }
+        StepKind::Mprotect {
+            addr: a,
+            len: l,
+            prot,
+        } => {
+            let mut prot = prot.value as u32;
+            if opts.plant == Some(PlantedBug::MprotectDropsExec) {
+                prot &= !vma::sys::consts::PROT_EXEC;
+            }
+            unit(mm.mprotect(addr(a), len(l), prot))
+        }
+        StepKind::PkeyMprotect {
+            addr: a,
+            len: l,
+            prot,
+            pkey,
+        } => unit(mm.pkey_mprotect(addr(a), len(l), prot.value as u32, *pkey as i32)),
+        StepKind::Touch { access, addr: a } => {
+            let at = addr(a);
+            let acc = match access {
+                TouchAccess::Read => Access::Read,
+                TouchAccess::Write => Access::Write,
+            };
+            match mm.fault(at, acc) {
+                Ok(()) => match access {
+                    TouchAccess::Read => Outcome::Ok(Value::Int(p.content.read(
+                        mm,
+                        &shared.content,
+                        at,
+                        w.page_size,
+                    ))),
+                    TouchAccess::Write => {
+                        p.content.write(mm, &mut shared.content, at, w.page_size);
+                        Outcome::Ok(Value::Int(0))
+                    }
+                },
+                Err(sig) => signal(sig),
+            }
+        }
+        StepKind::PkeyAlloc { flags, access } => match mm.pkey_alloc(flags.value, access.value) {
+            Ok(k) => Outcome::Ok(Value::Int(i64::from(k))),
+            Err(e) => errno(e),
+        },
+        StepKind::PkeyFree { pkey } => unit(mm.pkey_free(*pkey)),
+        StepKind::Madvise {
+            addr: a,
+            len: l,
+            advice,
+        } => unit(mm.madvise(addr(a), len(l), advice.value as i32)),
+        StepKind::Mlock { addr: a, len: l } => unit(mm.mlock(addr(a), len(l))),
+        StepKind::Mlock2 {
+            addr: a,
+            len: l,
+            flags,
+        } => unit(mm.mlock2(addr(a), len(l), flags.value as u32)),
+        StepKind::Munlock { addr: a, len: l } => unit(mm.munlock(addr(a), len(l))),
+        StepKind::Mlockall { flags } => unit(mm.mlockall(flags.value as u32)),
+        StepKind::Munlockall => unit(mm.munlockall()),
+        StepKind::Mseal {
+            addr: a,
+            len: l,
+            flags,
+        } => unit(mm.mseal(addr(a), len(l), flags.value)),
+        StepKind::Mbind {
+            addr: a,
+            len: l,
+            mode,
+            nodes,
+            flags,
+        } => {
+            // The model's node mask has 64 bits; a higher node is never
+            // online, so it only matters if it is the only one (EINVAL).
+            let list = nodes.as_deref().unwrap_or(&[]);
+            let mut mask = 0u64;
+            for &n in list {
+                mask |= 1u64.checked_shl(n).unwrap_or(0);
+            }
+            if mask == 0 && !list.is_empty() {
+                mask = 1 << 63;
+            }
+            unit(mm.mbind(addr(a), len(l), mode.value as u32, mask, flags.value as u32))
+        }
+        StepKind::UffdRegister {
+            addr: a,
+            len: l,
+            modes,
+        } => unit(mm.uffd_register(UFFD_CTX, addr(a), len(l), modes.value)),
+        StepKind::UffdUnregister { addr: a, len: l } => {
+            unit(mm.uffd_unregister(UFFD_CTX, addr(a), len(l)))
+        }
+        StepKind::SetAnonName {
+            addr: a,
+            len: l,
+            name,
+        } => unit(mm.prctl_set_vma_anon_name(addr(a), len(l), name.as_deref())),
+        StepKind::MemoryMerge { on } => unit(mm.prctl_set_memory_merge(*on)),
+        StepKind::Brk { .. } => Outcome::Skipped("brk: the heap is outside the window".into()),
+        StepKind::Fork => unreachable!("fork is handled by the caller"),
+        other => Outcome::Skipped(format!("not modelled yet: {}", other.keyword())),
+    }
+}
+
+/// Drops written bytes that are no longer mapped.
+fn forget_unmapped(p: &mut Proc) {
+    let mm = &p.mm;
+    p.content.retain(|a| mm.vma_at(a).is_some());
+}
+
+/// The signal and si_code names the oracle reports.
+fn signal(s: Signal) -> Outcome {
+    let (name, code) = match s {
+        Signal::SegvMaperr => ("SIGSEGV", "SEGV_MAPERR"),
+        Signal::SegvAccerr => ("SIGSEGV", "SEGV_ACCERR"),
+        Signal::SegvPkuerr => ("SIGSEGV", "SEGV_PKUERR"),
+        Signal::Bus => ("SIGBUS", "BUS_ADRERR"),
+    };
+    Outcome::Signal {
+        name: name.into(),
+        code: Some(code.into()),
+    }
+}

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! `vmalab check`: every scenario runs on the live kernel and on the model;
+//! they must agree step by step (outcome and layout), and both must meet
+//! the scenario's expectations. On a divergence the first divergent step is
+//! shown with both layouts side by side.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::check::check;
+use crate::diff::{diff, DiffKind};
+use crate::host::HostConfig;
+use crate::layout::Layout;
+use crate::model::run_model;
+use crate::oracle::{run_kernel_with, OracleOptions};
+use crate::scenario::{collect_files, parse_file, Scenario};
+use crate::trace::Trace;
+
+/// Options of the `check` command.
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    pub paths: Vec<PathBuf>,
+    pub oracle: OracleOptions,
+    /// Print every scenario, not only failures.
+    pub verbose: bool,
+}
+
+/// How one scenario went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Kernel and model agree and meet every expectation.
+    Agreed,
+    /// Not run on this host (`min-kernel`, `requires`), with the reason.
+    Skipped(String),
+    /// Divergence, failed expectation or error, with the report.
+    Failed(String),
+}
+
+/// Runs one parsed scenario on both sides and judges it.
+pub fn check_scenario(sc: &Scenario, host: &HostConfig, oracle: &OracleOptions) -> Verdict {
+    let kernel = match run_kernel_with(sc, oracle, host) {
+        Ok(k) => k,
+        Err(e) => return Verdict::Failed(format!("kernel run failed: {e:#}")),
+    };
+    if let Some(why) = &kernel.trace.skipped {
+        return Verdict::Skipped(why.clone());
+    }
+    let model = run_model(sc, host);
+    judge(sc, &kernel.trace, &model.trace)
+}
+
+/// Compares a kernel trace with a model trace of the same scenario.
+pub fn judge(sc: &Scenario, kernel: &Trace, model: &Trace) -> Verdict {
+    let mut report = String::new();
+    let diffs = diff(sc, kernel, model);
+    if let Some(d) = diffs.first() {
+        let step = &sc.steps[d.index];
+        let _ = writeln!(report, "first divergence at line {}: {}", d.line, step.kind);
+        let k = kernel.steps.iter().find(|r| r.index == d.index);
+        let m = model.steps.iter().find(|r| r.index == d.index);
+        let outcome = |r: Option<&crate::trace::StepResult>| {
+            r.map_or("(not run)".to_string(), |r| r.outcome.to_string())
+        };
+        let _ = writeln!(report, "  kernel: {}", outcome(k));
+        let _ = writeln!(report, "  model:  {}", outcome(m));
+        let empty = Layout::default();
+        let kl = k.map_or(&empty, |r| &r.layout);
+        let ml = m.map_or(&empty, |r| &r.layout);
+        if matches!(d.what, DiffKind::Layout { .. }) || kl != ml {
+            report.push_str(&side_by_side(kl, ml));
+        }
+        if diffs.len() > 1 {
+            let _ = writeln!(report, "  ({} more divergent steps)", diffs.len() - 1);
+        }
+    }
+    for (side, trace) in [("kernel", kernel), ("model", model)] {
+        for f in check(sc, trace) {
+            let _ = writeln!(report, "{side} misses an expectation at {f}");
+        }
+    }
+    if report.is_empty() {
+        Verdict::Agreed
+    } else {
+        Verdict::Failed(report)
+    }
+}
+
+/// Two layouts in columns, `kernel | model`, with `*` marking lines that differ.
+pub fn side_by_side(kernel: &Layout, model: &Layout) -> String {
+    let k: Vec<String> = kernel.to_string().lines().map(str::to_string).collect();
+    let m: Vec<String> = model.to_string().lines().map(str::to_string).collect();
+    let width = k.iter().map(String::len).max().unwrap_or(0).max(6);
+    let mut s = format!("    {:<width$} | model\n", "kernel");
+    for i in 0..k.len().max(m.len()) {
+        let a = k.get(i).map_or("", String::as_str);
+        let b = m.get(i).map_or("", String::as_str);
+        let mark = if a == b { ' ' } else { '*' };
+        let _ = writeln!(s, "  {mark} {a:<width$} | {b}");
+    }
+    s
+}
+
+/// Runs the command; returns true if no scenario failed.
+pub fn check_command(opts: &CheckOptions) -> anyhow::Result<bool> {
+    let host = HostConfig::detect();
+    let files = collect_files(&opts.paths)?;
+    if files.is_empty() {
+        anyhow::bail!("no scenario files given");
+    }
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for path in &files {
+        match check_file(path, &host, &opts.oracle) {
+            Verdict::Agreed => {
+                passed += 1;
+                if opts.verbose {
+                    println!("ok    {}", path.display());
+                }
+            }
+            Verdict::Skipped(why) => {
+                skipped += 1;
+                println!("skip  {}: {why}", path.display());
+            }
+            Verdict::Failed(report) => {
+                failed += 1;
+                println!("FAIL  {}", path.display());
+                for line in report.lines() {
+                    println!("      {line}");
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
+    Ok(failed == 0)
+}
+
+fn check_file(path: &Path, host: &HostConfig, oracle: &OracleOptions) -> Verdict {
+    match parse_file(path) {
+        Ok(sc) => check_scenario(&sc, host, oracle),
+        Err(e) => Verdict::Failed(format!("{e:#}")),
+    }
+}
