@@ -65,8 +65,14 @@ pub struct Config {
     pub numa: bool,
     /// Protection keys supported (x86 PKU present and enabled).
     pub pkeys: bool,
+    /// `MADV_GUARD_INSTALL` / `MADV_GUARD_REMOVE` exist (Linux 6.13+).
+    pub guard_regions: bool,
     /// `VM_MAYBE_GUARD` exists and is sticky (guard regions mark the VMA "gu").
     pub maybe_guard_flag: bool,
+    /// NUMA nodes with memory that the task may use (bit n = node n):
+    /// `cpuset_current_mems_allowed & node_states[N_MEMORY]`. mbind drops
+    /// nodes outside it and fails if none is left.
+    pub numa_nodes: u64,
     /// `vm.max_map_count`.
     pub max_map_count: usize,
     /// `vm.mmap_min_addr`.
@@ -86,6 +92,8 @@ pub struct Config {
     pub cap_ipc_lock: bool,
     /// Holds `CAP_SYS_RAWIO` (may map below `mmap_min_addr`).
     pub cap_sys_rawio: bool,
+    /// Holds `CAP_SYS_NICE` (`mbind(MPOL_MF_MOVE_ALL)`).
+    pub cap_sys_nice: bool,
 }
 
 impl Config {
@@ -102,7 +110,9 @@ impl Config {
             soft_dirty: false,
             numa: true,
             pkeys: true,
+            guard_regions: true,
             maybe_guard_flag: true,
+            numa_nodes: 1,
             max_map_count: 65530,
             mmap_min_addr: 4096,
             overcommit: Overcommit::Guess,
@@ -119,6 +129,7 @@ impl Config {
             task_size: (1 << 47) - PAGE_SIZE,
             cap_ipc_lock: false,
             cap_sys_rawio: false,
+            cap_sys_nice: false,
         }
     }
 

@@ -55,6 +55,8 @@ pub struct Mm<E: Env = NullEnv> {
     pub env: E,
     /// Process state beside the VMAs (mmap base, brk, `def_flags`, pkeys).
     pub process: crate::sys::Process,
+    /// Guard markers (`MADV_GUARD_INSTALL`), standing in for PTE markers.
+    pub(crate) guards: crate::sys::GuardMap,
 }
 
 impl<E: Env> Mm<E> {
@@ -71,6 +73,7 @@ impl<E: Env> Mm<E> {
             config,
             env,
             process: crate::sys::Process::default(),
+            guards: crate::sys::GuardMap::default(),
         }
     }
 
@@ -198,6 +201,7 @@ impl<E: Env> Mm<E> {
         if !self.anon_shared {
             self.validate_anon_counts()?;
         }
+        self.validate_guards()?;
         if self.stats_tracked {
             let s = self.stats;
             recount.locked_vm = s.locked_vm;

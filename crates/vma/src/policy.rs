@@ -1,7 +1,7 @@
 //! NUMA memory policy as VMA identity: two VMAs merge only if their policies
 //! are equal in the sense of the kernel's `mpol_equal`.
 
-/// `MPOL_*` modes.
+/// `MPOL_*` modes (`MPOL_DEFAULT` is no policy at all: `None` on a VMA).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum PolicyMode {
     Preferred,
@@ -12,26 +12,77 @@ pub enum PolicyMode {
     WeightedInterleave,
 }
 
+impl PolicyMode {
+    /// The mode's name as `/proc/PID/numa_maps` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PolicyMode::Preferred => "prefer",
+            PolicyMode::Bind => "bind",
+            PolicyMode::Interleave => "interleave",
+            PolicyMode::Local => "local",
+            PolicyMode::PreferredMany => "prefer (many)",
+            PolicyMode::WeightedInterleave => "weighted interleave",
+        }
+    }
+}
+
 /// A memory policy attached to a VMA. `None` on a VMA is the default policy.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct MemPolicy {
     pub mode: PolicyMode,
     /// `MPOL_F_STATIC_NODES` / `MPOL_F_RELATIVE_NODES` / `MPOL_F_NUMA_BALANCING`.
     pub flags: u16,
-    /// Node mask (bit n = node n).
+    /// The effective node mask (bit n = node n): the requested nodes that
+    /// the task may use, or just the first of them for `MPOL_PREFERRED`.
     pub nodes: u64,
+    /// The node mask as the caller gave it, kept (and compared) only with
+    /// `MPOL_F_STATIC_NODES` or `MPOL_F_RELATIVE_NODES`; 0 otherwise.
+    pub user_nodes: u64,
 }
 
-/// `mpol_equal`: both default, or same mode, flags and (where the mode has
-/// them) nodes.
+/// `MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES` as stored in `flags`.
+const USER_NODEMASK_FLAGS: u16 = (1 << 15) | (1 << 14);
+
+/// `mpol_equal`: both default, or same mode and flags, same user node mask
+/// where one is kept, and same nodes unless the policy is local. (Both are
+/// created by mbind, so their `home_node` is `NUMA_NO_NODE` alike.)
 pub fn mpol_equal(a: Option<&MemPolicy>, b: Option<&MemPolicy>) -> bool {
     match (a, b) {
         (None, None) => true,
         (Some(a), Some(b)) => {
             a.mode == b.mode
                 && a.flags == b.flags
+                && (a.flags & USER_NODEMASK_FLAGS == 0 || a.user_nodes == b.user_nodes)
                 && (a.mode == PolicyMode::Local || a.nodes == b.nodes)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pol(mode: PolicyMode, flags: u16, nodes: u64, user_nodes: u64) -> MemPolicy {
+        MemPolicy {
+            mode,
+            flags,
+            nodes,
+            user_nodes,
+        }
+    }
+
+    #[test]
+    fn static_nodes_compare_the_user_mask() {
+        let a = pol(PolicyMode::Bind, 1 << 15, 1, 3);
+        let b = pol(PolicyMode::Bind, 1 << 15, 1, 1);
+        assert!(!mpol_equal(Some(&a), Some(&b)));
+        let c = pol(PolicyMode::Bind, 0, 1, 0);
+        assert!(!mpol_equal(Some(&a), Some(&c)));
+        assert!(mpol_equal(Some(&c), Some(&c.clone())));
+        let l1 = pol(PolicyMode::Local, 0, 0, 0);
+        let l2 = pol(PolicyMode::Local, 0, 5, 0);
+        assert!(mpol_equal(Some(&l1), Some(&l2)));
+        assert!(!mpol_equal(Some(&l1), None));
     }
 }

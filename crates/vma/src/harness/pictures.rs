@@ -212,6 +212,7 @@ pub(crate) fn attributes_are_identity() -> Result<(), Failure> {
         mode: PolicyMode::Bind,
         flags: 0,
         nodes: 1,
+        user_nodes: 0,
     };
 
     let mut t = Ctx::new();

@@ -89,3 +89,31 @@ pub const MCL_ONFAULT: u32 = 4;
 pub const PMD_SIZE: u64 = 2 << 20;
 /// `DEFAULT_MAP_WINDOW` with 4-level paging: the top of the user address space.
 pub const DEFAULT_MAP_WINDOW: u64 = (1 << 47) - crate::config::PAGE_SIZE;
+
+pub const MPOL_DEFAULT: u32 = 0;
+pub const MPOL_PREFERRED: u32 = 1;
+pub const MPOL_BIND: u32 = 2;
+pub const MPOL_INTERLEAVE: u32 = 3;
+pub const MPOL_LOCAL: u32 = 4;
+pub const MPOL_PREFERRED_MANY: u32 = 5;
+pub const MPOL_WEIGHTED_INTERLEAVE: u32 = 6;
+/// One past the last mode (`MPOL_MAX`).
+pub const MPOL_MAX: u32 = 7;
+pub const MPOL_F_NUMA_BALANCING: u32 = 1 << 13;
+pub const MPOL_F_RELATIVE_NODES: u32 = 1 << 14;
+pub const MPOL_F_STATIC_NODES: u32 = 1 << 15;
+/// The mode flags user space may OR into the mode (`MPOL_MODE_FLAGS`).
+pub const MPOL_MODE_FLAGS: u32 =
+    MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES | MPOL_F_NUMA_BALANCING;
+pub const MPOL_MF_STRICT: u32 = 1;
+pub const MPOL_MF_MOVE: u32 = 2;
+pub const MPOL_MF_MOVE_ALL: u32 = 4;
+/// The flags mbind accepts (`MPOL_MF_VALID`).
+pub const MPOL_MF_VALID: u32 = MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL;
+
+pub const UFFDIO_REGISTER_MODE_MISSING: u64 = 1;
+pub const UFFDIO_REGISTER_MODE_WP: u64 = 2;
+pub const UFFDIO_REGISTER_MODE_MINOR: u64 = 4;
+
+/// `ANON_VMA_NAME_MAX_LEN`: names are shorter than this (NUL included).
+pub const ANON_VMA_NAME_MAX_LEN: usize = 80;

@@ -47,6 +47,22 @@ impl<E: Env> Mm<E> {
         if !allowed {
             return Err(Signal::SegvAccerr);
         }
+        // A guard marker in the PTE: handle_pte_marker answers SIGSEGV
+        // before any page (or anon_vma) is allocated.
+        if self.guards.contains(addr) {
+            return Err(Signal::SegvMaperr);
+        }
+        // A missing-page fault in a VM_UFFD_MISSING range goes to the
+        // userfaultfd (handle_userfault); with UFFD_FEATURE_SIGBUS, as the
+        // oracle's context has, that is SIGBUS. The model does not track
+        // which pages are present, so every page counts as missing. A
+        // private write fault has prepared the anon_vma first.
+        if v.flags.contains(VmFlags::UFFD_MISSING) {
+            if access == Access::Write && !v.flags.contains(VmFlags::SHARED) {
+                self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
+            }
+            return Err(Signal::Bus);
+        }
         if let Some(file) = &v.file {
             let page = v.pgoff + ((addr - v.start) >> PAGE_SHIFT);
             if page >= file.inner().size_pages {
@@ -136,33 +152,92 @@ impl<E: Env> Mm<E> {
         Ok(())
     }
 
-    /// `mm_populate`: fault in `[addr, addr + len)` as mlock and
-    /// `MAP_POPULATE` do; errors are ignored.
+    /// `mm_populate`: fault in `[addr, addr + len)` as `MAP_POPULATE`,
+    /// `MAP_LOCKED` and `mlockall` do; errors are ignored.
     pub(crate) fn populate(&mut self, addr: u64, len: u64) {
-        let end = addr.saturating_add(len);
-        let mut next = addr;
-        while let Some(vma) = self.find_vma_intersection(next, end) {
-            next = self.vma(vma).end;
-            if !self
-                .vma(vma)
-                .flags
-                .intersects(VmFlags::IO | VmFlags::PFNMAP)
-            {
-                self.populate_vma(vma);
-            }
-        }
+        let _ = self.mm_populate(addr, len, true);
     }
 
-    /// `populate_vma_page_range` over one VMA: private writable memory is
-    /// write-faulted, so it gets its `anon_vma`; lock-on-fault and
-    /// inaccessible VMAs are left alone.
+    /// `populate_vma_page_range` over one whole VMA, errors ignored.
     pub(crate) fn populate_vma(&mut self, vma: VmaId) {
+        let (s, e) = (self.vma(vma).start, self.vma(vma).end);
+        let _ = self.populate_vma_range(vma, s, e);
+    }
+}
+
+impl<E: Env> Mm<E> {
+    /// Faults in `[start, end)` of one VMA as get_user_pages does, page by
+    /// page, with a write or a read fault; stops with EFAULT at the first
+    /// page that cannot be faulted (a guard marker answers SIGSEGV, a page
+    /// past the end of the file SIGBUS). A private write fault that reaches
+    /// the fault handler -- even one that ends in SIGBUS, since
+    /// `do_cow_fault` prepares the `anon_vma` before reading the file --
+    /// gives the VMA its `anon_vma`.
+    pub(crate) fn fault_in_pages(
+        &mut self,
+        vma: VmaId,
+        start: u64,
+        end: u64,
+        write: bool,
+    ) -> KResult<()> {
+        if start >= end {
+            return Ok(());
+        }
+        let v = self.vma(vma);
+        let guard = self.first_guard_in(start, end).unwrap_or(end);
+        let eof = match &v.file {
+            Some(f) => {
+                let last = v.pgoff.saturating_add(v.pages());
+                let valid = f.inner().size_pages.min(last).saturating_sub(v.pgoff);
+                v.start.saturating_add(valid << PAGE_SHIFT).max(start)
+            }
+            None => end,
+        };
+        let bad = guard.min(eof);
+        let cow = write && !v.flags.contains(VmFlags::SHARED);
+        if cow && (bad > start || (eof == bad && bad < end)) {
+            self.anon_vma_prepare(vma)?;
+        }
+        if bad < end {
+            return Err(Errno::EFAULT);
+        }
+        Ok(())
+    }
+
+    /// `populate_vma_page_range` with its error: lock-on-fault VMAs are
+    /// left alone, inaccessible ones fail with EFAULT, private writable
+    /// memory is write-faulted, everything else read-faulted (`FOLL_FORCE`).
+    pub(crate) fn populate_vma_range(&mut self, vma: VmaId, start: u64, end: u64) -> KResult<()> {
         let f = self.vma(vma).flags;
-        if f.contains(VmFlags::LOCKONFAULT) || !self.vma(vma).is_accessible() {
-            return;
+        if f.contains(VmFlags::LOCKONFAULT) {
+            return Ok(());
         }
-        if f & (VmFlags::WRITE | VmFlags::SHARED) == VmFlags::WRITE {
-            let _ = self.anon_vma_prepare(vma);
+        if !self.vma(vma).is_accessible() {
+            return Err(Errno::EFAULT);
         }
+        let write = f & (VmFlags::WRITE | VmFlags::SHARED) == VmFlags::WRITE;
+        self.fault_in_pages(vma, start, end, write)
+    }
+
+    /// `__mm_populate(start, len, ignore_errors)`: populates every VMA in the
+    /// range (but `VM_IO`/`VM_PFNMAP` ones). Without `ignore_errors` the
+    /// first failure ends the walk and is returned.
+    pub(crate) fn mm_populate(&mut self, start: u64, len: u64, ignore_errors: bool) -> KResult<()> {
+        let end = start.saturating_add(len);
+        let mut next = start;
+        while let Some(vma) = self.find_vma_intersection(next, end) {
+            let v = self.vma(vma);
+            let (s, e) = (next.max(v.start), end.min(v.end));
+            next = v.end;
+            if v.flags.intersects(VmFlags::IO | VmFlags::PFNMAP) {
+                continue;
+            }
+            if let Err(err) = self.populate_vma_range(vma, s, e) {
+                if !ignore_errors {
+                    return Err(err);
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -70,6 +70,13 @@ impl<E: Env> Mm<E> {
             child.env.vma_open(&vma);
         }
         let (s, e) = (vma.start, vma.end);
+        // copy_page_range: page tables, and the guard markers in them, are
+        // copied unless the child starts with fresh memory (VM_WIPEONFORK).
+        if !vma.flags.contains(VmFlags::WIPEONFORK) {
+            for (gs, ge) in self.guards.slice(s, e).iter() {
+                child.guards.insert(gs, ge);
+            }
+        }
         let cid = child.vmas.insert(vma);
         child.tree.store(s, e, cid);
         child.map_count += 1;
@@ -89,6 +96,7 @@ impl<E: Env> Mm<E> {
         }
         self.map_count = 0;
         self.stats = VmStats::default();
+        self.guards = super::GuardMap::default();
     }
 }
 

@@ -10,18 +10,26 @@ pub mod consts;
 mod exec;
 mod fault;
 mod fork;
+mod guard;
+mod madvise;
+mod mbind;
+mod mlock;
 mod mmap;
 mod mprotect;
 mod mremap;
 mod mremap_move;
 #[cfg(test)]
 mod mremap_tests;
+mod mseal;
 mod pkeys;
+mod prctl;
 mod process;
+mod uffd;
 mod unmapped_area;
 mod view;
 
 pub use fault::{Access, Signal};
+pub use guard::GuardMap;
 pub use process::Process;
 pub use view::{MapEntry, Maps};
 

@@ -100,6 +100,8 @@ impl<E: Env> Mm<E> {
             vrm.addr = vrm.new_addr;
             return Ok((copied.new, Some(Errno::ENOMEM)));
         }
+        // Guard markers are page-table entries: they travel with the pages.
+        self.guards.move_range(vrm.addr, vrm.new_addr, vrm.old_len);
         self.remap_uffd_prep(copied.new);
         Ok((copied.new, None))
     }

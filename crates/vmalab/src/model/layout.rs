@@ -71,9 +71,28 @@ pub fn window_layout<E: Env>(mm: &Mm<E>, w: &Window, names: &mut FileNames) -> L
     out
 }
 
-/// A policy as numa_maps prints it: `bind:0-1`, `interleave:0`, `prefer:0`,
-/// `local`, `prefer (many):0`, `weighted interleave:0`.
+/// A policy as numa_maps prints it (`mpol_to_str`): `bind:0-1`,
+/// `interleave:0`, `prefer:0`, `local`, `prefer (many):0`,
+/// `weighted interleave:0`, with mode flags after `=` (`bind=static:0`,
+/// `bind=relative|balancing:0`).
 fn policy_text(p: &vma::MemPolicy) -> String {
+    use vma::sys::consts::{MPOL_F_NUMA_BALANCING, MPOL_F_RELATIVE_NODES, MPOL_F_STATIC_NODES};
+    let flags = u32::from(p.flags);
+    let mut mode_flags = String::new();
+    if flags & (MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES | MPOL_F_NUMA_BALANCING) != 0 {
+        mode_flags.push('=');
+        if flags & MPOL_F_STATIC_NODES != 0 {
+            mode_flags.push_str("static");
+        } else if flags & MPOL_F_RELATIVE_NODES != 0 {
+            mode_flags.push_str("relative");
+        }
+        if flags & MPOL_F_NUMA_BALANCING != 0 {
+            if mode_flags.len() > 1 {
+                mode_flags.push('|');
+            }
+            mode_flags.push_str("balancing");
+        }
+    }
     let mode = match p.mode {
         PolicyMode::Preferred => "prefer",
         PolicyMode::Bind => "bind",
@@ -82,7 +101,7 @@ fn policy_text(p: &vma::MemPolicy) -> String {
         PolicyMode::PreferredMany => "prefer (many)",
         PolicyMode::WeightedInterleave => "weighted interleave",
     };
-    format!("{mode}:{}", nodelist(p.nodes))
+    format!("{mode}{mode_flags}:{}", nodelist(p.nodes))
 }
 
 /// A node mask in the kernel's list form (`0-2,5`).

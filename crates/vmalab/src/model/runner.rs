@@ -148,6 +148,9 @@ fn wiped(mm: &Mm, v: vma::VmaId) -> bool {
     mm.vma(v).flags.contains(vma::VmFlags::WIPEONFORK)
 }
 
+/// The one userfaultfd context the oracle's runner opens.
+const UFFD_CTX: vma::UffdCtx = vma::UffdCtx(1);
+
 /// The oracle's one-page PROT_NONE shared-anonymous guards on both sides.
 fn place_guards(mm: &mut Mm, w: &Window) {
     let flags = MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED;
@@ -294,9 +297,60 @@ fn run_step(
             Err(e) => errno(e),
         },
         StepKind::PkeyFree { pkey } => unit(mm.pkey_free(*pkey)),
+        StepKind::Madvise {
+            addr: a,
+            len: l,
+            advice,
+        } => unit(mm.madvise(addr(a), len(l), advice.value as i32)),
+        StepKind::Mlock { addr: a, len: l } => unit(mm.mlock(addr(a), len(l))),
+        StepKind::Mlock2 {
+            addr: a,
+            len: l,
+            flags,
+        } => unit(mm.mlock2(addr(a), len(l), flags.value as u32)),
+        StepKind::Munlock { addr: a, len: l } => unit(mm.munlock(addr(a), len(l))),
+        StepKind::Mlockall { flags } => unit(mm.mlockall(flags.value as u32)),
+        StepKind::Munlockall => unit(mm.munlockall()),
+        StepKind::Mseal {
+            addr: a,
+            len: l,
+            flags,
+        } => unit(mm.mseal(addr(a), len(l), flags.value)),
+        StepKind::Mbind {
+            addr: a,
+            len: l,
+            mode,
+            nodes,
+            flags,
+        } => {
+            // The model's node mask has 64 bits; a higher node is never
+            // online, so it only matters if it is the only one (EINVAL).
+            let list = nodes.as_deref().unwrap_or(&[]);
+            let mut mask = 0u64;
+            for &n in list {
+                mask |= 1u64.checked_shl(n).unwrap_or(0);
+            }
+            if mask == 0 && !list.is_empty() {
+                mask = 1 << 63;
+            }
+            unit(mm.mbind(addr(a), len(l), mode.value as u32, mask, flags.value as u32))
+        }
+        StepKind::UffdRegister {
+            addr: a,
+            len: l,
+            modes,
+        } => unit(mm.uffd_register(UFFD_CTX, addr(a), len(l), modes.value)),
+        StepKind::UffdUnregister { addr: a, len: l } => {
+            unit(mm.uffd_unregister(UFFD_CTX, addr(a), len(l)))
+        }
+        StepKind::SetAnonName {
+            addr: a,
+            len: l,
+            name,
+        } => unit(mm.prctl_set_vma_anon_name(addr(a), len(l), name.as_deref())),
+        StepKind::MemoryMerge { on } => unit(mm.prctl_set_memory_merge(*on)),
         StepKind::Brk { .. } => Outcome::Skipped("brk: the heap is outside the window".into()),
         StepKind::Fork => unreachable!("fork is handled by the caller"),
-        other => Outcome::Skipped(format!("not modelled yet: {}", other.keyword())),
     }
 }
 
