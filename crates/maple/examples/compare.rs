@@ -252,6 +252,7 @@ fn bench(n: usize, rng: &mut Rng) -> Kept {
             })
             .collect();
         let mut lens = Vec::new();
+        let mut churned = (0, 0);
         let m = best_of(|| {
             lens.clear();
             let mut total = 0.0;
@@ -269,6 +270,7 @@ fn bench(n: usize, rng: &mut Rng) -> Kept {
                 }
                 total += ns_per(t0, per);
                 lens.push(t.len());
+                churned = (t.memory_bytes(), t.len());
             }
             total / rounds as f64
         });
@@ -298,6 +300,13 @@ fn bench(n: usize, rng: &mut Rng) -> Kept {
             b,
             &format!("{rounds} x {per} ops, each batch on a fresh copy"),
         );
+        if what == "store" {
+            let (bytes, len) = churned;
+            println!(
+                "  (after a batch of random stores: {len} entries, overhead {:.1} B/entry)",
+                (bytes - len * size_of::<u64>()) as f64 / len as f64
+            );
+        }
     }
 
     // gap search

@@ -50,9 +50,9 @@ impl<T> Chunked<T> {
         match self.chunks.last_mut() {
             Some(last) if last.len() < CHUNK => {
                 if last.len() == last.capacity() {
-                    // Only the first chunk grows in place: by half, capped at
+                    // Only the first chunk grows in place: by a quarter, capped at
                     // a whole chunk.
-                    let want = (last.len() / 2).max(8).min(CHUNK - last.len());
+                    let want = (last.len() / 4).max(8).min(CHUNK - last.len());
                     last.try_reserve_exact(want)?;
                 }
                 Ok(())

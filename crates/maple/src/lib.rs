@@ -21,7 +21,9 @@
 //!   common case.
 //! * Splits are biased by where the change happened: growth at a node's
 //!   right end (mappings added upwards) or left end (top-down mmap) leaves
-//!   the old node nearly full, so address-space-like trees pack tightly.
+//!   the old node nearly full, so address-space-like trees pack tightly;
+//!   elsewhere a full leaf first hands entries to a neighbour with room
+//!   (B*-tree style) before it splits.
 //!
 //! Memory: about 26 bytes per entry beyond the value at a million entries
 //! (see `examples/compare.rs`).

@@ -9,14 +9,16 @@ use crate::MapleTree;
 
 impl<V> MapleTree<V> {
     /// Walks `path` from its leaf up to the root after the leaf changed.
-    /// `before` is the leaf's summary before the change; `pending` is a new
+    /// `before` is the leaf's summary before the change, or `None` when
+    /// nodes off the path changed too (the walk then goes all the way up);
+    /// `pending` is a new
     /// right sibling of the leaf (from a split) still to be linked into the
     /// parent. At each level the parent's cached summary of the child is
     /// refreshed; a pending sibling is inserted next to it; an underfull
     /// child is merged with or evened out against a sibling. The walk stops
     /// as soon as a node's shape and summary are unchanged, without touching
     /// its parent (kernel: the early exit of `mas_update_gap`).
-    pub(crate) fn fixup(&mut self, path: &Path, before: Summary, mut pending: Option<u32>) {
+    pub(crate) fn fixup(&mut self, path: &Path, before: Option<Summary>, mut pending: Option<u32>) {
         let h = path.height;
         let mut before = before;
         for l in (0..h).rev() {
@@ -26,11 +28,13 @@ impl<V> MapleTree<V> {
             let child_leaf = l + 1 == h;
             let sum = self.node_summary(child, child_leaf);
             let underfull = self.node_len(child, child_leaf) < Self::node_min(child_leaf);
-            if pending.is_none() && !underfull && sum == before {
+            if pending.is_none() && !underfull && before == Some(sum) {
                 // Nothing above this level can change.
                 return;
             }
-            before = self.inners[parent].summary();
+            if before.is_some() {
+                before = Some(self.inners[parent].summary());
+            }
             self.inners[parent].set_summary(c, sum);
             if let Some(new) = pending.take() {
                 let nsum = self.node_summary(new, child_leaf);
@@ -156,7 +160,7 @@ impl<V> MapleTree<V> {
     }
 
     /// Moves entries between neighbouring leaves so the left one has `target`.
-    fn even_leaves(&mut self, lid: u32, rid: u32, target: usize) {
+    pub(crate) fn even_leaves(&mut self, lid: u32, rid: u32, target: usize) {
         let (a, b) = self.leaves.pair_mut(lid as usize, rid as usize);
         let (la, lb) = (a.len(), b.len());
         if la < target {

@@ -136,26 +136,26 @@ impl<V> MapleTree<V> {
         let t = len - (hi - lo) + p;
         self.len = self.len + p - (hi - lo);
 
-        let values = items.iter().flatten().map(|(a, b, _)| (*a, *b));
         if t <= LEAF_CAP {
-            // In place: shift the tail, write the new keys, pad what was freed.
-            let leaf = &mut self.leaves[id];
-            leaf.starts.copy_within(hi..len, lo + p);
-            leaf.ends.copy_within(hi..len, lo + p);
-            for (q, (a, b)) in values.enumerate() {
-                leaf.starts[lo + q] = a;
-                leaf.ends[lo + q] = b;
-            }
-            leaf.starts[t..len.max(t)].fill(PAD);
-            leaf.ends[t..len.max(t)].fill(PAD);
-            leaf.vals.drain(lo..hi);
-            for (q, (_, _, v)) in items.into_iter().flatten().enumerate() {
-                leaf.vals.insert(lo + q, v);
-            }
-            self.fixup(path, before, None);
+            self.write_in_place(id, len, lo, hi, items);
+            self.fixup(path, Some(before), None);
+            return;
+        }
+        if let Some((moved, left)) = self.shift_to_sibling(path, len, lo, hi, t) {
+            // A neighbour took `moved` entries from the untouched end, so
+            // the change fits here after all; the neighbour's summary changed
+            // too, hence the full walk up.
+            let (lo, hi) = if left {
+                (lo - moved, hi - moved)
+            } else {
+                (lo, hi)
+            };
+            self.write_in_place(id, len - moved, lo, hi, items);
+            self.fixup(path, None, None);
             return;
         }
 
+        let values = items.iter().flatten().map(|(a, b, _)| (*a, *b));
         // The leaf's keys after the splice, in order.
         let mut fs = [0u64; LEAF_CAP + 2];
         let mut fe = [0u64; LEAF_CAP + 2];
@@ -201,6 +201,84 @@ impl<V> MapleTree<V> {
                 right.vals.insert(f - ls, v);
             }
         }
-        self.fixup(path, before, Some(new));
+        self.fixup(path, Some(before), Some(new));
+    }
+
+    /// Replaces entries `lo..hi` of leaf `id` (holding `len`) with `items`
+    /// in place; the result must fit.
+    fn write_in_place(&mut self, id: usize, len: usize, lo: usize, hi: usize, items: Items<V>) {
+        let p = items.iter().filter(|x| x.is_some()).count();
+        let t = len - (hi - lo) + p;
+        let leaf = &mut self.leaves[id];
+        leaf.starts.copy_within(hi..len, lo + p);
+        leaf.ends.copy_within(hi..len, lo + p);
+        for (q, (a, b, _)) in items.iter().flatten().enumerate() {
+            leaf.starts[lo + q] = *a;
+            leaf.ends[lo + q] = *b;
+        }
+        leaf.starts[t..len.max(t)].fill(PAD);
+        leaf.ends[t..len.max(t)].fill(PAD);
+        leaf.vals.drain(lo..hi);
+        for (q, (_, _, v)) in items.into_iter().flatten().enumerate() {
+            leaf.vals.insert(lo + q, v);
+        }
+    }
+
+    /// Before splitting a leaf that would hold `t > LEAF_CAP` entries after
+    /// replacing `lo..hi`, tries to hand entries to a neighbour with room
+    /// (B*-tree style), which keeps leaves fuller under random updates. Only
+    /// entries the change does not touch move: from the front to the left
+    /// neighbour, or from the back to the right one, evening the two out.
+    /// Returns how many moved and whether they went left.
+    fn shift_to_sibling(
+        &mut self,
+        path: &Path,
+        len: usize,
+        lo: usize,
+        hi: usize,
+        t: usize,
+    ) -> Option<(usize, bool)> {
+        let h = path.height;
+        if h == 0 {
+            return None;
+        }
+        let parent = path.nodes[h - 1] as usize;
+        let c = path.slots[h - 1] as usize;
+        let id = path.leaf();
+        let need = t - LEAF_CAP;
+        let n = self.inners[parent].len();
+        for left in [true, false] {
+            let (sib, slot, movable) = if left {
+                if c == 0 {
+                    continue;
+                }
+                (self.inners[parent].kids[c - 1], c - 1, lo)
+            } else {
+                if c + 1 >= n {
+                    continue;
+                }
+                (self.inners[parent].kids[c + 1], c + 1, len - hi)
+            };
+            let sl = self.leaves[sib as usize].len();
+            let room = LEAF_CAP - sl;
+            if room < LEAF_CAP / 4 {
+                // Not worth it: the neighbour would be full again soon, and
+                // the append-biased split already packs growing ends well.
+                continue;
+            }
+            let k = ((t.saturating_sub(sl)) / 2).clamp(need, room.min(movable).max(need));
+            if k > room || k > movable {
+                continue;
+            }
+            if left {
+                self.even_leaves(sib, id, sl + k);
+            } else {
+                self.even_leaves(id, sib, len - k);
+            }
+            let sum = self.leaves[sib as usize].summary();
+            self.inners[parent].set_summary(slot, sum);
+            return Some((k, left));
+        }
+        None
     }
 }
