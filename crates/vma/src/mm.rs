@@ -57,6 +57,8 @@ pub struct Mm<E: Env = NullEnv> {
     pub process: crate::sys::Process,
     /// Guard markers (`MADV_GUARD_INSTALL`), standing in for PTE markers.
     pub(crate) guards: crate::sys::GuardMap,
+    /// NUMA policies of shmem files (see `sys::shared_policy`).
+    pub(crate) shared_policies: crate::sys::SharedPolicies,
 }
 
 impl<E: Env> Mm<E> {
@@ -74,6 +76,7 @@ impl<E: Env> Mm<E> {
             env,
             process: crate::sys::Process::default(),
             guards: crate::sys::GuardMap::default(),
+            shared_policies: Default::default(),
         }
     }
 

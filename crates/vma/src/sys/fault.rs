@@ -216,6 +216,10 @@ impl<E: Env> Mm<E> {
             return Err(Errno::EFAULT);
         }
         let write = f & (VmFlags::WRITE | VmFlags::SHARED) == VmFlags::WRITE;
+        // get_user_pages honours this thread's protection keys.
+        if self.config.pkeys && !self.pkru_allows(f.pkey(), write) {
+            return Err(Errno::EFAULT);
+        }
         self.fault_in_pages(vma, start, end, write)
     }
 

@@ -24,6 +24,7 @@ impl<E: Env> Mm<E> {
     pub fn fork_with<F: Env>(&mut self, env: F) -> KResult<Mm<F>> {
         let mut child = Mm::with_env(self.config.clone(), env);
         child.process = self.process.clone();
+        child.shared_policies = self.shared_policies.clone();
         child.process.def_flags = self.process.def_flags & VmFlags::NOHUGEPAGE;
         child.anon_shared = true;
         self.anon_shared = true;

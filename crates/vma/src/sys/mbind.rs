@@ -211,6 +211,7 @@ impl<E: Env> Mm<E> {
             }
             self.env.vma_start_write(got);
             self.vma_mut(got).policy = new.clone();
+            self.set_shared_policy(got);
         }
         Ok(())
     }

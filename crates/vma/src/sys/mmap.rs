@@ -247,7 +247,9 @@ impl<E: Env> Mm<E> {
         if let Some(k) = self.process.execute_only_pkey {
             return Some(k);
         }
-        let free = (1..16).find(|k| self.process.pkeys_allocated & (1 << k) == 0)?;
+        // The lowest free key -- even key 0, if the process freed it (the
+        // thread then loses access to all its ordinary memory).
+        let free = (0..16).find(|k| self.process.pkeys_allocated & (1 << k) == 0)?;
         self.process.pkeys_allocated |= 1 << free;
         self.process.execute_only_pkey = Some(free);
         self.process.pkey_rights[free as usize] = 1;

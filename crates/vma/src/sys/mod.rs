@@ -24,6 +24,7 @@ mod mseal;
 mod pkeys;
 mod prctl;
 mod process;
+mod shared_policy;
 mod uffd;
 mod unmapped_area;
 mod view;
@@ -31,6 +32,7 @@ mod view;
 pub use fault::{Access, Signal};
 pub use guard::GuardMap;
 pub use process::Process;
+pub use shared_policy::{SharedPolicies, SharedPolicy};
 pub use view::{MapEntry, Maps};
 
 use crate::file::File;

@@ -16,16 +16,62 @@ pub enum Op {
     Touch,
     Fork,
     Mremap,
+    Madvise,
+    Mlock,
+    Mseal,
+    Mbind,
+    Uffd,
+    Prctl,
+    Pkey,
 }
 
 /// Every call the model implements.
 pub const ALL_OPS: &[Op] = &[
     Op::Mmap,
+    Op::Mmap,
     Op::Munmap,
     Op::Mprotect,
+    Op::Mprotect,
+    Op::Touch,
     Op::Touch,
     Op::Fork,
     Op::Mremap,
+    Op::Madvise,
+    Op::Madvise,
+    Op::Mlock,
+    Op::Mseal,
+    Op::Mbind,
+    Op::Uffd,
+    Op::Prctl,
+    Op::Pkey,
+];
+
+const ADVICES: &[&str] = &[
+    "MADV_DONTFORK",
+    "MADV_DOFORK",
+    "MADV_DONTDUMP",
+    "MADV_DODUMP",
+    "MADV_WIPEONFORK",
+    "MADV_KEEPONFORK",
+    "MADV_HUGEPAGE",
+    "MADV_NOHUGEPAGE",
+    "MADV_SEQUENTIAL",
+    "MADV_RANDOM",
+    "MADV_NORMAL",
+    "MADV_MERGEABLE",
+    "MADV_UNMERGEABLE",
+    "MADV_DONTNEED",
+    "MADV_FREE",
+    "MADV_COLD",
+    "MADV_PAGEOUT",
+    "MADV_WILLNEED",
+    "MADV_POPULATE_READ",
+    "MADV_POPULATE_WRITE",
+    "MADV_REMOVE",
+    "MADV_GUARD_INSTALL",
+    "MADV_GUARD_INSTALL",
+    "MADV_GUARD_REMOVE",
+    "MADV_COLLAPSE",
 ];
 
 /// Window size of generated scenarios, in pages.
@@ -68,6 +114,67 @@ pub fn scenario(rng: &mut Rng, name: &str, ops: usize, enabled: &[Op]) -> String
                 format!("mprotect {a} {l} {}", rng.pick(PROTS))
             }
             Op::Mremap => mremap(rng),
+            Op::Madvise => {
+                let (a, l) = range(rng);
+                format!("madvise {a} {l} {}", rng.pick(ADVICES))
+            }
+            Op::Mlock => {
+                let (a, l) = range(rng);
+                match rng.below(6) {
+                    0 => format!("mlock2 {a} {l} MLOCK_ONFAULT"),
+                    1 | 2 => format!("munlock {a} {l}"),
+                    3 if rng.chance(1, 4) => "munlockall".to_string(),
+                    _ => format!("mlock {a} {l}"),
+                }
+            }
+            Op::Mseal => {
+                if !rng.chance(1, 3) {
+                    continue;
+                }
+                let (a, l) = range(rng);
+                format!("mseal {a} {l}")
+            }
+            Op::Mbind => {
+                let (a, l) = range(rng);
+                let mode = rng.pick(&[
+                    "MPOL_BIND nodes=0",
+                    "MPOL_INTERLEAVE nodes=0",
+                    "MPOL_PREFERRED nodes=0",
+                    "MPOL_DEFAULT",
+                    "MPOL_LOCAL",
+                    "MPOL_BIND|MPOL_F_STATIC_NODES nodes=0",
+                ]);
+                format!("mbind {a} {l} {mode}")
+            }
+            Op::Uffd => {
+                let (a, l) = range(rng);
+                if rng.chance(1, 3) {
+                    format!("uffd-unregister {a} {l}")
+                } else {
+                    format!(
+                        "uffd-register {a} {l} {}",
+                        rng.pick(&["MISSING", "WP", "MISSING|WP", "MINOR"])
+                    )
+                }
+            }
+            Op::Prctl => match rng.below(3) {
+                0 => format!(
+                    "memory-merge {}",
+                    if rng.chance(1, 2) { "on" } else { "off" }
+                ),
+                _ => {
+                    let (a, l) = range(rng);
+                    format!("set-anon-name {a} {l} heap")
+                }
+            },
+            Op::Pkey => {
+                let (a, l) = range(rng);
+                match rng.below(3) {
+                    0 => "pkey_alloc 0 0".to_string(),
+                    1 => format!("pkey_free {}", 1 + rng.below(2)),
+                    _ => format!("pkey_mprotect {a} {l} {} {}", rng.pick(PROTS), rng.below(3)),
+                }
+            }
             Op::Touch => {
                 let kind = if rng.chance(1, 2) { "write" } else { "read" };
                 format!("touch {kind} {}", rng.below(WINDOW))

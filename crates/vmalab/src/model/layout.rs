@@ -63,7 +63,7 @@ pub fn window_layout<E: Env>(mm: &Mm<E>, w: &Window, names: &mut FileNames) -> L
             offset,
             file,
             name,
-            policy: vma.policy.as_ref().map(policy_text),
+            policy: mm.numa_policy(vma).map(policy_text),
             pkey: vma.flags.pkey(),
             vm_flags: VmFlags(vma.flags.mnemonics().map(str::to_string).collect()),
         });

@@ -101,30 +101,46 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
         files: &files,
         content: FileContent::default(),
     };
+    // The userfaultfd belongs to the process that opened it (on first
+    // use): after a fork the child's registrations act on the parent.
+    let mut uffd_owner: Option<usize> = None;
     for (index, step) in scenario.steps.iter().enumerate() {
-        let outcome = match window.admit(&step.kind) {
+        let mut outcome = match window.admit(&step.kind) {
             Admission::Skip(why) => Outcome::Skipped(why),
             Admission::Refuse(why) => Outcome::Refused(why),
-            Admission::Run => {
-                if let StepKind::Fork = step.kind {
-                    match proc.mm.fork() {
-                        Ok(child) => {
-                            let content = proc.content.clone();
-                            ancestors
-                                .push(std::mem::replace(&mut proc, Proc { mm: child, content }));
-                            proc.content
-                                .retain(|a| proc.mm.vma_at(a).is_some_and(|v| !wiped(&proc.mm, v)));
-                            Outcome::Ok(Value::Int(0))
-                        }
-                        Err(e) => errno(e),
+            Admission::Run => match &step.kind {
+                StepKind::Fork => match proc.mm.fork() {
+                    Ok(child) => {
+                        let content = proc.content.clone();
+                        ancestors.push(std::mem::replace(&mut proc, Proc { mm: child, content }));
+                        let mm = &proc.mm;
+                        proc.content
+                            .retain(|a| mm.vma_at(a).is_some_and(|v| !wiped(mm, v)));
+                        Outcome::Ok(Value::Int(0))
                     }
-                } else {
-                    run_step(&mut proc, &step.kind, &window, &mut shared, opts)
+                    Err(e) => errno(e),
+                },
+                StepKind::UffdRegister { .. } | StepKind::UffdUnregister { .. } => {
+                    let owner = *uffd_owner.get_or_insert(ancestors.len());
+                    let target = if owner == ancestors.len() {
+                        &mut proc
+                    } else {
+                        &mut ancestors[owner]
+                    };
+                    run_step(target, &step.kind, &window, &mut shared, opts)
                 }
-            }
+                kind => run_step(&mut proc, kind, &window, &mut shared, opts),
+            },
         };
-        let stop = matches!(outcome, Outcome::Refused(_));
-        let layout = window_layout(&proc.mm, &window, &mut names);
+        let mut layout = window_layout(&proc.mm, &window, &mut names);
+        if proc.mm.process.pkey_rights[0] & 1 != 0 {
+            // The thread lost access to protection key 0, i.e. to all its
+            // ordinary memory (pkey_free(0) and an execute-only mapping
+            // taking key 0): it dies on its next access.
+            outcome = Outcome::ChildCrash("runner killed by SIGSEGV".into());
+            layout = Default::default();
+        }
+        let stop = matches!(outcome, Outcome::Refused(_) | Outcome::ChildCrash(_));
         trace.steps.push(StepResult {
             index,
             outcome,
