@@ -59,6 +59,8 @@ pub struct Mm<E: Env = NullEnv> {
     pub(crate) guards: crate::sys::GuardMap,
     /// NUMA policies of shmem files (see `sys::shared_policy`).
     pub(crate) shared_policies: crate::sys::SharedPolicies,
+    /// Page presence (see `sys::pages`).
+    pub(crate) pages: crate::sys::Pages,
 }
 
 impl<E: Env> Mm<E> {
@@ -77,6 +79,7 @@ impl<E: Env> Mm<E> {
             process: crate::sys::Process::default(),
             guards: crate::sys::GuardMap::default(),
             shared_policies: Default::default(),
+            pages: Default::default(),
         }
     }
 

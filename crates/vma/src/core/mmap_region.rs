@@ -120,7 +120,7 @@ impl<E: Env> Mm<E> {
             if file.inner().has_mmap {
                 let mut flags = vma.flags;
                 if let Err(e) = self.env.file_mmap(&file, &vma, &mut flags) {
-                    self.env.zap(map.addr, map.end);
+                    self.zap(map.addr, map.end);
                     return Err(e);
                 }
                 vma.flags = flags;

@@ -115,7 +115,7 @@ impl<E: Env> Mm<E> {
 
     fn clear_ptes(&mut self, vms: &mut Munmap) {
         if vms.clear_ptes {
-            self.env.zap(vms.start, vms.end);
+            self.zap(vms.start, vms.end);
             self.guards_unmapped(vms.start, vms.end);
             vms.clear_ptes = false;
         }

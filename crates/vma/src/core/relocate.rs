@@ -26,10 +26,11 @@ impl<E: Env> Mm<E> {
         if self.env.move_page_tables(old_start, new_start, length) != length {
             return Err(Errno::ENOMEM);
         }
+        self.pages.move_range(old_start, new_start, length);
         if new_end > old_start {
-            self.env.zap(new_end, old_end);
+            self.zap(new_end, old_end);
         } else {
-            self.env.zap(old_start, old_end);
+            self.zap(old_start, old_end);
         }
         self.shrink(id, new_start, new_end, pgoff)
     }

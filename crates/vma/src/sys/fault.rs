@@ -52,28 +52,62 @@ impl<E: Env> Mm<E> {
         if self.guards.contains(addr) {
             return Err(Signal::SegvMaperr);
         }
-        // A missing-page fault in a VM_UFFD_MISSING range goes to the
-        // userfaultfd (handle_userfault); with UFFD_FEATURE_SIGBUS, as the
-        // oracle's context has, that is SIGBUS. The model does not track
-        // which pages are present, so every page counts as missing. A
-        // private write fault has prepared the anon_vma first.
-        if v.flags.contains(VmFlags::UFFD_MISSING) {
-            if access == Access::Write && !v.flags.contains(VmFlags::SHARED) {
-                self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
-            }
-            return Err(Signal::Bus);
-        }
         if let Some(file) = &v.file {
             let page = v.pgoff + ((addr - v.start) >> PAGE_SHIFT);
             if page >= file.inner().size_pages {
                 return Err(Signal::Bus);
             }
         }
-        if access == Access::Write && !v.flags.contains(VmFlags::SHARED) {
+        let cow = access == Access::Write && !v.flags.contains(VmFlags::SHARED);
+        if self.uffd_blocks(vma, addr) {
+            // handle_userfault; with UFFD_FEATURE_SIGBUS, as the oracle's
+            // context has, that is SIGBUS. A private write fault has
+            // prepared the anon_vma first.
+            if cow {
+                self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
+            }
+            return Err(Signal::Bus);
+        }
+        if cow {
             // A private write fault allocates an anonymous page (COW).
             self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
         }
+        self.page_faulted_in(vma, addr);
         Ok(())
+    }
+
+    /// Whether a fault at `addr` goes to the userfaultfd: a missing page
+    /// in a `VM_UFFD_MISSING` range (no page-table entry for anonymous
+    /// memory; no page in the file for shmem), or, for shmem in a
+    /// `VM_UFFD_MINOR` range, a page the file has but this process has not
+    /// mapped.
+    pub(crate) fn uffd_blocks(&self, vma: VmaId, addr: u64) -> bool {
+        let v = self.vma(vma);
+        let page = addr & !(PAGE_SIZE - 1);
+        if !v
+            .flags
+            .intersects(VmFlags::UFFD_MISSING | VmFlags::UFFD_MINOR)
+            || self.pages.is_mapped(page)
+        {
+            return false;
+        }
+        match shmem_page(v, addr) {
+            None => v.flags.contains(VmFlags::UFFD_MISSING),
+            Some((ino, pgoff)) => {
+                let cached = self.pages.is_cached(ino, pgoff);
+                (!cached && v.flags.contains(VmFlags::UFFD_MISSING))
+                    || (cached && v.flags.contains(VmFlags::UFFD_MINOR))
+            }
+        }
+    }
+
+    /// A fault at `addr` succeeded: the page is mapped here and, for
+    /// shmem, exists in the file.
+    pub(crate) fn page_faulted_in(&mut self, vma: VmaId, addr: u64) {
+        if let Some((ino, pgoff)) = shmem_page(self.vma(vma), addr) {
+            self.pages.cache(ino, pgoff);
+        }
+        self.pages.map(addr & !(PAGE_SIZE - 1));
     }
 
     /// `lock_mm_and_find_vma`: the VMA containing `addr`, or a stack below
@@ -180,26 +214,29 @@ impl<E: Env> Mm<E> {
         end: u64,
         write: bool,
     ) -> KResult<()> {
-        if start >= end {
-            return Ok(());
-        }
-        let v = self.vma(vma);
-        let guard = self.first_guard_in(start, end).unwrap_or(end);
-        let eof = match &v.file {
-            Some(f) => {
-                let last = v.pgoff.saturating_add(v.pages());
-                let valid = f.inner().size_pages.min(last).saturating_sub(v.pgoff);
-                v.start.saturating_add(valid << PAGE_SHIFT).max(start)
+        let cow = write && !self.vma(vma).flags.contains(VmFlags::SHARED);
+        let mut addr = start & !(PAGE_SIZE - 1);
+        while addr < end {
+            let v = self.vma(vma);
+            let beyond_eof = v.file.as_ref().is_some_and(|f| {
+                v.pgoff.saturating_add((addr - v.start) >> PAGE_SHIFT) >= f.inner().size_pages
+            });
+            if self.guards.contains(addr) {
+                return Err(Errno::EFAULT);
             }
-            None => end,
-        };
-        let bad = guard.min(eof);
-        let cow = write && !v.flags.contains(VmFlags::SHARED);
-        if cow && (bad > start || (eof == bad && bad < end)) {
-            self.anon_vma_prepare(vma)?;
-        }
-        if bad < end {
-            return Err(Errno::EFAULT);
+            if beyond_eof || self.uffd_blocks(vma, addr) {
+                // The fault reached the handler, which prepared the
+                // anon_vma of a private write before failing.
+                if cow {
+                    self.anon_vma_prepare(vma)?;
+                }
+                return Err(Errno::EFAULT);
+            }
+            if cow {
+                self.anon_vma_prepare(vma)?;
+            }
+            self.page_faulted_in(vma, addr);
+            addr += PAGE_SIZE;
         }
         Ok(())
     }
@@ -244,4 +281,11 @@ impl<E: Env> Mm<E> {
         }
         Ok(())
     }
+}
+
+/// The shmem file page behind `addr`, if the VMA maps a shmem file.
+fn shmem_page(v: &crate::vma::Vma, addr: u64) -> Option<(u64, u64)> {
+    let f = v.file.as_ref()?.inner();
+    (f.kind == crate::file::FileKind::Shmem || f.anon_shmem)
+        .then(|| (f.ino, v.pgoff + ((addr - v.start) >> PAGE_SHIFT)))
 }

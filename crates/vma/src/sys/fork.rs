@@ -25,6 +25,7 @@ impl<E: Env> Mm<E> {
         let mut child = Mm::with_env(self.config.clone(), env);
         child.process = self.process.clone();
         child.shared_policies = self.shared_policies.clone();
+        child.pages = self.pages.shmem_only();
         child.process.def_flags = self.process.def_flags & VmFlags::NOHUGEPAGE;
         child.anon_shared = true;
         self.anon_shared = true;
@@ -77,6 +78,14 @@ impl<E: Env> Mm<E> {
             for (gs, ge) in self.guards.slice(s, e).iter() {
                 child.guards.insert(gs, ge);
             }
+        }
+        // copy_page_range copies page-table entries only where faults could
+        // not refill them (`vma_needs_copy`); elsewhere the child starts
+        // with none.
+        if !vma.flags.contains(VmFlags::WIPEONFORK)
+            && (pv.anon_vma.is_some() || pv.flags.intersects(VmFlags::COPY_ON_FORK))
+        {
+            child.pages.copy_mapped_from(&self.pages, s, e);
         }
         let cid = child.vmas.insert(vma);
         child.tree.store(s, e, cid);

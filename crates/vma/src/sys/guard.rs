@@ -152,7 +152,7 @@ impl<E: Env> Mm<E> {
         if self.vma(vma).is_anonymous() {
             self.anon_vma_prepare(vma)?;
         }
-        self.env.zap(start, end);
+        self.zap(start, end);
         self.guards.insert(start, end);
         Ok(())
     }
@@ -165,11 +165,6 @@ impl<E: Env> Mm<E> {
         }
         self.guards.remove(start, end);
         Ok(())
-    }
-
-    /// The first guarded page in `[start, end)`.
-    pub(crate) fn first_guard_in(&self, start: u64, end: u64) -> Option<u64> {
-        self.guards.first_in(start, end)
     }
 
     /// Page tables of `[start, end)` are freed (munmap, a replacing mmap,

@@ -160,7 +160,7 @@ impl<E: Env> Mm<E> {
         let flags = v.flags;
         let mut new_flags = flags;
         match advice {
-            MADV_REMOVE => return self.madvise_remove(vma).map(|_| vma),
+            MADV_REMOVE => return self.madvise_remove(vma, start, end).map(|_| vma),
             MADV_WILLNEED => return Ok(vma),
             MADV_COLD | MADV_PAGEOUT => {
                 if flags.intersects(VmFlags::LOCKED | VmFlags::PFNMAP | VmFlags::HUGETLB) {
@@ -293,13 +293,13 @@ impl<E: Env> Mm<E> {
             }
             return Ok(());
         }
-        self.env.zap(start, end);
+        self.zap(start, end);
         Ok(())
     }
 
     /// `madvise_remove`: punches a hole in the file behind a shared
     /// writable mapping.
-    fn madvise_remove(&mut self, vma: VmaId) -> KResult<()> {
+    fn madvise_remove(&mut self, vma: VmaId, start: u64, end: u64) -> KResult<()> {
         let v = self.vma(vma);
         if v.flags.contains(VmFlags::LOCKED) || v.file.is_none() {
             return Err(Errno::EINVAL);
@@ -307,6 +307,13 @@ impl<E: Env> Mm<E> {
         if !v.flags.contains(VmFlags::SHARED | VmFlags::MAYWRITE) {
             return Err(Errno::EACCES);
         }
+        let (start, end) = (start.max(v.start), end.min(v.end));
+        let first = v.pgoff + ((start - v.start) >> crate::config::PAGE_SHIFT);
+        let last = v.pgoff + ((end - v.start) >> crate::config::PAGE_SHIFT);
+        let ino = v.file.as_ref().map(|f| f.inner().ino).unwrap_or_default();
+        // The hole's pages leave the file and every mapping of them.
+        self.pages.uncache(ino, first, last);
+        self.zap(start, end);
         Ok(())
     }
 

@@ -21,6 +21,7 @@ mod mremap_move;
 #[cfg(test)]
 mod mremap_tests;
 mod mseal;
+mod pages;
 mod pkeys;
 mod prctl;
 mod process;
@@ -31,6 +32,7 @@ mod view;
 
 pub use fault::{Access, Signal};
 pub use guard::GuardMap;
+pub use pages::Pages;
 pub use process::Process;
 pub use shared_policy::{SharedPolicies, SharedPolicy};
 pub use view::{MapEntry, Maps};

@@ -102,6 +102,7 @@ impl<E: Env> Mm<E> {
         }
         // Guard markers are page-table entries: they travel with the pages.
         self.guards.move_range(vrm.addr, vrm.new_addr, vrm.old_len);
+        self.pages.move_range(vrm.addr, vrm.new_addr, vrm.old_len);
         self.remap_uffd_prep(copied.new);
         Ok((copied.new, None))
     }
