@@ -200,3 +200,130 @@ fn munmap_spanning_holes() {
     assert_eq!(layout(&m), l(&[(0, 1, "rw-p"), (7, 8, "rw-p")]));
     assert_eq!(m.stats().total_vm, 2);
 }
+
+fn limited(f: impl FnOnce(&mut Config)) -> Mm {
+    let mut c = Config::default();
+    f(&mut c);
+    Mm::new(c)
+}
+
+#[test]
+fn rlimit_as_and_data_refuse_with_enomem() {
+    let mut m = limited(|c| c.rlimits.address_space = 8 * P);
+    assert_eq!(
+        m.mmap(BASE, 8 * P, PROT_READ, ANON | MAP_FIXED, None, 0),
+        Ok(BASE)
+    );
+    assert_eq!(
+        m.mmap(BASE + 8 * P, P, PROT_READ, ANON | MAP_FIXED, None, 0),
+        Err(Errno::ENOMEM)
+    );
+    // Replacing mapped pages does not grow the address space.
+    assert_eq!(m.mmap(BASE, 8 * P, RW, ANON | MAP_FIXED, None, 0), Ok(BASE));
+
+    let mut m = limited(|c| c.rlimits.data = 4 * P);
+    assert_eq!(m.mmap(BASE, 4 * P, RW, ANON | MAP_FIXED, None, 0), Ok(BASE));
+    assert_eq!(
+        m.mmap(BASE + 8 * P, P, RW, ANON | MAP_FIXED, None, 0),
+        Err(Errno::ENOMEM)
+    );
+    // Read-only or shared memory is not data.
+    assert_eq!(
+        m.mmap(BASE + 8 * P, P, PROT_READ, ANON | MAP_FIXED, None, 0),
+        Ok(BASE + 8 * P)
+    );
+    assert_eq!(
+        m.mmap(
+            BASE + 9 * P,
+            P,
+            RW,
+            MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED,
+            None,
+            0
+        ),
+        Ok(BASE + 9 * P)
+    );
+    // Turning read-only memory into data is checked too.
+    assert_eq!(m.mprotect(BASE + 8 * P, P, RW), Err(Errno::ENOMEM));
+    m.validate().unwrap();
+}
+
+#[test]
+fn rlimit_stack_bounds_stack_growth() {
+    let mut m = limited(|c| c.rlimits.stack = 6 * P);
+    let top = 0x7fff_0000_0000;
+    m.mmap(
+        top - 4 * P,
+        4 * P,
+        RW,
+        ANON | MAP_FIXED | MAP_GROWSDOWN,
+        None,
+        0,
+    )
+    .unwrap();
+    assert_eq!(m.fault(top - 6 * P, Access::Write), Ok(()));
+    assert_eq!(m.fault(top - 7 * P, Access::Write), Err(Signal::SegvMaperr));
+    assert_eq!(m.maps().0[0].start, top - 6 * P);
+    assert_eq!(m.stats().stack_vm, 6);
+    m.validate().unwrap();
+}
+
+#[test]
+fn strict_overcommit_charges_private_writable_memory() {
+    let mut m = limited(|c| {
+        c.overcommit = vma::config::Overcommit::Never;
+        c.total_ram_pages = 20;
+        c.overcommit_ratio = 50;
+    });
+    assert_eq!(
+        m.mmap(BASE, 10 * P, RW, ANON | MAP_FIXED, None, 0),
+        Ok(BASE)
+    );
+    assert_eq!(m.stats().committed, 10);
+    assert_eq!(
+        m.mmap(BASE + 16 * P, P, RW, ANON | MAP_FIXED, None, 0),
+        Err(Errno::ENOMEM)
+    );
+    // Not charged: read-only, shared; MAP_NORESERVE is ignored in strict mode.
+    assert_eq!(
+        m.mmap(BASE + 16 * P, P, PROT_READ, ANON | MAP_FIXED, None, 0),
+        Ok(BASE + 16 * P)
+    );
+    assert_eq!(
+        m.mmap(
+            BASE + 20 * P,
+            P,
+            RW,
+            ANON | MAP_FIXED | MAP_NORESERVE,
+            None,
+            0
+        ),
+        Err(Errno::ENOMEM)
+    );
+    m.munmap(BASE, 5 * P).unwrap();
+    assert_eq!(m.stats().committed, 5);
+    assert_eq!(
+        m.mmap(BASE + 20 * P, P, RW, ANON | MAP_FIXED, None, 0),
+        Ok(BASE + 20 * P)
+    );
+    m.validate().unwrap();
+}
+
+#[test]
+fn max_map_count_refuses_splits_and_mappings() {
+    let mut m = limited(|c| c.max_map_count = 3);
+    for i in 0..3 {
+        m.mmap(BASE + 2 * i * P, P, RW, ANON | MAP_FIXED, None, 0)
+            .unwrap();
+    }
+    m.mmap(BASE + 10 * P, 4 * P, PROT_READ, ANON | MAP_FIXED, None, 0)
+        .unwrap();
+    assert_eq!(m.map_count(), 4);
+    // do_mmap refuses only above the limit; splits refuse at it.
+    assert_eq!(m.mprotect(BASE + 11 * P, P, RW), Err(Errno::ENOMEM));
+    assert_eq!(
+        m.mmap(BASE + 20 * P, P, RW, ANON | MAP_FIXED, None, 0),
+        Err(Errno::ENOMEM)
+    );
+    m.validate().unwrap();
+}
