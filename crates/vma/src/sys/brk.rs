@@ -93,7 +93,7 @@ impl<E: Env> Mm<E> {
     ) -> KResult<()> {
         let pages = len >> PAGE_SHIFT;
         let mut flags = flags | VmFlags::DATA_DEFAULT | VmFlags::ACCOUNT | self.process.def_flags;
-        if self.process.merge_any && self.config.ksm && super::madvise_ksm_compatible(None, flags) {
+        if self.process.merge_any && self.config.ksm && super::ksm_should_add_vma(flags) {
             flags |= VmFlags::MERGEABLE;
         }
         if !self.may_expand_vm(flags, pages) || self.map_count > self.config.max_map_count {

@@ -214,7 +214,7 @@ impl<E: Env> Mm<E> {
                 new_flags.remove(VmFlags::DONTDUMP);
             }
             MADV_MERGEABLE => {
-                if !flags.contains(VmFlags::MERGEABLE) && vma_ksm_compatible(flags) {
+                if super::ksm_should_add_vma(flags) {
                     new_flags |= VmFlags::MERGEABLE;
                 }
             }

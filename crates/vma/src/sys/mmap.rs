@@ -173,7 +173,7 @@ impl<E: Env> Mm<E> {
         if flags & MAP_NORESERVE != 0 && self.config.overcommit != Overcommit::Never {
             vm_flags |= VmFlags::NORESERVE;
         }
-        let vm_flags = self.ksm_flags(file, vm_flags);
+        let vm_flags = self.ksm_flags(vm_flags);
         let addr = self.mmap_region(file.cloned(), addr, len, vm_flags, pgoff)?;
         let populate = vm_flags.contains(VmFlags::LOCKED)
             || flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE;
@@ -230,8 +230,8 @@ impl<E: Env> Mm<E> {
 
     /// `ksm_vma_flags`: with `PR_SET_MEMORY_MERGE`, new anonymous and
     /// shmem-free private mappings are born KSM-mergeable.
-    fn ksm_flags(&self, file: Option<&File>, flags: VmFlags) -> VmFlags {
-        if self.process.merge_any && self.config.ksm && super::madvise_ksm_compatible(file, flags) {
+    fn ksm_flags(&self, flags: VmFlags) -> VmFlags {
+        if self.process.merge_any && self.config.ksm && super::ksm_should_add_vma(flags) {
             flags | VmFlags::MERGEABLE
         } else {
             flags

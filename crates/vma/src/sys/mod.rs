@@ -37,20 +37,10 @@ pub use process::Process;
 pub use shared_policy::{SharedPolicies, SharedPolicy};
 pub use view::{MapEntry, Maps};
 
-use crate::file::File;
 use crate::flags::VmFlags;
 
-/// `ksm_compatible`: KSM may merge pages of this private, ordinary mapping.
-pub(crate) fn madvise_ksm_compatible(_file: Option<&File>, flags: VmFlags) -> bool {
-    !flags.intersects(
-        VmFlags::SHARED
-            | VmFlags::MAYSHARE
-            | VmFlags::PFNMAP
-            | VmFlags::IO
-            | VmFlags::DONTEXPAND
-            | VmFlags::HUGETLB
-            | VmFlags::MIXEDMAP
-            | VmFlags::DROPPABLE
-            | VmFlags::MERGEABLE,
-    )
+/// `__ksm_should_add_vma`: with `PR_SET_MEMORY_MERGE`, a new VMA becomes
+/// KSM-mergeable if it is not already and KSM may scan it.
+pub(crate) fn ksm_should_add_vma(flags: VmFlags) -> bool {
+    !flags.contains(VmFlags::MERGEABLE) && madvise::vma_ksm_compatible(flags)
 }

@@ -4,7 +4,6 @@
 //! `ksm_disable_merge_any`).
 
 use super::consts::ANON_VMA_NAME_MAX_LEN;
-use super::madvise::vma_ksm_compatible;
 use crate::config::PAGE_SIZE;
 use crate::env::{AllocSite, Env};
 use crate::errno::{Errno, KResult};
@@ -107,7 +106,7 @@ impl<E: Env> Mm<E> {
         for id in ids {
             let flags = self.vma(id).flags;
             if on {
-                if !flags.contains(VmFlags::MERGEABLE) && vma_ksm_compatible(flags) {
+                if super::ksm_should_add_vma(flags) {
                     self.vma_mut(id).flags |= VmFlags::MERGEABLE;
                 }
             } else if flags.contains(VmFlags::MERGEABLE) {
