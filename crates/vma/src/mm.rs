@@ -92,9 +92,15 @@ impl<E: Env> Mm<E> {
         self.stats
     }
 
-    /// The VMA with this id. Ids come from this address space and stay valid
-    /// until the VMA is freed.
-    pub fn vma(&self, id: VmaId) -> &Vma {
+    /// The VMA with this id, if it is still alive (ids of freed VMAs are
+    /// never reused for another VMA).
+    pub fn get(&self, id: VmaId) -> Option<&Vma> {
+        self.vmas.get(id)
+    }
+
+    /// The VMA with this id. Internal: every id the core holds names a live
+    /// VMA (the invariant `validate` checks).
+    pub(crate) fn vma(&self, id: VmaId) -> &Vma {
         self.vmas.get(id).expect("VmaId of a live VMA")
     }
 

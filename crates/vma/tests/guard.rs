@@ -12,7 +12,7 @@ fn install_marks_the_vma_without_splitting() {
     map(&mut m, 0, 8, RW);
     assert_eq!(m.madvise(pg(2), 2 * P, MADV_GUARD_INSTALL), Ok(()));
     assert_layout(&m, "0-8 rw-p [rd wr mr mw me gu ac]");
-    assert!(m.vma(m.vma_at(pg(0)).unwrap()).anon_vma.is_some());
+    assert!(m.get(m.vma_at(pg(0)).unwrap()).unwrap().anon_vma.is_some());
     assert_eq!(m.fault(pg(2), Access::Read), Err(Signal::SegvMaperr));
     assert_eq!(m.fault(pg(4), Access::Write), Ok(()));
     assert_eq!(m.madvise(pg(2), 2 * P, MADV_GUARD_REMOVE), Ok(()));
@@ -116,7 +116,7 @@ fn file_shared_and_droppable_memory_take_guards() {
     )
     .unwrap();
     assert_eq!(m.madvise(pg(5), P, MADV_GUARD_INSTALL), Ok(()));
-    assert!(m.vma(m.vma_at(pg(4)).unwrap()).anon_vma.is_none());
+    assert!(m.get(m.vma_at(pg(4)).unwrap()).unwrap().anon_vma.is_none());
     m.mmap(
         pg(8),
         2 * P,

@@ -193,13 +193,13 @@ fn populate_stops_at_the_first_problem() {
     map(&mut m, 4, 4, PROT_READ);
     map(&mut m, 8, 2, PROT_NONE);
     assert_eq!(m.madvise(pg(0), 4 * P, MADV_POPULATE_WRITE), Ok(()));
-    assert!(m.vma(m.vma_at(pg(0)).unwrap()).anon_vma.is_some());
+    assert!(m.get(m.vma_at(pg(0)).unwrap()).unwrap().anon_vma.is_some());
     assert_eq!(
         m.madvise(pg(0), 8 * P, MADV_POPULATE_WRITE),
         Err(Errno::EINVAL)
     );
     assert_eq!(m.madvise(pg(0), 8 * P, MADV_POPULATE_READ), Ok(()));
-    assert!(m.vma(m.vma_at(pg(4)).unwrap()).anon_vma.is_none());
+    assert!(m.get(m.vma_at(pg(4)).unwrap()).unwrap().anon_vma.is_none());
     assert_eq!(
         m.madvise(pg(8), 2 * P, MADV_POPULATE_READ),
         Err(Errno::EINVAL)

@@ -20,7 +20,7 @@ fn mlock_splits_counts_and_populates() {
     );
     assert_eq!(m.stats().locked_vm, 2);
     // The populate write-faulted the private writable range.
-    assert!(m.vma(m.vma_at(pg(2)).unwrap()).anon_vma.is_some());
+    assert!(m.get(m.vma_at(pg(2)).unwrap()).unwrap().anon_vma.is_some());
     assert_eq!(m.munlock(pg(2), 2 * P), Ok(()));
     assert_layout(&m, "0-8 rw-p [rd wr mr mw me ac]");
     assert_eq!(m.stats().locked_vm, 0);
@@ -32,7 +32,7 @@ fn onfault_does_not_populate() {
     map(&mut m, 0, 8, RW);
     assert_eq!(m.mlock2(pg(0), 8 * P, MLOCK_ONFAULT), Ok(()));
     assert_layout(&m, "0-8 rw-p [rd wr mr mw me lo ac lf]");
-    assert!(m.vma(m.vma_at(pg(0)).unwrap()).anon_vma.is_none());
+    assert!(m.get(m.vma_at(pg(0)).unwrap()).unwrap().anon_vma.is_none());
     assert_eq!(m.mlock(pg(0), 2 * P), Ok(()));
     assert_layout(
         &m,

@@ -364,8 +364,8 @@ fn dontunmap_keeps_the_source_mapped() {
     // The whole source moved away: it lost its anon_vma, the copy has it.
     let src = m.vma_at(pg(0)).unwrap();
     let dst = m.vma_at(pg(16)).unwrap();
-    assert!(m.vma(src).anon_vma.is_none());
-    assert!(m.vma(dst).anon_vma.is_some());
+    assert!(m.get(src).unwrap().anon_vma.is_none());
+    assert!(m.get(dst).unwrap().anon_vma.is_some());
     // The copy was charged in full; the source stays accounted.
     assert_eq!(m.stats().committed, 8);
     assert_eq!(m.stats().total_vm, 8);

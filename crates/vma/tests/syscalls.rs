@@ -121,9 +121,9 @@ fn faults_give_anon_vma_and_signals() {
     m.mmap(BASE + 4 * P, P, PROT_READ, ANON | MAP_FIXED, None, 0)
         .unwrap();
     assert_eq!(m.fault(BASE, Access::Read), Ok(()));
-    assert!(m.vma(m.vma_at(BASE).unwrap()).anon_vma.is_none());
+    assert!(m.get(m.vma_at(BASE).unwrap()).unwrap().anon_vma.is_none());
     assert_eq!(m.fault(BASE, Access::Write), Ok(()));
-    assert!(m.vma(m.vma_at(BASE).unwrap()).anon_vma.is_some());
+    assert!(m.get(m.vma_at(BASE).unwrap()).unwrap().anon_vma.is_some());
     assert_eq!(m.fault(BASE + 3 * P, Access::Read), Err(Signal::SegvMaperr));
     assert_eq!(
         m.fault(BASE + 4 * P, Access::Write),
@@ -139,7 +139,10 @@ fn fork_child_cannot_merge_faulted_heap() {
     m.fault(BASE, Access::Write).unwrap();
     let mut child = m.fork().unwrap();
     child.fault(BASE, Access::Write).unwrap();
-    assert!(child.vma(child.vma_at(BASE).unwrap()).is_fork_child());
+    assert!(child
+        .get(child.vma_at(BASE).unwrap())
+        .unwrap()
+        .is_fork_child());
     child
         .mmap(BASE + 2 * P, P, RW, ANON | MAP_FIXED, None, 0)
         .unwrap();

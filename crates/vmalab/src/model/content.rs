@@ -34,7 +34,7 @@ enum Home {
 
 impl Content {
     fn home<E: Env>(&self, mm: &Mm<E>, addr: u64, page: u64) -> Option<Home> {
-        let v = mm.vma(mm.vma_at(addr)?);
+        let v = mm.get(mm.vma_at(addr)?).unwrap();
         let page_addr = addr & !(page - 1);
         match &v.file {
             Some(f) if v.flags.contains(VmFlags::SHARED) || !self.pages.contains(&page_addr) => {
@@ -49,7 +49,7 @@ impl Content {
     /// first copies the page).
     pub fn write<E: Env>(&mut self, mm: &Mm<E>, files: &mut FileContent, addr: u64, page: u64) {
         let Some(id) = mm.vma_at(addr) else { return };
-        let v = mm.vma(id);
+        let v = mm.get(id).unwrap();
         let page_addr = addr & !(page - 1);
         if !v.flags.contains(VmFlags::SHARED) && !self.pages.contains(&page_addr) {
             if let Some(f) = &v.file {

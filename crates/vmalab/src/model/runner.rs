@@ -161,7 +161,7 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
 
 /// A fork child's `VM_WIPEONFORK` memory reads as zero.
 fn wiped(mm: &Mm, v: vma::VmaId) -> bool {
-    mm.vma(v).flags.contains(vma::VmFlags::WIPEONFORK)
+    mm.get(v).unwrap().flags.contains(vma::VmFlags::WIPEONFORK)
 }
 
 /// The one userfaultfd context the oracle's runner opens.
@@ -366,7 +366,7 @@ fn run_step(
         } => unit(mm.prctl_set_vma_anon_name(addr(a), len(l), name.as_deref())),
         StepKind::MemoryMerge { on } => unit(mm.prctl_set_memory_merge(*on)),
         StepKind::Brk { .. } => Outcome::Skipped("brk: the heap is outside the window".into()),
-        StepKind::Fork => unreachable!("fork is handled by the caller"),
+        StepKind::Fork => Outcome::Skipped("fork runs in the scenario loop".into()),
     }
 }
 
@@ -385,7 +385,7 @@ fn mapped_pieces(mm: &Mm, start: u64, len: u64) -> Vec<(u64, u64)> {
     let mut pieces = Vec::new();
     let mut at = start;
     while let Some(id) = mm.find_vma_intersection(at, end) {
-        let v = mm.vma(id);
+        let v = mm.get(id).unwrap();
         pieces.push((v.start.max(start), v.end.min(end)));
         at = v.end;
     }
