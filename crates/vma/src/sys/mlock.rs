@@ -91,30 +91,10 @@ impl<E: Env> Mm<E> {
             return Ok(());
         }
         let first = self.vma_at(start).ok_or(Errno::ENOMEM)?;
-        let mut prev = if start > self.vma(first).start {
-            Some(first)
-        } else {
-            self.vma_prev_of(start)
-        };
-        let mut nstart = start;
-        let mut tmp = self.vma(first).start;
-        while let Some(vma) = self.find_vma_intersection(nstart.max(tmp), end) {
-            let v = self.vma(vma);
-            if v.start != tmp {
-                return Err(Errno::ENOMEM);
-            }
-            let newflags = (v.flags & !VmFlags::LOCKED_MASK) | flags;
-            let seg_end = v.end.min(end);
-            self.mlock_fixup(vma, &mut prev, nstart, seg_end, newflags)?;
-            tmp = self.vma(prev.expect("fixup sets prev")).end;
-            nstart = tmp;
-            if tmp >= end {
-                break;
-            }
-        }
-        if tmp < end {
-            return Err(Errno::ENOMEM);
-        }
+        self.walk_range(first, start, end, |mm, vma, prev, nstart, seg_end| {
+            let newflags = (mm.vma(vma).flags & !VmFlags::LOCKED_MASK) | flags;
+            mm.mlock_fixup(vma, prev, nstart, seg_end, newflags)
+        })?;
         Ok(())
     }
 

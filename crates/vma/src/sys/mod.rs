@@ -29,6 +29,7 @@ mod shared_policy;
 mod uffd;
 mod unmapped_area;
 mod view;
+mod walk;
 
 pub use fault::{Access, Signal};
 pub use guard::GuardMap;

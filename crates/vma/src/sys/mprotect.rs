@@ -61,36 +61,16 @@ impl<E: Env> Mm<E> {
                 return Err(Errno::EINVAL);
             }
         }
-        let mut prev = if start > f.start {
-            Some(first)
-        } else {
-            self.vma_prev_of(f.start)
-        };
-        let mut nstart = start;
-        let mut tmp = f.start;
-        while let Some(vma) = self.find_vma_intersection(nstart.max(tmp), end) {
-            let v = self.vma(vma);
-            if v.start != tmp {
-                return Err(Errno::ENOMEM);
-            }
-            let new_pkey = self.override_mprotect_pkey(vma, prot, pkey);
-            let v = self.vma(vma);
+        self.walk_range(first, start, end, |mm, vma, prev, nstart, seg_end| {
+            let new_pkey = mm.override_mprotect_pkey(vma, prot, pkey);
+            let v = mm.vma(vma);
             let mut newflags =
                 prot_to_flags(prot, new_pkey) | (v.flags & !(VmFlags::ACCESS | VmFlags::PKEY_MASK));
             if (newflags & !VmFlags(newflags.0 >> 4)).intersects(VmFlags::ACCESS) {
                 return Err(Errno::EACCES);
             }
-            let seg_end = v.end.min(end);
-            self.mprotect_fixup(vma, &mut prev, nstart, seg_end, &mut newflags)?;
-            tmp = self.vma(prev.expect("fixup sets prev")).end;
-            nstart = tmp;
-            if tmp >= end {
-                break;
-            }
-        }
-        if tmp < end {
-            return Err(Errno::ENOMEM);
-        }
+            mm.mprotect_fixup(vma, prev, nstart, seg_end, &mut newflags)
+        })?;
         Ok(())
     }
 
