@@ -45,6 +45,20 @@ impl Content {
         }
     }
 
+    /// Forgets what the kernel has thrown away since: private pages whose
+    /// page-table entry is gone (munmap, MADV_DONTNEED, guard install) and
+    /// file pages the file no longer has (MADV_REMOVE), as `vma` tracks them.
+    pub fn sync<E: Env>(&mut self, mm: &Mm<E>, files: &mut FileContent, page: u64) {
+        let present = mm.pages();
+        self.pages.retain(|&p| present.is_mapped(p));
+        let pages = &self.pages;
+        self.bytes
+            .retain(|&a| pages.contains(&(a & !(page - 1))) || present.is_mapped(a & !(page - 1)));
+        files
+            .0
+            .retain(|&(ino, off)| present.is_cached(ino, off / page));
+    }
+
     /// A successful write access stores 1 (a private write to a file page
     /// first copies the page).
     pub fn write<E: Env>(&mut self, mm: &Mm<E>, files: &mut FileContent, addr: u64, page: u64) {
@@ -73,7 +87,13 @@ impl Content {
     }
 
     /// The byte a successful read access returns.
-    pub fn read<E: Env>(&self, mm: &Mm<E>, files: &FileContent, addr: u64, page: u64) -> i64 {
+    pub fn read<E: Env>(
+        &mut self,
+        mm: &Mm<E>,
+        files: &mut FileContent,
+        addr: u64,
+        page: u64,
+    ) -> i64 {
         match self.home(mm, addr, page) {
             Some(Home::Private(a)) => i64::from(self.bytes.contains(&a)),
             Some(Home::File(ino, off)) => i64::from(files.0.contains(&(ino, off))),

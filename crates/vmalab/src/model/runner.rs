@@ -257,11 +257,13 @@ fn run_step(
                 TouchAccess::Read => Access::Read,
                 TouchAccess::Write => Access::Write,
             };
+            // Before the access maps the page again: forget what was discarded.
+            p.content.sync(mm, &mut shared.content, w.page_size);
             match mm.fault(at, acc) {
                 Ok(()) => match access {
                     TouchAccess::Read => Outcome::Ok(Value::Int(p.content.read(
                         mm,
-                        &shared.content,
+                        &mut shared.content,
                         at,
                         w.page_size,
                     ))),
