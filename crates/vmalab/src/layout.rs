@@ -11,9 +11,8 @@
 //! 8-12 r--s 2 f1 [rd sh mr mw me ms]
 //! ```
 //!
-//! `OFFSET` is `vm_pgoff` in pages; for private anonymous mappings the kernel
-//! sets it to the creation address in pages, so it is shown relative to the
-//! window base like the addresses (and may be negative).
+//! `OFFSET` is the file offset in pages, as /proc/PID/maps shows it: 0 for
+//! anonymous memory, whatever its internal `vm_pgoff`.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -169,7 +168,7 @@ pub struct MapEntry {
     /// One past the last page, relative to the window base.
     pub end_page: u64,
     pub perms: Perms,
-    /// `vm_pgoff` in pages (window-relative for private anonymous memory).
+    /// The file offset in pages (0 for anonymous memory, as maps shows).
     pub offset: i64,
     pub file: FileId,
     /// The anonymous VMA name (`[anon:NAME]` / `[anon_shmem:NAME]`), if any.

@@ -4,7 +4,7 @@
 //! traces), so the two can be compared.
 //!
 //! Data flows one way: scenario text -> [`scenario::Scenario`] -> a side
-//! that runs it ([`oracle`] for the kernel; the model runner later) ->
+//! that runs it ([`oracle`] for the kernel, [`model`] for `vma::Mm`) ->
 //! [`trace::Trace`] of [`outcome::Outcome`]s and [`layout::Layout`]s ->
 //! [`check`] (expectations) / [`diff`] (kernel vs model) / [`report`].
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! What one step did: its return value, errno, signal, or why it did not
-//! run. Produced by the kernel oracle and (later) by the model runner.
+//! run. Produced by the kernel oracle and by the model runner.
 
 use std::fmt;
 
