@@ -111,7 +111,12 @@ pub fn scenario(rng: &mut Rng, name: &str, ops: usize, enabled: &[Op]) -> String
             }
             Op::Mprotect => {
                 let (a, l) = range(rng);
-                format!("mprotect {a} {l} {}", rng.pick(PROTS))
+                let grows = if rng.chance(1, 10) {
+                    "|PROT_GROWSDOWN"
+                } else {
+                    ""
+                };
+                format!("mprotect {a} {l} {}{grows}", rng.pick(PROTS))
             }
             Op::Mremap => mremap(rng),
             Op::Madvise => {
@@ -200,6 +205,18 @@ fn mmap(rng: &mut Rng) -> String {
         1 => "",
         _ => "|MAP_FIXED",
     };
+    let extra = *rng.pick(&[
+        "",
+        "",
+        "",
+        "",
+        "",
+        "|MAP_POPULATE",
+        "|MAP_LOCKED",
+        "|MAP_NORESERVE",
+        "|MAP_STACK",
+    ]);
+    let fixed = format!("{fixed}{extra}");
     match rng.below(6) {
         0 => format!("mmap {a} {l} {prot} MAP_SHARED|MAP_ANONYMOUS{fixed}"),
         1 => format!(
@@ -212,6 +229,7 @@ fn mmap(rng: &mut Rng) -> String {
             rng.below(4)
         ),
         3 => format!("mmap {a} {l} {prot} MAP_PRIVATE|MAP_ANONYMOUS|MAP_GROWSDOWN{fixed}"),
+        4 if rng.chance(1, 3) => format!("mmap {a} {l} {prot} MAP_DROPPABLE|MAP_ANONYMOUS{fixed}"),
         _ => format!("mmap {a} {l} {prot} MAP_PRIVATE|MAP_ANONYMOUS{fixed}"),
     }
 }
