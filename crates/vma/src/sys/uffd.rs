@@ -84,11 +84,7 @@ impl<E: Env> Mm<E> {
                 return Err(Errno::EINVAL);
             }
         }
-        let mut prev = if self.vma(first).start < start {
-            Some(first)
-        } else {
-            self.vma_prev_of(self.vma(first).start)
-        };
+        let mut prev = self.walk_prev(first, start);
         let mut start = start;
         let mut next = start;
         while let Some(vma) = self.find_vma_intersection(next, end) {
@@ -155,11 +151,7 @@ impl<E: Env> Mm<E> {
         start: u64,
         end: u64,
     ) -> KResult<()> {
-        let mut prev = if self.vma(first).start < start {
-            Some(first)
-        } else {
-            self.vma_prev_of(self.vma(first).start)
-        };
+        let mut prev = self.walk_prev(first, start);
         let mut start = start;
         let mut next = start;
         while let Some(vma) = self.find_vma_intersection(next, end) {

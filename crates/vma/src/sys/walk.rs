@@ -9,6 +9,17 @@ use crate::mm::Mm;
 use crate::slab::VmaId;
 
 impl<E: Env> Mm<E> {
+    /// The `prev` a range walk starts with: `first` itself when the range
+    /// begins inside it (the part before stays), else the VMA before it.
+    pub(crate) fn walk_prev(&self, first: VmaId, start: u64) -> Option<VmaId> {
+        let f = self.vma(first);
+        if start > f.start {
+            Some(first)
+        } else {
+            self.vma_prev_of(f.start)
+        }
+    }
+
     /// Calls `fixup(mm, vma, prev, seg_start, seg_end)` for each VMA of
     /// `[start, end)`, beginning with `first` (which contains `start`).
     /// `fixup` leaves in `prev` the VMA now covering the segment.
@@ -20,11 +31,7 @@ impl<E: Env> Mm<E> {
         mut fixup: impl FnMut(&mut Self, VmaId, &mut Option<VmaId>, u64, u64) -> KResult<()>,
     ) -> KResult<()> {
         let f = self.vma(first);
-        let mut prev = if start > f.start {
-            Some(first)
-        } else {
-            self.vma_prev_of(f.start)
-        };
+        let mut prev = self.walk_prev(first, start);
         let mut nstart = start;
         let mut tmp = f.start;
         while let Some(vma) = self.find_vma_intersection(nstart.max(tmp), end) {
