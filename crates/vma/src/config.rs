@@ -39,6 +39,55 @@ pub struct Rlimits {
     pub memlock: u64,
 }
 
+/// CPU features that change what the memory system calls answer, named as
+/// x86-64's /proc/cpuinfo spells them. A kernel built with a feature's
+/// support still behaves as without it on a CPU that lacks the feature.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct CpuFeatures {
+    /// `pku` (with `ospke`): protection keys. Without it `pkey_alloc`
+    /// answers EINVAL, no key but -1 is accepted, execute-only memory gets
+    /// no key and faults never report `SEGV_PKUERR`.
+    pub pku: bool,
+    /// `user_shstk`: user-space shadow stacks (`map_shadow_stack(2)`).
+    pub user_shstk: bool,
+    /// `la57`: 5-level paging. With it a 64-bit task may map above 47 bits
+    /// when it asks to (`TASK_SIZE` becomes 56 bits).
+    pub la57: bool,
+}
+
+impl CpuFeatures {
+    /// The features' names, as /proc/cpuinfo spells them.
+    pub const NAMES: [&'static str; 3] = ["pku", "user_shstk", "la57"];
+
+    /// The feature called `name` (one of [`Self::NAMES`]).
+    pub fn get(&self, name: &str) -> Option<bool> {
+        match name {
+            "pku" => Some(self.pku),
+            "user_shstk" => Some(self.user_shstk),
+            "la57" => Some(self.la57),
+            _ => None,
+        }
+    }
+
+    /// A CPU with every feature above.
+    pub const ALL: CpuFeatures = CpuFeatures {
+        pku: true,
+        user_shstk: true,
+        la57: true,
+    };
+    /// A CPU with none of them.
+    pub const NONE: CpuFeatures = CpuFeatures {
+        pku: false,
+        user_shstk: false,
+        la57: false,
+    };
+}
+
+/// `TASK_SIZE` of a 64-bit x86 task with 4-level paging (47-bit addresses).
+pub const TASK_SIZE_4_LEVEL: u64 = (1 << 47) - PAGE_SIZE;
+/// `TASK_SIZE` of a 64-bit x86 task with 5-level paging (56-bit addresses).
+pub const TASK_SIZE_5_LEVEL: u64 = (1 << 56) - PAGE_SIZE;
+
 /// `vm.overcommit_memory`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Overcommit {
@@ -63,8 +112,12 @@ pub struct Config {
     pub soft_dirty: bool,
     /// `CONFIG_NUMA`.
     pub numa: bool,
-    /// Protection keys supported (x86 PKU present and enabled).
+    /// `CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS`: the `pkey_*` system calls
+    /// exist (ENOSYS without). They work only if the CPU has `pku` too; see
+    /// [`Config::pkeys_enabled`].
     pub pkeys: bool,
+    /// The CPU's features that change VMA behaviour.
+    pub cpu: CpuFeatures,
     /// `MADV_GUARD_INSTALL` / `MADV_GUARD_REMOVE` exist (Linux 6.13+).
     pub guard_regions: bool,
     /// `VM_MAYBE_GUARD` exists and is sticky (guard regions mark the VMA "gu").
@@ -86,7 +139,8 @@ pub struct Config {
     /// `stack_guard_gap` in bytes (boot parameter; 256 pages by default).
     pub stack_guard_gap: u64,
     pub rlimits: Rlimits,
-    /// `TASK_SIZE` for a 64-bit task with 4-level paging.
+    /// `TASK_SIZE` of a 64-bit task: [`TASK_SIZE_4_LEVEL`], or
+    /// [`TASK_SIZE_5_LEVEL`] on a `la57` CPU (see [`Config::with_cpu`]).
     pub task_size: u64,
     /// Holds `CAP_IPC_LOCK` (mlock beyond `RLIMIT_MEMLOCK`).
     pub cap_ipc_lock: bool,
@@ -110,6 +164,11 @@ impl Config {
             soft_dirty: false,
             numa: true,
             pkeys: true,
+            cpu: CpuFeatures {
+                pku: true,
+                user_shstk: false,
+                la57: false,
+            },
             guard_regions: true,
             maybe_guard_flag: true,
             numa_nodes: 1,
@@ -126,11 +185,29 @@ impl Config {
                 stack: 8 << 20,
                 memlock: 8 << 20,
             },
-            task_size: (1 << 47) - PAGE_SIZE,
+            task_size: TASK_SIZE_4_LEVEL,
             cap_ipc_lock: false,
             cap_sys_rawio: false,
             cap_sys_nice: false,
         }
+    }
+
+    /// This configuration on a CPU with `cpu`'s features: also sets
+    /// `TASK_SIZE`, which follows 5-level paging.
+    pub fn with_cpu(mut self, cpu: CpuFeatures) -> Config {
+        self.cpu = cpu;
+        self.task_size = if cpu.la57 {
+            TASK_SIZE_5_LEVEL
+        } else {
+            TASK_SIZE_4_LEVEL
+        };
+        self
+    }
+
+    /// Protection keys work: the kernel supports them and the CPU has them
+    /// (x86's `arch_pkeys_enabled`, i.e. `X86_FEATURE_OSPKE`).
+    pub fn pkeys_enabled(&self) -> bool {
+        self.pkeys && self.cpu.pku
     }
 
     /// Flags that never block a merge and are OR-ed into the merged VMA

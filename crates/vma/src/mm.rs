@@ -66,6 +66,7 @@ pub struct Mm<E: Env = NullEnv> {
 impl<E: Env> Mm<E> {
     /// An empty address space reproducing `config`.
     pub fn with_env(config: Config, env: E) -> Self {
+        let process = crate::sys::Process::for_config(&config);
         Mm {
             tree: VmaTree::default(),
             vmas: Slab::default(),
@@ -76,7 +77,7 @@ impl<E: Env> Mm<E> {
             committed_leaked: 0,
             config,
             env,
-            process: crate::sys::Process::default(),
+            process,
             guards: crate::sys::GuardMap::default(),
             shared_policies: Default::default(),
             pages: Default::default(),

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::host::Features;
 use crate::outcome::{Outcome, Value};
 use crate::scenario::{Expect, ExpectValue, Scenario};
 use crate::trace::Trace;
@@ -48,12 +49,27 @@ pub fn check(scenario: &Scenario, trace: &Trace) -> Vec<Failure> {
             _ => {}
         }
         for e in &step.expect {
+            let Some(e) = applicable(e, &trace.features) else {
+                continue;
+            };
             if let Some(m) = check_one(e, &res.outcome, &res.layout, trace.page_size) {
                 out.push(fail(m));
             }
         }
     }
     out
+}
+
+/// The expectation to check on `machine`: `expect when` unwrapped where its
+/// condition holds, `None` where it does not (or cannot be told).
+fn applicable<'a>(expect: &'a Expect, machine: &Features) -> Option<&'a Expect> {
+    match expect {
+        Expect::When { condition, then } => {
+            (machine.has(&condition.name) == Some(condition.enabled)).then_some(then)?;
+            applicable(then, machine)
+        }
+        e => Some(e),
+    }
 }
 
 /// Returns a message if `expect` does not hold.

@@ -137,6 +137,7 @@ mod tests {
                 step(2, Outcome::Skipped("x".into())),
             ],
             skipped: None,
+            ..Trace::default()
         };
         let mut b = a.clone();
         b.steps[1].outcome = Outcome::Err("ENOMEM".into());

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The host kernel's configuration as far as VMA behaviour depends on it:
-//! version, build options, sysctls and rlimits. The checker gives the model
+//! version, build options, sysctls, rlimits, and the machine it runs on
+//! (CPU features and the task's capabilities). The checker gives the model
 //! the same values.
 
 use std::collections::BTreeMap;
@@ -8,6 +9,7 @@ use std::fmt;
 use std::process::Command;
 
 use crate::scenario::{parse_version, KernelVersion, Requirement, Scenario};
+use vma::config::CpuFeatures;
 
 /// Build options that change VMA behaviour, in the order `vmalab host`
 /// prints them.
@@ -21,6 +23,86 @@ pub const VMA_OPTIONS: &[&str] = &[
     "CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS",
     "CONFIG_PGTABLE_LEVELS",
 ];
+
+/// CPU features that change VMA behaviour, as /proc/cpuinfo names them.
+pub const CPU_FEATURES: [&str; 3] = CpuFeatures::NAMES;
+
+/// The capabilities the model consults, with their bit numbers in
+/// `CapEff` (include/uapi/linux/capability.h). This table is the one place
+/// the lab reads capabilities from.
+pub const CAPABILITIES: &[(&str, u32)] = &[
+    ("CAP_IPC_LOCK", 14),
+    ("CAP_SYS_RAWIO", 17),
+    ("CAP_SYS_NICE", 23),
+];
+
+/// The machine a kernel runs on, as far as scenarios can ask about it
+/// (`requires pku`, `expect when !pku ...`): its CPU features and the
+/// running task's effective capabilities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Features {
+    pub cpu: CpuFeatures,
+    /// `CapEff` of the process that runs scenarios; `None` if unreadable.
+    pub cap_eff: Option<u64>,
+}
+
+impl Features {
+    /// Reads this machine: /proc/cpuinfo and /proc/self/status.
+    pub fn detect() -> Features {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        Features {
+            cpu: cpu_features(&cpuinfo),
+            cap_eff: cap_eff(&status),
+        }
+    }
+
+    /// Whether the machine has the CPU feature or capability `name`; `None`
+    /// for a name this table does not know or a capability set that could
+    /// not be read.
+    pub fn has(&self, name: &str) -> Option<bool> {
+        if let Some(on) = self.cpu.get(name) {
+            return Some(on);
+        }
+        let (_, bit) = CAPABILITIES.iter().find(|(n, _)| *n == name)?;
+        self.cap_eff.map(|c| c & (1 << bit) != 0)
+    }
+
+    /// Whether `name` is a CPU feature or capability scenarios may name.
+    pub fn knows(name: &str) -> bool {
+        CPU_FEATURES.contains(&name) || CAPABILITIES.iter().any(|(n, _)| *n == name)
+    }
+
+    /// Whether the task holds capability `name` (false if unknown).
+    pub fn capable(&self, name: &str) -> bool {
+        self.has(name) == Some(true)
+    }
+}
+
+/// The VMA-relevant CPU features of the first processor in /proc/cpuinfo.
+/// Protection keys count only when the OS enabled them too (`ospke`).
+pub fn cpu_features(cpuinfo: &str) -> CpuFeatures {
+    let flags: Vec<&str> = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.split_whitespace().collect())
+        .unwrap_or_default();
+    let has = |f: &str| flags.contains(&f);
+    CpuFeatures {
+        pku: has("pku") && has("ospke"),
+        user_shstk: has("user_shstk"),
+        la57: has("la57"),
+    }
+}
+
+/// `CapEff` from the text of /proc/PID/status.
+pub fn cap_eff(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+}
 
 /// A resource limit; `None` is RLIM_INFINITY.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -56,6 +138,8 @@ pub struct HostConfig {
     pub rlimit_data: Rlimit,
     pub rlimit_stack: Rlimit,
     pub rlimit_memlock: Rlimit,
+    /// CPU features and capabilities.
+    pub features: Features,
 }
 
 impl HostConfig {
@@ -107,6 +191,7 @@ impl HostConfig {
             rlimit_data: rlimit(Resource::RLIMIT_DATA),
             rlimit_stack: rlimit(Resource::RLIMIT_STACK),
             rlimit_memlock: rlimit(Resource::RLIMIT_MEMLOCK),
+            features: Features::detect(),
         }
     }
 
@@ -119,6 +204,16 @@ impl HostConfig {
         Some(self.options.get(name).is_some_and(|v| v != "n"))
     }
 
+    /// Whether `name` -- a build option, a CPU feature or a capability --
+    /// is present; `None` if that cannot be told.
+    pub fn has(&self, name: &str) -> Option<bool> {
+        if name.starts_with("CONFIG_") {
+            self.option(name)
+        } else {
+            self.features.has(name)
+        }
+    }
+
     /// Why this host cannot run `scenario` (`min-kernel`, `requires`), if so.
     pub fn unmet(&self, scenario: &Scenario) -> Option<String> {
         if let (Some(min), Some(v)) = (scenario.min_kernel, self.version) {
@@ -126,17 +221,17 @@ impl HostConfig {
                 return Some(format!("needs kernel {min}, host runs {v}"));
             }
         }
-        for Requirement { option, enabled } in &scenario.requires {
-            match self.option(option) {
+        for Requirement { name, enabled } in &scenario.requires {
+            match self.has(name) {
                 Some(on) if on == *enabled => {}
                 Some(on) => {
                     return Some(format!(
-                        "needs {option} {}, host has it {}",
+                        "needs {name} {}, host has it {}",
                         if *enabled { "on" } else { "off" },
                         if on { "on" } else { "off" }
                     ))
                 }
-                None => return Some(format!("cannot tell whether {option} is set")),
+                None => return Some(format!("cannot tell whether the host has {name}")),
             }
         }
         None
@@ -232,7 +327,24 @@ impl fmt::Display for HostConfig {
         writeln!(f, "RLIMIT_AS         {}", self.rlimit_as)?;
         writeln!(f, "RLIMIT_DATA       {}", self.rlimit_data)?;
         writeln!(f, "RLIMIT_STACK      {}", self.rlimit_stack)?;
-        writeln!(f, "RLIMIT_MEMLOCK    {}", self.rlimit_memlock)
+        writeln!(f, "RLIMIT_MEMLOCK    {}", self.rlimit_memlock)?;
+        for name in CPU_FEATURES {
+            let on = if self.features.cpu.get(name) == Some(true) {
+                "yes"
+            } else {
+                "no"
+            };
+            writeln!(f, "cpu {name:<14}{on}")?;
+        }
+        for (name, _) in CAPABILITIES {
+            let held = match self.features.has(name) {
+                Some(true) => "held",
+                Some(false) => "not held",
+                None => "?",
+            };
+            writeln!(f, "{name:<18}{held}")?;
+        }
+        Ok(())
     }
 }
 
@@ -253,6 +365,31 @@ mod tests {
         assert_eq!(release_version("6.1.0-rc1").unwrap().minor, 1);
         assert_eq!(release_version("6.12").unwrap().patch, 0);
         assert_eq!(release_version("x"), None);
+    }
+
+    #[test]
+    fn cpu_flags_need_the_os_for_protection_keys() {
+        let cpu = cpu_features("processor\t: 0\nflags\t\t: fpu pku la57 user_shstk\n");
+        assert!(!cpu.pku, "pku without ospke is not enabled");
+        assert!(cpu.la57 && cpu.user_shstk);
+        let cpu = cpu_features("flags\t\t: fpu pku ospke\n");
+        assert!(cpu.pku && !cpu.la57 && !cpu.user_shstk);
+        assert_eq!(cpu_features(""), CpuFeatures::NONE);
+    }
+
+    #[test]
+    fn capabilities_from_cap_eff() {
+        let m = Features {
+            cpu: CpuFeatures::NONE,
+            cap_eff: cap_eff("Name:\tx\nCapEff:\t0000000000804000\n"),
+        };
+        assert_eq!(m.has("CAP_IPC_LOCK"), Some(true));
+        assert_eq!(m.has("CAP_SYS_NICE"), Some(true));
+        assert_eq!(m.has("CAP_SYS_RAWIO"), Some(false));
+        assert_eq!(m.has("pku"), Some(false));
+        assert_eq!(m.has("CAP_NOPE"), None);
+        let unknown = Features::default();
+        assert_eq!(unknown.has("CAP_IPC_LOCK"), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! The record of running a scenario on one side (kernel or model): each
 //! step's outcome and the window layout after it.
 
+use crate::host::Features;
 use crate::layout::Layout;
 use crate::outcome::Outcome;
 
@@ -27,4 +28,7 @@ pub struct Trace {
     pub steps: Vec<StepResult>,
     /// Set when the whole scenario was skipped (e.g. `min-kernel`).
     pub skipped: Option<String>,
+    /// The machine the run reproduced or ran on; `expect when` lines are
+    /// judged against it.
+    pub features: Features,
 }

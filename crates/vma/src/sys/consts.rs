@@ -81,6 +81,10 @@ pub const MADV_GUARD_INSTALL: i32 = 102;
 pub const MADV_GUARD_REMOVE: i32 = 103;
 
 pub const MLOCK_ONFAULT: u32 = 1;
+
+// pkey_alloc(2) access rights.
+pub const PKEY_DISABLE_ACCESS: u64 = 0x1;
+pub const PKEY_DISABLE_WRITE: u64 = 0x2;
 pub const MCL_CURRENT: u32 = 1;
 pub const MCL_FUTURE: u32 = 2;
 pub const MCL_ONFAULT: u32 = 4;

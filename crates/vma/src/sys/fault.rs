@@ -37,7 +37,8 @@ impl<E: Env> Mm<E> {
         let vma = self.find_fault_vma(addr)?;
         let v = self.vma(vma);
         // x86 checks the protection key before the VMA's permissions.
-        if self.config.pkeys && !self.pkru_allows(v.flags.pkey(), access == Access::Write) {
+        if self.config.pkeys_enabled() && !self.pkru_allows(v.flags.pkey(), access == Access::Write)
+        {
             return Err(Signal::SegvPkuerr);
         }
         let allowed = match access {
@@ -254,7 +255,7 @@ impl<E: Env> Mm<E> {
         }
         let write = f & (VmFlags::WRITE | VmFlags::SHARED) == VmFlags::WRITE;
         // get_user_pages honours this thread's protection keys.
-        if self.config.pkeys && !self.pkru_allows(f.pkey(), write) {
+        if self.config.pkeys_enabled() && !self.pkru_allows(f.pkey(), write) {
             return Err(Errno::EFAULT);
         }
         self.fault_in_pages(vma, start, end, write)

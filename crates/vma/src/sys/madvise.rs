@@ -259,7 +259,7 @@ impl<E: Env> Mm<E> {
     fn can_madvise_modify(&self, vma: VmaId, advice: i32) -> bool {
         let v = self.vma(vma);
         let writable = v.flags.contains(VmFlags::WRITE)
-            && (!self.config.pkeys || self.pkru_allows(v.flags.pkey(), true));
+            && (!self.config.pkeys_enabled() || self.pkru_allows(v.flags.pkey(), true));
         !v.is_sealed() || !is_discard(advice) || !v.is_anonymous() || writable
     }
 

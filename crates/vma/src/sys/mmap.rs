@@ -241,7 +241,7 @@ impl<E: Env> Mm<E> {
     /// `execute_only_pkey`: with protection keys, `PROT_EXEC`-only memory
     /// gets a key of its own (the lowest free one, allocated once).
     pub(crate) fn execute_only_pkey(&mut self) -> Option<u32> {
-        if !self.config.pkeys {
+        if !self.config.pkeys_enabled() {
             return None;
         }
         if let Some(k) = self.process.execute_only_pkey {

@@ -11,12 +11,21 @@ use crate::slab::VmaId;
 impl<E: Env> Mm<E> {
     /// `mprotect(addr, len, prot)`.
     pub fn mprotect(&mut self, start: u64, len: u64, prot: u32) -> KResult<()> {
-        self.pkey_mprotect(start, len, prot, -1)
+        self.do_mprotect_pkey(start, len, prot, -1)
     }
 
     /// `pkey_mprotect(addr, len, prot, pkey)`; `pkey == -1` keeps each VMA's key.
     /// VMAs before a failing one keep their new protection, as in the kernel.
+    /// ENOSYS where the kernel is built without protection keys.
     pub fn pkey_mprotect(&mut self, start: u64, len: u64, prot: u32, pkey: i32) -> KResult<()> {
+        if !self.config.pkeys {
+            return Err(Errno::ENOSYS);
+        }
+        self.do_mprotect_pkey(start, len, prot, pkey)
+    }
+
+    /// `do_mprotect_pkey`: both calls above.
+    fn do_mprotect_pkey(&mut self, start: u64, len: u64, prot: u32, pkey: i32) -> KResult<()> {
         let grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
         let prot = prot & !(PROT_GROWSDOWN | PROT_GROWSUP);
         if grows == PROT_GROWSDOWN | PROT_GROWSUP {
@@ -135,8 +144,12 @@ impl<E: Env> Mm<E> {
         Ok(())
     }
 
-    /// x86's `arch_override_mprotect_pkey`.
+    /// x86's `arch_override_mprotect_pkey`: every VMA has key 0 on a CPU
+    /// without protection keys.
     fn override_mprotect_pkey(&mut self, vma: VmaId, prot: u32, pkey: i32) -> u32 {
+        if !self.config.pkeys_enabled() {
+            return 0;
+        }
         if pkey != -1 {
             return pkey as u32;
         }

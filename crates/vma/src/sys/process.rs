@@ -24,7 +24,9 @@ pub struct Process {
     /// Flags every new VMA gets (`mm->def_flags`: `VM_LOCKED` after
     /// `mlockall(MCL_FUTURE)`, `VM_NOHUGEPAGE` after `PR_SET_THP_DISABLE`).
     pub def_flags: VmFlags,
-    /// Allocated protection keys (bit n = key n; key 0 always).
+    /// Allocated protection keys (bit n = key n). Key 0 is allocated from the
+    /// start where protection keys work; on a CPU without them the map
+    /// starts empty (see `Mm::pkey_alloc`).
     pub pkeys_allocated: u16,
     /// The key of execute-only mappings, once one was needed.
     pub execute_only_pkey: Option<u32>,
@@ -33,6 +35,17 @@ pub struct Process {
     pub pkey_rights: [u8; 16],
     /// `PR_SET_MEMORY_MERGE` (`MMF_VM_MERGE_ANY`): new VMAs are KSM-mergeable.
     pub merge_any: bool,
+}
+
+impl Process {
+    /// A new process's state under `config`: x86's `init_new_context`
+    /// allocates key 0 only where the CPU has protection keys.
+    pub fn for_config(config: &crate::Config) -> Process {
+        Process {
+            pkeys_allocated: u16::from(config.pkeys_enabled()),
+            ..Process::default()
+        }
+    }
 }
 
 impl Default for Process {

@@ -21,7 +21,8 @@ pub fn config_for(host: &HostConfig) -> Config {
     c.ksm = opt("CONFIG_KSM", c.ksm);
     c.soft_dirty = opt("CONFIG_MEM_SOFT_DIRTY", c.soft_dirty);
     c.numa = opt("CONFIG_NUMA", c.numa);
-    c.pkeys = opt("CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS", c.pkeys) && cpu_has_pku();
+    c.pkeys = opt("CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS", c.pkeys);
+    c = c.with_cpu(host.features.cpu);
     // Guard regions mark VMAs with the sticky VM_MAYBE_GUARD ("gu") from
     // mainline 6.19; the 6.18.y kernels here already carry it.
     c.maybe_guard_flag = c.version >= KernelVersion(6, 18, 0);
@@ -47,37 +48,15 @@ pub fn config_for(host: &HostConfig) -> Config {
         stack: soft(host.rlimit_stack),
         memlock: soft(host.rlimit_memlock),
     };
-    let caps = effective_caps();
-    c.cap_ipc_lock = caps & (1 << 14) != 0;
-    c.cap_sys_rawio = caps & (1 << 17) != 0;
+    let m = &host.features;
+    c.cap_ipc_lock = m.capable("CAP_IPC_LOCK");
+    c.cap_sys_rawio = m.capable("CAP_SYS_RAWIO");
+    c.cap_sys_nice = m.capable("CAP_SYS_NICE");
     if let Some((ram, swap)) = meminfo() {
         c.total_ram_pages = ram / host.page_size;
         c.total_swap_pages = swap / host.page_size;
     }
     c
-}
-
-/// Whether the CPU has protection keys enabled (`pku` and `ospke`).
-fn cpu_has_pku() -> bool {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .map(|s| {
-            s.lines()
-                .find(|l| l.starts_with("flags"))
-                .is_some_and(|l| l.split_whitespace().any(|w| w == "pku"))
-        })
-        .unwrap_or(false)
-}
-
-/// `CapEff` of this process.
-fn effective_caps() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        })
-        .unwrap_or(0)
 }
 
 /// MemTotal and SwapTotal in bytes.

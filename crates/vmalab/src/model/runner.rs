@@ -68,6 +68,7 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
         page_size: host.page_size,
         steps: Vec::new(),
         skipped: host.unmet(scenario),
+        features: host.features,
     };
     if trace.skipped.is_some() {
         return ModelTrace {

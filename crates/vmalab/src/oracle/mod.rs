@@ -79,6 +79,7 @@ pub fn run_kernel_with(
                 page_size: host.page_size,
                 steps: Vec::new(),
                 skipped: Some(why),
+                features: host.features,
             },
             window: None,
             kernel: None,
@@ -161,6 +162,7 @@ pub fn run_kernel_with(
         page_size: decoded.page_size,
         steps: decoded.steps,
         skipped: None,
+        features: host.features,
     };
     if !decoded.done {
         let why = if timed_out {

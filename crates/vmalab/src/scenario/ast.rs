@@ -11,7 +11,8 @@ pub struct Scenario {
     pub name: String,
     /// `min-kernel X.Y[.Z]`: older kernels skip the scenario.
     pub min_kernel: Option<KernelVersion>,
-    /// `requires [!]CONFIG_X`: build options the scenario depends on.
+    /// `requires [!]NAME`: build options, CPU features and capabilities
+    /// the scenario depends on.
     pub requires: Vec<Requirement>,
     /// `window N`: the window size in pages.
     pub window_pages: u64,
@@ -38,11 +39,20 @@ impl std::fmt::Display for KernelVersion {
     }
 }
 
-/// `requires CONFIG_X` (enabled) or `requires !CONFIG_X` (disabled).
+/// `requires NAME` (present) or `requires !NAME` (absent), where NAME is
+/// a build option (`CONFIG_USERFAULTFD`), a CPU feature (`pku`) or a
+/// capability (`CAP_IPC_LOCK`); also the condition of `expect when`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Requirement {
-    pub option: String,
+    pub name: String,
     pub enabled: bool,
+}
+
+impl std::fmt::Display for Requirement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let not = if self.enabled { "" } else { "!" };
+        write!(f, "{not}{}", self.name)
+    }
 }
 
 /// A scenario file object: a memfd of `size` opened read-write or read-only.
@@ -301,6 +311,12 @@ pub enum Expect {
     Skip,
     /// `expect layout` ... `end`: the window's mappings after the step.
     Layout(ExpectedLayout),
+    /// `expect when [!]FEATURE ...`: the expectation holds on machines with
+    /// (without) a CPU feature or capability and is not checked elsewhere.
+    When {
+        condition: Requirement,
+        then: Box<Expect>,
+    },
 }
 
 /// The value in `expect = VALUE`.

@@ -14,12 +14,7 @@ impl fmt::Display for Scenario {
             writeln!(f, "min-kernel {v}")?;
         }
         for r in &self.requires {
-            writeln!(
-                f,
-                "requires {}{}",
-                if r.enabled { "" } else { "!" },
-                r.option
-            )?;
+            writeln!(f, "requires {r}")?;
         }
         writeln!(f, "window {}", self.window_pages)?;
         for file in &self.files {
@@ -191,6 +186,11 @@ impl fmt::Display for Expect {
                     writeln!(f, "  {e}")?;
                 }
                 writeln!(f, "end")
+            }
+            Expect::When { condition, then } => {
+                let inner = then.to_string();
+                let rest = inner.strip_prefix("expect ").unwrap_or(&inner);
+                write!(f, "expect when {condition} {rest}")
             }
         }
     }

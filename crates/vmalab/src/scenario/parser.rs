@@ -8,6 +8,7 @@ use std::fmt;
 use super::ast::*;
 use super::lexer::{self, LexError, Word};
 use super::names::{self, FlagKind};
+use crate::host::{Features, CAPABILITIES, CPU_FEATURES};
 use crate::layout::{self, ExpectedLayout};
 
 /// A scenario syntax error at a position (1-based line and column).
@@ -165,24 +166,17 @@ impl<'a> Parser<'a> {
                 return Ok(());
             }
             "requires" => {
-                let w = a.word("a build option such as CONFIG_USERFAULTFD")?;
+                let w = a.word("a build option, CPU feature or capability such as pku")?;
                 a.finish()?;
-                let (enabled, opt) = match w.text.strip_prefix('!') {
-                    Some(o) => (false, o),
-                    None => (true, w.text),
-                };
-                if !opt.starts_with("CONFIG_")
-                    || !opt[7..]
-                        .bytes()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-                    || opt.len() == 7
-                {
-                    return Err((w.col, format!("bad build option `{}`", w.text)));
-                }
-                self.scenario.requires.push(Requirement {
-                    option: opt.to_string(),
-                    enabled,
-                });
+                let r = requirement(w.text, true).ok_or((
+                    w.col,
+                    format!(
+                        "bad requirement `{}` (CONFIG_X, a CPU feature or a capability: {})",
+                        w.text,
+                        machine_names()
+                    ),
+                ))?;
+                self.scenario.requires.push(r);
                 return Ok(());
             }
             "file" => return self.file_decl(lno, &mut a),
@@ -469,9 +463,28 @@ impl<'a> Parser<'a> {
             end: text.len(),
             head: ws[0],
         };
-        let what = a
-            .word("ok, = VALUE, errno NAME, signal NAME, skip or layout")
+        let mut what = a
+            .word("ok, = VALUE, errno NAME, signal NAME, skip, layout or when")
             .map_err(|(c, m)| e(c, m))?;
+        let mut condition = None;
+        if what.text == "when" {
+            let w = a
+                .word("a CPU feature or capability such as pku or !pku")
+                .map_err(|(c, m)| e(c, m))?;
+            condition = Some(requirement(w.text, false).ok_or_else(|| {
+                e(
+                    w.col,
+                    format!(
+                        "`{}` is not a CPU feature or capability ({})",
+                        w.text,
+                        machine_names()
+                    ),
+                )
+            })?);
+            what = a
+                .word("ok, = VALUE, errno NAME, signal NAME, skip or layout")
+                .map_err(|(c, m)| e(c, m))?;
+        }
         let (expect, next) = match what.text {
             "ok" => (Expect::Ok, lno + 1),
             "skip" => (Expect::Skip, lno + 1),
@@ -534,6 +547,13 @@ impl<'a> Parser<'a> {
             }
         };
         a.finish().map_err(|(c, m)| e(c, m))?;
+        let expect = match condition {
+            Some(condition) => Expect::When {
+                condition,
+                then: Box::new(expect),
+            },
+            None => expect,
+        };
         if let Some(step) = self.scenario.steps.last_mut() {
             step.expect.push(expect);
         }
@@ -666,4 +686,29 @@ pub fn parse_version(s: &str) -> Option<KernelVersion> {
         minor,
         patch,
     })
+}
+
+/// `[!]NAME` as a requirement: a CPU feature or capability, or (where
+/// `options` allows) a build option `CONFIG_X`.
+fn requirement(text: &str, options: bool) -> Option<Requirement> {
+    let (enabled, name) = match text.strip_prefix('!') {
+        Some(n) => (false, n),
+        None => (true, text),
+    };
+    let is_option = name.len() > 7
+        && name.starts_with("CONFIG_")
+        && name[7..]
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    ((options && is_option) || Features::knows(name)).then(|| Requirement {
+        name: name.to_string(),
+        enabled,
+    })
+}
+
+/// The CPU features and capabilities a scenario may name, for messages.
+fn machine_names() -> String {
+    let cpu = CPU_FEATURES.iter().copied();
+    let caps = CAPABILITIES.iter().map(|(n, _)| *n);
+    cpu.chain(caps).collect::<Vec<_>>().join(" ")
 }

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The model on both kinds of x86-64 CPU, on every machine: each shipped
+//! scenario's expectations (including `expect when pku` / `when !pku`)
+//! hold on a model of this host's kernel with protection keys and on one
+//! without, whichever kind of CPU runs the test.
+
+use std::path::{Path, PathBuf};
+
+use vmalab::check::check;
+use vmalab::host::HostConfig;
+use vmalab::model::run_model;
+use vmalab::scenario::{collect_files, parse_file};
+
+fn scenarios() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    collect_files(&[dir]).expect("scenario directory")
+}
+
+/// Runs every scenario on the model of `host` and returns the failures.
+fn failures_on(host: &HostConfig) -> (usize, Vec<String>) {
+    let mut ran = 0;
+    let mut out = Vec::new();
+    for path in scenarios() {
+        let sc = parse_file(&path).expect("shipped scenarios parse");
+        let model = run_model(&sc, host);
+        if model.trace.skipped.is_some() {
+            continue;
+        }
+        ran += 1;
+        for f in check(&sc, &model.trace) {
+            out.push(format!("{}: {f}", path.display()));
+        }
+    }
+    (ran, out)
+}
+
+fn host_with_pku(pku: bool) -> HostConfig {
+    let mut host = HostConfig::detect();
+    host.features.cpu.pku = pku;
+    host
+}
+
+#[test]
+fn expectations_hold_on_a_model_cpu_with_protection_keys() {
+    let (ran, failed) = failures_on(&host_with_pku(true));
+    assert!(ran > 100, "only {ran} scenarios ran");
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+#[test]
+fn expectations_hold_on_a_model_cpu_without_protection_keys() {
+    let (ran, failed) = failures_on(&host_with_pku(false));
+    assert!(ran > 100, "only {ran} scenarios ran");
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
