@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! The model on both kinds of x86-64 CPU, on every machine: each shipped
-//! scenario's expectations (including `expect when pku` / `when !pku`)
-//! hold on a model of this host's kernel with protection keys and on one
-//! without, whichever kind of CPU runs the test.
+//! The model on every kind of machine, on every machine: each shipped
+//! scenario's expectations (including `expect when pku` / `when !pku`,
+//! `when CAP_IPC_LOCK` ...) hold on a model of this host's kernel with and
+//! without protection keys, as root and as an unprivileged user, whichever
+//! kind of CPU and user runs the test.
 
 use std::path::{Path, PathBuf};
 
@@ -34,22 +35,38 @@ fn failures_on(host: &HostConfig) -> (usize, Vec<String>) {
     (ran, out)
 }
 
-fn host_with_pku(pku: bool) -> HostConfig {
+/// This host as a machine with or without protection keys, whose task
+/// holds every capability (root) or none.
+fn host(pku: bool, root: bool) -> HostConfig {
     let mut host = HostConfig::detect();
     host.features.cpu.pku = pku;
+    host.features.cap_eff = Some(if root { !0 } else { 0 });
     host
+}
+
+#[track_caller]
+fn all_hold(host: &HostConfig) {
+    let (ran, failed) = failures_on(host);
+    assert!(ran > 100, "only {ran} scenarios ran");
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
 
 #[test]
 fn expectations_hold_on_a_model_cpu_with_protection_keys() {
-    let (ran, failed) = failures_on(&host_with_pku(true));
-    assert!(ran > 100, "only {ran} scenarios ran");
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    all_hold(&host(true, true));
 }
 
 #[test]
 fn expectations_hold_on_a_model_cpu_without_protection_keys() {
-    let (ran, failed) = failures_on(&host_with_pku(false));
-    assert!(ran > 100, "only {ran} scenarios ran");
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    all_hold(&host(false, true));
+}
+
+#[test]
+fn expectations_hold_for_an_unprivileged_user_with_protection_keys() {
+    all_hold(&host(true, false));
+}
+
+#[test]
+fn expectations_hold_for_an_unprivileged_user_without_protection_keys() {
+    all_hold(&host(false, false));
 }
