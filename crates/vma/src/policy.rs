@@ -13,6 +13,16 @@ pub enum PolicyMode {
 }
 
 impl PolicyMode {
+    /// Every mode.
+    pub const ALL: [PolicyMode; 6] = [
+        PolicyMode::Preferred,
+        PolicyMode::Bind,
+        PolicyMode::Interleave,
+        PolicyMode::Local,
+        PolicyMode::PreferredMany,
+        PolicyMode::WeightedInterleave,
+    ];
+
     /// The mode's name as `/proc/PID/numa_maps` prints it.
     pub fn name(self) -> &'static str {
         match self {

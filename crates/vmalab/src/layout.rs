@@ -89,6 +89,7 @@ impl FileId {
         if s.is_empty() {
             return None;
         }
+        let s = &unescape_word(s)?;
         if s == "anon" {
             return Some(FileId::Anon);
         }
@@ -108,13 +109,70 @@ impl FileId {
 }
 
 impl fmt::Display for FileId {
+    /// Paths and names are written as one word: whitespace and `\` in
+    /// them as octal escapes (`\040` for a space), as /proc/mounts does.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FileId::Anon => f.write_str("anon"),
-            FileId::File(n) | FileId::Special(n) | FileId::Path(n) => f.write_str(n),
+            FileId::File(n) | FileId::Special(n) | FileId::Path(n) => f.write_str(&escape_word(n)),
             FileId::Shmem(n) => write!(f, "shm{n}"),
         }
     }
+}
+
+/// `text` as one word of a layout line: whitespace and backslashes become
+/// three-digit octal escapes (`\040`, `\011`, `\134`). Paths in
+/// /proc/PID/maps may hold any byte but a newline, and anonymous VMA names
+/// may hold spaces.
+pub fn escape_word(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(|c: char| c.is_whitespace() || c == '\\') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if (c.is_whitespace() || c == '\\') && (c as u32) < 0o400 {
+            out.push_str(&format!("\\{:03o}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The inverse of [`escape_word`]; `None` for a malformed escape (a
+/// backslash not followed by three octal digits).
+pub fn unescape_word(word: &str) -> Option<String> {
+    let mut out = String::with_capacity(word.len());
+    let mut rest = word;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let digits = rest.get(i + 1..i + 4)?;
+        if !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+            return None;
+        }
+        out.push(char::from_u32(u32::from_str_radix(digits, 8).ok()?)?);
+        rest = &rest[i + 4..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// The NUMA policy at the start of `text` as numa_maps prints it (`bind:0`,
+/// `bind=static:0`, `prefer (many):0`, `weighted interleave:0`): the first
+/// word, or two where the mode's name has a space in it.
+pub fn policy_token(text: &str) -> &str {
+    let word_end = |from: usize| {
+        text[from..]
+            .find(char::is_whitespace)
+            .map_or(text.len(), |i| from + i)
+    };
+    for mode in vma::PolicyMode::ALL {
+        let name = mode.name();
+        if name.contains(' ') && text.starts_with(name) {
+            return &text[..word_end(name.len())];
+        }
+    }
+    &text[..word_end(0)]
 }
 
 /// The smaps `VmFlags` mnemonics in the order the kernel prints them; flags
@@ -188,7 +246,7 @@ impl fmt::Display for MapEntry {
             self.start_page, self.end_page, self.perms, self.offset, self.file
         )?;
         if let Some(n) = &self.name {
-            write!(f, " name={n}")?;
+            write!(f, " name={}", escape_word(n))?;
         }
         if let Some(p) = &self.policy {
             write!(f, " mpol={p}")?;
@@ -259,7 +317,7 @@ impl fmt::Display for ExpectedEntry {
             None => f.write_str(" *")?,
         }
         if let Some(n) = &self.name {
-            write!(f, " name={n}")?;
+            write!(f, " name={}", escape_word(n))?;
         }
         if let Some(p) = &self.policy {
             write!(f, " mpol={p}")?;
@@ -445,11 +503,16 @@ pub fn parse_entry(text: &str) -> Result<ExpectedEntry, (usize, String)> {
         pkey: 0,
         flags: FlagsExpect::Any,
     };
-    for &(col, w) in it {
+    let mut it = it.peekable();
+    while let Some(&(col, w)) = it.next() {
         if let Some(v) = w.strip_prefix("name=") {
-            entry.name = Some(v.to_string());
-        } else if let Some(v) = w.strip_prefix("mpol=") {
-            entry.policy = Some(v.to_string());
+            let name = unescape_word(v).ok_or((col + 5, format!("bad escape in `{v}`")))?;
+            entry.name = Some(name);
+        } else if w.starts_with("mpol=") {
+            let policy = policy_token(&text[col + 5..]);
+            let end = col + 5 + policy.len();
+            while it.next_if(|&&(c, _)| c < end).is_some() {}
+            entry.policy = Some(policy.to_string());
         } else if let Some(v) = w.strip_prefix("pkey=") {
             entry.pkey = v
                 .parse()
@@ -555,6 +618,35 @@ pub(crate) fn split_words(text: &str) -> Vec<(usize, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_and_names_with_spaces_round_trip() {
+        let line = "0-2 rw-s 0 /anon_hugepage\\040(deleted) name=a\\040b\\134c [rd sh]";
+        let e = parse_entry(line).unwrap();
+        assert_eq!(
+            e.file,
+            Some(FileId::Path("/anon_hugepage (deleted)".into()))
+        );
+        assert_eq!(e.name.as_deref(), Some("a b\\c"));
+        assert_eq!(e.to_string(), line);
+        assert!(parse_entry("0-2 rw-s 0 /x\\04 [rd]").is_err());
+        assert_eq!(unescape_word("a\\9zz"), None);
+    }
+
+    #[test]
+    fn two_word_policies_are_one_value() {
+        let e = parse_entry("0-2 rw-p 0 anon mpol=prefer (many):0 pkey=1 [rd]").unwrap();
+        assert_eq!(e.policy.as_deref(), Some("prefer (many):0"));
+        assert_eq!(e.pkey, 1);
+        let e = parse_entry("0-2 rw-p 0 anon mpol=weighted interleave=static:0 [rd]").unwrap();
+        assert_eq!(e.policy.as_deref(), Some("weighted interleave=static:0"));
+        assert_eq!(
+            e.to_string(),
+            "0-2 rw-p 0 anon mpol=weighted interleave=static:0 [rd]"
+        );
+        assert_eq!(policy_token("prefer:1 anon=2"), "prefer:1");
+        assert_eq!(policy_token("prefer (many):0 anon=1"), "prefer (many):0");
+    }
 
     #[test]
     fn round_trip() {

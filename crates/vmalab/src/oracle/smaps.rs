@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::layout::{FileId, Layout, MapEntry, Perms, VmFlags};
+use crate::layout::{policy_token, FileId, Layout, MapEntry, Perms, VmFlags};
 use crate::window::Window;
 
 /// A file's identity as smaps shows it: (major, minor, inode).
@@ -89,9 +89,9 @@ pub fn window_layout(smaps: &str, numa_maps: &str, w: &Window, ids: &mut Identit
     let policies: HashMap<u64, &str> = numa_maps
         .lines()
         .filter_map(|l| {
-            let mut it = l.split_whitespace();
-            let start = u64::from_str_radix(it.next()?, 16).ok()?;
-            Some((start, it.next()?))
+            let (start, rest) = l.split_once(' ')?;
+            let start = u64::from_str_radix(start, 16).ok()?;
+            Some((start, policy_token(rest.trim_start())))
         })
         .collect();
     let ps = w.page_size;
