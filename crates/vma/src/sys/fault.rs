@@ -73,7 +73,7 @@ impl<E: Env> Mm<E> {
             // A private write fault allocates an anonymous page (COW).
             self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
         }
-        self.page_faulted_in(vma, addr);
+        self.page_faulted_in(vma, addr, cow);
         Ok(())
     }
 
@@ -103,12 +103,24 @@ impl<E: Env> Mm<E> {
     }
 
     /// A fault at `addr` succeeded: the page is mapped here and, for
-    /// shmem, exists in the file.
-    pub(crate) fn page_faulted_in(&mut self, vma: VmaId, addr: u64) {
-        if let Some((ino, pgoff)) = shmem_page(self.vma(vma), addr) {
+    /// shmem, exists in the file. A write fault (`cow`) on a private file
+    /// mapping copies the file's page into one of the process's own.
+    pub(crate) fn page_faulted_in(&mut self, vma: VmaId, addr: u64, cow: bool) {
+        let v = self.vma(vma);
+        let shmem = shmem_page(v, addr);
+        let copies = cow && v.file.is_some();
+        debug_assert!(
+            !cow || !v.flags.contains(VmFlags::SHARED),
+            "COW of a shared page"
+        );
+        if let Some((ino, pgoff)) = shmem {
             self.pages.cache(ino, pgoff);
         }
-        self.pages.map(addr & !(PAGE_SIZE - 1));
+        let page = addr & !(PAGE_SIZE - 1);
+        if copies {
+            self.pages.copy(page);
+        }
+        self.pages.map(page);
     }
 
     /// `lock_mm_and_find_vma`: the VMA containing `addr`, or a stack below
@@ -236,7 +248,7 @@ impl<E: Env> Mm<E> {
             if cow {
                 self.anon_vma_prepare(vma)?;
             }
-            self.page_faulted_in(vma, addr);
+            self.page_faulted_in(vma, addr, cow);
             addr += PAGE_SIZE;
         }
         Ok(())

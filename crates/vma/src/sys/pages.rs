@@ -20,6 +20,10 @@ pub struct Pages {
     mapped: BTreeSet<u64>,
     /// `(inode, page offset)` of shmem pages that exist.
     cached: BTreeSet<(u64, u64)>,
+    /// Pages of private file mappings that hold this process's own copy
+    /// (a write fault copied the file page): later writes to the file
+    /// through other mappings no longer show through them.
+    copied: BTreeSet<u64>,
 }
 
 impl Pages {
@@ -29,6 +33,21 @@ impl Pages {
 
     pub fn is_cached(&self, ino: u64, pgoff: u64) -> bool {
         self.cached.contains(&(ino, pgoff))
+    }
+
+    /// Whether the page of a private file mapping at `page` is this
+    /// process's copy rather than the file's page.
+    pub fn is_private_copy(&self, page: u64) -> bool {
+        self.copied.contains(&page)
+    }
+
+    /// Every page that holds a private copy of a file page, by address.
+    pub fn private_copies(&self) -> impl Iterator<Item = u64> + '_ {
+        self.copied.iter().copied()
+    }
+
+    pub(crate) fn copy(&mut self, page: u64) {
+        self.copied.insert(page);
     }
 
     pub(crate) fn map(&mut self, page: u64) {
@@ -44,6 +63,10 @@ impl Pages {
         let gone: alloc::vec::Vec<u64> = self.mapped.range(start..end).copied().collect();
         for p in gone {
             self.mapped.remove(&p);
+        }
+        let gone: alloc::vec::Vec<u64> = self.copied.range(start..end).copied().collect();
+        for p in gone {
+            self.copied.remove(&p);
         }
     }
 
@@ -63,10 +86,14 @@ impl Pages {
     pub(crate) fn move_range(&mut self, from: u64, to: u64, len: u64) {
         let end = from.saturating_add(len);
         let moved: alloc::vec::Vec<u64> = self.mapped.range(from..end).copied().collect();
+        let copies: alloc::vec::Vec<u64> = self.copied.range(from..end).copied().collect();
         self.unmap(from, end);
         self.unmap(to, to.saturating_add(len));
         for p in moved {
             self.mapped.insert(p - from + to);
+        }
+        for p in copies {
+            self.copied.insert(p - from + to);
         }
     }
 
@@ -75,12 +102,14 @@ impl Pages {
         Pages {
             mapped: BTreeSet::new(),
             cached: self.cached.clone(),
+            copied: BTreeSet::new(),
         }
     }
 
     /// Copies the mapped pages of `[start, end)` from `other` (fork).
     pub(crate) fn copy_mapped_from(&mut self, other: &Pages, start: u64, end: u64) {
         self.mapped.extend(other.mapped.range(start..end).copied());
+        self.copied.extend(other.copied.range(start..end).copied());
     }
 }
 

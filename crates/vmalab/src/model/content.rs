@@ -48,8 +48,18 @@ impl Content {
     /// Forgets what the kernel has thrown away since: private pages whose
     /// page-table entry is gone (munmap, MADV_DONTNEED, guard install) and
     /// file pages the file no longer has (MADV_REMOVE), as `vma` tracks them.
+    /// Pages the kernel copied on a write fault that no touch made -- a
+    /// populate (MAP_POPULATE, MADV_POPULATE_WRITE, mlock) writes private
+    /// writable memory -- take the file's bytes now: file contents change
+    /// only through touches, each preceded by a sync, so they are still
+    /// what the copy saw.
     pub fn sync<E: Env>(&mut self, mm: &Mm<E>, files: &mut FileContent, page: u64) {
         let present = mm.pages();
+        for p in present.private_copies() {
+            if !self.pages.contains(&p) {
+                self.copy_file_page(mm, files, p, page);
+            }
+        }
         self.pages.retain(|&p| present.is_mapped(p));
         let pages = &self.pages;
         self.bytes
@@ -66,14 +76,7 @@ impl Content {
         let v = mm.get(id).unwrap();
         let page_addr = addr & !(page - 1);
         if !v.flags.contains(VmFlags::SHARED) && !self.pages.contains(&page_addr) {
-            if let Some(f) = &v.file {
-                let off = v.pgoff * page + (page_addr - v.start);
-                let ino = f.inner().ino;
-                for (_, b) in files.0.range((ino, off)..(ino, off + page)) {
-                    self.bytes.insert(page_addr + (b - off));
-                }
-            }
-            self.pages.insert(page_addr);
+            self.copy_file_page(mm, files, page_addr, page);
         }
         match self.home(mm, addr, page) {
             Some(Home::Private(a)) => {
@@ -84,6 +87,26 @@ impl Content {
             }
             None => {}
         }
+    }
+
+    /// The private page at `page_addr` starts as a copy of what its file
+    /// holds there (nothing to copy for anonymous memory).
+    fn copy_file_page<E: Env>(
+        &mut self,
+        mm: &Mm<E>,
+        files: &FileContent,
+        page_addr: u64,
+        page: u64,
+    ) {
+        let v = mm.vma_at(page_addr).and_then(|id| mm.get(id));
+        if let Some((v, f)) = v.and_then(|v| Some((v, v.file.as_ref()?))) {
+            let off = v.pgoff * page + (page_addr - v.start);
+            let ino = f.inner().ino;
+            for (_, b) in files.0.range((ino, off)..(ino, off + page)) {
+                self.bytes.insert(page_addr + (b - off));
+            }
+        }
+        self.pages.insert(page_addr);
     }
 
     /// The byte a successful read access returns.
