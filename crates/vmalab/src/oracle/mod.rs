@@ -74,18 +74,42 @@ pub fn run_kernel_with(
     host: &HostConfig,
 ) -> anyhow::Result<KernelTrace> {
     if let Some(why) = host.unmet(scenario) {
-        return Ok(KernelTrace {
-            trace: Trace {
-                page_size: host.page_size,
-                steps: Vec::new(),
-                skipped: Some(why),
-                features: host.features,
-            },
-            window: None,
-            kernel: None,
-            stderr: String::new(),
-        });
+        return Ok(skipped(why, host));
     }
+    let raw = run_runner(scenario, opts)?;
+    decode_run(scenario, &raw, host)
+}
+
+/// The trace of a scenario that did not run, and why.
+pub fn skipped(why: String, host: &HostConfig) -> KernelTrace {
+    KernelTrace {
+        trace: Trace {
+            page_size: host.page_size,
+            steps: Vec::new(),
+            skipped: Some(why),
+            features: host.features,
+        },
+        window: None,
+        kernel: None,
+        stderr: String::new(),
+    }
+}
+
+/// What one oracle runner produced, before decoding: here, or inside a
+/// booted guest kernel that sends it back to be decoded on the host.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct RawRun {
+    pub stdout: String,
+    pub stderr: String,
+    /// The runner's exit code, or the signal that killed it (negative).
+    pub status: i32,
+    /// The runner was killed for taking longer than this.
+    pub timed_out: Option<Duration>,
+}
+
+/// Runs `vmalab oracle-runner` on `scenario` in its own process group,
+/// enforcing the timeout and killing whatever is left of the group.
+pub fn run_runner(scenario: &Scenario, opts: &OracleOptions) -> anyhow::Result<RawRun> {
     let exe = match &opts.runner {
         Some(p) => p.clone(),
         None => std::env::current_exe().context("cannot find the vmalab binary")?,
@@ -146,10 +170,26 @@ pub fn run_kernel_with(
     // the leader is a zombie (its id is still reserved), then reap it.
     let _ = killpg(pid, Signal::SIGKILL);
     let status = child.wait().context("reaping the oracle runner")?;
-    let out = out_thread.join().unwrap_or_default();
-    let err = err_thread.join().unwrap_or_default();
+    use std::os::unix::process::ExitStatusExt;
+    Ok(RawRun {
+        stdout: out_thread.join().unwrap_or_default(),
+        stderr: err_thread.join().unwrap_or_default(),
+        status: status
+            .code()
+            .unwrap_or_else(|| -status.signal().unwrap_or(0)),
+        timed_out: timed_out.then_some(opts.timeout),
+    })
+}
 
-    let decoded = protocol::decode(&out).context("decoding the oracle runner's output")?;
+/// Decodes a runner's output into the scenario's trace; a runner that
+/// stopped early (crash, hang, killed child) ends the trace with a
+/// `ChildCrash` step.
+pub fn decode_run(
+    scenario: &Scenario,
+    raw: &RawRun,
+    host: &HostConfig,
+) -> anyhow::Result<KernelTrace> {
+    let decoded = protocol::decode(&raw.stdout).context("decoding the oracle runner's output")?;
     if let Some(f) = &decoded.fatal {
         bail!("oracle runner could not start the scenario: {f}");
     }
@@ -165,21 +205,19 @@ pub fn run_kernel_with(
         features: host.features,
     };
     if !decoded.done {
-        let why = if timed_out {
-            format!("timed out after {:?}", opts.timeout)
+        let why = if let Some(t) = raw.timed_out {
+            format!("timed out after {t:?}")
         } else if let Some(sig) = &decoded.child_died {
             format!("forked child killed by {sig}")
+        } else if raw.status < 0 {
+            format!(
+                "runner killed by {}",
+                crate::scenario::names::signal_name(-raw.status)
+            )
         } else {
-            use std::os::unix::process::ExitStatusExt;
-            match status.signal() {
-                Some(s) => format!(
-                    "runner killed by {}",
-                    crate::scenario::names::signal_name(s)
-                ),
-                None => format!("runner exited with {status} before finishing"),
-            }
+            format!("runner exited with status {} before finishing", raw.status)
         };
-        let why = match err.lines().last() {
+        let why = match raw.stderr.lines().last() {
             Some(l) if !l.is_empty() => format!("{why}; stderr: {l}"),
             _ => why,
         };
@@ -201,6 +239,6 @@ pub fn run_kernel_with(
         trace,
         window,
         kernel: decoded.kernel,
-        stderr: err,
+        stderr: raw.stderr.clone(),
     })
 }
