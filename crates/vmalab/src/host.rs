@@ -140,6 +140,9 @@ pub struct HostConfig {
     pub rlimit_memlock: Rlimit,
     /// CPU features and capabilities.
     pub features: Features,
+    /// `MemTotal` and `SwapTotal` of /proc/meminfo in bytes (overcommit).
+    pub mem_total: Option<u64>,
+    pub swap_total: Option<u64>,
 }
 
 impl HostConfig {
@@ -192,6 +195,8 @@ impl HostConfig {
             rlimit_stack: rlimit(Resource::RLIMIT_STACK),
             rlimit_memlock: rlimit(Resource::RLIMIT_MEMLOCK),
             features: Features::detect(),
+            mem_total: meminfo("MemTotal:"),
+            swap_total: meminfo("SwapTotal:"),
         }
     }
 
@@ -236,6 +241,15 @@ impl HostConfig {
         }
         None
     }
+}
+
+/// A /proc/meminfo field in bytes.
+fn meminfo(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
 }
 
 /// The leading `X.Y[.Z]` of a release string.

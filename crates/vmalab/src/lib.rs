@@ -24,4 +24,5 @@ pub mod run_cmd;
 pub mod scenario;
 pub mod trace;
 pub mod verify;
+pub mod vm;
 pub mod window;

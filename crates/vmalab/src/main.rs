@@ -18,6 +18,29 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// Which kernel to run scenarios on.
+#[derive(clap::Args)]
+struct KernelArgs {
+    /// `host` (the running kernel), `6.1`, `6.12`, `7.2` (Debian's cloud
+    /// kernels, fetched with apt and cached), or a path to a vmlinuz;
+    /// other kernels boot under qemu (TCG), one boot per command.
+    #[arg(long, default_value = "host")]
+    kernel: vmalab::vm::KernelSpec,
+    /// qemu's CPU model for a booted kernel (`max` has protection keys,
+    /// `max,-pku` has not).
+    #[arg(long, default_value = "max")]
+    cpu: String,
+}
+
+impl KernelArgs {
+    fn boot(&self) -> vmalab::vm::BootOptions {
+        vmalab::vm::BootOptions {
+            cpu: self.cpu.clone(),
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Run scenarios on the live kernel, print outcomes and layouts, check
@@ -65,6 +88,8 @@ enum Cmd {
         /// List passing scenarios too.
         #[arg(short, long)]
         verbose: bool,
+        #[command(flatten)]
+        kernel: KernelArgs,
     },
     /// Run the VMA core's own tests (the kernel's userland VMA tests, ported)
     /// and print `N tests run, N passed, N failed`.
@@ -82,6 +107,9 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    if vmalab::vm::guest::is_guest_init() {
+        vmalab::vm::guest::init_main();
+    }
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Kernel {
@@ -111,6 +139,7 @@ fn main() -> ExitCode {
             files,
             timeout,
             verbose,
+            kernel,
         } => {
             let opts = vmalab::verify::CheckOptions {
                 paths: files,
@@ -119,6 +148,8 @@ fn main() -> ExitCode {
                     ..Default::default()
                 },
                 verbose,
+                boot: kernel.boot(),
+                kernel: kernel.kernel,
             };
             exit(vmalab::verify::check_command(&opts))
         }

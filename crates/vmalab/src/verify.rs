@@ -12,17 +12,35 @@ use crate::diff::{diff, DiffKind};
 use crate::host::HostConfig;
 use crate::layout::Layout;
 use crate::model::run_model;
-use crate::oracle::{run_kernel_with, OracleOptions};
+use crate::oracle::{decode_run, run_kernel_with, OracleOptions};
 use crate::scenario::{collect_files, parse_file, Scenario};
 use crate::trace::Trace;
+use crate::vm::frame::Frame;
+use crate::vm::{BootOptions, GuestRun, KernelSpec};
 
 /// Options of the `check` command.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct CheckOptions {
     pub paths: Vec<PathBuf>,
     pub oracle: OracleOptions,
     /// Print every scenario, not only failures.
     pub verbose: bool,
+    /// The kernel to check against: the host's, or one booted under qemu.
+    pub kernel: KernelSpec,
+    /// How to boot it (ignored for the host).
+    pub boot: BootOptions,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            paths: Vec::new(),
+            oracle: OracleOptions::default(),
+            verbose: false,
+            kernel: KernelSpec::Host,
+            boot: BootOptions::default(),
+        }
+    }
 }
 
 /// How one scenario went.
@@ -102,17 +120,84 @@ pub fn side_by_side(kernel: &Layout, model: &Layout) -> String {
 
 /// Runs the command; returns true if no scenario failed.
 pub fn check_command(opts: &CheckOptions) -> anyhow::Result<bool> {
-    let host = HostConfig::detect();
     let files = collect_files(&opts.paths)?;
     if files.is_empty() {
         anyhow::bail!("no scenario files given");
     }
+    let verdicts: Vec<Verdict> = match &opts.kernel {
+        KernelSpec::Host => {
+            let host = HostConfig::detect();
+            files
+                .iter()
+                .map(|p| check_file(p, &host, &opts.oracle))
+                .collect()
+        }
+        spec => check_in_guest(&files, spec, &opts.boot)?,
+    };
+    Ok(print_verdicts(&files, verdicts, opts.verbose))
+}
+
+/// Checks every file inside a booted kernel: one boot for all of them.
+fn check_in_guest(
+    files: &[PathBuf],
+    spec: &KernelSpec,
+    boot: &BootOptions,
+) -> anyhow::Result<Vec<Verdict>> {
+    let image = crate::vm::obtain(spec)?;
+    let parsed: Vec<anyhow::Result<Scenario>> = files.iter().map(|p| parse_file(p)).collect();
+    let runnable: Vec<&Scenario> = parsed.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let run = crate::vm::run_in_guest(&image, &runnable, boot)?;
+    println!(
+        "kernel {} ({}, cpu {}): {} scenarios in {:.1} s",
+        run.host.release,
+        image.name,
+        boot.cpu,
+        runnable.len(),
+        run.elapsed.as_secs_f64()
+    );
+    let mut index = 0;
+    let verdicts = parsed
+        .iter()
+        .map(|r| match r {
+            Err(e) => Verdict::Failed(format!("{e:#}")),
+            Ok(sc) => {
+                let i = index;
+                index += 1;
+                guest_verdict(sc, i, &run)
+            }
+        })
+        .collect();
+    Ok(verdicts)
+}
+
+/// The verdict on runnable scenario `index` of a guest run.
+fn guest_verdict(sc: &Scenario, index: usize, run: &GuestRun) -> Verdict {
+    let frame = run.frames.iter().find(|f| match f {
+        Frame::Run(i, _) | Frame::Skip(i, _) | Frame::Error(i, _) => *i == index,
+        _ => false,
+    });
+    match frame {
+        Some(Frame::Run(_, raw)) => match decode_run(sc, raw, &run.host) {
+            Ok(kernel) => judge(sc, &kernel.trace, &run_model(sc, &run.host).trace),
+            Err(e) => Verdict::Failed(format!("kernel run failed: {e:#}")),
+        },
+        Some(Frame::Skip(_, why)) => Verdict::Skipped(why.clone()),
+        Some(Frame::Error(_, e)) => Verdict::Failed(format!("kernel run failed: {e}")),
+        _ => Verdict::Failed(format!(
+            "the guest stopped before this scenario ran; its console ended:\n{}",
+            run.console_tail
+        )),
+    }
+}
+
+/// Prints each verdict and the totals; true if none failed.
+fn print_verdicts(files: &[PathBuf], verdicts: Vec<Verdict>, verbose: bool) -> bool {
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    for path in &files {
-        match check_file(path, &host, &opts.oracle) {
+    for (path, verdict) in files.iter().zip(verdicts) {
+        match verdict {
             Verdict::Agreed => {
                 passed += 1;
-                if opts.verbose {
+                if verbose {
                     println!("ok    {}", path.display());
                 }
             }
@@ -130,7 +215,7 @@ pub fn check_command(opts: &CheckOptions) -> anyhow::Result<bool> {
         }
     }
     println!("{passed} passed, {failed} failed, {skipped} skipped");
-    Ok(failed == 0)
+    failed == 0
 }
 
 fn check_file(path: &Path, host: &HostConfig, oracle: &OracleOptions) -> Verdict {

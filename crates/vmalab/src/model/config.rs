@@ -52,21 +52,9 @@ pub fn config_for(host: &HostConfig) -> Config {
     c.cap_ipc_lock = m.capable("CAP_IPC_LOCK");
     c.cap_sys_rawio = m.capable("CAP_SYS_RAWIO");
     c.cap_sys_nice = m.capable("CAP_SYS_NICE");
-    if let Some((ram, swap)) = meminfo() {
+    if let Some(ram) = host.mem_total {
         c.total_ram_pages = ram / host.page_size;
-        c.total_swap_pages = swap / host.page_size;
+        c.total_swap_pages = host.swap_total.unwrap_or(0) / host.page_size;
     }
     c
-}
-
-/// MemTotal and SwapTotal in bytes.
-fn meminfo() -> Option<(u64, u64)> {
-    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let field = |name: &str| {
-        s.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kb| kb * 1024)
-    };
-    Some((field("MemTotal:")?, field("SwapTotal:").unwrap_or(0)))
 }
