@@ -62,6 +62,13 @@ fn expectations_hold_on_a_model_cpu_without_protection_keys() {
 }
 
 #[test]
+fn expectations_hold_on_a_model_cpu_with_5_level_paging() {
+    let mut h = host(true, true);
+    h.features.cpu.la57 = true;
+    all_hold(&h);
+}
+
+#[test]
 fn expectations_hold_for_an_unprivileged_user_with_protection_keys() {
     all_hold(&host(true, false));
 }
