@@ -15,6 +15,7 @@ pub mod diff;
 pub mod fuzz;
 pub mod harness;
 pub mod host;
+pub mod kernels;
 pub mod layout;
 pub mod model;
 pub mod oracle;

@@ -39,6 +39,18 @@ impl KernelArgs {
             ..Default::default()
         }
     }
+
+    /// The kernel choice, with a runner timeout of `timeout` seconds on the host.
+    fn choice(&self, timeout: u64) -> vmalab::kernels::KernelChoice {
+        vmalab::kernels::KernelChoice {
+            spec: self.kernel.clone(),
+            oracle: vmalab::oracle::OracleOptions {
+                timeout: Duration::from_secs(timeout),
+                ..Default::default()
+            },
+            boot: self.boot(),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -55,6 +67,8 @@ enum Cmd {
         /// Seconds before a scenario's runner is killed.
         #[arg(long, default_value_t = 10)]
         timeout: u64,
+        #[command(flatten)]
+        kernel: KernelArgs,
     },
     /// Run a scenario on the model only; print outcomes and the final
     /// address space as /proc/PID/maps prints it.
@@ -99,8 +113,11 @@ enum Cmd {
         verbose: bool,
     },
     /// Print the detected host configuration (version, options, sysctls,
-    /// rlimits).
-    Host,
+    /// rlimits, CPU features, capabilities), or a booted kernel's.
+    Host {
+        #[command(flatten)]
+        kernel: KernelArgs,
+    },
     /// Internal: execute a scenario read from stdin (the oracle's runner).
     #[command(hide = true)]
     OracleRunner,
@@ -116,15 +133,12 @@ fn main() -> ExitCode {
             files,
             all_layouts,
             timeout,
+            kernel,
         } => {
             let opts = vmalab::report::KernelOptions {
                 paths: files,
                 all_layouts,
-                oracle: vmalab::oracle::OracleOptions {
-                    timeout: Duration::from_secs(timeout),
-                    runner: None,
-                    selftest: None,
-                },
+                kernel: kernel.choice(timeout),
             };
             match vmalab::report::kernel_command(&opts) {
                 Ok(true) => ExitCode::SUCCESS,
@@ -195,10 +209,19 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Cmd::Host => {
-            print!("{}", vmalab::host::HostConfig::detect());
-            ExitCode::SUCCESS
-        }
+        Cmd::Host { kernel } => match vmalab::kernels::run_files(&[], &kernel.choice(10)) {
+            Ok(runs) => {
+                if let Some(h) = &runs.header {
+                    println!("{h}");
+                }
+                print!("{}", runs.host);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("vmalab: {e:#}");
+                ExitCode::from(2)
+            }
+        },
         Cmd::OracleRunner => ExitCode::from(vmalab::oracle::runner::main() as u8),
     }
 }

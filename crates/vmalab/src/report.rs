@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::check::check;
-use crate::host::HostConfig;
-use crate::oracle::{run_kernel_with, KernelTrace, OracleOptions};
-use crate::scenario::{collect_files, parse_file, Scenario};
+use crate::kernels::{run_files, KernelChoice};
+use crate::oracle::KernelTrace;
+use crate::scenario::{collect_files, Scenario};
 
 /// Options of the `kernel` command.
 #[derive(Clone, Debug, Default)]
@@ -16,7 +16,8 @@ pub struct KernelOptions {
     pub paths: Vec<PathBuf>,
     /// Print the layout after every step, not only when it changed.
     pub all_layouts: bool,
-    pub oracle: OracleOptions,
+    /// The kernel to run on (the host's by default).
+    pub kernel: KernelChoice,
 }
 
 /// How one scenario went.
@@ -29,26 +30,24 @@ pub enum Verdict {
 
 /// Runs the command; returns true if every scenario passed or was skipped.
 pub fn kernel_command(opts: &KernelOptions) -> anyhow::Result<bool> {
-    let host = HostConfig::detect();
     let files = collect_files(&opts.paths)?;
     if files.is_empty() {
         anyhow::bail!("no scenario files given");
     }
+    let runs = run_files(&files, &opts.kernel)?;
+    if let Some(h) = &runs.header {
+        println!("{h}");
+    }
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    for path in files {
-        let verdict = match parse_file(&path) {
+    for f in &runs.files {
+        let verdict = match &f.result {
             Err(e) => {
-                println!("== {}\nerror: {e:#}\n", path.display());
+                println!("== {}\nerror: {e:#}\n", f.path.display());
                 Verdict::Failed
             }
-            Ok(sc) => {
-                let (text, verdict) = match run_kernel_with(&sc, &opts.oracle, &host) {
-                    Ok(kt) => render(&path.display().to_string(), &sc, &kt, opts.all_layouts),
-                    Err(e) => (
-                        format!("== {}\nerror: {e:#}\n", path.display()),
-                        Verdict::Failed,
-                    ),
-                };
+            Ok((sc, kt)) => {
+                let (text, verdict) =
+                    render(&f.path.display().to_string(), sc, kt, opts.all_layouts);
                 println!("{text}");
                 verdict
             }

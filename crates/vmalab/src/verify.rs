@@ -5,18 +5,18 @@
 //! shown with both layouts side by side.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::check::check;
 use crate::diff::{diff, DiffKind};
 use crate::host::HostConfig;
+use crate::kernels::{run_files, KernelChoice};
 use crate::layout::Layout;
 use crate::model::run_model;
-use crate::oracle::{decode_run, run_kernel_with, OracleOptions};
-use crate::scenario::{collect_files, parse_file, Scenario};
+use crate::oracle::{run_kernel_with, OracleOptions};
+use crate::scenario::{collect_files, Scenario};
 use crate::trace::Trace;
-use crate::vm::frame::Frame;
-use crate::vm::{BootOptions, GuestRun, KernelSpec};
+use crate::vm::{BootOptions, KernelSpec};
 
 /// Options of the `check` command.
 #[derive(Clone, Debug)]
@@ -124,70 +124,27 @@ pub fn check_command(opts: &CheckOptions) -> anyhow::Result<bool> {
     if files.is_empty() {
         anyhow::bail!("no scenario files given");
     }
-    let verdicts: Vec<Verdict> = match &opts.kernel {
-        KernelSpec::Host => {
-            let host = HostConfig::detect();
-            files
-                .iter()
-                .map(|p| check_file(p, &host, &opts.oracle))
-                .collect()
-        }
-        spec => check_in_guest(&files, spec, &opts.boot)?,
+    let choice = KernelChoice {
+        spec: opts.kernel.clone(),
+        oracle: opts.oracle.clone(),
+        boot: opts.boot.clone(),
     };
-    Ok(print_verdicts(&files, verdicts, opts.verbose))
-}
-
-/// Checks every file inside a booted kernel: one boot for all of them.
-fn check_in_guest(
-    files: &[PathBuf],
-    spec: &KernelSpec,
-    boot: &BootOptions,
-) -> anyhow::Result<Vec<Verdict>> {
-    let image = crate::vm::obtain(spec)?;
-    let parsed: Vec<anyhow::Result<Scenario>> = files.iter().map(|p| parse_file(p)).collect();
-    let runnable: Vec<&Scenario> = parsed.iter().filter_map(|r| r.as_ref().ok()).collect();
-    let run = crate::vm::run_in_guest(&image, &runnable, boot)?;
-    println!(
-        "kernel {} ({}, cpu {}): {} scenarios in {:.1} s",
-        run.host.release,
-        image.name,
-        boot.cpu,
-        runnable.len(),
-        run.elapsed.as_secs_f64()
-    );
-    let mut index = 0;
-    let verdicts = parsed
+    let runs = run_files(&files, &choice)?;
+    if let Some(h) = &runs.header {
+        println!("{h}");
+    }
+    let verdicts = runs
+        .files
         .iter()
-        .map(|r| match r {
-            Err(e) => Verdict::Failed(format!("{e:#}")),
-            Ok(sc) => {
-                let i = index;
-                index += 1;
-                guest_verdict(sc, i, &run)
+        .map(|f| match &f.result {
+            Err(e) => Verdict::Failed(format!("kernel run failed: {e:#}")),
+            Ok((_, k)) if k.trace.skipped.is_some() => {
+                Verdict::Skipped(k.trace.skipped.clone().unwrap_or_default())
             }
+            Ok((sc, k)) => judge(sc, &k.trace, &run_model(sc, &runs.host).trace),
         })
         .collect();
-    Ok(verdicts)
-}
-
-/// The verdict on runnable scenario `index` of a guest run.
-fn guest_verdict(sc: &Scenario, index: usize, run: &GuestRun) -> Verdict {
-    let frame = run.frames.iter().find(|f| match f {
-        Frame::Run(i, _) | Frame::Skip(i, _) | Frame::Error(i, _) => *i == index,
-        _ => false,
-    });
-    match frame {
-        Some(Frame::Run(_, raw)) => match decode_run(sc, raw, &run.host) {
-            Ok(kernel) => judge(sc, &kernel.trace, &run_model(sc, &run.host).trace),
-            Err(e) => Verdict::Failed(format!("kernel run failed: {e:#}")),
-        },
-        Some(Frame::Skip(_, why)) => Verdict::Skipped(why.clone()),
-        Some(Frame::Error(_, e)) => Verdict::Failed(format!("kernel run failed: {e}")),
-        _ => Verdict::Failed(format!(
-            "the guest stopped before this scenario ran; its console ended:\n{}",
-            run.console_tail
-        )),
-    }
+    Ok(print_verdicts(&files, verdicts, opts.verbose))
 }
 
 /// Prints each verdict and the totals; true if none failed.
@@ -216,11 +173,4 @@ fn print_verdicts(files: &[PathBuf], verdicts: Vec<Verdict>, verbose: bool) -> b
     }
     println!("{passed} passed, {failed} failed, {skipped} skipped");
     failed == 0
-}
-
-fn check_file(path: &Path, host: &HostConfig, oracle: &OracleOptions) -> Verdict {
-    match parse_file(path) {
-        Ok(sc) => check_scenario(&sc, host, oracle),
-        Err(e) => Verdict::Failed(format!("{e:#}")),
-    }
 }
