@@ -223,6 +223,15 @@ impl Config {
         f
     }
 
+    /// After 6.18, `mremap(MREMAP_DONTUNMAP)` of part of a locked VMA
+    /// unlocks just the moved range (splitting the source VMA); up to 6.18
+    /// the whole source VMA is unlocked in place. Seen on 7.2.13, not on
+    /// 6.18.44; the first release with it is not pinned down (7.0 is
+    /// assumed).
+    pub fn dontunmap_unlocks_moved_range(&self) -> bool {
+        self.version >= KernelVersion(7, 0, 0)
+    }
+
     /// Since 6.16 an unfaulted VMA may merge with a faulted neighbour (and
     /// vice versa) unless the faulted one is a fork child.
     pub fn anon_merge_6_16(&self) -> bool {

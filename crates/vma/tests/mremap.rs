@@ -797,3 +797,40 @@ fn locked_vma_grows_locked_in_place() {
     assert_eq!(m.stats().locked_vm, 14);
     assert_eq!(m.stats().committed, 8);
 }
+
+/// `mremap(MREMAP_DONTUNMAP)` of the middle of a locked VMA on `version`.
+fn dontunmap_middle_of_locked(version: vma::KernelVersion) -> Vec<String> {
+    let mut m = Mm::new(Config {
+        version,
+        ..Config::default()
+    });
+    let locked = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_LOCKED;
+    assert_eq!(m.mmap(pg(0), 8 * P, RW, locked, None, 0), Ok(pg(0)));
+    let flags = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
+    assert_eq!(m.mremap(pg(2), 2 * P, 2 * P, flags, pg(16)), Ok(pg(16)));
+    layout(&m)
+}
+
+#[test]
+fn dontunmap_of_a_locked_range_unlocks_the_whole_vma_up_to_6_18() {
+    assert_eq!(
+        dontunmap_middle_of_locked(vma::KernelVersion(6, 18, 0)),
+        [
+            "0-8 rw-p 0 [rd wr mr mw me ac]",
+            "16-18 rw-p 2 [rd wr mr mw me lo ac]"
+        ]
+    );
+}
+
+#[test]
+fn dontunmap_of_a_locked_range_unlocks_just_that_range_after_6_18() {
+    assert_eq!(
+        dontunmap_middle_of_locked(vma::KernelVersion(7, 2, 0)),
+        [
+            "0-2 rw-p 0 [rd wr mr mw me lo ac]",
+            "2-4 rw-p 2 [rd wr mr mw me ac]",
+            "4-8 rw-p 4 [rd wr mr mw me lo ac]",
+            "16-18 rw-p 2 [rd wr mr mw me lo ac]"
+        ]
+    );
+}

@@ -120,20 +120,45 @@ impl<E: Env> Mm<E> {
         v.uffd_ctx = None;
     }
 
-    /// `dontunmap_complete`: the source stays mapped but empty. The whole
-    /// source VMA -- not just the moved part -- stops being locked
-    /// (`locked_vm` is not reduced: the kernel leaves it counted twice), and
-    /// keeps `VM_ACCOUNT`. If all of it moved to another VMA, it drops its
-    /// `anon_vma`, so it may merge like an unfaulted VMA again.
+    /// `dontunmap_complete`: the source stays mapped but empty and stops
+    /// being locked (`locked_vm` is not reduced: the kernel leaves it
+    /// counted twice), keeping `VM_ACCOUNT`. Up to 6.18 the whole source
+    /// VMA loses its lock flags in place; newer kernels unlock just the
+    /// moved range, splitting the VMA as munlock would (see
+    /// [`Config::dontunmap_unlocks_moved_range`]). If all of the VMA moved
+    /// to another VMA, it drops its `anon_vma`, so it may merge like an
+    /// unfaulted VMA again.
+    ///
+    /// [`Config::dontunmap_unlocks_moved_range`]: crate::Config::dontunmap_unlocks_moved_range
     fn dontunmap_complete(&mut self, vrm: &Remap, new_vma: VmaId) {
         let id = vrm.vma();
         let end = vrm.addr.wrapping_add(vrm.old_len);
+        let v = self.vma(id);
+        let whole = vrm.addr == v.start && end == v.end;
+        let locked = v.flags.intersects(VmFlags::LOCKED_MASK);
+        let unlocked_range = locked
+            && !whole
+            && self.config.dontunmap_unlocks_moved_range()
+            && self.unlock_moved_range(id, vrm.addr, end).is_ok();
         self.env.vma_start_write(id);
         let v = self.vma_mut(id);
-        v.flags.remove(VmFlags::LOCKED_MASK);
-        if new_vma != id && vrm.addr == v.start && end == v.end {
+        if !unlocked_range {
+            v.flags.remove(VmFlags::LOCKED_MASK);
+        }
+        if new_vma != id && whole {
             unlink_anon_vmas(v);
         }
+    }
+
+    /// Clears the lock flags of `[start, end)` of `vma` alone, splitting
+    /// (and merging) as `vma_modify_flags` does.
+    fn unlock_moved_range(&mut self, vma: VmaId, start: u64, end: u64) -> KResult<()> {
+        let prev = self.vma_prev_of(self.vma(vma).start);
+        let mut flags = self.vma(vma).flags & !VmFlags::LOCKED_MASK;
+        let got = self.modify_flags(prev, vma, start, end, &mut flags)?;
+        self.env.vma_start_write(got);
+        self.vma_mut(got).flags = flags;
+        Ok(())
     }
 
     /// `unmap_source_vma`: unmap the moved-from range. An accounted move
