@@ -74,6 +74,7 @@ pub fn run_in_guest(
     let initrd = dir.path().join("initrd.cpio");
     std::fs::write(&initrd, initramfs(config.as_deref(), scenarios)?)?;
     let out = dir.path().join("frames");
+    let serial_out = dir.path().join("frames-serial");
     let console = dir.path().join("console");
     let append = format!(
         "console=ttyS0 panic=-1 quiet vmalab.timeout={}",
@@ -91,6 +92,8 @@ pub fn run_in_guest(
         .args(["-append", &append])
         .arg("-serial")
         .arg(format!("file:{}", console.display()))
+        .arg("-serial")
+        .arg(format!("file:{}", serial_out.display()))
         .args(["-device", "virtio-serial-pci"])
         .arg("-chardev")
         .arg(format!("file,id=vmalab,path={}", out.display()))
@@ -120,7 +123,10 @@ pub fn run_in_guest(
     let elapsed = start.elapsed();
     let console_text = std::fs::read(&console).unwrap_or_default();
     let console_tail = tail(&String::from_utf8_lossy(&console_text), 15);
-    let bytes = std::fs::read(&out).unwrap_or_default();
+    let mut bytes = std::fs::read(&out).unwrap_or_default();
+    if bytes.is_empty() {
+        bytes = std::fs::read(&serial_out).unwrap_or_default();
+    }
     let mut frames = parse_frames(&bytes).context("reading the guest's results")?;
     let Some(Frame::Report(report)) = frames.first().cloned() else {
         bail!(

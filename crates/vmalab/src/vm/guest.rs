@@ -24,8 +24,10 @@ use crate::scenario::parse;
 pub const SCENARIO_DIR: &str = "/scenarios";
 /// The booted kernel's build configuration.
 pub const CONFIG_PATH: &str = "/boot/vmalab.config";
-/// The device the results go to (a virtconsole).
-const OUTPUT: &str = "/dev/hvc0";
+/// The devices the results may go to, in order of preference: a virtio
+/// console (fast; built in from 6.12 on Debian's cloud kernels), else the
+/// second serial port (always built in).
+const OUTPUTS: [&str; 2] = ["/dev/hvc0", "/dev/ttyS1"];
 
 /// Whether this process is the init of a vmalab guest: process 1, started
 /// as `/init` (so a container running `vmalab` as its first process is
@@ -118,10 +120,10 @@ fn timeout() -> Duration {
 }
 
 fn guest_main() -> anyhow::Result<()> {
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .open(OUTPUT)
-        .with_context(|| format!("opening {OUTPUT}"))?;
+    let mut out = OUTPUTS
+        .iter()
+        .find_map(|p| std::fs::OpenOptions::new().write(true).open(p).ok())
+        .with_context(|| format!("cannot open any of {OUTPUTS:?}"))?;
     raw_mode(&out)?;
     let host = guest_config();
     write_frame(&mut out, &Frame::Report(super::report::encode(&host)))?;
