@@ -35,5 +35,5 @@ pub use flags::VmFlags;
 pub use mm::{Invariant, Mm, VmStats};
 pub use policy::{MemPolicy, PolicyMode};
 pub use slab::VmaId;
-pub use sys::{Access, MapEntry, Maps, Signal};
+pub use sys::{Access, MapEntry, Maps, SeedProcess, SeedVma, Signal};
 pub use vma::{AnonName, UffdCtx, Vma};

@@ -25,6 +25,7 @@ mod pages;
 mod pkeys;
 mod prctl;
 mod process;
+mod seed;
 mod shared_policy;
 mod uffd;
 mod unmapped_area;
@@ -35,6 +36,7 @@ pub use fault::{Access, Signal};
 pub use guard::GuardMap;
 pub use pages::Pages;
 pub use process::Process;
+pub use seed::{SeedProcess, SeedVma};
 pub use shared_policy::{SharedPolicies, SharedPolicy};
 pub use view::{MapEntry, Maps};
 
