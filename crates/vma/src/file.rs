@@ -53,6 +53,10 @@ pub struct FileInner {
     pub vm_ops: Option<VmOps>,
     /// Created by `shmem_zero_setup` for `MAP_SHARED|MAP_ANONYMOUS`.
     pub anon_shmem: bool,
+    /// Its filesystem places mappings with `thp_get_unmapped_area`, so a
+    /// mapping covering a huge-page-sized, aligned part of the file is
+    /// aligned to a huge page (ext4, xfs, btrfs on x86-64).
+    pub thp_aligned: bool,
 }
 
 /// A reference to an open file. Equality is identity (`vm_file == vm_file`).
@@ -80,7 +84,18 @@ impl File {
             has_mmap: true,
             vm_ops: None,
             anon_shmem: false,
+            thp_aligned: false,
         }))
+    }
+
+    /// A regular file on a filesystem that aligns mappings to huge pages
+    /// (see [`FileInner::thp_aligned`]).
+    pub fn on_thp_filesystem(path: &str, size_pages: u64, readable: bool, writable: bool) -> File {
+        let mut f = File::new(path, size_pages, FileKind::Regular, readable, writable);
+        if let Some(inner) = Arc::get_mut(&mut f.0) {
+            inner.thp_aligned = true;
+        }
+        f
     }
 
     /// A file whose `mmap` hook installs `ops`.

@@ -23,6 +23,7 @@ pub mod outcome;
 pub mod report;
 pub mod run_cmd;
 pub mod scenario;
+pub mod shadow;
 pub mod trace;
 pub mod verify;
 pub mod vm;

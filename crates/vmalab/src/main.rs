@@ -118,6 +118,21 @@ enum Cmd {
         #[command(flatten)]
         kernel: KernelArgs,
     },
+    /// Run a program under ptrace with a model address space beside each
+    /// of its processes; every memory system call is applied to the model
+    /// and the result and whole address space compared with the kernel's.
+    /// Exits with the program's status, or 1 if the model diverged.
+    Shadow {
+        /// After a divergence, take the kernel's layout and go on.
+        #[arg(long)]
+        keep_going: bool,
+        /// Print every checked call.
+        #[arg(short, long)]
+        verbose: bool,
+        /// The program and its arguments (after `--`).
+        #[arg(required = true, last = true)]
+        cmd: Vec<String>,
+    },
     /// Internal: execute a scenario read from stdin (the oracle's runner).
     #[command(hide = true)]
     OracleRunner,
@@ -222,6 +237,41 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Cmd::Shadow {
+            keep_going,
+            verbose,
+            cmd,
+        } => {
+            let opts = vmalab::shadow::ShadowOptions {
+                cmd,
+                keep_going,
+                verbose,
+                ..Default::default()
+            };
+            match vmalab::shadow::shadow(&opts) {
+                Ok(s) => {
+                    eprintln!(
+                        "shadow: {} address spaces, {} calls checked, {} taken from the kernel, \
+                         peak {} VMAs, {} divergences; exit status {}",
+                        s.programs,
+                        s.calls_checked,
+                        s.calls_resynced,
+                        s.peak_vmas,
+                        s.divergences,
+                        s.exit_status
+                    );
+                    if s.divergences > 0 {
+                        ExitCode::FAILURE
+                    } else {
+                        ExitCode::from(s.exit_status.clamp(0, 255) as u8)
+                    }
+                }
+                Err(e) => {
+                    eprintln!("vmalab: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Cmd::OracleRunner => ExitCode::from(vmalab::oracle::runner::main() as u8),
     }
 }

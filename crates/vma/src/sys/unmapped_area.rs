@@ -50,12 +50,11 @@ impl<E: Env> Mm<E> {
             return Err(Errno::ENOMEM);
         }
         let pgoff = if file.is_none() { 0 } else { pgoff };
-        let addr = if file.is_none()
-            && flags & MAP_SHARED == 0
-            && addr == 0
-            && self.config.transparent_hugepage
-            && len % PMD_SIZE == 0
-        {
+        let thp = self.config.transparent_hugepage;
+        let large_anon =
+            file.is_none() && flags & MAP_SHARED == 0 && addr == 0 && len % PMD_SIZE == 0;
+        let thp_file = file.is_some_and(|f| f.inner().thp_aligned);
+        let addr = if thp && (large_anon || thp_file) {
             self.thp_unmapped_area(addr, len, pgoff, flags, vm_flags)?
         } else {
             self.arch_unmapped_area(addr, len, pgoff, flags, vm_flags)?
