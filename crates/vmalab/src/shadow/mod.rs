@@ -12,9 +12,12 @@
 //!
 //! Where this cannot be exact: a snapshot gives every faulted VMA an
 //! `anon_vma` of its own (the kernel's may be shared); calls of several
-//! threads are applied in the order their syscalls return; calls not
+//! threads are serialised (below), which a program could notice; calls not
 //! modelled one by one (shmat, mbind, prctl(PR_SET_VMA), userfaultfd,
 //! process_madvise) are followed by taking the layout from the kernel.
+//! Memory calls of the threads of one address space are let into the
+//! kernel one at a time (a thread entering one while another's is in
+//! flight waits stopped), so the model sees them in the kernel's order.
 //! Programs run with address-space randomisation off (as `setarch -R`),
 //! so that placement can be compared.
 
@@ -102,9 +105,16 @@ struct Shadow {
     /// Divergence found without --keep-going: stop checking.
     stopped_checking: bool,
     breaks: Breaks,
+    /// The thread whose memory call is in flight, per model: memory calls
+    /// of one address space are let through one at a time, so the model
+    /// applies them in the kernel's order.
+    busy: HashMap<usize, i32>,
+    /// Threads stopped at a memory call's entry, waiting for `busy`.
+    parked: HashMap<usize, Vec<i32>>,
 }
 
-/// Runs the command; returns the summary.
+/// Runs the command; returns the summary. It waits only for the tracees
+/// of the calling thread, so several threads may shadow at once.
 pub fn shadow(opts: &ShadowOptions) -> anyhow::Result<ShadowSummary> {
     if opts.cmd.is_empty() {
         bail!("no command to run");
@@ -136,7 +146,7 @@ pub fn shadow(opts: &ShadowOptions) -> anyhow::Result<ShadowSummary> {
         }
         ForkResult::Parent { child } => child,
     };
-    match waitpid(pid, None).context("waiting for the program to start")? {
+    match waitpid(pid, Some(WaitPidFlag::__WALL)).context("waiting for the program to start")? {
         WaitStatus::Stopped(_, Signal::SIGTRAP) => {}
         WaitStatus::Exited(_, code) => bail!("{} did not start (exit {code})", opts.cmd[0]),
         other => bail!("{} did not start: {other:?}", opts.cmd[0]),
@@ -158,6 +168,8 @@ pub fn shadow(opts: &ShadowOptions) -> anyhow::Result<ShadowSummary> {
         early: Vec::new(),
         stopped_checking: false,
         breaks: Breaks::new(),
+        busy: HashMap::new(),
+        parked: HashMap::new(),
     };
     let model = s.new_model(pid.as_raw())?;
     s.tracees.insert(
@@ -223,7 +235,7 @@ impl Shadow {
     fn run(&mut self, first: Pid) -> anyhow::Result<()> {
         ptrace::syscall(first, None).context("PTRACE_SYSCALL")?;
         loop {
-            let status = match waitpid(None, Some(WaitPidFlag::__WALL)) {
+            let status = match waitpid(None, Some(WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD)) {
                 Ok(s) => s,
                 Err(nix::errno::Errno::ECHILD) => return Ok(()),
                 Err(nix::errno::Errno::EINTR) => continue,
@@ -231,8 +243,9 @@ impl Shadow {
             };
             match status {
                 WaitStatus::PtraceSyscall(pid) => {
-                    self.syscall_stop(pid.as_raw());
-                    let _ = ptrace::syscall(pid, None);
+                    if self.syscall_stop(pid.as_raw()) {
+                        let _ = ptrace::syscall(pid, None);
+                    }
                 }
                 WaitStatus::PtraceEvent(pid, _, event) => {
                     self.event(pid.as_raw(), event);
@@ -260,7 +273,14 @@ impl Shadow {
     }
 
     fn gone(&mut self, tid: i32, first: i32, status: i32) {
-        self.tracees.remove(&tid);
+        if let Some(t) = self.tracees.remove(&tid) {
+            if self.busy.get(&t.model) == Some(&tid) {
+                self.release(t.model);
+            }
+            if let Some(q) = self.parked.get_mut(&t.model) {
+                q.retain(|&p| p != tid);
+            }
+        }
         if tid == first {
             self.summary.exit_status = status;
         }
@@ -349,12 +369,14 @@ impl Shadow {
         }
     }
 
-    fn syscall_stop(&mut self, tid: i32) {
+    /// A syscall stop; false if the thread must stay stopped (parked
+    /// until another thread's memory call on the same address space ends).
+    fn syscall_stop(&mut self, tid: i32) -> bool {
         let Ok(regs) = ptrace::getregs(Pid::from_raw(tid)) else {
-            return;
+            return true;
         };
         let Some(t) = self.tracees.get_mut(&tid) else {
-            return;
+            return true;
         };
         if !t.in_call {
             t.in_call = true;
@@ -364,15 +386,45 @@ impl Shadow {
             };
             t.call = Call::decode(&raw);
             let (model, call) = (t.model, t.call);
-            if let (Some(call), false) = (call, self.stopped_checking) {
+            let Some(call) = call else {
+                return true;
+            };
+            if self.busy.get(&model).is_some_and(|&other| other != tid) {
+                self.parked.entry(model).or_default().push(tid);
+                return false;
+            }
+            self.busy.insert(model, tid);
+            if !self.stopped_checking {
                 self.before(model, tid, &call);
             }
         } else {
             t.in_call = false;
             let (model, call) = (t.model, t.call.take());
-            if let (Some(call), false) = (call, self.stopped_checking) {
-                self.after(model, tid, &call, regs.rax as i64);
+            if let Some(call) = call {
+                if !self.stopped_checking {
+                    self.after(model, tid, &call, regs.rax as i64);
+                }
+                self.release(model);
             }
+        }
+        true
+    }
+
+    /// The memory call in flight on `model` ended: the next parked thread
+    /// may make its call.
+    fn release(&mut self, model: usize) {
+        self.busy.remove(&model);
+        let next = self
+            .parked
+            .get_mut(&model)
+            .and_then(|q| (!q.is_empty()).then(|| q.remove(0)));
+        if let Some(tid) = next {
+            self.busy.insert(model, tid);
+            let call = self.tracees.get(&tid).and_then(|t| t.call);
+            if let (Some(call), false) = (call, self.stopped_checking) {
+                self.before(model, tid, &call);
+            }
+            let _ = ptrace::syscall(Pid::from_raw(tid), None);
         }
     }
 

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Shadowing real programs: the model follows every memory call of a
+//! program under ptrace and agrees with the kernel; a planted model bug
+//! is caught. The programs are this crate's own oracle runner (which
+//! makes exactly the calls of a scenario) and the shell.
+
+use std::path::PathBuf;
+
+use vmalab::model::PlantedBug;
+use vmalab::shadow::{shadow, ShadowOptions, ShadowSummary};
+
+fn runner_on(scenario: &str, plant: Option<PlantedBug>) -> Option<ShadowSummary> {
+    let dir = std::env::temp_dir().join(format!("vmalab-shadow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{}.scenario", plant.is_some()));
+    std::fs::write(&path, scenario).unwrap();
+    let opts = ShadowOptions {
+        cmd: vec![
+            env!("CARGO_BIN_EXE_vmalab").to_string(),
+            "oracle-runner".to_string(),
+        ],
+        stdin: Some(PathBuf::from(&path)),
+        plant,
+        keep_going: true,
+        ..Default::default()
+    };
+    match shadow(&opts) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            // Containers may forbid ptrace; that is the machine, not the model.
+            println!("skipped: cannot trace a child here: {e:#}");
+            None
+        }
+    }
+}
+
+const SCENARIO: &str = "\
+window 64
+file f pages=4 rw
+mmap 0 8 PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED
+touch write 1
+mprotect 2 2 PROT_READ|PROT_EXEC
+mmap 16 4 PROT_READ|PROT_WRITE MAP_SHARED|MAP_FIXED fd=f
+mremap 16 4 8 MREMAP_MAYMOVE
+fork
+munmap 4 1
+mlock 0 2
+madvise 6 2 MADV_DONTNEED
+";
+
+#[test]
+fn the_model_follows_a_program_that_forks() {
+    let Some(s) = runner_on(SCENARIO, None) else {
+        return;
+    };
+    assert_eq!(s.divergences, 0, "{s:?}");
+    assert_eq!(s.programs, 2, "{s:?}");
+    assert!(s.calls_checked >= 10, "{s:?}");
+    assert_eq!(s.exit_status, 0);
+}
+
+#[test]
+fn a_planted_model_bug_is_caught() {
+    let Some(s) = runner_on(SCENARIO, Some(PlantedBug::MprotectDropsExec)) else {
+        return;
+    };
+    assert!(s.divergences >= 1, "{s:?}");
+}
+
+#[test]
+fn the_shell_and_its_children_agree_and_the_exit_status_passes_through() {
+    let opts = ShadowOptions {
+        cmd: [
+            "sh",
+            "-c",
+            "ls / >/dev/null; cat /proc/self/maps >/dev/null; exit 3",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Default::default()
+    };
+    let s = match shadow(&opts) {
+        Ok(s) => s,
+        Err(e) => return println!("skipped: cannot trace a child here: {e:#}"),
+    };
+    assert_eq!(s.divergences, 0, "{s:?}");
+    assert!(s.programs >= 3, "{s:?}");
+    assert_eq!(s.exit_status, 3);
+}
