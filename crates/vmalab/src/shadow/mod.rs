@@ -243,7 +243,8 @@ impl Shadow {
             };
             match status {
                 WaitStatus::PtraceSyscall(pid) => {
-                    if self.syscall_stop(pid.as_raw()) {
+                    let parked = !self.syscall_stop(pid.as_raw());
+                    if !parked {
                         let _ = ptrace::syscall(pid, None);
                     }
                 }
