@@ -133,6 +133,25 @@ enum Cmd {
         #[arg(required = true, last = true)]
         cmd: Vec<String>,
     },
+    /// Shadow a program (as `shadow`) and write its address-space history
+    /// as a trace that `replay` runs on the model alone.
+    Record {
+        /// The trace file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// The program and its arguments (after `--`).
+        #[arg(required = true, last = true)]
+        cmd: Vec<String>,
+    },
+    /// Run a recorded trace on the model alone and check every recorded
+    /// result and layout (exit 1 if one differs).
+    Replay {
+        /// The trace file.
+        trace: PathBuf,
+        /// Stop after this many calls and print the address space there.
+        #[arg(long)]
+        until: Option<u64>,
+    },
     /// Internal: execute a scenario read from stdin (the oracle's runner).
     #[command(hide = true)]
     OracleRunner,
@@ -264,6 +283,50 @@ fn main() -> ExitCode {
                         ExitCode::FAILURE
                     } else {
                         ExitCode::from(s.exit_status.clamp(0, 255) as u8)
+                    }
+                }
+                Err(e) => {
+                    eprintln!("vmalab: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Cmd::Record { output, cmd } => {
+            let opts = vmalab::shadow::ShadowOptions {
+                cmd,
+                keep_going: true,
+                record: Some(output.clone()),
+                ..Default::default()
+            };
+            match vmalab::shadow::shadow(&opts) {
+                Ok(s) => {
+                    eprintln!(
+                        "record: {} address spaces, {} calls written to {}; exit status {}",
+                        s.programs,
+                        s.calls_checked,
+                        output.display(),
+                        s.exit_status
+                    );
+                    ExitCode::from(s.exit_status.clamp(0, 255) as u8)
+                }
+                Err(e) => {
+                    eprintln!("vmalab: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Cmd::Replay { trace, until } => {
+            let opts = vmalab::shadow::trace::ReplayOptions { until };
+            match vmalab::shadow::trace::replay(&trace, &opts) {
+                Ok(s) => {
+                    println!(
+                        "replay: {} address spaces, {} calls, {} differ from the recording",
+                        s.spaces, s.calls, s.mismatches
+                    );
+                    if s.mismatches == 0 {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
                     }
                 }
                 Err(e) => {

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use vmalab::model::PlantedBug;
+use vmalab::shadow::trace::{replay, ReplayOptions};
 use vmalab::shadow::{shadow, ShadowOptions, ShadowSummary};
 
 fn runner_on(scenario: &str, plant: Option<PlantedBug>) -> Option<ShadowSummary> {
@@ -86,4 +87,40 @@ fn the_shell_and_its_children_agree_and_the_exit_status_passes_through() {
     assert_eq!(s.divergences, 0, "{s:?}");
     assert!(s.programs >= 3, "{s:?}");
     assert_eq!(s.exit_status, 3);
+}
+
+#[test]
+fn a_recorded_run_replays_to_the_same_results_and_layouts() {
+    let dir = std::env::temp_dir().join(format!("vmalab-record-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("s.scenario");
+    std::fs::write(&scenario, SCENARIO).unwrap();
+    let trace = dir.join("run.trace");
+    let opts = ShadowOptions {
+        cmd: vec![
+            env!("CARGO_BIN_EXE_vmalab").to_string(),
+            "oracle-runner".to_string(),
+        ],
+        stdin: Some(scenario),
+        record: Some(trace.clone()),
+        keep_going: true,
+        ..Default::default()
+    };
+    let s = match shadow(&opts) {
+        Ok(s) => s,
+        Err(e) => return println!("skipped: cannot trace a child here: {e:#}"),
+    };
+    let r = replay(&trace, &ReplayOptions::default()).unwrap();
+    assert_eq!(r.mismatches, 0);
+    assert_eq!(r.calls, s.calls_checked);
+    assert_eq!(r.spaces, 2);
+    // A damaged trace is an error naming the file and line, not a panic.
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let damaged = dir.join("damaged.trace");
+    let cut: Vec<&str> = text.lines().collect();
+    let mut bad = cut[..cut.len() / 2].join("\n");
+    bad.push_str("\ncall 0 nine\n");
+    std::fs::write(&damaged, bad).unwrap();
+    let e = replay(&damaged, &ReplayOptions::default()).unwrap_err();
+    assert!(format!("{e:#}").contains("damaged.trace:"), "{e:#}");
 }

@@ -85,6 +85,11 @@ impl Files {
         *self.keys.entry(file.inner().ino).or_insert(seen)
     }
 
+    /// The kernel identity of a file this registry made, if it did.
+    pub fn known_key(&self, file: &File) -> Option<FileKey> {
+        self.keys.get(&file.inner().ino).copied()
+    }
+
     /// A fork child's descriptors are its parent's descriptions.
     pub fn inherit(&mut self, parent: i32, child: i32) {
         for known in self.by_key.values_mut() {

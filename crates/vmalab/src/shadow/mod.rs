@@ -24,6 +24,7 @@
 mod call;
 mod files;
 mod procfs;
+pub mod trace;
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -52,6 +53,8 @@ pub struct ShadowOptions {
     pub stdin: Option<std::path::PathBuf>,
     /// A deliberate model bug, to show shadowing catches one (tests).
     pub plant: Option<crate::model::PlantedBug>,
+    /// Also write the run as a trace (`vmalab record`) to this file.
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// What a shadowed run found.
@@ -85,8 +88,9 @@ struct Tracee {
     model: usize,
     /// Inside a system call (between its entry and exit stops).
     in_call: bool,
-    /// The call at entry, if it is a memory call.
+    /// The call at entry, if it is a memory call, with its registers.
     call: Option<Call>,
+    raw: Option<Raw>,
 }
 
 /// Pages of one VMA looked at for anonymous pages (bounds the cost of
@@ -111,6 +115,7 @@ struct Shadow {
     busy: HashMap<usize, i32>,
     /// Threads stopped at a memory call's entry, waiting for `busy`.
     parked: HashMap<usize, Vec<i32>>,
+    recorder: Option<trace::Recorder>,
 }
 
 /// Runs the command; returns the summary. It waits only for the tracees
@@ -170,6 +175,15 @@ pub fn shadow(opts: &ShadowOptions) -> anyhow::Result<ShadowSummary> {
         breaks: Breaks::new(),
         busy: HashMap::new(),
         parked: HashMap::new(),
+        recorder: match &opts.record {
+            Some(path) => {
+                let f = std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?;
+                let out = Box::new(std::io::BufWriter::new(f));
+                Some(trace::Recorder::new(out, &host)?)
+            }
+            None => None,
+        },
     };
     let model = s.new_model(pid.as_raw())?;
     s.tracees.insert(
@@ -178,16 +192,20 @@ pub fn shadow(opts: &ShadowOptions) -> anyhow::Result<ShadowSummary> {
             model,
             in_call: false,
             call: None,
+            raw: None,
         },
     );
     s.run(pid)?;
+    if let Some(r) = &mut s.recorder {
+        r.flush().context("writing the trace")?;
+    }
     Ok(s.summary)
 }
 
 impl Shadow {
     /// A model seeded from the process's current address space.
     fn new_model(&mut self, pid: i32) -> anyhow::Result<usize> {
-        let mm = self.seeded(pid, None)?;
+        let mm = self.seeded(self.models.len(), pid, None)?;
         self.summary.programs += 1;
         self.models.push(Some(Model { mm, pid }));
         Ok(self.models.len() - 1)
@@ -195,7 +213,7 @@ impl Shadow {
 
     /// An address space like `pid`'s now; `brk` is its break if known
     /// (else start_brk, as right after exec).
-    fn seeded(&mut self, pid: i32, brk: Option<u64>) -> anyhow::Result<Mm> {
+    fn seeded(&mut self, space: usize, pid: i32, brk: Option<u64>) -> anyhow::Result<Mm> {
         let snap = snapshot(pid)?;
         let mut pm = Pagemap::open(pid)?;
         let task_size = self.config.task_size;
@@ -225,6 +243,18 @@ impl Shadow {
             start_stack: stack.map(|v| v.end - 4096),
             mmap_base: Some(mmap_base(&self.config)),
         };
+        if let Some(r) = &mut self.recorder {
+            for v in &snap {
+                if let Some(f) = seeds
+                    .iter()
+                    .find(|s| s.start == v.start)
+                    .and_then(|s| s.file.as_ref())
+                {
+                    r.file(f, v.key)?;
+                }
+            }
+            r.seed(space, &seeds, &process)?;
+        }
         let mut mm = Mm::new(self.config.clone());
         mm.seed(&seeds, process)
             .map_err(|e| anyhow::anyhow!("seeding the model of process {pid}: {e:?}"))?;
@@ -336,6 +366,7 @@ impl Shadow {
                 model,
                 in_call: false, // a new thread's first syscall stop is an entry
                 call: None,
+                raw: None,
             },
         );
         if let Some(i) = self.early.iter().position(|&t| t == new) {
@@ -352,15 +383,23 @@ impl Shadow {
             return parent_model;
         };
         if let Ok(mut pm) = Pagemap::open(parent) {
-            sync_faults(&mut m.mm, &mut pm, 0, u64::MAX);
+            let noted = sync_faults(&mut m.mm, &mut pm, 0, u64::MAX);
+            record_faults(&mut self.recorder, parent_model, &noted);
         }
         match m.mm.fork() {
             Ok(mm) => {
+                if let Some(r) = &mut self.recorder {
+                    let _ = r.fork(self.models.len(), parent_model);
+                }
                 self.summary.programs += 1;
                 self.models.push(Some(Model { mm, pid: child }));
                 self.models.len() - 1
             }
-            Err(_) => match self.seeded(child, self.breaks.get(&parent_model).copied()) {
+            Err(_) => match self.seeded(
+                self.models.len(),
+                child,
+                self.breaks.get(&parent_model).copied(),
+            ) {
                 Ok(mm) => {
                     self.models.push(Some(Model { mm, pid: child }));
                     self.models.len() - 1
@@ -386,6 +425,7 @@ impl Shadow {
                 args: [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9],
             };
             t.call = Call::decode(&raw);
+            t.raw = Some(raw);
             let (model, call) = (t.model, t.call);
             let Some(call) = call else {
                 return true;
@@ -400,10 +440,10 @@ impl Shadow {
             }
         } else {
             t.in_call = false;
-            let (model, call) = (t.model, t.call.take());
-            if let Some(call) = call {
+            let (model, call, raw) = (t.model, t.call.take(), t.raw.take());
+            if let (Some(call), Some(raw)) = (call, raw) {
                 if !self.stopped_checking {
-                    self.after(model, tid, &call, regs.rax as i64);
+                    self.after(model, tid, &call, &raw, regs.rax as i64);
                 }
                 self.release(model);
             }
@@ -438,32 +478,39 @@ impl Shadow {
             return;
         };
         for (s, e) in call.ranges() {
-            sync_faults(
+            let noted = sync_faults(
                 &mut m.mm,
                 &mut pm,
                 s.saturating_sub(4096),
                 e.saturating_add(4096),
             );
+            record_faults(&mut self.recorder, model, &noted);
         }
     }
 
     /// After a call: apply it to the model and compare.
-    fn after(&mut self, model: usize, tid: i32, call: &Call, kernel: i64) {
+    fn after(&mut self, model: usize, tid: i32, call: &Call, raw: &Raw, kernel: i64) {
         let file = match call {
             Call::Mmap { flags, fd, .. } if flags & 0x20 == 0 => self.files.for_fd(tid, *fd),
             _ => None,
         };
+        if let (Some(r), Some(f)) = (&mut self.recorder, &file) {
+            if let Some(key) = self.files.known_key(f) {
+                let _ = r.file(f, key);
+            }
+        }
         let Some(Some(m)) = self.models.get_mut(model) else {
             return;
         };
         m.pid = tid;
         if let (Some((s, e)), Ok(mut pm)) = (call.placed_range(kernel), Pagemap::open(tid)) {
-            sync_faults(
+            let noted = sync_faults(
                 &mut m.mm,
                 &mut pm,
                 s.saturating_sub(4096),
                 e.saturating_add(4096),
             );
+            record_faults(&mut self.recorder, model, &noted);
         }
         let planted = plant(self.opts.plant, *call);
         let Some(result) = planted.apply(&mut m.mm, file.as_ref()) else {
@@ -482,8 +529,12 @@ impl Shadow {
         let kernel_vmas: Vec<&KernelVma> = snap.iter().filter(|v| v.is_user(task_size)).collect();
         grow_stack_like(&mut m.mm, &kernel_vmas);
         self.summary.peak_vmas = self.summary.peak_vmas.max(m.mm.map_count());
-        let model_lines = model_layout(&m.mm, &kernel_vmas, &mut self.files);
         let kernel_lines: Vec<String> = kernel_vmas.iter().map(|v| kernel_line(v)).collect();
+        let files = &mut self.files;
+        let model_lines = layout_lines(&m.mm, &kernel_lines, &mut |f, seen| files.key_of(f, seen));
+        if let Some(r) = &mut self.recorder {
+            let _ = r.call(model, raw, file.as_ref(), kernel, &kernel_lines);
+        }
         if self.opts.verbose {
             println!("shadow: [{tid}] {call} = {}", show_result(kernel));
         }
@@ -505,7 +556,7 @@ impl Shadow {
 
     /// Takes the kernel's layout as the model's.
     fn resync(&mut self, model: usize, tid: i32) {
-        match self.seeded(tid, self.breaks.get(&model).copied()) {
+        match self.seeded(model, tid, self.breaks.get(&model).copied()) {
             Ok(mm) => {
                 if let Some(Some(m)) = self.models.get_mut(model) {
                     m.mm = mm;
@@ -539,16 +590,29 @@ fn plant(bug: Option<crate::model::PlantedBug>, call: Call) -> Call {
 
 /// Reports to the model the anonymous pages of private VMAs in
 /// `[start, end)` that it does not know of.
-fn sync_faults(mm: &mut Mm, pm: &mut Pagemap, start: u64, end: u64) {
+fn sync_faults(mm: &mut Mm, pm: &mut Pagemap, start: u64, end: u64) -> Vec<u64> {
     let unfaulted: Vec<(u64, u64)> = mm
         .vmas()
         .filter(|(_, v)| v.end > start && v.start < end)
         .filter(|(_, v)| !v.flags.contains(VmFlags::SHARED) && v.anon_vma.is_none())
         .map(|(_, v)| (v.start, v.end))
         .collect();
+    let mut noted = Vec::new();
     for (s, e) in unfaulted {
         if let Some(page) = pm.first_anon_page(s, e, PAGEMAP_LIMIT) {
-            let _ = mm.note_anon_fault(page);
+            if mm.note_anon_fault(page).is_ok() {
+                noted.push(page);
+            }
+        }
+    }
+    noted
+}
+
+/// Writes the faults reported to a model to the trace, if one is kept.
+fn record_faults(recorder: &mut Option<trace::Recorder>, model: usize, noted: &[u64]) {
+    if let Some(r) = recorder {
+        for &a in noted {
+            let _ = r.fault(model, a);
         }
     }
 }
@@ -617,21 +681,25 @@ fn kernel_line(v: &KernelVma) -> String {
     )
 }
 
-/// The model's VMAs as comparison lines, files named by kernel identity.
-fn model_layout(mm: &Mm, kernel: &[&KernelVma], files: &mut Files) -> Vec<String> {
+/// The model's VMAs as comparison lines (the form of [`kernel_line`]),
+/// files named by kernel identity through `key_of`, which is also told
+/// the identity the kernel shows at the same address (to bind a file the
+/// model made itself, such as a shared anonymous mapping's object).
+pub(crate) fn layout_lines(
+    mm: &Mm,
+    kernel: &[String],
+    key_of: &mut dyn FnMut(
+        &vma::File,
+        crate::oracle::smaps::FileKey,
+    ) -> crate::oracle::smaps::FileKey,
+) -> Vec<String> {
     mm.vmas()
         .map(|(_, v)| {
             let e = mm.map_entry(v);
             let perms = String::from_utf8_lossy(&e.perms).into_owned();
             let (ma, mi, ino) = match &v.file {
                 None => (0, 0, 0),
-                Some(f) => {
-                    let seen = kernel
-                        .iter()
-                        .find(|k| k.start == v.start)
-                        .map_or((0, 0, 0), |k| k.key);
-                    files.key_of(f, seen)
-                }
+                Some(f) => key_of(f, seen_key(kernel, v.start)),
             };
             let offset = if v.file.is_some() { v.pgoff * 4096 } else { 0 };
             format!(
@@ -644,8 +712,26 @@ fn model_layout(mm: &Mm, kernel: &[&KernelVma], files: &mut Files) -> Vec<String
         .collect()
 }
 
-/// The lines that differ, kernel then model, with a line of context.
-fn differing_lines(kernel: &[String], model: &[String]) -> String {
+/// The file identity a kernel line starting at `start` shows.
+fn seen_key(kernel: &[String], start: u64) -> crate::oracle::smaps::FileKey {
+    let prefix = format!("{start:x}-");
+    kernel
+        .iter()
+        .find(|l| l.starts_with(&prefix))
+        .and_then(|l| {
+            let w: Vec<&str> = l.split(' ').collect();
+            let (ma, mi) = w.get(3)?.split_once(':')?;
+            Some((
+                u32::from_str_radix(ma, 16).ok()?,
+                u32::from_str_radix(mi, 16).ok()?,
+                w.get(4)?.parse().ok()?,
+            ))
+        })
+        .unwrap_or((0, 0, 0))
+}
+
+/// The lines that differ, kernel then model.
+pub(crate) fn differing_lines(kernel: &[String], model: &[String]) -> String {
     let n = kernel.len().max(model.len());
     let mut out = String::new();
     let mut shown = 0;
