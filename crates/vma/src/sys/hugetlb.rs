@@ -2,7 +2,7 @@
 //! behind each anonymous `MAP_HUGETLB` mmap (`ksys_mmap_pgoff`,
 //! `hugetlb_file_setup`), its address rules (`hugetlb_get_unmapped_area`),
 //! its `mmap` hook (`hugetlbfs_file_mmap`: flags, offset checks, pool
-//! reservation).
+//! reservation) and whether a fault can get a huge page.
 //!
 //! Pool reservations are modelled simply: the pools are
 //! [`Config::huge_pools`](crate::Config::huge_pools) as the process
@@ -20,6 +20,7 @@ use crate::errno::{Errno, KResult};
 use crate::file::File;
 use crate::flags::VmFlags;
 use crate::mm::Mm;
+use crate::slab::VmaId;
 use crate::vma::Vma;
 
 /// `ALIGN(len, size)` for a power-of-two `size`, wrapping like the kernel's
@@ -135,5 +136,19 @@ impl<E: Env> Mm<E> {
             .filter(|(_, v)| vma_huge_page_size(v) == Some(size))
             .map(|(_, v)| (v.end - v.start) / size)
             .sum()
+    }
+
+    /// Whether a fault in hugetlb VMA `vma` finds no huge page: a mapping
+    /// with a reservation always gets one; a `VM_NORESERVE` one needs a
+    /// free unreserved page in the pool (else SIGBUS, or EFAULT for
+    /// get_user_pages).
+    pub(crate) fn hugetlb_fault_fails(&self, vma: VmaId) -> bool {
+        let v = self.vma(vma);
+        match vma_huge_page_size(v) {
+            Some(size) => {
+                v.flags.contains(VmFlags::NORESERVE) && self.huge_pages_unreserved(size) == 0
+            }
+            None => false,
+        }
     }
 }
