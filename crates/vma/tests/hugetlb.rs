@@ -290,3 +290,33 @@ fn fork_copies_hugetlb_vmas() {
     let child = m.fork().unwrap();
     assert_layout(&child, "512-1024 rw-p [rd wr mr mw me de nr ht]");
 }
+
+#[test]
+fn uffd_registration_in_whole_huge_pages() {
+    const C: vma::UffdCtx = vma::UffdCtx(1);
+    let missing = UFFDIO_REGISTER_MODE_MISSING;
+    let mut m = mm();
+    huge_map(&mut m, H, 2 * H, RW, HUGE_NR);
+    // Unaligned start (also from a hole before the VMA) or end: nothing
+    // changes.
+    assert_eq!(
+        m.uffd_register(C, pg(H + 1), (H - 1) * P, missing),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        m.uffd_register(C, pg(256), H * P, missing),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        m.uffd_register(C, pg(H), (H + 1) * P, missing),
+        Err(Errno::EINVAL)
+    );
+    assert_layout(&m, "512-1536 rw-p [rd wr mr mw me de nr ht]");
+    assert_eq!(m.uffd_register(C, pg(0), 3 * H * P, missing), Ok(()));
+    assert_layout(&m, "512-1536 rw-p [rd wr mr mw me de nr ht um]");
+    // Unregistering checks only the start; here the split at the
+    // unaligned end fails before anything changed.
+    assert_eq!(m.uffd_unregister(C, pg(600), P), Err(Errno::EINVAL));
+    assert_eq!(m.uffd_unregister(C, pg(H), (H + 1) * P), Err(Errno::EINVAL));
+    assert_layout(&m, "512-1536 rw-p [rd wr mr mw me de nr ht um]");
+}
