@@ -266,6 +266,13 @@ impl Config {
         self.pkeys && self.cpu.pku
     }
 
+    /// Since 6.13 hugetlb mappings find their address through the generic
+    /// `arch_get_unmapped_area`, and a hint is rounded up to a huge page;
+    /// x86's own `hugetlb_get_unmapped_area` before that rounded it down.
+    pub fn hugetlb_hint_rounds_up(&self) -> bool {
+        self.version >= KernelVersion(6, 13, 0)
+    }
+
     /// `hstate_sizelog`: the pool a `MAP_HUGETLB` mmap with size field
     /// `log` (`(flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK`, 0 for the
     /// default size) draws from; `None` if no such size exists.

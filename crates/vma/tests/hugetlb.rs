@@ -148,6 +148,17 @@ fn hints_are_rounded_up_to_a_huge_page() {
 }
 
 #[test]
+fn hints_were_rounded_down_before_6_13() {
+    let mut m = Mm::new(Config {
+        version: vma::KernelVersion(6, 12, 0),
+        ..Config::default()
+    });
+    let flags = HUGE_NR & !MAP_FIXED;
+    assert_eq!(m.mmap(pg(1), P, PROT_READ, flags, None, 0), Ok(pg(0)));
+    assert_eq!(m.mmap(pg(H + 1), P, PROT_READ, flags, None, 0), Ok(pg(H)));
+}
+
+#[test]
 fn reservations_come_from_the_pool() {
     let mut m = mm();
     assert_eq!(m.mmap(pg(H), P, RW, HUGE, None, 0), Err(Errno::ENOMEM));

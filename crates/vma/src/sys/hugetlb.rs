@@ -59,9 +59,11 @@ impl<E: Env> Mm<E> {
 
     /// `hugetlb_get_unmapped_area`'s checks: the length must be whole huge
     /// pages and a `MAP_FIXED` address huge-page aligned (EINVAL); a hint
-    /// is rounded up to a huge page. Returns the hint and the alignment
-    /// mask the gap search must honour (`huge_page_mask_align`).
+    /// is rounded to a huge page (up, or down before 6.13). Returns the
+    /// hint and the alignment mask the gap search must honour
+    /// (`huge_page_mask_align`).
     pub(crate) fn hugetlb_area_hint(
+        &self,
         file: &File,
         addr: u64,
         len: u64,
@@ -78,7 +80,13 @@ impl<E: Env> Mm<E> {
             }
             return Ok((addr, 0));
         }
-        let hint = if addr != 0 { huge_align(addr, size) } else { 0 };
+        let hint = if !self.config.hugetlb_hint_rounds_up() {
+            addr & !mask
+        } else if addr != 0 {
+            huge_align(addr, size)
+        } else {
+            0
+        };
         Ok((hint, mask & !(PAGE_SIZE - 1)))
     }
 

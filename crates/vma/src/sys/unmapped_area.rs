@@ -56,7 +56,7 @@ impl<E: Env> Mm<E> {
             file.is_none() && flags & MAP_SHARED == 0 && addr == 0 && len % PMD_SIZE == 0;
         let thp_file = file.is_some_and(|f| f.inner().thp_aligned);
         let addr = if let Some(f) = file.filter(|f| is_file_hugepages(Some(f))) {
-            let (hint, align) = Self::hugetlb_area_hint(f, addr, len, flags)?;
+            let (hint, align) = self.hugetlb_area_hint(f, addr, len, flags)?;
             self.arch_unmapped_area(hint, len, pgoff, flags, vm_flags, align)?
         } else if thp && (large_anon || thp_file) {
             self.thp_unmapped_area(addr, len, pgoff, flags, vm_flags)?
