@@ -273,6 +273,14 @@ impl Config {
         self.version >= KernelVersion(6, 13, 0)
     }
 
+    /// Since 6.12 (`__mmap_region` gathering what it replaces) an mmap
+    /// that cannot unmap the old range returns that error -- EINVAL from a
+    /// split a hugetlb VMA refuses, say. Before, every such failure was
+    /// ENOMEM, but for mseal's EPERM (6.10, 6.11).
+    pub fn mmap_passes_unmap_errors(&self) -> bool {
+        self.version >= KernelVersion(6, 12, 0)
+    }
+
     /// `hstate_sizelog`: the pool a `MAP_HUGETLB` mmap with size field
     /// `log` (`(flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK`, 0 for the
     /// default size) draws from; `None` if no such size exists.

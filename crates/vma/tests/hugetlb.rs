@@ -204,6 +204,27 @@ fn splits_only_on_huge_page_boundaries() {
 }
 
 #[test]
+fn mmap_that_would_cut_a_huge_page_fails() {
+    let mut m = mm();
+    huge_map(&mut m, H, H, RW, HUGE_NR);
+    assert_eq!(
+        m.mmap(pg(600), P, PROT_READ, ANON, None, 0),
+        Err(Errno::EINVAL)
+    );
+    // Before 6.12 every failure to unmap the old range was ENOMEM.
+    let mut m = Mm::new(Config {
+        version: vma::KernelVersion(6, 1, 0),
+        ..Config::default()
+    });
+    huge_map(&mut m, H, H, RW, HUGE_NR);
+    assert_eq!(
+        m.mmap(pg(600), P, PROT_READ, ANON, None, 0),
+        Err(Errno::ENOMEM)
+    );
+    assert_layout(&m, "512-1024 rw-p [rd wr mr mw me de nr ht]");
+}
+
+#[test]
 fn madvise_on_hugetlb() {
     let mut m = mm();
     huge_map(&mut m, H, 2 * H, RW, HUGE_NR);

@@ -87,6 +87,9 @@ impl<E: Env> Mm<E> {
         if let Some(first) = self.find_vma_intersection(map.addr, map.end) {
             if let Err(e) = self.munmap_gather(&mut map.vms, first) {
                 map.vms.nr_pages = 0;
+                if e != crate::errno::Errno::EPERM && !self.config.mmap_passes_unmap_errors() {
+                    return Err(crate::errno::Errno::ENOMEM);
+                }
                 return Err(e);
             }
             map.prev = map.vms.prev;
