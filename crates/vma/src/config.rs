@@ -3,6 +3,8 @@
 //! decision in the crate reads it from here, in one visible place.
 
 use crate::flags::VmFlags;
+use alloc::vec;
+use alloc::vec::Vec;
 
 pub const PAGE_SHIFT: u32 = 12;
 pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
@@ -88,6 +90,47 @@ pub const TASK_SIZE_4_LEVEL: u64 = (1 << 47) - PAGE_SIZE;
 /// `TASK_SIZE` of a 64-bit x86 task with 5-level paging (56-bit addresses).
 pub const TASK_SIZE_5_LEVEL: u64 = (1 << 56) - PAGE_SIZE;
 
+/// One huge page size the kernel has (an `hstate`) and its pool, as
+/// /sys/kernel/mm/hugepages/hugepages-SIZEkB/ shows it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct HugePool {
+    /// log2 of the huge page size in bytes (21 for 2 MiB, 30 for 1 GiB).
+    pub shift: u32,
+    /// `nr_hugepages`: pages in the pool.
+    pub nr: u64,
+    /// `free_hugepages`: pages not in use.
+    pub free: u64,
+    /// `resv_hugepages`: free pages promised to existing mappings.
+    pub resv: u64,
+}
+
+impl HugePool {
+    /// An empty pool of `1 << shift`-byte pages (`nr_hugepages = 0`).
+    pub const fn empty(shift: u32) -> HugePool {
+        HugePool {
+            shift,
+            nr: 0,
+            free: 0,
+            resv: 0,
+        }
+    }
+
+    /// The huge page size in bytes.
+    pub const fn size(&self) -> u64 {
+        1 << self.shift
+    }
+
+    /// Free pages nobody has reserved yet.
+    pub fn unreserved(&self) -> u64 {
+        self.free.saturating_sub(self.resv)
+    }
+}
+
+/// log2 of x86-64's 2 MiB huge page size.
+pub const HUGE_SHIFT_2M: u32 = 21;
+/// log2 of x86-64's 1 GiB huge page size.
+pub const HUGE_SHIFT_1G: u32 = 30;
+
 /// `vm.overcommit_memory`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Overcommit {
@@ -148,6 +191,14 @@ pub struct Config {
     pub cap_sys_rawio: bool,
     /// Holds `CAP_SYS_NICE` (`mbind(MPOL_MF_MOVE_ALL)`).
     pub cap_sys_nice: bool,
+    /// The huge page sizes (`hstates`) and their pools, as the process
+    /// starts. Empty without `CONFIG_HUGETLBFS`: `MAP_HUGETLB` then fails
+    /// with EINVAL.
+    pub huge_pools: Vec<HugePool>,
+    /// log2 of the default huge page size (`default_hugepagesz`, the
+    /// `Hugepagesize` of /proc/meminfo): what `MAP_HUGETLB` without a
+    /// `MAP_HUGE_*` size gets.
+    pub default_huge_shift: u32,
 }
 
 impl Config {
@@ -189,6 +240,11 @@ impl Config {
             cap_ipc_lock: false,
             cap_sys_rawio: false,
             cap_sys_nice: false,
+            huge_pools: vec![
+                HugePool::empty(HUGE_SHIFT_2M),
+                HugePool::empty(HUGE_SHIFT_1G),
+            ],
+            default_huge_shift: HUGE_SHIFT_2M,
         }
     }
 
@@ -208,6 +264,33 @@ impl Config {
     /// (x86's `arch_pkeys_enabled`, i.e. `X86_FEATURE_OSPKE`).
     pub fn pkeys_enabled(&self) -> bool {
         self.pkeys && self.cpu.pku
+    }
+
+    /// Since 6.13 hugetlb mappings find their address through the generic
+    /// `arch_get_unmapped_area`, and a hint is rounded up to a huge page;
+    /// x86's own `hugetlb_get_unmapped_area` before that rounded it down.
+    pub fn hugetlb_hint_rounds_up(&self) -> bool {
+        self.version >= KernelVersion(6, 13, 0)
+    }
+
+    /// Since 6.12 (`__mmap_region` gathering what it replaces) an mmap
+    /// that cannot unmap the old range returns that error -- EINVAL from a
+    /// split a hugetlb VMA refuses, say. Before, every such failure was
+    /// ENOMEM, but for mseal's EPERM (6.10, 6.11).
+    pub fn mmap_passes_unmap_errors(&self) -> bool {
+        self.version >= KernelVersion(6, 12, 0)
+    }
+
+    /// `hstate_sizelog`: the pool a `MAP_HUGETLB` mmap with size field
+    /// `log` (`(flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK`, 0 for the
+    /// default size) draws from; `None` if no such size exists.
+    pub fn huge_pool(&self, log: u32) -> Option<&HugePool> {
+        let shift = if log == 0 {
+            self.default_huge_shift
+        } else {
+            log
+        };
+        self.huge_pools.iter().find(|p| p.shift == shift)
     }
 
     /// Flags that never block a merge and are OR-ed into the merged VMA

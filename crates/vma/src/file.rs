@@ -23,6 +23,21 @@ pub struct VmOps {
     pub page_mkwrite: bool,
 }
 
+/// Ops id of hugetlb VMAs (`hugetlb_vm_ops`).
+pub const HUGETLB_OPS_ID: u32 = u32::MAX - 2;
+
+/// `hugetlb_vm_ops`: `open` and `close` keep the reservation map's
+/// references. Its `may_split` (refusing splits off a huge page boundary)
+/// is not left to the environment: the core applies it to every VMA with
+/// `VM_HUGETLB` (see `split_unchecked`).
+pub const HUGETLB_VM_OPS: VmOps = VmOps {
+    id: HUGETLB_OPS_ID,
+    open: true,
+    close: true,
+    may_split: false,
+    page_mkwrite: false,
+};
+
 /// What kind of object a file is; decides `mmap` behaviour and rendering.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum FileKind {
@@ -31,6 +46,9 @@ pub enum FileKind {
     /// A shmem/tmpfs object: memfd, tmpfs file, or the object behind a
     /// shared anonymous mapping (`shmem_zero_setup`).
     Shmem,
+    /// A hugetlbfs file: its pages are huge pages of one size, drawn from
+    /// that size's pool.
+    Hugetlbfs,
 }
 
 /// The immutable description of an open file.
@@ -57,6 +75,8 @@ pub struct FileInner {
     /// mapping covering a huge-page-sized, aligned part of the file is
     /// aligned to a huge page (ext4, xfs, btrfs on x86-64).
     pub thp_aligned: bool,
+    /// For a hugetlbfs file, log2 of its huge page size (`hstate_file`).
+    pub huge_page_shift: Option<u32>,
 }
 
 /// A reference to an open file. Equality is identity (`vm_file == vm_file`).
@@ -85,6 +105,7 @@ impl File {
             vm_ops: None,
             anon_shmem: false,
             thp_aligned: false,
+            huge_page_shift: None,
         }))
     }
 
@@ -120,6 +141,29 @@ impl File {
             inner.anon_shmem = true;
         }
         f
+    }
+
+    /// The unlinked hugetlbfs file `hugetlb_file_setup` creates for each
+    /// anonymous `MAP_HUGETLB` mmap: a fresh identity every time, so two
+    /// such mappings never merge. `size_pages` is in base pages.
+    pub fn anon_hugetlb(size_pages: u64, huge_page_shift: u32) -> File {
+        let mut f = File::new(
+            "/anon_hugepage (deleted)",
+            size_pages,
+            FileKind::Hugetlbfs,
+            true,
+            true,
+        );
+        if let Some(inner) = Arc::get_mut(&mut f.0) {
+            inner.huge_page_shift = Some(huge_page_shift);
+            inner.vm_ops = Some(HUGETLB_VM_OPS);
+        }
+        f
+    }
+
+    /// The huge page size of a hugetlbfs file, in bytes.
+    pub fn huge_page_size(&self) -> Option<u64> {
+        self.0.huge_page_shift.map(|s| 1u64 << s)
     }
 
     pub fn inner(&self) -> &FileInner {

@@ -9,7 +9,7 @@ use std::fmt;
 use std::process::Command;
 
 use crate::scenario::{parse_version, KernelVersion, Requirement, Scenario};
-use vma::config::CpuFeatures;
+use vma::config::{CpuFeatures, HugePool};
 
 /// Build options that change VMA behaviour, in the order `vmalab host`
 /// prints them.
@@ -17,6 +17,7 @@ pub const VMA_OPTIONS: &[&str] = &[
     "CONFIG_ANON_VMA_NAME",
     "CONFIG_USERFAULTFD",
     "CONFIG_TRANSPARENT_HUGEPAGE",
+    "CONFIG_HUGETLBFS",
     "CONFIG_KSM",
     "CONFIG_MEM_SOFT_DIRTY",
     "CONFIG_NUMA",
@@ -143,6 +144,13 @@ pub struct HostConfig {
     /// `MemTotal` and `SwapTotal` of /proc/meminfo in bytes (overcommit).
     pub mem_total: Option<u64>,
     pub swap_total: Option<u64>,
+    /// `vm.nr_hugepages`: the default huge page pool's size.
+    pub nr_hugepages: Option<u64>,
+    /// The huge page sizes (hstates) and their pools, smallest first, from
+    /// /sys/kernel/mm/hugepages/hugepages-*kB/.
+    pub huge_pools: Vec<HugePool>,
+    /// log2 of the default huge page size (/proc/meminfo `Hugepagesize`).
+    pub default_huge_shift: Option<u32>,
 }
 
 impl HostConfig {
@@ -197,6 +205,11 @@ impl HostConfig {
             features: Features::detect(),
             mem_total: meminfo("MemTotal:"),
             swap_total: meminfo("SwapTotal:"),
+            nr_hugepages: sysctl("nr_hugepages"),
+            huge_pools: huge_pools("/sys/kernel/mm/hugepages"),
+            default_huge_shift: std::fs::read_to_string("/proc/meminfo")
+                .ok()
+                .and_then(|m| default_huge_shift(&m)),
         }
     }
 
@@ -259,6 +272,59 @@ pub fn release_version(release: &str) -> Option<KernelVersion> {
         .unwrap_or(release.len());
     let v = release[..end].trim_end_matches('.');
     parse_version(v)
+}
+
+/// The huge page pools under `dir` (/sys/kernel/mm/hugepages): one
+/// `hugepages-SIZEkB` directory per size, with its page counts. Sizes
+/// whose counts cannot be read count as empty pools.
+fn huge_pools(dir: &str) -> Vec<HugePool> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut pools: Vec<HugePool> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let shift = huge_dir_shift(&name)?;
+            let count = |f: &str| {
+                std::fs::read_to_string(e.path().join(f))
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .unwrap_or(0)
+            };
+            Some(HugePool {
+                shift,
+                nr: count("nr_hugepages"),
+                free: count("free_hugepages"),
+                resv: count("resv_hugepages"),
+            })
+        })
+        .collect();
+    pools.sort_by_key(|p| p.shift);
+    pools
+}
+
+/// log2 of the page size a `hugepages-SIZEkB` directory is named for.
+pub fn huge_dir_shift(name: &str) -> Option<u32> {
+    let kb: u64 = name
+        .strip_prefix("hugepages-")?
+        .strip_suffix("kB")?
+        .parse()
+        .ok()?;
+    kb_shift(kb)
+}
+
+/// log2 of `kb` KiB, if that is a power of two.
+fn kb_shift(kb: u64) -> Option<u32> {
+    kb.is_power_of_two().then(|| kb.trailing_zeros() + 10)
+}
+
+/// log2 of the default huge page size, from /proc/meminfo's text.
+pub fn default_huge_shift(meminfo: &str) -> Option<u32> {
+    let v = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("Hugepagesize:"))?;
+    kb_shift(v.trim().trim_end_matches("kB").trim().parse().ok()?)
 }
 
 /// The kernel config text: /proc/config.gz via `gzip -dc`, else
@@ -338,6 +404,19 @@ impl fmt::Display for HostConfig {
             "THP enabled       {}",
             self.thp_enabled.as_deref().unwrap_or("?")
         )?;
+        writeln!(f, "vm.nr_hugepages   {}", opt(self.nr_hugepages))?;
+        for p in &self.huge_pools {
+            let default = if Some(p.shift) == self.default_huge_shift {
+                " (default)"
+            } else {
+                ""
+            };
+            let label = format!("hugepages-{}kB{default}", p.size() >> 10);
+            writeln!(f, "{label:<30}nr {} free {} resv {}", p.nr, p.free, p.resv)?;
+        }
+        if self.huge_pools.is_empty() {
+            writeln!(f, "hugepages         none")?;
+        }
         writeln!(f, "RLIMIT_AS         {}", self.rlimit_as)?;
         writeln!(f, "RLIMIT_DATA       {}", self.rlimit_data)?;
         writeln!(f, "RLIMIT_STACK      {}", self.rlimit_stack)?;
@@ -404,6 +483,17 @@ mod tests {
         assert_eq!(m.has("CAP_NOPE"), None);
         let unknown = Features::default();
         assert_eq!(unknown.has("CAP_IPC_LOCK"), None);
+    }
+
+    #[test]
+    fn huge_page_sizes() {
+        assert_eq!(huge_dir_shift("hugepages-2048kB"), Some(21));
+        assert_eq!(huge_dir_shift("hugepages-1048576kB"), Some(30));
+        assert_eq!(huge_dir_shift("hugepages-3kB"), None);
+        assert_eq!(huge_dir_shift("other"), None);
+        let m = "HugePages_Total:       0\nHugepagesize:       2048 kB\n";
+        assert_eq!(default_huge_shift(m), Some(21));
+        assert_eq!(default_huge_shift(""), None);
     }
 
     #[test]

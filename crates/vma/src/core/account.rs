@@ -15,9 +15,11 @@ pub(crate) fn is_data_mapping(flags: VmFlags) -> bool {
 }
 
 /// `accountable_mapping`: private writable memory without `MAP_NORESERVE`
-/// is charged against overcommit.
-pub(crate) fn accountable_mapping(_file: Option<&File>, flags: VmFlags) -> bool {
-    flags & (VmFlags::NORESERVE | VmFlags::SHARED | VmFlags::WRITE) == VmFlags::WRITE
+/// is charged against overcommit -- except hugetlb, whose pages come from
+/// their own pool.
+pub(crate) fn accountable_mapping(file: Option<&File>, flags: VmFlags) -> bool {
+    !crate::sys::hugetlb::is_file_hugepages(file)
+        && flags & (VmFlags::NORESERVE | VmFlags::SHARED | VmFlags::WRITE) == VmFlags::WRITE
 }
 
 impl<E: Env> Mm<E> {

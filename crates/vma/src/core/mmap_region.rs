@@ -10,6 +10,7 @@ use crate::file::{File, VmOps};
 use crate::flags::VmFlags;
 use crate::mm::{account_kind, Mm};
 use crate::slab::VmaId;
+use crate::sys::hugetlb::is_file_hugepages;
 use crate::vma::Vma;
 
 /// Ops id of the shmem VMAs `shmem_zero_setup` creates.
@@ -86,6 +87,9 @@ impl<E: Env> Mm<E> {
         if let Some(first) = self.find_vma_intersection(map.addr, map.end) {
             if let Err(e) = self.munmap_gather(&mut map.vms, first) {
                 map.vms.nr_pages = 0;
+                if e != crate::errno::Errno::EPERM && !self.config.mmap_passes_unmap_errors() {
+                    return Err(crate::errno::Errno::ENOMEM);
+                }
                 return Err(e);
             }
             map.prev = map.vms.prev;
@@ -119,7 +123,12 @@ impl<E: Env> Mm<E> {
             vma.file = Some(file.clone());
             if file.inner().has_mmap {
                 let mut flags = vma.flags;
-                if let Err(e) = self.env.file_mmap(&file, &vma, &mut flags) {
+                let hooked = if is_file_hugepages(Some(&file)) {
+                    self.hugetlbfs_mmap(&file, &vma).map(|f| flags = f)
+                } else {
+                    self.env.file_mmap(&file, &vma, &mut flags)
+                };
+                if let Err(e) = hooked {
                     self.zap(map.addr, map.end);
                     return Err(e);
                 }

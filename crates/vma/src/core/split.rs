@@ -30,6 +30,10 @@ impl<E: Env> Mm<E> {
         if addr <= vma.start || addr >= vma.end {
             return Err(Errno::EINVAL);
         }
+        // hugetlb_vm_op_split: a huge page cannot be cut in two.
+        if crate::sys::hugetlb::vma_huge_page_size(vma).is_some_and(|size| addr % size != 0) {
+            return Err(Errno::EINVAL);
+        }
         if vma.ops.is_some_and(|o| o.may_split) {
             let Mm { vmas, env, .. } = self;
             env.may_split(vmas.get(id).expect("live VMA"), addr)?;

@@ -31,6 +31,9 @@ pub const MAP_FIXED_NOREPLACE: u32 = 0x10_0000;
 pub const MAP_UNINITIALIZED: u32 = 0x400_0000;
 pub const MAP_HUGE_SHIFT: u32 = 26;
 pub const MAP_HUGE_MASK: u32 = 0x3f;
+/// `MAP_HUGETLB` size fields for 2 MiB and 1 GiB pages.
+pub const MAP_HUGE_2MB: u32 = 21 << MAP_HUGE_SHIFT;
+pub const MAP_HUGE_1GB: u32 = 30 << MAP_HUGE_SHIFT;
 /// Flags `MAP_SHARED` accepts (and `MAP_SHARED_VALIDATE` accepts without
 /// `EOPNOTSUPP`): `LEGACY_MAP_MASK`.
 pub const LEGACY_MAP_MASK: u32 = MAP_SHARED
@@ -46,7 +49,9 @@ pub const LEGACY_MAP_MASK: u32 = MAP_SHARED
     | MAP_POPULATE
     | MAP_NONBLOCK
     | MAP_STACK
-    | MAP_HUGETLB;
+    | MAP_HUGETLB
+    | MAP_HUGE_2MB
+    | MAP_HUGE_1GB;
 
 pub const MREMAP_MAYMOVE: u32 = 1;
 pub const MREMAP_FIXED: u32 = 2;

@@ -69,6 +69,14 @@ impl<E: Env> Mm<E> {
             }
             return Err(Signal::Bus);
         }
+        if self.hugetlb_fault_fails(vma) {
+            // hugetlb_no_page prepares a private mapping's anon_vma before
+            // it asks the pool for a page.
+            if !self.vma(vma).flags.contains(VmFlags::SHARED) {
+                self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
+            }
+            return Err(Signal::Bus);
+        }
         if cow {
             // A private write fault allocates an anonymous page (COW).
             self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
@@ -237,7 +245,7 @@ impl<E: Env> Mm<E> {
             if self.guards.contains(addr) {
                 return Err(Errno::EFAULT);
             }
-            if beyond_eof || self.uffd_blocks(vma, addr) {
+            if beyond_eof || self.uffd_blocks(vma, addr) || self.hugetlb_fault_fails(vma) {
                 // The fault reached the handler, which prepared the
                 // anon_vma of a private write before failing.
                 if cow {

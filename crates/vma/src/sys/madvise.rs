@@ -278,12 +278,18 @@ impl<E: Env> Mm<E> {
         if advice != MADV_DONTNEED_LOCKED {
             forbidden |= VmFlags::LOCKED;
         }
-        if v.flags.contains(VmFlags::HUGETLB) {
-            // Only the DONTNEED pair works on hugetlb, and this model has
-            // no hugetlb VMAs whose huge page size it knows.
-            if advice == MADV_FREE {
+        if let Some(size) = super::hugetlb::vma_huge_page_size(v) {
+            // Only the DONTNEED pair works on hugetlb, from a huge page
+            // boundary; the end is rounded down so that no huge page is
+            // dropped that the caller did not cover entirely.
+            if advice == MADV_FREE || start % size != 0 {
                 return Err(Errno::EINVAL);
             }
+            let end = end - end % size;
+            if end > start {
+                self.zap(start, end);
+            }
+            return Ok(());
         } else if v.flags.intersects(forbidden) {
             return Err(Errno::EINVAL);
         }

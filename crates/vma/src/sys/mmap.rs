@@ -2,6 +2,7 @@
 //! flags a mapping gets (`do_mmap`), then the core's `mmap_region`.
 
 use super::consts::*;
+use super::hugetlb::is_file_hugepages;
 use crate::config::{Overcommit, PAGE_SHIFT, PAGE_SIZE};
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
@@ -62,22 +63,22 @@ impl<E: Env> Mm<E> {
         if offset % PAGE_SIZE != 0 {
             return Err(Errno::EINVAL);
         }
-        let file = if flags & MAP_ANONYMOUS != 0 {
-            None
-        } else {
-            Some(file.ok_or(Errno::EBADF)?)
-        };
-        if flags & MAP_HUGETLB != 0 {
-            // No hugetlbfs files here; anonymous huge pages come from a pool
-            // this model keeps empty (the default `nr_hugepages = 0`).
-            if file.is_some() {
+        let huge_file;
+        let (file, len) = if flags & MAP_ANONYMOUS == 0 {
+            let file = file.ok_or(Errno::EBADF)?;
+            // No hugetlbfs descriptors exist in the model: a file-backed
+            // MAP_HUGETLB names some other file.
+            if flags & MAP_HUGETLB != 0 && !is_file_hugepages(Some(file)) {
                 return Err(Errno::EINVAL);
             }
-            return match (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK {
-                0 | 21 | 30 => Err(Errno::ENOMEM),
-                _ => Err(Errno::EINVAL),
-            };
-        }
+            (Some(file), len)
+        } else if flags & MAP_HUGETLB != 0 {
+            let (f, len) = self.anon_hugetlb_file(flags, len)?;
+            huge_file = f;
+            (Some(&huge_file), len)
+        } else {
+            (None, len)
+        };
         let (addr, populate) = self.do_mmap(file, addr, len, prot, flags, offset >> PAGE_SHIFT)?;
         if let Some(len) = populate {
             self.populate(addr, len);
@@ -170,7 +171,11 @@ impl<E: Env> Mm<E> {
                 _ => return Err(Errno::EINVAL),
             },
         }
-        if flags & MAP_NORESERVE != 0 && self.config.overcommit != Overcommit::Never {
+        // hugetlb applies strict overcommit unless MAP_NORESERVE, which it
+        // honours whatever the overcommit policy.
+        if flags & MAP_NORESERVE != 0
+            && (self.config.overcommit != Overcommit::Never || is_file_hugepages(file))
+        {
             vm_flags |= VmFlags::NORESERVE;
         }
         let vm_flags = self.ksm_flags(vm_flags);

@@ -11,6 +11,7 @@ mod exec;
 mod fault;
 mod fork;
 mod guard;
+pub(crate) mod hugetlb;
 mod madvise;
 mod mbind;
 mod mlock;

@@ -5,9 +5,8 @@
 //! The move itself is in `mremap_move.rs`.
 //!
 //! Reproduces Linux 6.18. Not modelled:
-//! - hugetlb mappings (the model has no hugetlbfs; `MAP_HUGETLB` fails
-//!   before a VMA exists), so `align_hugetlb` and hugetlb reservations are
-//!   absent;
+//! - hugetlb pool reservations: a hugetlb VMA moves or shrinks (never
+//!   grows, see `align_hugetlb`) with the reservation it was mapped with;
 //! - guard regions: their markers live in page tables, which move with the
 //!   pages; only the sticky `VM_MAYBE_GUARD` flag exists here, copied like
 //!   any other flag;
@@ -16,10 +15,12 @@
 //!   `UFFD_FEATURE_EVENT_REMAP`;
 //! - `vm_ops->mremap` (special mappings such as the vDSO) and files with
 //!   their own `get_unmapped_area` (which forbid multi-VMA moves): no file
-//!   here has either;
+//!   here has either, hugetlbfs being one the kernel trusts to honour
+//!   `MREMAP_FIXED`;
 //! - KSM unmerging of the moved range (page state only).
 
 use super::consts::*;
+use super::hugetlb::vma_huge_page_size;
 use crate::config::{PAGE_SHIFT, PAGE_SIZE};
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
@@ -66,6 +67,17 @@ impl Remap {
         } else {
             RemapKind::Expand
         };
+    }
+
+    /// `align_hugetlb`: a hugetlb VMA moves and shrinks in whole huge pages
+    /// of `size` bytes: both lengths are rounded up to them, both addresses
+    /// must be aligned to them (even a new address that only
+    /// `MREMAP_FIXED` would use), and it never grows, since its pool
+    /// reservation cannot be extended. False if the remap is refused.
+    fn align_hugetlb(&mut self, size: u64) -> bool {
+        self.old_len = super::hugetlb::huge_align(self.old_len, size);
+        self.new_len = super::hugetlb::huge_align(self.new_len, size);
+        (self.addr | self.new_addr) % size == 0 && self.new_len <= self.old_len
     }
 
     /// `vrm_implies_new_addr`: `MREMAP_FIXED` and `MREMAP_DONTUNMAP` always
@@ -190,6 +202,11 @@ impl<E: Env> Mm<E> {
         let v = self.vma(id);
         if v.is_sealed() {
             return Err(Errno::EPERM);
+        }
+        if let Some(size) = vma_huge_page_size(v) {
+            if !vrm.align_hugetlb(size) {
+                return Err(Errno::EINVAL);
+            }
         }
         vrm.set_delta();
         if !vrm.implies_new_addr() {
@@ -418,6 +435,9 @@ impl<E: Env> Mm<E> {
 
     /// `vma_multi_allowed`: a VMA that may move as part of several. One
     /// armed for userfaultfd may not (its events need the lock dropped).
+    /// Files choosing their own addresses would not be allowed either, but
+    /// the only such file here, hugetlbfs, is one the kernel knows honours
+    /// `MREMAP_FIXED`.
     fn vma_multi_allowed(&self, id: VmaId) -> bool {
         !self.vma(id).flags.intersects(VmFlags::UFFD_FLAGS)
     }

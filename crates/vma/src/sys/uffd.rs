@@ -11,6 +11,7 @@
 //! `UFFD_FEATURE_WP_ASYNC` (the oracle's runner does not ask for it).
 
 use super::consts::*;
+use super::hugetlb::vma_huge_page_size;
 use crate::config::PAGE_SIZE;
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
@@ -48,6 +49,7 @@ impl<E: Env> Mm<E> {
         let first = self
             .find_vma_intersection(start, end)
             .ok_or(Errno::EINVAL)?;
+        self.uffd_check_huge_start(first, start)?;
         let mut next = start;
         while let Some(cur) = self.find_vma_intersection(next, end) {
             let c = self.vma(cur);
@@ -57,6 +59,14 @@ impl<E: Env> Mm<E> {
             }
             if !c.flags.contains(VmFlags::MAYWRITE) {
                 return Err(Errno::EPERM);
+            }
+            // A range ending inside a hugetlb VMA must end on a huge page.
+            if end > c.start && end <= c.end {
+                if let Some(size) = vma_huge_page_size(c) {
+                    if end % size != 0 {
+                        return Err(Errno::EINVAL);
+                    }
+                }
             }
             if c.uffd_ctx.is_some_and(|other| other != ctx) {
                 return Err(Errno::EBUSY);
@@ -77,6 +87,7 @@ impl<E: Env> Mm<E> {
         let first = self
             .find_vma_intersection(start, end)
             .ok_or(Errno::EINVAL)?;
+        self.uffd_check_huge_start(first, start)?;
         let mut next = start;
         while let Some(cur) = self.find_vma_intersection(next, end) {
             next = self.vma(cur).end;
@@ -103,6 +114,15 @@ impl<E: Env> Mm<E> {
             next = start;
         }
         Ok(())
+    }
+
+    /// If the range's first VMA is hugetlb, the range must start on one of
+    /// its huge pages (EINVAL), even if it starts in a hole before it.
+    fn uffd_check_huge_start(&self, first: VmaId, start: u64) -> KResult<()> {
+        match vma_huge_page_size(self.vma(first)) {
+            Some(size) if start % size != 0 => Err(Errno::EINVAL),
+            _ => Ok(()),
+        }
     }
 
     /// `validate_range`: page-aligned start and length, non-empty, inside

@@ -3,6 +3,7 @@
 //! `unmapped_area{,_topdown}`, THP alignment of large anonymous mappings).
 
 use super::consts::*;
+use super::hugetlb::is_file_hugepages;
 use crate::config::PAGE_SIZE;
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
@@ -54,10 +55,13 @@ impl<E: Env> Mm<E> {
         let large_anon =
             file.is_none() && flags & MAP_SHARED == 0 && addr == 0 && len % PMD_SIZE == 0;
         let thp_file = file.is_some_and(|f| f.inner().thp_aligned);
-        let addr = if thp && (large_anon || thp_file) {
+        let addr = if let Some(f) = file.filter(|f| is_file_hugepages(Some(f))) {
+            let (hint, align) = self.hugetlb_area_hint(f, addr, len, flags)?;
+            self.arch_unmapped_area(hint, len, pgoff, flags, vm_flags, align)?
+        } else if thp && (large_anon || thp_file) {
             self.thp_unmapped_area(addr, len, pgoff, flags, vm_flags)?
         } else {
-            self.arch_unmapped_area(addr, len, pgoff, flags, vm_flags)?
+            self.arch_unmapped_area(addr, len, pgoff, flags, vm_flags, 0)?
         };
         if addr > task_size - len {
             return Err(Errno::ENOMEM);
@@ -83,7 +87,7 @@ impl<E: Env> Mm<E> {
         let off_align = off.div_ceil(PMD_SIZE) * PMD_SIZE;
         if !(off_end <= off_align || off_end - off_align < PMD_SIZE) {
             if let Some(len_pad) = len.checked_add(PMD_SIZE) {
-                if let Ok(ret) = self.arch_unmapped_area(addr, len_pad, pgoff, flags, vm_flags) {
+                if let Ok(ret) = self.arch_unmapped_area(addr, len_pad, pgoff, flags, vm_flags, 0) {
                     if ret == addr {
                         return Ok(addr);
                     }
@@ -95,11 +99,12 @@ impl<E: Env> Mm<E> {
                 }
             }
         }
-        self.arch_unmapped_area(addr, len, pgoff, flags, vm_flags)
+        self.arch_unmapped_area(addr, len, pgoff, flags, vm_flags, 0)
     }
 
     /// x86's `arch_get_unmapped_area_topdown` (or the bottom-up one for
-    /// the legacy layout).
+    /// the legacy layout). `align_mask` is x86's `get_align_mask`: the
+    /// huge page alignment for hugetlbfs files, 0 otherwise.
     fn arch_unmapped_area(
         &self,
         addr: u64,
@@ -107,13 +112,14 @@ impl<E: Env> Mm<E> {
         pgoff: u64,
         flags: u32,
         vm_flags: VmFlags,
+        align_mask: u64,
     ) -> KResult<u64> {
         let task_size = self.config.task_size;
         if flags & MAP_FIXED != 0 {
             return Ok(addr);
         }
         if self.process.legacy_layout || flags & MAP_32BIT != 0 {
-            return self.bottom_up_area(addr, len, pgoff, flags, vm_flags);
+            return self.bottom_up_area(addr, len, pgoff, flags, vm_flags, align_mask);
         }
         if addr != 0 {
             let hint = addr & !(PAGE_SIZE - 1);
@@ -135,7 +141,7 @@ impl<E: Env> Mm<E> {
                 } else {
                     0
                 },
-            align_mask: 0,
+            align_mask,
             align_offset: pgoff << crate::config::PAGE_SHIFT,
             start_gap: if vm_flags.contains(VmFlags::SHADOW_STACK) {
                 PAGE_SIZE
@@ -145,7 +151,7 @@ impl<E: Env> Mm<E> {
         };
         match self.unmapped_area(&info) {
             Ok(a) => Ok(a),
-            Err(_) => self.bottom_up_area(addr, len, pgoff, flags, VmFlags::NONE),
+            Err(_) => self.bottom_up_area(addr, len, pgoff, flags, VmFlags::NONE, align_mask),
         }
     }
 
@@ -172,6 +178,7 @@ impl<E: Env> Mm<E> {
         pgoff: u64,
         flags: u32,
         vm_flags: VmFlags,
+        align_mask: u64,
     ) -> KResult<u64> {
         let (begin, end) = if flags & MAP_32BIT != 0 {
             (0x4000_0000, 0x8000_0000)
@@ -196,7 +203,7 @@ impl<E: Env> Mm<E> {
             length: len,
             low_limit: begin,
             high_limit: end,
-            align_mask: 0,
+            align_mask,
             align_offset: pgoff << crate::config::PAGE_SHIFT,
             start_gap: if vm_flags.contains(VmFlags::SHADOW_STACK) {
                 PAGE_SIZE

@@ -52,6 +52,16 @@ pub fn config_for(host: &HostConfig) -> Config {
     c.cap_ipc_lock = m.capable("CAP_IPC_LOCK");
     c.cap_sys_rawio = m.capable("CAP_SYS_RAWIO");
     c.cap_sys_nice = m.capable("CAP_SYS_NICE");
+    // Without hugetlbfs no huge page size exists; with it, the sizes and
+    // pools /sys shows (the defaults if /sys could not be read).
+    if host.option("CONFIG_HUGETLBFS") == Some(false) {
+        c.huge_pools.clear();
+    } else if !host.huge_pools.is_empty() {
+        c.huge_pools = host.huge_pools.clone();
+    }
+    if let Some(shift) = host.default_huge_shift {
+        c.default_huge_shift = shift;
+    }
     if let Some(ram) = host.mem_total {
         c.total_ram_pages = ram / host.page_size;
         c.total_swap_pages = host.swap_total.unwrap_or(0) / host.page_size;

@@ -92,6 +92,9 @@ const MAP: &[(&str, u64)] = &[
     ("MAP_SYNC", 0x8_0000),
     ("MAP_FIXED_NOREPLACE", 0x10_0000),
     ("MAP_UNINITIALIZED", 0x400_0000),
+    // MAP_HUGETLB page sizes: log2 of the size in the top six bits.
+    ("MAP_HUGE_2MB", 21 << 26),
+    ("MAP_HUGE_1GB", 30 << 26),
 ];
 
 const MREMAP: &[(&str, u64)] = &[

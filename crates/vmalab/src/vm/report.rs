@@ -6,6 +6,7 @@
 use anyhow::{bail, Context};
 
 use crate::host::{release_version, HostConfig, Rlimit};
+use vma::config::HugePool;
 
 /// `HostConfig` as report lines.
 pub fn encode(h: &HostConfig) -> String {
@@ -42,6 +43,17 @@ pub fn encode(h: &HostConfig) -> String {
     line("cap_eff", opt(h.features.cap_eff));
     line("mem_total", opt(h.mem_total));
     line("swap_total", opt(h.swap_total));
+    line("nr_hugepages", opt(h.nr_hugepages));
+    line(
+        "default_huge_shift",
+        opt(h.default_huge_shift.map(u64::from)),
+    );
+    for p in &h.huge_pools {
+        line(
+            "huge_pool",
+            format!("{} {} {} {}", p.shift, p.nr, p.free, p.resv),
+        );
+    }
     out
 }
 
@@ -95,6 +107,27 @@ pub fn decode(text: &str) -> anyhow::Result<HostConfig> {
             "cap_eff" => h.features.cap_eff = num(value)?,
             "mem_total" => h.mem_total = num(value)?,
             "swap_total" => h.swap_total = num(value)?,
+            "nr_hugepages" => h.nr_hugepages = num(value)?,
+            "default_huge_shift" => {
+                h.default_huge_shift = num(value)?.and_then(|v| u32::try_from(v).ok())
+            }
+            "huge_pool" => {
+                let nums = value
+                    .split(' ')
+                    .map(|v| v.parse::<u64>().with_context(ctx))
+                    .collect::<anyhow::Result<Vec<u64>>>()?;
+                let [shift, nr, free, resv] = nums[..] else {
+                    bail!("{}: expected shift, nr, free and resv", ctx());
+                };
+                let shift = u32::try_from(shift).ok().filter(|s| *s < 64);
+                let shift = shift.with_context(|| format!("{}: bad page shift", ctx()))?;
+                h.huge_pools.push(HugePool {
+                    shift,
+                    nr,
+                    free,
+                    resv,
+                });
+            }
             _ => bail!("{}: unknown key", ctx()),
         }
     }
@@ -126,5 +159,7 @@ mod tests {
         assert!(decode("release 6.1.0\nwhat 1\n").is_err());
         assert!(decode("release 6.1.0\npage_size x\n").is_err());
         assert!(decode("release 6.1.0\ncpu 1 1\n").is_err());
+        assert!(decode("release 6.1.0\nhuge_pool 21 0 0\n").is_err());
+        assert!(decode("release 6.1.0\nhuge_pool 99 0 0 0\n").is_err());
     }
 }
