@@ -230,6 +230,22 @@ impl Config {
         self.version >= KernelVersion(major, minor, patch)
     }
 
+    /// mprotect making an unfaulted private anonymous VMA read-only drops
+    /// its `VM_ACCOUNT` (and commit charge) (6.7, "mm/mprotect: allow
+    /// unfaulted VMAs to be unaccounted on mprotect()"); before, it stayed
+    /// accounted.
+    pub fn mprotect_unaccounts_unfaulted_6_7(&self) -> bool {
+        self.since(6, 7, 0)
+    }
+
+    /// A new mapping between two VMAs it could each join, whose
+    /// `anon_vma`s differ, joins the previous one (6.12, `mmap_region`
+    /// merging through `vma_merge_new_range`); before, `next` was tried
+    /// first and won.
+    pub fn new_vma_merges_prev_first_6_12(&self) -> bool {
+        self.since(6, 12, 0)
+    }
+
     /// `prctl(PR_SET_MEMORY_MERGE)` exists (6.4, commit d7597f59d1d3);
     /// older kernels answer EINVAL.
     pub fn memory_merge_prctl_6_4(&self) -> bool {
@@ -334,6 +350,8 @@ mod tests {
             [
                 c.smaps_lockonfault_6_2(),
                 c.memory_merge_prctl_6_4(),
+                c.mprotect_unaccounts_unfaulted_6_7(),
+                c.new_vma_merges_prev_first_6_12(),
                 c.mseal_6_10(),
                 c.map_droppable_6_11(),
                 c.guard_regions_6_13(),
@@ -346,10 +364,10 @@ mod tests {
         };
         let count = |v| on(v).iter().filter(|&&b| b).count();
         assert_eq!(count(KernelVersion(6, 1, 158)), 0);
-        assert_eq!(count(KernelVersion(6, 12, 118)), 4);
-        assert_eq!(count(KernelVersion(6, 18, 36)), 9);
-        assert_eq!(count(KernelVersion(6, 18, 44)), 10);
-        assert_eq!(count(KernelVersion(7, 2, 13)), 10);
+        assert_eq!(count(KernelVersion(6, 12, 118)), 6);
+        assert_eq!(count(KernelVersion(6, 18, 36)), 11);
+        assert_eq!(count(KernelVersion(6, 18, 44)), 12);
+        assert_eq!(count(KernelVersion(7, 2, 13)), 12);
         let c = Config::linux(KernelVersion(6, 1, 0));
         assert_eq!(c.smaps_mnemonic("lf"), "??");
         assert_eq!(Config::default().smaps_mnemonic("lf"), "lf");
