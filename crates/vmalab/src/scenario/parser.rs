@@ -466,12 +466,12 @@ impl<'a> Parser<'a> {
         let mut what = a
             .word("ok, = VALUE, errno NAME, signal NAME, skip, layout or when")
             .map_err(|(c, m)| e(c, m))?;
-        let mut condition = None;
-        if what.text == "when" {
+        let mut conditions = Vec::new();
+        while what.text == "when" {
             let w = a
                 .word("a CPU feature or capability such as pku or !pku, or kernel>=X.Y")
                 .map_err(|(c, m)| e(c, m))?;
-            condition = Some(condition_of(w.text).ok_or_else(|| {
+            conditions.push(condition_of(w.text).ok_or_else(|| {
                 e(
                     w.col,
                     format!(
@@ -483,7 +483,7 @@ impl<'a> Parser<'a> {
                 )
             })?);
             what = a
-                .word("ok, = VALUE, errno NAME, signal NAME, skip or layout")
+                .word("ok, = VALUE, errno NAME, signal NAME, skip, layout or when")
                 .map_err(|(c, m)| e(c, m))?;
         }
         let (expect, next) = match what.text {
@@ -548,13 +548,14 @@ impl<'a> Parser<'a> {
             }
         };
         a.finish().map_err(|(c, m)| e(c, m))?;
-        let expect = match condition {
-            Some(condition) => Expect::When {
+        // `expect when A when B ...` holds where A and B both hold.
+        let expect = conditions
+            .into_iter()
+            .rev()
+            .fold(expect, |then, condition| Expect::When {
                 condition,
-                then: Box::new(expect),
-            },
-            None => expect,
-        };
+                then: Box::new(then),
+            });
         if let Some(step) = self.scenario.steps.last_mut() {
             step.expect.push(expect);
         }

@@ -297,6 +297,7 @@ madvise 0 1 MADV_GUARD_INSTALL
 expect when kernel>=6.13 = 0
 expect when kernel<6.18.37 ok
 expect when !pku errno EINVAL
+expect when kernel>=6.11 when kernel<6.17 = 0
 ";
     let s = parse("v.scenario", text).unwrap();
     let e = &s.steps[0].expect;
@@ -318,6 +319,9 @@ expect when !pku errno EINVAL
     let again = parse("v.scenario", &s.to_string()).unwrap();
     assert_eq!(again.to_string(), s.to_string());
     assert!(s.to_string().contains("expect when kernel<6.18.37 ok"));
+    assert!(s
+        .to_string()
+        .contains("expect when kernel>=6.11 when kernel<6.17 = 0"));
     for bad in [
         "kernel>6.13",
         "kernel>=6",
