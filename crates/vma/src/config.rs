@@ -161,10 +161,6 @@ pub struct Config {
     pub pkeys: bool,
     /// The CPU's features that change VMA behaviour.
     pub cpu: CpuFeatures,
-    /// `MADV_GUARD_INSTALL` / `MADV_GUARD_REMOVE` exist (Linux 6.13+).
-    pub guard_regions: bool,
-    /// `VM_MAYBE_GUARD` exists and is sticky (guard regions mark the VMA "gu").
-    pub maybe_guard_flag: bool,
     /// NUMA nodes with memory that the task may use (bit n = node n):
     /// `cpuset_current_mems_allowed & node_states[N_MEMORY]`. mbind drops
     /// nodes outside it and fails if none is left.
@@ -206,8 +202,16 @@ impl Config {
     /// `CONFIG_ANON_VMA_NAME` and `CONFIG_MEM_SOFT_DIRTY` off, default sysctls
     /// and a shell's default rlimits.
     pub fn linux_6_18() -> Config {
+        Config::linux(KernelVersion(6, 18, 44))
+    }
+
+    /// Linux `version` (x86-64) with the build options of this project's
+    /// machines, default sysctls and a shell's default rlimits. Behaviour
+    /// that changed between versions follows `version` through the
+    /// switches below (`mseal_6_10` ...).
+    pub fn linux(version: KernelVersion) -> Config {
         Config {
-            version: KernelVersion(6, 18, 0),
+            version,
             anon_vma_name: false,
             userfaultfd: true,
             transparent_hugepage: true,
@@ -220,8 +224,6 @@ impl Config {
                 user_shstk: false,
                 la57: false,
             },
-            guard_regions: true,
-            maybe_guard_flag: true,
             numa_nodes: 1,
             max_map_count: 65530,
             mmap_min_addr: 4096,
@@ -300,25 +302,117 @@ impl Config {
         if self.soft_dirty {
             f |= VmFlags::SOFTDIRTY;
         }
-        if self.maybe_guard_flag {
+        if self.maybe_guard_6_18_37() {
             f |= VmFlags::MAYBE_GUARD;
         }
         f
     }
 
-    /// After 6.18, `mremap(MREMAP_DONTUNMAP)` of part of a locked VMA
-    /// unlocks just the moved range (splitting the source VMA); up to 6.18
-    /// the whole source VMA is unlocked in place. Seen on 7.2.13, not on
-    /// 6.18.44; the first release with it is not pinned down (7.0 is
-    /// assumed).
+    /// `mremap(MREMAP_DONTUNMAP)` of part of a locked VMA unlocks just the
+    /// moved range, splitting the source VMA as munlock would. The 6.17
+    /// rewrite of `move_vma` unlocked the whole source VMA in place
+    /// instead, until a later release went back: seen on 6.1 and 6.12
+    /// (range), 6.18.44 (whole VMA) and 7.2.13 (range); the end of the
+    /// window is not pinned down (7.0 is assumed).
     pub fn dontunmap_unlocks_moved_range(&self) -> bool {
-        self.version >= KernelVersion(7, 0, 0)
+        !self.since(6, 17, 0) || self.since(7, 0, 0)
+    }
+
+    /// Whether this kernel is `major.minor.patch` or newer.
+    fn since(&self, major: u16, minor: u16, patch: u16) -> bool {
+        self.version >= KernelVersion(major, minor, patch)
+    }
+
+    /// mprotect making an unfaulted private anonymous VMA read-only drops
+    /// its `VM_ACCOUNT` (and commit charge) (6.7, "mm/mprotect: allow
+    /// unfaulted VMAs to be unaccounted on mprotect()"); before, it stayed
+    /// accounted.
+    pub fn mprotect_unaccounts_unfaulted_6_7(&self) -> bool {
+        self.since(6, 7, 0)
+    }
+
+    /// A new mapping between two VMAs it could each join, whose
+    /// `anon_vma`s differ, joins the previous one (6.12, `mmap_region`
+    /// merging through `vma_merge_new_range`); before, `next` was tried
+    /// first and won.
+    pub fn new_vma_merges_prev_first_6_12(&self) -> bool {
+        self.since(6, 12, 0)
+    }
+
+    /// `prctl(PR_SET_MEMORY_MERGE)` exists (6.4, commit d7597f59d1d3);
+    /// older kernels answer EINVAL.
+    pub fn memory_merge_prctl_6_4(&self) -> bool {
+        self.since(6, 4, 0)
+    }
+
+    /// `mseal(2)` exists (6.10, commit 8be7258aad44); older kernels answer
+    /// ENOSYS and have no `VM_SEALED`.
+    pub fn mseal_6_10(&self) -> bool {
+        self.since(6, 10, 0)
+    }
+
+    /// `MAP_DROPPABLE` exists (6.11, commit 9651fcedf7b9); older kernels
+    /// reject the mapping type with EINVAL.
+    pub fn map_droppable_6_11(&self) -> bool {
+        self.since(6, 11, 0)
+    }
+
+    /// `MADV_GUARD_INSTALL` / `MADV_GUARD_REMOVE` exist (6.13, commit
+    /// 662df3e5c376); older kernels reject the advice with EINVAL.
+    pub fn guard_regions_6_13(&self) -> bool {
+        self.since(6, 13, 0)
+    }
+
+    /// Guard regions mark their VMA with the sticky `VM_MAYBE_GUARD`
+    /// ("gu"), which never blocks a merge and survives splits and merges:
+    /// mainline 6.19, backported to 6.18.y in 6.18.37.
+    pub fn maybe_guard_6_18_37(&self) -> bool {
+        self.since(6, 18, 37)
     }
 
     /// Since 6.16 an unfaulted VMA may merge with a faulted neighbour (and
     /// vice versa) unless the faulted one is a fork child.
     pub fn anon_merge_6_16(&self) -> bool {
-        self.version >= KernelVersion(6, 16, 0)
+        self.since(6, 16, 0)
+    }
+
+    /// Since 6.16 a new mapping of a process with `PR_SET_MEMORY_MERGE` is
+    /// made `VM_MERGEABLE` before it tries to merge with its neighbours;
+    /// before, the flag was added after the merge attempt, so a new mapping
+    /// never merged with an older mergeable neighbour.
+    pub fn ksm_flags_before_merge_6_16(&self) -> bool {
+        self.since(6, 16, 0)
+    }
+
+    /// Since 6.17 a same-size `MREMAP_FIXED` move may span several VMAs
+    /// and the holes between them, and mremap checks all its arguments
+    /// (a new length above `TASK_SIZE` is EINVAL) before it looks up the
+    /// VMA. Before, the range had to lie in one VMA (EFAULT otherwise),
+    /// and a move unmapped its destination before checking that.
+    pub fn mremap_multi_vma_6_17(&self) -> bool {
+        self.since(6, 17, 0)
+    }
+
+    /// userfaultfd refuses to register (and unregister) droppable memory
+    /// (6.17, "userfaultfd: correctly prevent registering VM_DROPPABLE
+    /// regions"); the check that 6.11 added never fired before, as it
+    /// looked at the requested modes instead of the VMA's flags.
+    pub fn uffd_refuses_droppable_6_17(&self) -> bool {
+        self.since(6, 17, 0)
+    }
+
+    /// smaps names `VM_LOCKONFAULT` "lf" since 6.2; 6.1 prints "??".
+    pub fn smaps_lockonfault_6_2(&self) -> bool {
+        self.since(6, 2, 0)
+    }
+
+    /// What this kernel's smaps prints for the flag that the newest kernel
+    /// calls `m` (`"??"` for a flag it has no name for).
+    pub fn smaps_mnemonic(&self, m: &'static str) -> &'static str {
+        match m {
+            "lf" if !self.smaps_lockonfault_6_2() => "??",
+            _ => m,
+        }
     }
 }
 
@@ -340,5 +434,35 @@ mod tests {
         );
         assert_eq!(KernelVersion::parse("6.1"), Some(KernelVersion(6, 1, 0)));
         assert_eq!(KernelVersion::parse("x"), None);
+    }
+
+    #[test]
+    fn switches_follow_the_version() {
+        let on = |v: KernelVersion| {
+            let c = Config::linux(v);
+            [
+                c.smaps_lockonfault_6_2(),
+                c.memory_merge_prctl_6_4(),
+                c.mprotect_unaccounts_unfaulted_6_7(),
+                c.new_vma_merges_prev_first_6_12(),
+                c.mseal_6_10(),
+                c.map_droppable_6_11(),
+                c.guard_regions_6_13(),
+                c.anon_merge_6_16(),
+                c.ksm_flags_before_merge_6_16(),
+                c.mremap_multi_vma_6_17(),
+                c.uffd_refuses_droppable_6_17(),
+                c.maybe_guard_6_18_37(),
+            ]
+        };
+        let count = |v| on(v).iter().filter(|&&b| b).count();
+        assert_eq!(count(KernelVersion(6, 1, 158)), 0);
+        assert_eq!(count(KernelVersion(6, 12, 118)), 6);
+        assert_eq!(count(KernelVersion(6, 18, 36)), 11);
+        assert_eq!(count(KernelVersion(6, 18, 44)), 12);
+        assert_eq!(count(KernelVersion(7, 2, 13)), 12);
+        let c = Config::linux(KernelVersion(6, 1, 0));
+        assert_eq!(c.smaps_mnemonic("lf"), "??");
+        assert_eq!(Config::default().smaps_mnemonic("lf"), "lf");
     }
 }

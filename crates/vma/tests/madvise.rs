@@ -279,7 +279,7 @@ fn options_off_make_advice_invalid() {
     map(&mut m, 0, 4, RW);
     m.config.ksm = false;
     m.config.transparent_hugepage = false;
-    m.config.guard_regions = false;
+    m.config.version = vma::config::KernelVersion(6, 12, 0);
     for advice in [
         MADV_MERGEABLE,
         MADV_HUGEPAGE,

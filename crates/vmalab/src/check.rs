@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use crate::host::Features;
 use crate::outcome::{Outcome, Value};
 use crate::scenario::{Expect, ExpectValue, Scenario};
 use crate::trace::Trace;
@@ -49,7 +48,7 @@ pub fn check(scenario: &Scenario, trace: &Trace) -> Vec<Failure> {
             _ => {}
         }
         for e in &step.expect {
-            let Some(e) = applicable(e, &trace.features) else {
+            let Some(e) = applicable(e, trace) else {
                 continue;
             };
             if let Some(m) = check_one(e, &res.outcome, &res.layout, trace.page_size) {
@@ -60,13 +59,14 @@ pub fn check(scenario: &Scenario, trace: &Trace) -> Vec<Failure> {
     out
 }
 
-/// The expectation to check on `machine`: `expect when` unwrapped where its
-/// condition holds, `None` where it does not (or cannot be told).
-fn applicable<'a>(expect: &'a Expect, machine: &Features) -> Option<&'a Expect> {
+/// The expectation to check on the trace's kernel and machine: `expect
+/// when` unwrapped where its condition holds, `None` where it does not (or
+/// cannot be told).
+fn applicable<'a>(expect: &'a Expect, trace: &Trace) -> Option<&'a Expect> {
     match expect {
         Expect::When { condition, then } => {
-            (machine.has(&condition.name) == Some(condition.enabled)).then_some(then)?;
-            applicable(then, machine)
+            (condition.holds(trace.kernel, &trace.features) == Some(true)).then_some(then)?;
+            applicable(then, trace)
         }
         e => Some(e),
     }

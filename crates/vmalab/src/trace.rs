@@ -5,6 +5,7 @@
 use crate::host::Features;
 use crate::layout::Layout;
 use crate::outcome::Outcome;
+use crate::scenario::KernelVersion;
 
 /// The result of one executed step.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,4 +32,7 @@ pub struct Trace {
     /// The machine the run reproduced or ran on; `expect when` lines are
     /// judged against it.
     pub features: Features,
+    /// The version of the kernel the run reproduced or ran on; `expect
+    /// when kernel>=...` lines are judged against it.
+    pub kernel: Option<KernelVersion>,
 }

@@ -217,6 +217,42 @@ impl<E: Env> Mm<E> {
         Some(target)
     }
 
+    /// The new-mapping merge of `mmap_region` before 6.12: `next` is tried
+    /// first, then `prev` as if the range already carried next's
+    /// `anon_vma`. So between two VMAs with different `anon_vma`s a new
+    /// mapping joins `next`, where 6.12 and later join `prev`.
+    pub(crate) fn merge_new_range_next_first(&mut self, vmg: &mut MergeState) -> Option<VmaId> {
+        vmg.state = MergeOutcome::NoMerge;
+        if vmg.flags.intersects(crate::flags::VmFlags::SPECIAL) {
+            return None;
+        }
+        let pglen = (vmg.end - vmg.start) >> PAGE_SHIFT;
+        let right = vmg
+            .next
+            .filter(|&n| self.vma(n).start == vmg.end && self.can_vma_merge_before(vmg, n));
+        let own_anon = vmg.anon_vma.clone();
+        if let Some(n) = right {
+            vmg.anon_vma = self.vma(n).anon_vma.clone();
+        }
+        let can_left = self.can_vma_merge_left(vmg);
+        vmg.anon_vma = own_anon;
+        if let Some(n) = right {
+            vmg.end = self.vma(n).end;
+            vmg.pgoff = self.vma(n).pgoff.wrapping_sub(pglen);
+            vmg.target = Some(n);
+        }
+        if can_left {
+            let p = vmg.prev.expect("prev");
+            vmg.start = self.vma(p).start;
+            vmg.pgoff = self.vma(p).pgoff;
+            vmg.target = Some(p);
+        }
+        let target = vmg.target?;
+        self.expand(vmg).ok()?;
+        vmg.state = MergeOutcome::Success;
+        Some(target)
+    }
+
     /// `vma_merge_copied_range`: a new range that mremap copies `vmg.middle`
     /// into; merged as a new range, remembering where it came from.
     pub(crate) fn merge_copied_range(&mut self, vmg: &mut MergeState) -> Option<VmaId> {

@@ -62,7 +62,11 @@ impl<E: Env> Mm<E> {
             vmg.file = map.file.clone();
             vmg.prev = map.prev;
             vmg.next = map.next;
-            self.merge_new_range(&mut vmg)
+            if self.config.new_vma_merges_prev_first_6_12() {
+                self.merge_new_range(&mut vmg)
+            } else {
+                self.merge_new_range_next_first(&mut vmg)
+            }
         } else {
             None
         };

@@ -148,7 +148,7 @@ impl<E: Env> Mm<E> {
     }
 
     /// `can_vma_merge_before`: the proposal may join `next` from below.
-    fn can_vma_merge_before(&self, vmg: &MergeState, next: VmaId) -> bool {
+    pub(crate) fn can_vma_merge_before(&self, vmg: &MergeState, next: VmaId) -> bool {
         let pglen = (vmg.end - vmg.start) >> PAGE_SHIFT;
         self.is_mergeable_vma(vmg, next)
             && self.is_mergeable_anon_vma(vmg, next)

@@ -146,7 +146,7 @@ impl<E: Env> Mm<E> {
         if !self.is_valid_guard_vma(vma, false) {
             return Err(Errno::EINVAL);
         }
-        if self.config.maybe_guard_flag {
+        if self.config.maybe_guard_6_18_37() {
             self.vma_mut(vma).flags |= VmFlags::MAYBE_GUARD;
         }
         if self.vma(vma).is_anonymous() {

@@ -90,7 +90,7 @@ impl<E: Env> Mm<E> {
             | MADV_SOFT_OFFLINE => true,
             MADV_MERGEABLE | MADV_UNMERGEABLE => self.config.ksm,
             MADV_HUGEPAGE | MADV_NOHUGEPAGE | MADV_COLLAPSE => self.config.transparent_hugepage,
-            MADV_GUARD_INSTALL | MADV_GUARD_REMOVE => self.config.guard_regions,
+            MADV_GUARD_INSTALL | MADV_GUARD_REMOVE => self.config.guard_regions_6_13(),
             _ => false,
         }
     }

@@ -155,7 +155,7 @@ impl<E: Env> Mm<E> {
                     pgoff = 0;
                     vm_flags |= VmFlags::SHARED | VmFlags::MAYSHARE;
                 }
-                MAP_DROPPABLE => {
+                MAP_DROPPABLE if self.config.map_droppable_6_11() => {
                     if flags & (MAP_LOCKED | MAP_HUGETLB) != 0
                         || vm_flags.contains(VmFlags::GROWSDOWN)
                     {
@@ -178,8 +178,18 @@ impl<E: Env> Mm<E> {
         {
             vm_flags |= VmFlags::NORESERVE;
         }
-        let vm_flags = self.ksm_flags(vm_flags);
-        let addr = self.mmap_region(file.cloned(), addr, len, vm_flags, pgoff)?;
+        let merge_any = self.ksm_flags(vm_flags);
+        let addr = if self.config.ksm_flags_before_merge_6_16() || merge_any == vm_flags {
+            self.mmap_region(file.cloned(), addr, len, merge_any, pgoff)?
+        } else {
+            // Before 6.16 the VMA became mergeable only after it was
+            // placed (and perhaps merged), as `ksm_add_vma`.
+            let addr = self.mmap_region(file.cloned(), addr, len, vm_flags, pgoff)?;
+            if let Some(v) = self.vma_at(addr) {
+                self.vma_mut(v).flags |= VmFlags::MERGEABLE;
+            }
+            addr
+        };
         let populate = vm_flags.contains(VmFlags::LOCKED)
             || flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE;
         Ok((addr, populate.then_some(len)))

@@ -117,7 +117,11 @@ impl<E: Env> Mm<E> {
                 self.vm_enough_memory(charged)?;
                 *newflags |= VmFlags::ACCOUNT;
             }
-        } else if oldflags.contains(VmFlags::ACCOUNT) && v.is_anonymous() && v.anon_vma.is_none() {
+        } else if self.config.mprotect_unaccounts_unfaulted_6_7()
+            && oldflags.contains(VmFlags::ACCOUNT)
+            && v.is_anonymous()
+            && v.anon_vma.is_none()
+        {
             newflags.remove(VmFlags::ACCOUNT);
         }
         let got = match self.modify_flags(*prev, vma, start, end, newflags) {

@@ -138,6 +138,9 @@ impl<E: Env> Mm<E> {
             charged: 0,
             populate_expand: false,
         };
+        if !self.config.mremap_multi_vma_6_17() {
+            return self.mremap_one_vma(&mut vrm);
+        }
         self.check_mremap_params(&vrm)?;
         let res = if vrm.move_only() {
             self.remap_move(&mut vrm)
@@ -150,6 +153,89 @@ impl<E: Env> Mm<E> {
                 self.mremap_at(&mut vrm)
             }
         }?;
+        if vrm.populate_expand {
+            self.populate(vrm.new_addr.wrapping_add(vrm.old_len), vrm.delta);
+        }
+        Ok(res)
+    }
+
+    /// mremap before 6.17: the range lies in one VMA, which is looked up
+    /// (EFAULT, sealed EPERM) before a move's destination is checked; a
+    /// move unmaps its destination (and shrinks) before the VMA's own
+    /// checks, so a failing move may already have unmapped it.
+    fn mremap_one_vma(&mut self, vrm: &mut Remap) -> KResult<u64> {
+        let f = vrm.flags;
+        if f & !(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if f & MREMAP_FIXED != 0 && f & MREMAP_MAYMOVE == 0 {
+            return Err(Errno::EINVAL);
+        }
+        if f & MREMAP_DONTUNMAP != 0 && (f & MREMAP_MAYMOVE == 0 || vrm.old_len != vrm.new_len) {
+            return Err(Errno::EINVAL);
+        }
+        if vrm.addr % PAGE_SIZE != 0 || vrm.new_len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let id = self.vma_at(vrm.addr).ok_or(Errno::EFAULT)?;
+        if self.vma(id).is_sealed() {
+            return Err(Errno::EPERM);
+        }
+        // Hugetlb alignment came right after the lookup, before anything
+        // about the destination.
+        if let Some(size) = vma_huge_page_size(self.vma(id)) {
+            if !vrm.align_hugetlb(size) {
+                return Err(Errno::EINVAL);
+            }
+        }
+        vrm.vma = Some(id);
+        let res = if vrm.implies_new_addr() {
+            let task_size = self.config.task_size;
+            if vrm.new_addr % PAGE_SIZE != 0
+                || vrm.new_len > task_size
+                || vrm.new_addr > task_size - vrm.new_len
+                || vrm.overlaps()
+            {
+                return Err(Errno::EINVAL);
+            }
+            if self.map_count + 2 >= self.config.max_map_count.saturating_sub(3) {
+                return Err(Errno::ENOMEM);
+            }
+            if f & MREMAP_FIXED != 0 {
+                vrm.vma = None;
+                self.do_munmap(vrm.new_addr, vrm.new_len)?;
+            }
+            if vrm.old_len > vrm.new_len {
+                vrm.vma = None;
+                self.do_munmap(
+                    vrm.addr.wrapping_add(vrm.new_len),
+                    vrm.old_len - vrm.new_len,
+                )?;
+                vrm.old_len = vrm.new_len;
+            }
+            vrm.vma = self.vma_at(vrm.addr);
+            self.check_prep_vma(vrm)?;
+            if f & MREMAP_DONTUNMAP != 0 {
+                let flags = self.vma(vrm.vma()).flags;
+                if !self.may_expand_vm(flags, vrm.old_len >> PAGE_SHIFT) {
+                    return Err(Errno::ENOMEM);
+                }
+            }
+            self.set_new_addr(vrm)?;
+            self.move_vma(vrm)?
+        } else if vrm.old_len >= vrm.new_len {
+            if vrm.old_len > vrm.new_len {
+                vrm.vma = None;
+                self.do_munmap(
+                    vrm.addr.wrapping_add(vrm.new_len),
+                    vrm.old_len - vrm.new_len,
+                )?;
+            }
+            return Ok(vrm.addr);
+        } else {
+            self.check_prep_vma(vrm)?;
+            self.expand_vma(vrm)?
+        };
         if vrm.populate_expand {
             self.populate(vrm.new_addr.wrapping_add(vrm.old_len), vrm.delta);
         }

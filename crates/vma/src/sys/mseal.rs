@@ -15,6 +15,9 @@ impl<E: Env> Mm<E> {
     /// `mseal(addr, len, flags)`: flags must be 0 and the start aligned;
     /// a range with any hole fails with ENOMEM before anything changes.
     pub fn mseal(&mut self, start: u64, len: u64, flags: u64) -> KResult<()> {
+        if !self.config.mseal_6_10() {
+            return Err(Errno::ENOSYS);
+        }
         if flags != 0 {
             return Err(Errno::EINVAL);
         }

@@ -94,9 +94,10 @@ impl<E: Env> Mm<E> {
     /// KSM-mergeable as a whole (`MMF_VM_MERGE_ANY`): every compatible VMA
     /// gets `VM_MERGEABLE` in place -- no split, no merge -- and so do later
     /// mappings. Off clears `VM_MERGEABLE` from every VMA, again in place.
-    /// Without `CONFIG_KSM` the option does not exist: EINVAL.
+    /// Without `CONFIG_KSM`, or before 6.4, the option does not exist:
+    /// EINVAL.
     pub fn prctl_set_memory_merge(&mut self, on: bool) -> KResult<()> {
-        if !self.config.ksm {
+        if !self.config.ksm || !self.config.memory_merge_prctl_6_4() {
             return Err(Errno::EINVAL);
         }
         if on == self.process.merge_any {

@@ -141,11 +141,15 @@ impl<E: Env> Mm<E> {
     }
 
     /// `vma_can_userfault`: anonymous, shmem or hugetlb memory that is not
-    /// special, droppable or a shadow stack; MINOR needs shmem or hugetlb.
+    /// special, droppable (since 6.17) or a shadow stack; MINOR needs shmem
+    /// or hugetlb.
     fn vma_can_userfault(&self, vma: VmaId, vm_flags: VmFlags) -> bool {
         let v = self.vma(vma);
         let hugetlb = v.flags.contains(VmFlags::HUGETLB);
-        if v.flags.contains(VmFlags::SHADOW_STACK) || v.flags.contains(VmFlags::DROPPABLE) {
+        if v.flags.contains(VmFlags::SHADOW_STACK) {
+            return false;
+        }
+        if v.flags.contains(VmFlags::DROPPABLE) && self.config.uffd_refuses_droppable_6_17() {
             return false;
         }
         if !hugetlb && v.flags.intersects(VmFlags::SPECIAL) {

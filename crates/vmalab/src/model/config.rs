@@ -23,9 +23,6 @@ pub fn config_for(host: &HostConfig) -> Config {
     c.numa = opt("CONFIG_NUMA", c.numa);
     c.pkeys = opt("CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS", c.pkeys);
     c = c.with_cpu(host.features.cpu);
-    // Guard regions mark VMAs with the sticky VM_MAYBE_GUARD ("gu") from
-    // mainline 6.19; the 6.18.y kernels here already carry it.
-    c.maybe_guard_flag = c.version >= KernelVersion(6, 18, 0);
     if let Some(v) = host.max_map_count {
         c.max_map_count = v as usize;
     }

@@ -65,7 +65,12 @@ pub fn window_layout<E: Env>(mm: &Mm<E>, w: &Window, names: &mut FileNames) -> L
             name,
             policy: mm.numa_policy(vma).map(policy_text),
             pkey: vma.flags.pkey(),
-            vm_flags: VmFlags(vma.flags.mnemonics().map(str::to_string).collect()),
+            vm_flags: VmFlags(
+                vma.flags
+                    .mnemonics()
+                    .map(|m| mm.config.smaps_mnemonic(m).to_string())
+                    .collect(),
+            ),
         });
     }
     out

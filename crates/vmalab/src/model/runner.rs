@@ -69,6 +69,7 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
         steps: Vec::new(),
         skipped: host.unmet(scenario),
         features: host.features,
+        kernel: host.version,
     };
     if trace.skipped.is_some() {
         return ModelTrace {

@@ -88,6 +88,7 @@ pub fn skipped(why: String, host: &HostConfig) -> KernelTrace {
             steps: Vec::new(),
             skipped: Some(why),
             features: host.features,
+            kernel: host.version,
         },
         window: None,
         kernel: None,
@@ -203,6 +204,7 @@ pub fn decode_run(
         steps: decoded.steps,
         skipped: None,
         features: host.features,
+        kernel: host.version,
     };
     if !decoded.done {
         let why = if let Some(t) = raw.timed_out {

@@ -55,6 +55,54 @@ impl std::fmt::Display for Requirement {
     }
 }
 
+/// The condition of `expect when`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Condition {
+    /// `[!]FEATURE`: a CPU feature or capability is present (absent).
+    Machine(Requirement),
+    /// `kernel>=X.Y[.Z]` (`at_least`) or `kernel<X.Y[.Z]`: the kernel's
+    /// version is at least (below) `version`.
+    Kernel {
+        at_least: bool,
+        version: KernelVersion,
+    },
+}
+
+impl Condition {
+    /// Whether the condition holds for a kernel of `version` on `machine`;
+    /// `None` if that cannot be told.
+    pub fn holds(
+        &self,
+        version: Option<KernelVersion>,
+        machine: &crate::host::Features,
+    ) -> Option<bool> {
+        match self {
+            Condition::Machine(r) => machine.has(&r.name).map(|on| on == r.enabled),
+            Condition::Kernel {
+                at_least,
+                version: v,
+            } => version.map(|k| (k >= *v) == *at_least),
+        }
+    }
+}
+
+impl std::fmt::Display for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Condition::Machine(r) => write!(f, "{r}"),
+            Condition::Kernel { at_least, version } => {
+                let op = if *at_least { ">=" } else { "<" };
+                let v = version;
+                if v.patch == 0 {
+                    write!(f, "kernel{op}{}.{}", v.major, v.minor)
+                } else {
+                    write!(f, "kernel{op}{}.{}.{}", v.major, v.minor, v.patch)
+                }
+            }
+        }
+    }
+}
+
 /// A scenario file object: a memfd of `size` opened read-write or read-only.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileDecl {
@@ -311,10 +359,11 @@ pub enum Expect {
     Skip,
     /// `expect layout` ... `end`: the window's mappings after the step.
     Layout(ExpectedLayout),
-    /// `expect when [!]FEATURE ...`: the expectation holds on machines with
-    /// (without) a CPU feature or capability and is not checked elsewhere.
+    /// `expect when CONDITION ...`: the expectation holds on machines with
+    /// (without) a CPU feature or capability, or on kernels of a range of
+    /// versions, and is not checked elsewhere.
     When {
-        condition: Requirement,
+        condition: Condition,
         then: Box<Expect>,
     },
 }

@@ -466,23 +466,24 @@ impl<'a> Parser<'a> {
         let mut what = a
             .word("ok, = VALUE, errno NAME, signal NAME, skip, layout or when")
             .map_err(|(c, m)| e(c, m))?;
-        let mut condition = None;
-        if what.text == "when" {
+        let mut conditions = Vec::new();
+        while what.text == "when" {
             let w = a
-                .word("a CPU feature or capability such as pku or !pku")
+                .word("a CPU feature or capability such as pku or !pku, or kernel>=X.Y")
                 .map_err(|(c, m)| e(c, m))?;
-            condition = Some(requirement(w.text, false).ok_or_else(|| {
+            conditions.push(condition_of(w.text).ok_or_else(|| {
                 e(
                     w.col,
                     format!(
-                        "`{}` is not a CPU feature or capability ({})",
+                        "`{}` is not a CPU feature or capability ({}) nor \
+                         kernel>=X.Y[.Z] or kernel<X.Y[.Z]",
                         w.text,
                         machine_names()
                     ),
                 )
             })?);
             what = a
-                .word("ok, = VALUE, errno NAME, signal NAME, skip or layout")
+                .word("ok, = VALUE, errno NAME, signal NAME, skip, layout or when")
                 .map_err(|(c, m)| e(c, m))?;
         }
         let (expect, next) = match what.text {
@@ -547,13 +548,14 @@ impl<'a> Parser<'a> {
             }
         };
         a.finish().map_err(|(c, m)| e(c, m))?;
-        let expect = match condition {
-            Some(condition) => Expect::When {
+        // `expect when A when B ...` holds where A and B both hold.
+        let expect = conditions
+            .into_iter()
+            .rev()
+            .fold(expect, |then, condition| Expect::When {
                 condition,
-                then: Box::new(expect),
-            },
-            None => expect,
-        };
+                then: Box::new(then),
+            });
         if let Some(step) = self.scenario.steps.last_mut() {
             step.expect.push(expect);
         }
@@ -686,6 +688,22 @@ pub fn parse_version(s: &str) -> Option<KernelVersion> {
         minor,
         patch,
     })
+}
+
+/// The condition of `expect when`: `kernel>=X.Y[.Z]`, `kernel<X.Y[.Z]`
+/// or a CPU feature or capability `[!]NAME`.
+fn condition_of(text: &str) -> Option<Condition> {
+    if let Some(rest) = text.strip_prefix("kernel") {
+        let (at_least, v) = match rest.strip_prefix(">=") {
+            Some(v) => (true, v),
+            None => (false, rest.strip_prefix('<')?),
+        };
+        return Some(Condition::Kernel {
+            at_least,
+            version: parse_version(v)?,
+        });
+    }
+    requirement(text, false).map(Condition::Machine)
 }
 
 /// `[!]NAME` as a requirement: a CPU feature or capability, or (where

@@ -289,3 +289,59 @@ fn mutated_sample_never_panics() {
         }
     }
 }
+
+#[test]
+fn expect_when_kernel_version() {
+    let text = "\
+madvise 0 1 MADV_GUARD_INSTALL
+expect when kernel>=6.13 = 0
+expect when kernel<6.18.37 ok
+expect when !pku errno EINVAL
+expect when kernel>=6.11 when kernel<6.17 = 0
+";
+    let s = parse("v.scenario", text).unwrap();
+    let e = &s.steps[0].expect;
+    assert_eq!(
+        e[0],
+        Expect::When {
+            condition: Condition::Kernel {
+                at_least: true,
+                version: parse_version("6.13").unwrap(),
+            },
+            then: Box::new(Expect::Value(ExpectValue::Amount(Amount::pages(0)))),
+        }
+    );
+    assert!(matches!(
+        &e[1],
+        Expect::When { condition: Condition::Kernel { at_least: false, version }, .. }
+            if version.patch == 37
+    ));
+    let again = parse("v.scenario", &s.to_string()).unwrap();
+    assert_eq!(again.to_string(), s.to_string());
+    assert!(s.to_string().contains("expect when kernel<6.18.37 ok"));
+    assert!(s
+        .to_string()
+        .contains("expect when kernel>=6.11 when kernel<6.17 = 0"));
+    for bad in [
+        "kernel>6.13",
+        "kernel>=6",
+        "kernel<=6.1",
+        "kernel",
+        "kernel>=x.y",
+    ] {
+        let t = format!("madvise 0 1 MADV_GUARD_INSTALL\nexpect when {bad} ok\n");
+        assert!(parse("v.scenario", &t).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn kernel_condition_holds_by_version() {
+    let c = Condition::Kernel {
+        at_least: true,
+        version: parse_version("6.13").unwrap(),
+    };
+    let m = crate::host::Features::default();
+    assert_eq!(c.holds(parse_version("6.12.118"), &m), Some(false));
+    assert_eq!(c.holds(parse_version("6.13"), &m), Some(true));
+    assert_eq!(c.holds(None, &m), None);
+}
