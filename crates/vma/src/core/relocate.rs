@@ -27,6 +27,7 @@ impl<E: Env> Mm<E> {
             return Err(Errno::ENOMEM);
         }
         self.pages.move_range(old_start, new_start, length);
+        self.guards.move_range(old_start, new_start, length);
         if new_end > old_start {
             self.zap(new_end, old_end);
         } else {
