@@ -84,6 +84,7 @@ const CALLS: &[(&str, Call)] = &[
             .map_err(|_| Errno::EFAULT)
     }),
     ("fork", |m| m.fork().map(|_| ())),
+    ("relocate stack", |m| m.relocate_stack(BASE, 4 * P)),
 ];
 
 #[test]
