@@ -14,7 +14,7 @@ mod guard;
 mod madvise;
 mod mbind;
 mod mlock;
-mod mmap;
+pub(crate) mod mmap;
 mod mprotect;
 mod mremap;
 mod mremap_move;
