@@ -3,7 +3,7 @@
 //! (`validate`), whatever state the kernel's partial failure leaves.
 
 use vma::sys::consts::*;
-use vma::{Access, Config, Errno, Mm, RecordingEnv};
+use vma::{Access, Config, Errno, File, FileKind, Mm, RecordingEnv};
 
 const P: u64 = 0x1000;
 const BASE: u64 = 0x1000_0000;
@@ -42,6 +42,12 @@ const CALLS: &[(&str, Call)] = &[
             .map(|_| ())
     }),
     ("munmap across a split", |m| m.munmap(BASE + 2 * P, 8 * P)),
+    ("mmap a private file over accounted memory", |m| {
+        let file = File::new("f", 16, FileKind::Regular, true, true);
+        let flags = MAP_PRIVATE | MAP_FIXED;
+        m.mmap(BASE + 2 * P, 2 * P, RW, flags, Some(&file), 0)
+            .map(|_| ())
+    }),
     ("mprotect splitting", |m| {
         m.mprotect(BASE + 2 * P, 2 * P, PROT_READ)
     }),
