@@ -117,3 +117,29 @@ fn every_allocation_may_fail() {
         }
     }
 }
+
+#[test]
+fn a_relocation_failing_half_way_counts_the_locked_pages_it_spans() {
+    // The VMA stays over both ranges; locked_vm follows it like total_vm.
+    let mut m = setup();
+    m.mlock(BASE, 8 * P).unwrap();
+    let locked = m.stats().locked_vm;
+    let before = m.env.allocs;
+    m.relocate_stack(BASE, 4 * P).unwrap();
+    let n = m.env.allocs - before;
+    for i in 0..n {
+        let mut m = setup();
+        m.mlock(BASE, 8 * P).unwrap();
+        m.env.fail_alloc = Some(m.env.allocs + i);
+        let grown = match m.relocate_stack(BASE, 4 * P) {
+            Ok(()) => 0,
+            Err(_) => m.get(m.vma_at(BASE).unwrap()).unwrap().pages() - 8,
+        };
+        m.validate().unwrap();
+        assert_eq!(
+            m.stats().locked_vm,
+            locked + grown,
+            "allocation {i} failing"
+        );
+    }
+}

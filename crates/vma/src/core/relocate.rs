@@ -71,5 +71,8 @@ impl<E: Env> Mm<E> {
         if flags.contains(VmFlags::ACCOUNT) {
             self.stats.committed = self.stats.committed.wrapping_add(pages);
         }
+        if flags.contains(VmFlags::LOCKED) {
+            self.stats.locked_vm = self.stats.locked_vm.wrapping_add(pages);
+        }
     }
 }
