@@ -5,6 +5,7 @@
 //! shown with both layouts side by side.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use crate::check::check;
@@ -131,7 +132,7 @@ pub fn check_command(opts: &CheckOptions) -> anyhow::Result<bool> {
     };
     let runs = run_files(&files, &choice)?;
     if let Some(h) = &runs.header {
-        println!("{h}");
+        writeln!(std::io::stdout().lock(), "{h}")?;
     }
     let verdicts = runs
         .files
@@ -144,33 +145,38 @@ pub fn check_command(opts: &CheckOptions) -> anyhow::Result<bool> {
             Ok((sc, k)) => judge(sc, &k.trace, &run_model(sc, &runs.host).trace),
         })
         .collect();
-    Ok(print_verdicts(&files, verdicts, opts.verbose))
+    print_verdicts(&files, verdicts, opts.verbose)
 }
 
 /// Prints each verdict and the totals; true if none failed.
-fn print_verdicts(files: &[PathBuf], verdicts: Vec<Verdict>, verbose: bool) -> bool {
+fn print_verdicts(
+    files: &[PathBuf],
+    verdicts: Vec<Verdict>,
+    verbose: bool,
+) -> anyhow::Result<bool> {
+    let mut out = std::io::stdout().lock();
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for (path, verdict) in files.iter().zip(verdicts) {
         match verdict {
             Verdict::Agreed => {
                 passed += 1;
                 if verbose {
-                    println!("ok    {}", path.display());
+                    writeln!(out, "ok    {}", path.display())?;
                 }
             }
             Verdict::Skipped(why) => {
                 skipped += 1;
-                println!("skip  {}: {why}", path.display());
+                writeln!(out, "skip  {}: {why}", path.display())?;
             }
             Verdict::Failed(report) => {
                 failed += 1;
-                println!("FAIL  {}", path.display());
+                writeln!(out, "FAIL  {}", path.display())?;
                 for line in report.lines() {
-                    println!("      {line}");
+                    writeln!(out, "      {line}")?;
                 }
             }
         }
     }
-    println!("{passed} passed, {failed} failed, {skipped} skipped");
-    failed == 0
+    writeln!(out, "{passed} passed, {failed} failed, {skipped} skipped")?;
+    Ok(failed == 0)
 }

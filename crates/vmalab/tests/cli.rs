@@ -72,3 +72,51 @@ fn host_prints_the_configuration() {
     assert!(out.contains("vm.max_map_count"), "{out}");
     assert!(out.contains("CONFIG_ANON_VMA_NAME"), "{out}");
 }
+
+/// Runs vmalab with its stdout a pipe whose reading end is already
+/// closed; returns the exit status and what it wrote to stderr.
+fn vmalab_into_closed_pipe(args: &[&str]) -> (Option<i32>, String) {
+    let (read, write) = nix::unistd::pipe().expect("pipe");
+    drop(read);
+    let out = Command::new(env!("CARGO_BIN_EXE_vmalab"))
+        .args(args)
+        .stdout(std::process::Stdio::from(write))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run vmalab");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    let d = temp_dir("pipe");
+    let good = write(
+        &d,
+        "good.scenario",
+        "window 4\nmmap 0 1 PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED\nexpect = 0\n",
+    );
+    for args in [
+        vec!["run", good.as_str()],
+        vec!["check", "-v", good.as_str()],
+        vec!["kernel", good.as_str()],
+        vec!["harness", "-v"],
+        vec!["host"],
+        vec![
+            "fuzz",
+            "--cases",
+            "1",
+            "--ops",
+            "2",
+            "--out",
+            d.to_str().unwrap(),
+        ],
+    ] {
+        let (code, err) = vmalab_into_closed_pipe(&args);
+        assert!(matches!(code, Some(0 | 141)), "{args:?}: {code:?}\n{err}");
+        assert!(err.is_empty(), "{args:?} wrote to stderr:\n{err}");
+    }
+    std::fs::remove_dir_all(d).unwrap();
+}
