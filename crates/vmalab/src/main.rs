@@ -57,7 +57,8 @@ impl KernelArgs {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run scenarios on the live kernel, print outcomes and layouts, check
-    /// the `expect` lines (exit 1 if one fails).
+    /// the `expect` lines (exit 1 if one fails, 2 if a file cannot be read
+    /// or parsed).
     Kernel {
         /// Scenario files, or directories searched for *.scenario.
         #[arg(required = true)]
@@ -92,7 +93,8 @@ enum Cmd {
     },
     /// Run scenarios on the live kernel and on the model; they must agree
     /// step by step and meet every expectation. Ends with
-    /// `N passed, N failed, N skipped`; exit 0 only if none failed.
+    /// `N passed, N failed, N skipped`; exit 0 only if none failed, 2 if a
+    /// file cannot be read or parsed.
     Check {
         /// Scenario files, or directories searched for *.scenario.
         #[arg(required = true)]

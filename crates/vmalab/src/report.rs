@@ -64,6 +64,7 @@ pub fn kernel_command(opts: &KernelOptions) -> anyhow::Result<bool> {
         out,
         "scenarios: {passed} passed, {failed} failed, {skipped} skipped"
     )?;
+    crate::verify::bail_on_bad_input(&crate::verify::unparsable(&files))?;
     Ok(failed == 0)
 }
 

@@ -59,8 +59,9 @@ fn passing_failing_and_malformed_scenarios() {
         "{out}"
     );
 
+    // A malformed file is bad input (status 2), not a failing scenario.
     let (code, out) = vmalab(&["kernel", &broken]);
-    assert_eq!(code, 1, "{out}");
+    assert_eq!(code, 2, "{out}");
     assert!(out.contains(&format!("{broken}:2:10: ")), "{out}");
     std::fs::remove_dir_all(d).unwrap();
 }
@@ -119,4 +120,50 @@ fn a_closed_stdout_ends_every_command_quietly() {
         assert!(err.is_empty(), "{args:?} wrote to stderr:\n{err}");
     }
     std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn bad_input_files_name_the_file_and_exit_2() {
+    let d = temp_dir("bad-input");
+    let missing = d.join("missing.scenario").display().to_string();
+    let broken = write(
+        &d,
+        "broken.scenario",
+        "window 4\nmmap 0 1 PROT_BOGUS MAP_PRIVATE\n",
+    );
+    let binary = d.join("binary.scenario");
+    std::fs::write(&binary, [0xff, 0xfe, 0, 1]).unwrap();
+    let binary = binary.display().to_string();
+    for cmd in ["run", "check", "kernel"] {
+        let (code, out) = vmalab(&[cmd, &missing]);
+        assert_eq!(code, 2, "{cmd}: {out}");
+        assert!(
+            out.contains(&format!("{missing}: cannot read")),
+            "{cmd}: {out}"
+        );
+        let (code, out) = vmalab(&[cmd, &broken]);
+        assert_eq!(code, 2, "{cmd}: {out}");
+        assert!(out.contains(&format!("{broken}:2:")), "{cmd}: {out}");
+        let (code, out) = vmalab(&[cmd, &binary]);
+        assert_eq!(code, 2, "{cmd}: {out}");
+        assert!(out.contains(binary.as_str()), "{cmd}: {out}");
+        assert!(!out.contains("panicked"), "{cmd}: {out}");
+    }
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn bad_option_values_are_usage_errors() {
+    for args in [
+        &["fuzz", "--cases", "abc"][..],
+        &["fuzz", "--seed", "-1"],
+        &["fuzz", "--ops", "99999999999999999999999"],
+        &["check", "--timeout", "x", "scenarios"],
+        &["run"],
+        &["no-such-command"],
+    ] {
+        let (code, out) = vmalab(args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert!(!out.contains("panicked"), "{args:?}: {out}");
+    }
 }
