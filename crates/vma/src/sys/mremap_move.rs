@@ -141,6 +141,10 @@ impl<E: Env> Mm<E> {
             && self.config.dontunmap_unlocks_moved_range()
             && self.unlock_moved_range(id, vrm.addr, end).is_ok();
         self.env.vma_start_write(id);
+        let v = self.vma(id);
+        if v.flags.contains(VmFlags::LOCKED) {
+            self.locked_leaked = self.locked_leaked.wrapping_add(v.pages());
+        }
         let v = self.vma_mut(id);
         if !unlocked_range {
             v.flags.remove(VmFlags::LOCKED_MASK);

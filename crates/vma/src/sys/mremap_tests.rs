@@ -187,3 +187,19 @@ fn userfaultfd_vma_moves_only_alone() {
     assert_eq!(ranges(&m), before);
     assert_eq!(m.mremap(pg(4), 4 * P, 4 * P, MOVE, pg(60)), Ok(pg(60)));
 }
+
+#[test]
+fn dontunmap_leaves_the_unlocked_source_counted_and_validate_knows() {
+    let mut m = Mm::new(Config::default());
+    m.config.cap_ipc_lock = true;
+    map(&mut m, 0, 4, RW);
+    m.mlock(pg(0), 4 * P).unwrap();
+    let flags = MOVE | MREMAP_DONTUNMAP;
+    assert_eq!(m.mremap(pg(0), 4 * P, 4 * P, flags, pg(8)), Ok(pg(8)));
+    // Source unlocked, destination locked, both counted.
+    assert_eq!(m.stats().locked_vm, 8);
+    m.validate().unwrap();
+    // validate recounts locked_vm: a counter off by one page is caught.
+    m.stats.locked_vm -= 1;
+    assert!(m.validate().is_err());
+}
