@@ -503,3 +503,54 @@ fn single_address_methods() {
     }));
     assert_none(bad);
 }
+
+/// Ranges starting in the kernel half or rounding past 2^64, as Linux 6.18
+/// answers them (scenarios/misc/edge_values.scenario checks the kernel).
+#[test]
+fn kernel_half_and_wrapping_ranges() {
+    let half = 1 << 63;
+    let top = u64::MAX - P + 1;
+    type RangeCall = fn(&mut Mm<RecordingEnv>, u64, u64) -> Result<(), Errno>;
+    let cases: &[(&str, RangeCall, u64, u64, Errno)] = &[
+        ("munmap", |m, a, l| m.munmap(a, l), top, P, Errno::EINVAL),
+        (
+            "munmap",
+            |m, a, l| m.munmap(a, l),
+            BASE,
+            u64::MAX,
+            Errno::EINVAL,
+        ),
+        (
+            "mprotect",
+            |m, a, l| m.mprotect(a, l, PROT_READ),
+            top,
+            P,
+            Errno::ENOMEM,
+        ),
+        (
+            "mprotect",
+            |m, a, l| m.mprotect(a, l, PROT_READ),
+            BASE,
+            u64::MAX,
+            Errno::ENOMEM,
+        ),
+        ("mlock", |m, a, l| m.mlock(a, l), half, P, Errno::ENOMEM),
+        (
+            "madvise",
+            |m, a, l| m.madvise(a, l, MADV_DONTNEED),
+            half,
+            P,
+            Errno::ENOMEM,
+        ),
+        ("mseal", |m, a, l| m.mseal(a, l, 0), half, P, Errno::ENOMEM),
+    ];
+    let mut bad = Vec::new();
+    for &(name, call, a, l, want) in cases {
+        bad.extend(probe(
+            &format!("{name}({a:#x}, {l:#x})"),
+            Some(Err(want)),
+            |m| call(m, a, l),
+        ));
+    }
+    assert_none(bad);
+}
