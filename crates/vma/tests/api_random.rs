@@ -26,7 +26,7 @@ fn env_u64(name: &str, default: u64) -> u64 {
 /// An address: the window, a page of it plus bytes, or an edge value.
 fn addr(r: &mut Rng, task_size: u64) -> u64 {
     match r.below(40) {
-        0 => task_size - P,
+        0 => task_size.wrapping_sub(P),
         1 => task_size.wrapping_add(r.below(3)).wrapping_sub(1),
         2 => 1 << 63,
         3 => u64::MAX - r.below(P),
@@ -56,7 +56,31 @@ fn config(r: &mut Rng) -> Config {
         c.total_ram_pages = 64;
         c.total_swap_pages = 0;
     }
+    if r.below(8) == 0 {
+        absurd(&mut c, r);
+    }
     c
+}
+
+/// Configuration is input too: sometimes a value no kernel has.
+fn absurd(c: &mut Config, r: &mut Rng) {
+    match r.below(6) {
+        0 => c.task_size = [u64::MAX, !(P - 1), P - 1, 0, 1 << 56][r.below(5) as usize],
+        1 => {
+            c.overcommit = Overcommit::Never;
+            c.total_ram_pages = u64::MAX;
+            c.overcommit_ratio = u64::MAX;
+            c.total_swap_pages = u64::MAX;
+        }
+        2 => c.stack_guard_gap = u64::MAX - r.below(P),
+        3 => c.mmap_min_addr = [u64::MAX, 1 << 63, BASE + 8 * P][r.below(3) as usize],
+        4 => {
+            c.rlimits.memlock = u64::MAX;
+            c.rlimits.stack = u64::MAX;
+            c.max_map_count = usize::MAX;
+        }
+        _ => c.numa_nodes = u64::MAX,
+    }
 }
 
 /// `mmap` flags: a mapping type, often `MAP_FIXED`, and sometimes the
@@ -224,7 +248,10 @@ fn call(m: &mut Mm<RecordingEnv>, r: &mut Rng, files: &[File]) -> String {
         27 => {
             let to = match r.below(4) {
                 0 => a,
-                _ => m.process.start_brk + r.below(16) * P + r.below(2) * r.below(P),
+                _ => m
+                    .process
+                    .start_brk
+                    .wrapping_add(r.below(16) * P + r.below(2) * r.below(P)),
             };
             format!("brk({to:#x}) = {:#x}", m.brk(to))
         }
@@ -259,6 +286,15 @@ fn run(seed: u64, calls: u64) -> (u64, u64) {
     let mut done = 0;
     while done < calls {
         let mut m = Mm::with_env(config(&mut r), RecordingEnv::default());
+        if r.below(16) == 0 {
+            // A process layout no loader makes.
+            let at = [0, u64::MAX - P + 1, 1 << 63][r.below(3) as usize];
+            m.process.mmap_base = at;
+            m.process.mmap_legacy_base = at;
+            m.process.legacy_layout = r.below(2) == 0;
+            m.process.start_brk = at;
+            m.process.brk = at;
+        }
         let mut recent: Vec<String> = Vec::new();
         for _ in 0..CALLS_PER_MM.min(calls - done) {
             done += 1;
