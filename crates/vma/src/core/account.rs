@@ -52,7 +52,7 @@ impl<E: Env> Mm<E> {
         let c = &self.config;
         let ok = match c.overcommit {
             Overcommit::Always => true,
-            Overcommit::Guess => pages <= c.total_ram_pages + c.total_swap_pages,
+            Overcommit::Guess => pages <= c.total_ram_pages.saturating_add(c.total_swap_pages),
             Overcommit::Never => self.stats.committed.saturating_add(pages) <= commit_limit(c),
         };
         if !ok {

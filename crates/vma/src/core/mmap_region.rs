@@ -43,6 +43,8 @@ impl<E: Env> Mm<E> {
         flags: VmFlags,
         pgoff: u64,
     ) -> KResult<u64> {
+        // Callers place the range with get_unmapped_area, below TASK_SIZE.
+        debug_assert!(addr.checked_add(len).is_some(), "range wraps");
         let mut map = MapState {
             addr,
             end: addr + len,

@@ -45,6 +45,7 @@ impl<E: Env> Mm<E> {
         len: u64,
         pgoff: u64,
     ) -> KResult<()> {
+        // Both ranges lie inside the expanded VMA, which ends at old_end.
         let (new_end, old_end) = (new_start + len, old_start + len);
         if self.env.move_page_tables(old_start, new_start, len) != len {
             return Err(Errno::ENOMEM);

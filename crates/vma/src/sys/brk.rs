@@ -92,6 +92,8 @@ impl<E: Env> Mm<E> {
         len: u64,
         flags: VmFlags,
     ) -> KResult<()> {
+        // brk checked the range against TASK_SIZE (check_brk_limits).
+        debug_assert!(addr.checked_add(len).is_some(), "brk range wraps");
         let pages = len >> PAGE_SHIFT;
         let mut flags = flags | VmFlags::DATA_DEFAULT | VmFlags::ACCOUNT | self.process.def_flags;
         if self.process.merge_any && self.config.ksm && super::ksm_should_add_vma(flags) {
