@@ -66,8 +66,8 @@ enum Cmd {
         /// Print the layout after every step, not only when it changed.
         #[arg(long)]
         all_layouts: bool,
-        /// Seconds before a scenario's runner is killed.
-        #[arg(long, default_value_t = 10)]
+        /// Seconds before a scenario's runner is killed (at least 1).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
         timeout: u64,
         #[command(flatten)]
         kernel: KernelArgs,
@@ -99,8 +99,8 @@ enum Cmd {
         /// Scenario files, or directories searched for *.scenario.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Seconds before a scenario's kernel runner is killed.
-        #[arg(long, default_value_t = 10)]
+        /// Seconds before a scenario's kernel runner is killed (at least 1).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
         timeout: u64,
         /// List passing scenarios too.
         #[arg(short, long)]

@@ -159,6 +159,8 @@ fn bad_option_values_are_usage_errors() {
         &["fuzz", "--seed", "-1"],
         &["fuzz", "--ops", "99999999999999999999999"],
         &["check", "--timeout", "x", "scenarios"],
+        &["check", "--timeout", "0", "scenarios"],
+        &["kernel", "--timeout", "0", "scenarios"],
         &["run"],
         &["no-such-command"],
     ] {
