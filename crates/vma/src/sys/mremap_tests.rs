@@ -203,3 +203,19 @@ fn dontunmap_leaves_the_unlocked_source_counted_and_validate_knows() {
     m.stats.locked_vm -= 1;
     assert!(m.validate().is_err());
 }
+
+#[test]
+fn dontunmap_of_part_of_a_locked_vma_after_7_0_leaves_the_part_counted() {
+    let mut m = Mm::new(Config {
+        version: crate::config::KernelVersion(7, 2, 0),
+        cap_ipc_lock: true,
+        ..Config::default()
+    });
+    map(&mut m, 0, 4, RW);
+    m.mlock(pg(0), 4 * P).unwrap();
+    let flags = MOVE | MREMAP_DONTUNMAP;
+    assert_eq!(m.mremap(pg(1), 2 * P, 2 * P, flags, pg(8)), Ok(pg(8)));
+    // [1, 3) unlocked but counted; [0, 1), [3, 4) and the copy locked.
+    assert_eq!(m.stats().locked_vm, 6);
+    m.validate().unwrap();
+}
