@@ -11,7 +11,7 @@ mod common;
 use common::*;
 use vma::config::Overcommit;
 use vma::sys::consts::*;
-use vma::{Access, Config, File, FileKind, Mm, RecordingEnv, UffdCtx};
+use vma::{Access, Config, File, FileKind, KernelVersion, Mm, RecordingEnv, UffdCtx};
 
 /// Calls per address space before a fresh one (with a fresh configuration).
 const CALLS_PER_MM: u64 = 2_000;
@@ -36,7 +36,10 @@ fn addr(r: &mut Rng, task_size: u64) -> u64 {
 
 /// A configuration: the default kernel, varied in what changes behaviour.
 fn config(r: &mut Rng) -> Config {
+    let versions = [(6, 1), (6, 12), (6, 18), (7, 2)];
+    let (major, minor) = versions[r.below(4) as usize];
     let mut c = Config {
+        version: KernelVersion(major, minor, 0),
         anon_vma_name: r.below(2) == 0,
         pkeys: r.below(2) == 0,
         numa: r.below(4) != 0,
