@@ -119,6 +119,10 @@ fn a_closed_stdout_ends_every_command_quietly() {
         assert!(matches!(code, Some(0 | 141)), "{args:?}: {code:?}\n{err}");
         assert!(err.is_empty(), "{args:?} wrote to stderr:\n{err}");
     }
+    // shadow goes on supervising its program; its summary is on stderr.
+    let (code, err) = vmalab_into_closed_pipe(&["shadow", "-v", "--", "/bin/true"]);
+    assert!(!err.contains("panicked"), "shadow: {code:?}\n{err}");
+    assert_eq!(code, Some(0), "shadow:\n{err}");
     std::fs::remove_dir_all(d).unwrap();
 }
 
