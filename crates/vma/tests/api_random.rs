@@ -11,7 +11,10 @@ mod common;
 use common::*;
 use vma::config::Overcommit;
 use vma::sys::consts::*;
-use vma::{Access, Config, File, FileKind, KernelVersion, Mm, RecordingEnv, UffdCtx};
+use vma::{
+    Access, Config, File, FileKind, KernelVersion, Mm, RecordingEnv, SeedProcess, SeedVma, UffdCtx,
+    VmFlags,
+};
 
 /// Calls per address space before a fresh one (with a fresh configuration).
 const CALLS_PER_MM: u64 = 2_000;
@@ -260,6 +263,7 @@ fn call(m: &mut Mm<RecordingEnv>, r: &mut Rng, files: &[File]) -> String {
             };
             format!("brk({to:#x}) = {:#x}", m.brk(to))
         }
+        28 if r.below(4) == 0 => format!("note_anon_fault({a:#x}) = {:?}", m.note_anon_fault(a)),
         28 => {
             let start = m
                 .vmas()
@@ -274,6 +278,64 @@ fn call(m: &mut Mm<RecordingEnv>, r: &mut Rng, files: &[File]) -> String {
             format!("fault({a:#x}, {acc:?}) = {:?}", m.fault(a, acc))
         }
     }
+}
+
+/// Flags a private anonymous VMA of a real process may carry. (A seed
+/// takes any flags; combinations no kernel makes, such as
+/// `VM_LOCKONFAULT` without `VM_LOCKED`, drive its counters where Linux's
+/// would go too -- below zero.)
+const SEED_FLAGS: [VmFlags; 17] = [
+    VmFlags::WRITE,
+    VmFlags::EXEC,
+    VmFlags::MAYREAD,
+    VmFlags::MAYWRITE,
+    VmFlags::MAYEXEC,
+    VmFlags::ACCOUNT,
+    VmFlags::LOCKED,
+    VmFlags::DONTCOPY,
+    VmFlags::WIPEONFORK,
+    VmFlags::DONTDUMP,
+    VmFlags::HUGEPAGE,
+    VmFlags::NOHUGEPAGE,
+    VmFlags::MERGEABLE,
+    VmFlags::SEALED,
+    VmFlags::GROWSDOWN,
+    VmFlags::SEQ_READ,
+    VmFlags::NORESERVE,
+];
+
+/// Seeds the empty address space with a few VMAs of random flags, in
+/// order or (sometimes) not, as a snapshot of a real process would.
+fn seed_from_snapshot(m: &mut Mm<RecordingEnv>, r: &mut Rng) -> String {
+    let mut vmas = Vec::new();
+    let mut at = 0;
+    for _ in 0..r.below(6) {
+        at += r.below(4);
+        let len = 1 + r.below(6);
+        let mut flags = VmFlags::READ;
+        for f in SEED_FLAGS {
+            if r.below(3) == 0 {
+                flags |= f;
+            }
+        }
+        if flags.contains(VmFlags::LOCKED) && r.below(2) == 0 {
+            flags |= VmFlags::LOCKONFAULT;
+        }
+        vmas.push(SeedVma {
+            start: pg(at),
+            end: pg(at + len),
+            pgoff: pg(at) / P,
+            flags,
+            file: None,
+            faulted: r.below(2) == 0,
+        });
+        at += len;
+    }
+    if r.below(8) == 0 {
+        vmas.reverse();
+    }
+    let res = m.seed(&vmas, SeedProcess::default());
+    format!("seed({} VMAs) = {res:?}", vmas.len())
 }
 
 /// Runs `calls` random calls from `seed`, starting a fresh address space
@@ -301,6 +363,9 @@ fn run(seed: u64, calls: u64) -> (u64, u64) {
             m.process.brk = at;
         }
         let mut recent: Vec<String> = Vec::new();
+        if r.below(4) == 0 {
+            recent.push(seed_from_snapshot(&mut m, &mut r));
+        }
         for _ in 0..CALLS_PER_MM.min(calls - done) {
             done += 1;
             let inject = r.below(8) == 0;

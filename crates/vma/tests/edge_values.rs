@@ -10,7 +10,9 @@ use common::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use vma::config::{Overcommit, Rlimits};
 use vma::sys::consts::*;
-use vma::{Access, Config, Errno, File, FileKind, Mm, RecordingEnv, UffdCtx};
+use vma::{
+    Access, Config, Errno, File, FileKind, Mm, RecordingEnv, SeedProcess, SeedVma, UffdCtx, VmFlags,
+};
 
 /// `TASK_SIZE` of the default configuration.
 fn task_size() -> u64 {
@@ -550,6 +552,57 @@ fn kernel_half_and_wrapping_ranges() {
             &format!("{name}({a:#x}, {l:#x})"),
             Some(Err(want)),
             |m| call(m, a, l),
+        ));
+    }
+    assert_none(bad);
+}
+
+/// `seed` with every pair of edge values as a VMA (and absurd offsets and
+/// flags), into a fresh address space; `note_anon_fault` at every edge.
+#[test]
+fn seed_and_note_anon_fault_edges() {
+    let mut bad = Vec::new();
+    for s in edges() {
+        for e in edges() {
+            for (pgoff, flags) in [
+                (s / P, VmFlags::READ | VmFlags::WRITE | VmFlags::ACCOUNT),
+                (
+                    u64::MAX,
+                    VmFlags::LOCKED | VmFlags::SEALED | VmFlags::GROWSDOWN,
+                ),
+                (0, VmFlags::SHARED | VmFlags(u64::MAX >> 1)),
+            ] {
+                let vma = SeedVma {
+                    start: s,
+                    end: e,
+                    pgoff,
+                    flags,
+                    file: None,
+                    faulted: true,
+                };
+                let process = SeedProcess {
+                    start_brk: s,
+                    brk: e,
+                    start_stack: Some(e),
+                    mmap_base: Some(s),
+                };
+                let what = format!("seed({s:#x}-{e:#x}, pgoff {pgoff:#x}, {flags:?})");
+                bad.extend(probe(&what, None::<Result<(), _>>, |m| {
+                    let mut fresh = Mm::with_env(m.config.clone(), RecordingEnv::default());
+                    fresh.env.fail_alloc = m.env.fail_alloc.map(|n| n - m.env.allocs);
+                    let r = fresh.seed(&[vma.clone(), vma.clone()], process);
+                    let r2 = fresh.seed(std::slice::from_ref(&vma), process);
+                    if let Err(e) = fresh.validate() {
+                        panic!("invariant after seed: {e}");
+                    }
+                    r.or(r2)
+                }));
+            }
+        }
+        bad.extend(probe(
+            &format!("note_anon_fault({s:#x})"),
+            None::<Result<(), _>>,
+            |m| m.note_anon_fault(s),
         ));
     }
     assert_none(bad);
