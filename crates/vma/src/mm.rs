@@ -51,6 +51,10 @@ pub struct Mm<E: Env = NullEnv> {
     /// some, see `sys::mremap_move`): part of `stats.committed`, left out
     /// of a recount.
     pub(crate) committed_leaked: u64,
+    /// Pages still in `stats.locked_vm` whose VMAs are no longer locked:
+    /// `MREMAP_DONTUNMAP` unlocks its source without uncounting it (see
+    /// `sys::mremap_move`). Added to a recount of the locked VMAs.
+    pub(crate) locked_leaked: u64,
     pub config: Config,
     pub env: E,
     /// Process state beside the VMAs (mmap base, brk, `def_flags`, pkeys).
@@ -75,6 +79,7 @@ impl<E: Env> Mm<E> {
             stats_tracked: true,
             anon_shared: false,
             committed_leaked: 0,
+            locked_leaked: 0,
             config,
             env,
             process,
@@ -217,7 +222,7 @@ impl<E: Env> Mm<E> {
         self.validate_guards()?;
         if self.stats_tracked {
             let s = self.stats;
-            recount.locked_vm = s.locked_vm;
+            recount.locked_vm = recount.locked_vm.wrapping_add(self.locked_leaked);
             recount.committed = recount.committed.wrapping_add(self.committed_leaked);
             if s != recount {
                 return Err(Invariant(format!(
@@ -267,6 +272,9 @@ impl<E: Env> Mm<E> {
 pub(crate) fn count_stats(stats: &mut VmStats, vma: &Vma) {
     let pages = vma.pages();
     stats.total_vm += pages;
+    if vma.flags.contains(VmFlags::LOCKED) {
+        stats.locked_vm += pages;
+    }
     account_kind(stats, vma.flags, pages as i64);
     if vma.flags.contains(VmFlags::ACCOUNT) {
         stats.committed += pages;

@@ -3,7 +3,7 @@
 //! (`validate`), whatever state the kernel's partial failure leaves.
 
 use vma::sys::consts::*;
-use vma::{Access, Config, Errno, Mm, RecordingEnv};
+use vma::{Access, Config, Errno, File, FileKind, Mm, RecordingEnv};
 
 const P: u64 = 0x1000;
 const BASE: u64 = 0x1000_0000;
@@ -42,6 +42,12 @@ const CALLS: &[(&str, Call)] = &[
             .map(|_| ())
     }),
     ("munmap across a split", |m| m.munmap(BASE + 2 * P, 8 * P)),
+    ("mmap a private file over accounted memory", |m| {
+        let file = File::new("f", 16, FileKind::Regular, true, true);
+        let flags = MAP_PRIVATE | MAP_FIXED;
+        m.mmap(BASE + 2 * P, 2 * P, RW, flags, Some(&file), 0)
+            .map(|_| ())
+    }),
     ("mprotect splitting", |m| {
         m.mprotect(BASE + 2 * P, 2 * P, PROT_READ)
     }),
@@ -84,6 +90,7 @@ const CALLS: &[(&str, Call)] = &[
             .map_err(|_| Errno::EFAULT)
     }),
     ("fork", |m| m.fork().map(|_| ())),
+    ("relocate stack", |m| m.relocate_stack(BASE, 4 * P)),
 ];
 
 #[test]
@@ -108,5 +115,31 @@ fn every_allocation_may_fail() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn a_relocation_failing_half_way_counts_the_locked_pages_it_spans() {
+    // The VMA stays over both ranges; locked_vm follows it like total_vm.
+    let mut m = setup();
+    m.mlock(BASE, 8 * P).unwrap();
+    let locked = m.stats().locked_vm;
+    let before = m.env.allocs;
+    m.relocate_stack(BASE, 4 * P).unwrap();
+    let n = m.env.allocs - before;
+    for i in 0..n {
+        let mut m = setup();
+        m.mlock(BASE, 8 * P).unwrap();
+        m.env.fail_alloc = Some(m.env.allocs + i);
+        let grown = match m.relocate_stack(BASE, 4 * P) {
+            Ok(()) => 0,
+            Err(_) => m.get(m.vma_at(BASE).unwrap()).unwrap().pages() - 8,
+        };
+        m.validate().unwrap();
+        assert_eq!(
+            m.stats().locked_vm,
+            locked + grown,
+            "allocation {i} failing"
+        );
     }
 }

@@ -157,3 +157,20 @@ fn sealed_read_only_anon_refuses_install() {
     assert_eq!(m.madvise(pg(0), P, MADV_GUARD_INSTALL), Err(Errno::EPERM));
     assert_eq!(m.madvise(pg(0), P, MADV_GUARD_REMOVE), Ok(()));
 }
+
+#[test]
+fn markers_move_with_a_relocated_stack() {
+    // exec's stack move carries page tables, markers included: the
+    // markers land `shift` lower, none stays behind in the vacated range.
+    for shift in [2, 8] {
+        let mut m = mm();
+        map(&mut m, 16, 4, RW);
+        assert_eq!(m.madvise(pg(17), P, MADV_GUARD_INSTALL), Ok(()));
+        assert_eq!(m.relocate_stack(pg(16), shift * P), Ok(()));
+        let at = 16 - shift;
+        assert_layout(&m, &format!("{at}-{} rw-p [rd wr mr mw me gu ac]", at + 4));
+        assert_eq!(m.fault(pg(at + 1), Access::Read), Err(Signal::SegvMaperr));
+        assert_eq!(m.fault(pg(at), Access::Read), Ok(()));
+        assert_eq!(m.fault(pg(at + 2), Access::Read), Ok(()));
+    }
+}

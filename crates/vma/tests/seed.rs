@@ -88,3 +88,12 @@ fn an_unseen_fault_gives_the_vma_its_anon_vma() {
     assert_eq!(m.note_anon_fault(pg(9)), Err(Errno::EFAULT));
     m.validate().expect("invariants");
 }
+
+#[test]
+fn a_seeded_locked_vma_is_counted_once() {
+    let mut m = mm();
+    let vmas = [seed_vma(0, 4, rw_private() | VmFlags::LOCKED, true)];
+    assert_eq!(m.seed(&vmas, SeedProcess::default()), Ok(()));
+    assert_eq!(m.stats().locked_vm, 4);
+    m.validate().unwrap();
+}

@@ -8,38 +8,6 @@ use common::*;
 use vma::sys::consts::*;
 use vma::{Access, Config, Mm, UffdCtx};
 
-/// xorshift64*: a small deterministic generator.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    /// A window address, occasionally unaligned or absurd.
-    fn addr(&mut self) -> u64 {
-        match self.below(20) {
-            0 => self.next(),
-            1 => pg(self.below(64)) + self.below(P),
-            _ => pg(self.below(64)),
-        }
-    }
-    /// A length, occasionally zero, unaligned or huge.
-    fn len(&mut self) -> u64 {
-        match self.below(20) {
-            0 => 0,
-            1 => self.next(),
-            2 => u64::MAX - self.below(P),
-            3 => self.below(3 * P),
-            _ => (1 + self.below(16)) * P,
-        }
-    }
-}
-
 fn step(m: &mut Mm, r: &mut Rng) -> bool {
     let (a, l) = (r.addr(), r.len());
     let res = match r.below(18) {
@@ -125,7 +93,7 @@ fn step(m: &mut Mm, r: &mut Rng) -> bool {
 #[test]
 fn random_sequences_keep_invariants() {
     for seed in 1..=40u64 {
-        let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let mut r = Rng::seeded(seed);
         let mut m = Mm::new(Config {
             anon_vma_name: seed % 2 == 0,
             max_map_count: 6 + (seed as usize % 40),

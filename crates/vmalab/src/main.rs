@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The `vmalab` command: a thin dispatcher into the library's modules.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -56,7 +57,8 @@ impl KernelArgs {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run scenarios on the live kernel, print outcomes and layouts, check
-    /// the `expect` lines (exit 1 if one fails).
+    /// the `expect` lines (exit 1 if one fails, 2 if a file cannot be read
+    /// or parsed).
     Kernel {
         /// Scenario files, or directories searched for *.scenario.
         #[arg(required = true)]
@@ -64,8 +66,8 @@ enum Cmd {
         /// Print the layout after every step, not only when it changed.
         #[arg(long)]
         all_layouts: bool,
-        /// Seconds before a scenario's runner is killed.
-        #[arg(long, default_value_t = 10)]
+        /// Seconds before a scenario's runner is killed (at least 1).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
         timeout: u64,
         #[command(flatten)]
         kernel: KernelArgs,
@@ -91,13 +93,14 @@ enum Cmd {
     },
     /// Run scenarios on the live kernel and on the model; they must agree
     /// step by step and meet every expectation. Ends with
-    /// `N passed, N failed, N skipped`; exit 0 only if none failed.
+    /// `N passed, N failed, N skipped`; exit 0 only if none failed, 2 if a
+    /// file cannot be read or parsed.
     Check {
         /// Scenario files, or directories searched for *.scenario.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Seconds before a scenario's kernel runner is killed.
-        #[arg(long, default_value_t = 10)]
+        /// Seconds before a scenario's kernel runner is killed (at least 1).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
         timeout: u64,
         /// List passing scenarios too.
         #[arg(short, long)]
@@ -174,14 +177,7 @@ fn main() -> ExitCode {
                 all_layouts,
                 kernel: kernel.choice(timeout),
             };
-            match vmalab::report::kernel_command(&opts) {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => ExitCode::FAILURE,
-                Err(e) => {
-                    eprintln!("vmalab: {e:#}");
-                    ExitCode::from(2)
-                }
-            }
+            exit(vmalab::report::kernel_command(&opts))
         }
         Cmd::Check {
             files,
@@ -216,46 +212,44 @@ fn main() -> ExitCode {
                 oracle: Default::default(),
                 model: Default::default(),
             };
-            exit(vmalab::fuzz::fuzz(&opts).map(|found| match found {
-                None => {
-                    println!("fuzz: seed {seed}: {cases} cases of {ops} operations, no divergence");
-                    true
-                }
-                Some(f) => {
-                    println!(
-                        "fuzz: seed {seed}: case {} diverged; shrunk from {} to {} steps, written to {}",
-                        f.case,
-                        f.steps_before,
-                        f.steps_after,
-                        f.path.display()
-                    );
-                    print!("{}", f.scenario);
-                    print!("{}", f.report);
-                    false
+            exit(vmalab::fuzz::fuzz(&opts).and_then(|found| {
+                let mut out = std::io::stdout().lock();
+                match found {
+                    None => {
+                        writeln!(
+                            out,
+                            "fuzz: seed {seed}: {cases} cases of {ops} operations, no divergence"
+                        )?;
+                        Ok(true)
+                    }
+                    Some(f) => {
+                        writeln!(
+                            out,
+                            "fuzz: seed {seed}: case {} diverged; shrunk from {} to {} steps, written to {}",
+                            f.case,
+                            f.steps_before,
+                            f.steps_after,
+                            f.path.display()
+                        )?;
+                        write!(out, "{}{}", f.scenario, f.report)?;
+                        Ok(false)
+                    }
                 }
             }))
         }
-        Cmd::Harness { verbose } => match vmalab::harness::run(&mut std::io::stdout(), verbose) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("vmalab: {e}");
-                ExitCode::from(2)
-            }
-        },
-        Cmd::Host { kernel } => match vmalab::kernels::run_files(&[], &kernel.choice(10)) {
-            Ok(runs) => {
+        Cmd::Harness { verbose } => {
+            exit(vmalab::harness::run(&mut std::io::stdout().lock(), verbose).map_err(Into::into))
+        }
+        Cmd::Host { kernel } => exit(
+            vmalab::kernels::run_files(&[], &kernel.choice(10)).and_then(|runs| {
+                let mut out = std::io::stdout().lock();
                 if let Some(h) = &runs.header {
-                    println!("{h}");
+                    writeln!(out, "{h}")?;
                 }
-                print!("{}", runs.host);
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("vmalab: {e:#}");
-                ExitCode::from(2)
-            }
-        },
+                write!(out, "{}", runs.host)?;
+                Ok(true)
+            }),
+        ),
         Cmd::Shadow {
             keep_going,
             verbose,
@@ -339,14 +333,30 @@ fn main() -> ExitCode {
     }
 }
 
-/// Exit status of a command that returns whether everything passed.
+/// Exit status of a command that returns whether everything passed: 0 or
+/// 1, 2 with a message for an error, and -- quietly -- 141 when stdout was
+/// closed early (`vmalab ... | head`), the status a shell reports for a
+/// tool killed by SIGPIPE. Rust ignores SIGPIPE, so the write fails with
+/// EPIPE instead and the command stops there.
 fn exit(r: anyhow::Result<bool>) -> ExitCode {
     match r {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(STATUS_BROKEN_PIPE),
         Err(e) => {
             eprintln!("vmalab: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// 128 + SIGPIPE.
+const STATUS_BROKEN_PIPE: u8 = 141;
+
+/// Did the error come from writing to a pipe nobody reads any more?
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

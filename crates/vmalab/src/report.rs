@@ -3,6 +3,7 @@
 //! outcome and the layouts, check the `expect` lines.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use crate::check::check;
@@ -35,20 +36,21 @@ pub fn kernel_command(opts: &KernelOptions) -> anyhow::Result<bool> {
         anyhow::bail!("no scenario files given");
     }
     let runs = run_files(&files, &opts.kernel)?;
+    let mut out = std::io::stdout().lock();
     if let Some(h) = &runs.header {
-        println!("{h}");
+        writeln!(out, "{h}")?;
     }
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for f in &runs.files {
         let verdict = match &f.result {
             Err(e) => {
-                println!("== {}\nerror: {e:#}\n", f.path.display());
+                writeln!(out, "== {}\nerror: {e:#}\n", f.path.display())?;
                 Verdict::Failed
             }
             Ok((sc, kt)) => {
                 let (text, verdict) =
                     render(&f.path.display().to_string(), sc, kt, opts.all_layouts);
-                println!("{text}");
+                writeln!(out, "{text}")?;
                 verdict
             }
         };
@@ -58,7 +60,11 @@ pub fn kernel_command(opts: &KernelOptions) -> anyhow::Result<bool> {
             Verdict::Skipped => skipped += 1,
         }
     }
-    println!("scenarios: {passed} passed, {failed} failed, {skipped} skipped");
+    writeln!(
+        out,
+        "scenarios: {passed} passed, {failed} failed, {skipped} skipped"
+    )?;
+    crate::verify::bail_on_bad_input(&crate::verify::unparsable(&files))?;
     Ok(failed == 0)
 }
 

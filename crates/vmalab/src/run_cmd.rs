@@ -3,6 +3,7 @@
 //! outcome, checks the expectations, and prints the final address space
 //! in `/proc/PID/maps` form.
 
+use std::io::Write as _;
 use std::path::Path;
 
 use crate::check::check;
@@ -12,33 +13,36 @@ use crate::scenario::parse_file;
 
 /// Runs the command; returns true if every expectation held.
 pub fn run_command(path: &Path) -> anyhow::Result<bool> {
+    let mut out = std::io::stdout().lock();
     let host = HostConfig::detect();
     let sc = parse_file(path)?;
     let model = run_model(&sc, &host);
     if let Some(why) = &model.trace.skipped {
-        println!("skipped: {why}");
+        writeln!(out, "skipped: {why}")?;
         return Ok(true);
     }
     for r in &model.trace.steps {
         if let Some(step) = sc.steps.get(r.index) {
-            println!(
+            writeln!(
+                out,
                 "{:>5}  {}  -> {}",
                 format!("L{}", step.line),
                 step.kind,
                 r.outcome
-            );
+            )?;
         }
     }
     let failures = check(&sc, &model.trace);
     for f in &failures {
-        println!("FAIL: {f}");
+        writeln!(out, "FAIL: {f}")?;
     }
-    println!(
+    writeln!(
+        out,
         "-- window of {} pages at {:#x}; address space:",
         model.window.pages, model.window.base
-    );
+    )?;
     if let Some(maps) = &model.maps {
-        print!("{maps}");
+        write!(out, "{maps}")?;
     }
     Ok(failures.is_empty())
 }

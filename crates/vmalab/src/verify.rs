@@ -5,6 +5,7 @@
 //! shown with both layouts side by side.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use crate::check::check;
@@ -14,7 +15,7 @@ use crate::kernels::{run_files, KernelChoice};
 use crate::layout::Layout;
 use crate::model::run_model;
 use crate::oracle::{run_kernel_with, OracleOptions};
-use crate::scenario::{collect_files, Scenario};
+use crate::scenario::{collect_files, parse_file, Scenario};
 use crate::trace::Trace;
 use crate::vm::{BootOptions, KernelSpec};
 
@@ -148,12 +149,15 @@ pub fn check_command(opts: &CheckOptions) -> anyhow::Result<bool> {
     };
     let runs = run_files(&files, &choice)?;
     if let Some(h) = &runs.header {
-        println!("{h}");
+        writeln!(std::io::stdout().lock(), "{h}")?;
     }
+    let bad_input = unparsable(&files);
     let verdicts = runs
         .files
         .iter()
-        .map(|f| match &f.result {
+        .zip(&bad_input)
+        .map(|(f, &bad)| match &f.result {
+            Err(e) if bad => Verdict::Failed(format!("{e:#}")),
             Err(e) => Verdict::Failed(format!("kernel run failed: {e:#}")),
             Ok((_, k)) if k.trace.skipped.is_some() => {
                 Verdict::Skipped(k.trace.skipped.clone().unwrap_or_default())
@@ -161,33 +165,56 @@ pub fn check_command(opts: &CheckOptions) -> anyhow::Result<bool> {
             Ok((sc, k)) => judge(sc, &k.trace, &run_model(sc, &runs.host).trace),
         })
         .collect();
-    Ok(print_verdicts(&files, verdicts, opts.verbose))
+    let passed = print_verdicts(&files, verdicts, opts.verbose)?;
+    bail_on_bad_input(&bad_input)?;
+    Ok(passed)
+}
+
+/// Which of the files cannot be read or parsed.
+pub(crate) fn unparsable(files: &[PathBuf]) -> Vec<bool> {
+    files.iter().map(|p| parse_file(p).is_err()).collect()
+}
+
+/// Scenario files that cannot be read or parsed are bad input, not
+/// failing scenarios: after the others ran, the command fails with an
+/// error (exit status 2).
+pub(crate) fn bail_on_bad_input(unparsable: &[bool]) -> anyhow::Result<()> {
+    let n = unparsable.iter().filter(|&&b| b).count();
+    if n > 0 {
+        anyhow::bail!("{n} scenario file(s) could not be read or parsed (see above)");
+    }
+    Ok(())
 }
 
 /// Prints each verdict and the totals; true if none failed.
-fn print_verdicts(files: &[PathBuf], verdicts: Vec<Verdict>, verbose: bool) -> bool {
+fn print_verdicts(
+    files: &[PathBuf],
+    verdicts: Vec<Verdict>,
+    verbose: bool,
+) -> anyhow::Result<bool> {
+    let mut out = std::io::stdout().lock();
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for (path, verdict) in files.iter().zip(verdicts) {
         match verdict {
             Verdict::Agreed => {
                 passed += 1;
                 if verbose {
-                    println!("ok    {}", path.display());
+                    writeln!(out, "ok    {}", path.display())?;
                 }
             }
             Verdict::Skipped(why) => {
                 skipped += 1;
-                println!("skip  {}: {why}", path.display());
+                writeln!(out, "skip  {}: {why}", path.display())?;
             }
             Verdict::Failed(report) => {
                 failed += 1;
-                println!("FAIL  {}", path.display());
+                writeln!(out, "FAIL  {}", path.display())?;
                 for line in report.lines() {
-                    println!("      {line}");
+                    writeln!(out, "      {line}")?;
                 }
             }
         }
     }
-    println!("{passed} passed, {failed} failed, {skipped} skipped");
-    failed == 0
+    writeln!(out, "{passed} passed, {failed} failed, {skipped} skipped")?;
+    Ok(failed == 0)
 }

@@ -22,6 +22,15 @@ pub(crate) fn accountable_mapping(file: Option<&File>, flags: VmFlags) -> bool {
         && flags & (VmFlags::NORESERVE | VmFlags::SHARED | VmFlags::WRITE) == VmFlags::WRITE
 }
 
+/// `vm_commit_limit`: RAM times `overcommit_ratio` percent, plus swap.
+/// Computed wide and saturated: the sysctls are configuration, any value.
+fn commit_limit(c: &crate::config::Config) -> u64 {
+    let ram = u128::from(c.total_ram_pages) * u128::from(c.overcommit_ratio) / 100;
+    u64::try_from(ram)
+        .unwrap_or(u64::MAX)
+        .saturating_add(c.total_swap_pages)
+}
+
 impl<E: Env> Mm<E> {
     /// `may_expand_vm`: would `npages` more pages with `flags` stay within
     /// `RLIMIT_AS` and, for data mappings, `RLIMIT_DATA`?
@@ -45,11 +54,8 @@ impl<E: Env> Mm<E> {
         let c = &self.config;
         let ok = match c.overcommit {
             Overcommit::Always => true,
-            Overcommit::Guess => pages <= c.total_ram_pages + c.total_swap_pages,
-            Overcommit::Never => {
-                let allowed = c.total_ram_pages * c.overcommit_ratio / 100 + c.total_swap_pages;
-                self.stats.committed.saturating_add(pages) <= allowed
-            }
+            Overcommit::Guess => pages <= c.total_ram_pages.saturating_add(c.total_swap_pages),
+            Overcommit::Never => self.stats.committed.saturating_add(pages) <= commit_limit(c),
         };
         if !ok {
             return Err(Errno::ENOMEM);

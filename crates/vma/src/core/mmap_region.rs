@@ -25,6 +25,9 @@ struct MapState {
     flags: VmFlags,
     file: Option<File>,
     charged: u64,
+    /// Accounted pages of the replaced VMAs, whose charge the new mapping
+    /// took over (`vms->nr_accounted` before `__mmap_setup` zeroes it).
+    took_over: u64,
     prev: Option<VmaId>,
     next: Option<VmaId>,
     vms: Munmap,
@@ -41,6 +44,8 @@ impl<E: Env> Mm<E> {
         flags: VmFlags,
         pgoff: u64,
     ) -> KResult<u64> {
+        // Callers place the range with get_unmapped_area, below TASK_SIZE.
+        debug_assert!(addr.checked_add(len).is_some(), "range wraps");
         let mut map = MapState {
             addr,
             end: addr + len,
@@ -49,6 +54,7 @@ impl<E: Env> Mm<E> {
             flags,
             file,
             charged: 0,
+            took_over: 0,
             prev: None,
             next: None,
             vms: Munmap::new(addr, addr + len),
@@ -77,6 +83,7 @@ impl<E: Env> Mm<E> {
                 Err(e) => {
                     self.vm_unacct_memory(map.charged);
                     self.munmap_abort(&mut map.vms);
+                    self.leak_taken_over_charge(&map);
                     return Err(e);
                 }
             },
@@ -111,11 +118,21 @@ impl<E: Env> Mm<E> {
                 self.vm_enough_memory(charged)?;
             }
             map.charged = charged;
+            map.took_over = map.vms.nr_accounted;
             map.vms.nr_accounted = 0;
             map.flags |= VmFlags::ACCOUNT;
         }
         self.munmap_clean_up(&mut map.vms);
         Ok(())
+    }
+
+    /// The new VMA failed after the replaced ones were closed: they are
+    /// gone (a gap is left), but their charge had moved to the new mapping,
+    /// which uncharges only its own part -- the kernel never uncharges
+    /// theirs. Kept apart so that a recount still agrees.
+    fn leak_taken_over_charge(&mut self, map: &MapState) {
+        debug_assert!(map.vms.detached.is_empty(), "replaced VMAs were freed");
+        self.committed_leaked = self.committed_leaked.wrapping_add(map.took_over);
     }
 
     /// `__mmap_new_vma`: no merge was possible; allocate and insert a VMA.

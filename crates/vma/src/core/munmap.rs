@@ -183,10 +183,12 @@ impl<E: Env> Mm<E> {
         if start % PAGE_SIZE != 0 || start > task_size || len > task_size - start {
             return Err(Errno::EINVAL);
         }
-        let end = start + len.div_ceil(PAGE_SIZE) * PAGE_SIZE;
-        if end == start {
-            return Err(Errno::EINVAL);
-        }
+        // With a real TASK_SIZE (below 2^57) neither step can wrap; the
+        // checks keep an absurd configured one from wrapping either.
+        let end = crate::sys::mmap::page_align(len)
+            .and_then(|l| start.checked_add(l))
+            .filter(|&end| end != start)
+            .ok_or(Errno::EINVAL)?;
         match self.find_vma_intersection(start, end) {
             None => Ok(()),
             Some(first) => self.munmap_aligned(first, start, end),

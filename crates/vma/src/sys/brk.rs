@@ -32,7 +32,8 @@ impl<E: Env> Mm<E> {
             return Err(());
         }
         let rlim = self.config.rlimits.data;
-        if rlim < RLIM_INFINITY && (brk - p.start_brk) + (p.end_data - p.start_data) > rlim {
+        let data = p.end_data.saturating_sub(p.start_data);
+        if rlim < RLIM_INFINITY && (brk - p.start_brk).saturating_add(data) > rlim {
             return Err(());
         }
         let newbrk = page_align(brk).ok_or(())?;
@@ -57,7 +58,7 @@ impl<E: Env> Mm<E> {
             .saturating_add(PAGE_SIZE)
             .saturating_add(self.config.stack_guard_gap);
         if let Some(next) = self.find_vma_intersection(oldbrk, guard_end) {
-            if newbrk + PAGE_SIZE > self.vm_start_gap(self.vma(next)) {
+            if newbrk.saturating_add(PAGE_SIZE) > self.vm_start_gap(self.vma(next)) {
                 return Err(());
             }
         }
@@ -91,6 +92,8 @@ impl<E: Env> Mm<E> {
         len: u64,
         flags: VmFlags,
     ) -> KResult<()> {
+        // brk checked the range against TASK_SIZE (check_brk_limits).
+        debug_assert!(addr.checked_add(len).is_some(), "brk range wraps");
         let pages = len >> PAGE_SHIFT;
         let mut flags = flags | VmFlags::DATA_DEFAULT | VmFlags::ACCOUNT | self.process.def_flags;
         if self.process.merge_any && self.config.ksm && super::ksm_should_add_vma(flags) {

@@ -15,7 +15,7 @@ pub(crate) mod hugetlb;
 mod madvise;
 mod mbind;
 mod mlock;
-mod mmap;
+pub(crate) mod mmap;
 mod mprotect;
 mod mremap;
 mod mremap_move;

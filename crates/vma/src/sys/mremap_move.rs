@@ -136,10 +136,20 @@ impl<E: Env> Mm<E> {
         let v = self.vma(id);
         let whole = vrm.addr == v.start && end == v.end;
         let locked = v.flags.intersects(VmFlags::LOCKED_MASK);
+        let vma_pages = v.pages();
         let unlocked_range = locked
             && !whole
             && self.config.dontunmap_unlocks_moved_range()
             && self.unlock_moved_range(id, vrm.addr, end).is_ok();
+        if locked {
+            // Unlocked, still counted in locked_vm.
+            let pages = if unlocked_range {
+                vrm.old_len >> PAGE_SHIFT
+            } else {
+                vma_pages
+            };
+            self.locked_leaked = self.locked_leaked.wrapping_add(pages);
+        }
         self.env.vma_start_write(id);
         let v = self.vma_mut(id);
         if !unlocked_range {

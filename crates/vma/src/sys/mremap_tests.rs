@@ -187,3 +187,35 @@ fn userfaultfd_vma_moves_only_alone() {
     assert_eq!(ranges(&m), before);
     assert_eq!(m.mremap(pg(4), 4 * P, 4 * P, MOVE, pg(60)), Ok(pg(60)));
 }
+
+#[test]
+fn dontunmap_leaves_the_unlocked_source_counted_and_validate_knows() {
+    let mut m = Mm::new(Config::default());
+    m.config.cap_ipc_lock = true;
+    map(&mut m, 0, 4, RW);
+    m.mlock(pg(0), 4 * P).unwrap();
+    let flags = MOVE | MREMAP_DONTUNMAP;
+    assert_eq!(m.mremap(pg(0), 4 * P, 4 * P, flags, pg(8)), Ok(pg(8)));
+    // Source unlocked, destination locked, both counted.
+    assert_eq!(m.stats().locked_vm, 8);
+    m.validate().unwrap();
+    // validate recounts locked_vm: a counter off by one page is caught.
+    m.stats.locked_vm -= 1;
+    assert!(m.validate().is_err());
+}
+
+#[test]
+fn dontunmap_of_part_of_a_locked_vma_after_7_0_leaves_the_part_counted() {
+    let mut m = Mm::new(Config {
+        version: crate::config::KernelVersion(7, 2, 0),
+        cap_ipc_lock: true,
+        ..Config::default()
+    });
+    map(&mut m, 0, 4, RW);
+    m.mlock(pg(0), 4 * P).unwrap();
+    let flags = MOVE | MREMAP_DONTUNMAP;
+    assert_eq!(m.mremap(pg(1), 2 * P, 2 * P, flags, pg(8)), Ok(pg(8)));
+    // [1, 3) unlocked but counted; [0, 1), [3, 4) and the copy locked.
+    assert_eq!(m.stats().locked_vm, 6);
+    m.validate().unwrap();
+}

@@ -79,9 +79,6 @@ impl<E: Env> Mm<E> {
         vma.ops = s.file.as_ref().and_then(|f| f.inner().vm_ops);
         vma.file = s.file.clone();
         count_stats(&mut self.stats, &vma);
-        if vma.flags.contains(VmFlags::LOCKED) {
-            self.stats.locked_vm += vma.pages();
-        }
         let id = self.vmas.insert(vma);
         self.tree.store(s.start, s.end, id);
         self.map_count += 1;

@@ -4,6 +4,7 @@
 
 use super::consts::*;
 use super::hugetlb::is_file_hugepages;
+use super::mmap::page_align;
 use crate::config::PAGE_SIZE;
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
@@ -135,12 +136,15 @@ impl<E: Env> Mm<E> {
             } else {
                 PAGE_SIZE
             },
-            high_limit: self.process.mmap_base
-                + if addr > DEFAULT_MAP_WINDOW {
-                    task_size - DEFAULT_MAP_WINDOW
-                } else {
-                    0
-                },
+            // A hint above the 47-bit window opens the rest of a larger
+            // (5-level) address space; never beyond the top of memory.
+            high_limit: if addr > DEFAULT_MAP_WINDOW {
+                self.process
+                    .mmap_base
+                    .saturating_add(task_size.saturating_sub(DEFAULT_MAP_WINDOW))
+            } else {
+                self.process.mmap_base
+            },
             align_mask,
             align_offset: pgoff << crate::config::PAGE_SHIFT,
             start_gap: if vm_flags.contains(VmFlags::SHADOW_STACK) {
@@ -189,13 +193,16 @@ impl<E: Env> Mm<E> {
             return Err(Errno::ENOMEM);
         }
         if addr != 0 {
-            let hint = addr.div_ceil(PAGE_SIZE) * PAGE_SIZE;
-            let free = match self.find_vma(hint) {
-                None => true,
-                Some(v) => hint + len <= self.vm_start_gap(self.vma(v)),
-            };
-            if end - len >= hint && free {
-                return Ok(hint);
+            // Checked first, `hint <= end - len` bounds `hint + len` by `end`.
+            let hint = page_align(addr).unwrap_or(0);
+            if end - len >= hint {
+                let free = match self.find_vma(hint) {
+                    None => true,
+                    Some(v) => hint + len <= self.vm_start_gap(self.vma(v)),
+                };
+                if free {
+                    return Ok(hint);
+                }
             }
         }
         self.unmapped_area(&AreaInfo {

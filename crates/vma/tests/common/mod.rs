@@ -95,3 +95,39 @@ pub fn assert_layout(m: &Mm, expected: &str) {
     let got: Vec<String> = layout(m).iter().map(|l| normalize(l)).collect();
     assert_eq!(got, want);
 }
+
+/// xorshift64*: a small deterministic generator for the random drivers.
+pub struct Rng(pub u64);
+impl Rng {
+    /// A generator for `seed` (any value; zero is avoided).
+    pub fn seeded(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// A window address, occasionally unaligned or absurd.
+    pub fn addr(&mut self) -> u64 {
+        match self.below(20) {
+            0 => self.next(),
+            1 => pg(self.below(64)) + self.below(P),
+            _ => pg(self.below(64)),
+        }
+    }
+    /// A length, occasionally zero, unaligned or huge.
+    pub fn len(&mut self) -> u64 {
+        match self.below(20) {
+            0 => 0,
+            1 => self.next(),
+            2 => u64::MAX - self.below(P),
+            3 => self.below(3 * P),
+            _ => (1 + self.below(16)) * P,
+        }
+    }
+}

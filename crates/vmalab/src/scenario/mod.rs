@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 /// Reads and parses a scenario file.
 pub fn parse_file(path: &Path) -> anyhow::Result<Scenario> {
     let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read scenario {}", path.display()))?;
+        .with_context(|| format!("{}: cannot read", path.display()))?;
     Ok(parse(&path.display().to_string(), &text)?)
 }
 

@@ -536,20 +536,30 @@ impl Shadow {
             let _ = r.call(model, raw, file.as_ref(), kernel, &kernel_lines);
         }
         if self.opts.verbose {
-            println!("shadow: [{tid}] {call} = {}", show_result(kernel));
+            say(format_args!(
+                "shadow: [{tid}] {call} = {}\n",
+                show_result(kernel)
+            ));
         }
         if result == kernel && model_lines == kernel_lines {
             return;
         }
         self.summary.divergences += 1;
-        println!("shadow: divergence in process {tid} at {call}");
-        println!("  kernel: {}", show_result(kernel));
-        println!("  model:  {}", show_result(result));
-        print!("{}", differing_lines(&kernel_lines, &model_lines));
+        say(format_args!(
+            "shadow: divergence in process {tid} at {call}\n"
+        ));
+        say(format_args!("  kernel: {}\n", show_result(kernel)));
+        say(format_args!("  model:  {}\n", show_result(result)));
+        say(format_args!(
+            "{}",
+            differing_lines(&kernel_lines, &model_lines)
+        ));
         if self.opts.keep_going {
             self.resync(model, tid);
         } else {
-            println!("shadow: stopped checking (use --keep-going to go on)");
+            say(format_args!(
+                "shadow: stopped checking (use --keep-going to go on)\n"
+            ));
             self.stopped_checking = true;
         }
     }
@@ -751,4 +761,13 @@ pub(crate) fn differing_lines(kernel: &[String], model: &[String]) -> String {
         }
     }
     out
+}
+
+/// Prints a report. The traced program shares stdout; if its reader went
+/// away (`vmalab shadow ... | head`), reports are dropped without a panic
+/// and the program runs on under the checker, whose exit status still
+/// tells whether the model diverged.
+fn say(args: std::fmt::Arguments) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_fmt(args);
 }
