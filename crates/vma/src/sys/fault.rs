@@ -53,13 +53,19 @@ impl<E: Env> Mm<E> {
         if self.guards.contains(addr) {
             return Err(Signal::SegvMaperr);
         }
+        let cow = access == Access::Write && !v.flags.contains(VmFlags::SHARED);
         if let Some(file) = &v.file {
-            let page = v.pgoff + ((addr - v.start) >> PAGE_SHIFT);
+            let page = v.pgoff.saturating_add((addr - v.start) >> PAGE_SHIFT);
             if page >= file.inner().size_pages {
+                // do_cow_fault prepares the anon_vma before it asks the file
+                // for the page, so a private write past EOF leaves the VMA
+                // with an anon_vma even though it ends in SIGBUS.
+                if cow {
+                    self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
+                }
                 return Err(Signal::Bus);
             }
         }
-        let cow = access == Access::Write && !v.flags.contains(VmFlags::SHARED);
         if self.uffd_blocks(vma, addr) {
             // handle_userfault; with UFFD_FEATURE_SIGBUS, as the oracle's
             // context has, that is SIGBUS. A private write fault has
