@@ -130,7 +130,15 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
                     };
                     run_step(target, &step.kind, &window, &mut shared, opts)
                 }
-                kind => run_step(&mut proc, kind, &window, &mut shared, opts),
+                kind => {
+                    proc.mm.take_undetermined();
+                    let outcome = run_step(&mut proc, kind, &window, &mut shared, opts);
+                    if proc.mm.take_undetermined() {
+                        Outcome::Undetermined("depends on what reclaim took".into())
+                    } else {
+                        outcome
+                    }
+                }
             },
         };
         let mut layout = window_layout(&proc.mm, &window, &mut names);
