@@ -20,6 +20,7 @@ fn opts(seed: u64, cases: u64, model: ModelOptions, dir: &str) -> FuzzOptions {
             ..Default::default()
         },
         model,
+        ..Default::default()
     }
 }
 
