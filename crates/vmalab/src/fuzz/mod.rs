@@ -253,12 +253,18 @@ impl Campaign<'_> {
             return Ok(());
         }
         write_finding(&f)?;
-        self.bar.println(format!(
-            "finding: seed {} case {} -> {}",
+        let line = format!(
+            "fuzz: finding: seed {} case {} -> {}",
             f.seed,
             f.case,
             f.path.display()
-        ));
+        );
+        // A hidden bar prints nothing; logs still want the news at once.
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
         g.0.findings.push(f);
         Ok(())
     }
