@@ -104,3 +104,21 @@ fn pageout_leaves_page_cache_pages_unsettled() {
     assert_eq!(m.fault(pg(2), Access::Read), Ok(()));
     assert!(!m.take_undetermined());
 }
+
+/// A populate for writing copies a private file mapping's pages, as a
+/// write fault does; a discard drops the copies again.
+#[test]
+fn write_populate_copies_private_file_pages() {
+    let mut m = mm();
+    let f = memfd(8, true);
+    let flags = MAP_PRIVATE | MAP_FIXED | MAP_POPULATE;
+    m.mmap(pg(8), 4 * P, RW, flags, Some(&f), 3 * P).unwrap();
+    let copied: Vec<(u64, u64)> = m.pages().copied().iter().collect();
+    assert_eq!(copied, vec![(pg(8), pg(12))]);
+    m.madvise(pg(9), P, MADV_DONTNEED).unwrap();
+    assert!(!m.pages().copied().contains(pg(9)));
+    m.fault(pg(9), Access::Read).unwrap();
+    assert!(!m.pages().copied().contains(pg(9)));
+    m.fault(pg(9), Access::Write).unwrap();
+    assert!(m.pages().copied().contains(pg(9)));
+}

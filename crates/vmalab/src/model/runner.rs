@@ -133,6 +133,8 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
                 kind => {
                     proc.mm.take_undetermined();
                     let outcome = run_step(&mut proc, kind, &window, &mut shared, opts);
+                    proc.content
+                        .adopt_copies(&proc.mm, &shared.content, window.page_size);
                     if proc.mm.take_undetermined() {
                         Outcome::Undetermined("depends on what reclaim took".into())
                     } else {
@@ -268,7 +270,9 @@ fn run_step(
             };
             // Before the access maps the page again: forget what was discarded.
             p.content.sync(mm, &mut shared.content, w.page_size);
-            match mm.fault(at, acc) {
+            let fault = mm.fault(at, acc);
+            p.content.adopt_copies(mm, &shared.content, w.page_size);
+            match fault {
                 Ok(()) => match access {
                     TouchAccess::Read => Outcome::Ok(Value::Int(p.content.read(
                         mm,
