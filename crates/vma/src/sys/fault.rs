@@ -138,13 +138,22 @@ impl<E: Env> Mm<E> {
     }
 
     /// Notes an undetermined answer if a userfaultfd decision over
-    /// `[start, end)` of `vma` reads pages reclaim may have taken.
+    /// `[start, end)` of `vma` reads pages reclaim may have taken: a
+    /// mapped page reclaim may have unmapped, or an unmapped page whose
+    /// presence in the file reclaim may have changed.
     fn note_unsettled(&self, vma: VmaId, start: u64, end: u64) {
         let v = self.vma(vma);
         let mut unsettled = self.pages.unsettled_in(start, end);
-        if let Some((ino, first)) = shmem_page(v, start) {
-            let last = first + ((end - start) >> PAGE_SHIFT);
-            unsettled |= self.pages.cache_unsettled_in(ino, first, last);
+        if let Some((ino, _)) = shmem_page(v, start) {
+            let mapped = self.pages.mapped();
+            let mut pos = start;
+            while let (false, Some(gap)) = (unsettled, mapped.first_gap(pos, end)) {
+                let gap_end = mapped.first_in(gap, end).unwrap_or(end);
+                let first = v.pgoff + ((gap - v.start) >> PAGE_SHIFT);
+                let last = first + ((gap_end - gap) >> PAGE_SHIFT);
+                unsettled = self.pages.cache_unsettled_in(ino, first, last);
+                pos = gap_end;
+            }
         }
         if unsettled {
             self.pages.note_undetermined();

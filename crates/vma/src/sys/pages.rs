@@ -183,10 +183,14 @@ impl Pages {
         remove_for(&mut self.maybe_uncached, ino, start, end);
     }
 
-    /// Reclaim advice over the mapped pages of `[start, end)`: each may
-    /// now be unmapped.
+    /// Reclaim advice over the mapped page-cache pages of `[start, end)`:
+    /// each may now be unmapped. Private copies are anonymous pages, which
+    /// stay (or become swap entries, which count as present).
     pub(crate) fn reclaim(&mut self, start: u64, end: u64) {
-        let hit = self.mapped.slice(start, end);
+        let mut hit = self.mapped.slice(start, end);
+        for (s, e) in self.copied.slice(start, end).iter() {
+            hit.remove(s, e);
+        }
         self.maybe_unmapped.extend(&hit);
     }
 
