@@ -170,22 +170,21 @@ impl Content {
         }
     }
 
-    /// Moves the private memory of `[from, from + len)` for which `moved`
-    /// holds to the same offsets from `to` (mremap carries the pages).
-    pub fn relocate(&mut self, from: u64, len: u64, to: u64, moved: impl Fn(u64) -> bool) {
+    /// Moves the private memory of `[from, from + len)` to the same offsets
+    /// from `to` (mremap carries the pages), and with it the record of
+    /// which copies were already taken in, so a moved copy is not taken
+    /// for a new one.
+    pub fn relocate(&mut self, from: u64, len: u64, to: u64) {
         let end = from.saturating_add(len);
         let shift = |a: u64| to.wrapping_add(a - from);
         for set in [&mut self.bytes, &mut self.pages] {
-            let going: Vec<u64> = set
-                .range(from..end)
-                .copied()
-                .filter(|&a| moved(a))
-                .collect();
+            let going: Vec<u64> = set.range(from..end).copied().collect();
             for a in &going {
                 set.remove(a);
             }
             set.extend(going.into_iter().map(shift));
         }
+        self.adopted.move_range(from, to, len);
     }
 
     /// Keeps only the private memory at addresses for which `keep` holds.

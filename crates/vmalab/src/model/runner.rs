@@ -433,7 +433,7 @@ fn carry_content(p: &mut Proc, c: &RemapCall, pieces: &[(u64, u64)], r: Result<u
         }
         let dest = to.wrapping_add(s - c.old);
         p.content.clear(dest, dest.saturating_add(e - s));
-        p.content.relocate(s, e - s, dest, |_| true);
+        p.content.relocate(s, e - s, dest);
     }
     if r.is_ok() {
         for &(s, e) in pieces {
