@@ -78,6 +78,9 @@ pub struct Finding {
     /// Steps in the original and in the shrunk scenario.
     pub steps_before: usize,
     pub steps_after: usize,
+    /// Whether the divergence showed again when rerun; if not, the case
+    /// is kept unshrunk with the report of its one failing run.
+    pub reproduced: bool,
 }
 
 /// What a campaign did.
@@ -125,10 +128,22 @@ fn case_text(seed: u64, case: u64, opts: &FuzzOptions) -> String {
     gen::scenario(&mut rng, &name, opts.ops, &opts.weights)
 }
 
-/// Shrinks a failing case; the finding, not yet written anywhere.
-fn shrink_case(seed: u64, case: u64, text: &str, host: &HostConfig, opts: &FuzzOptions) -> Finding {
-    let shrunk = shrink::shrink(text, |t| run_case(t, host, opts).is_some());
-    let report = run_case(&shrunk, host, opts).unwrap_or_default();
+/// Shrinks a failing case whose first run reported `first`; the
+/// finding, not yet written anywhere. A divergence that does not show
+/// again (it depended on the machine) is kept as it was, unshrunk.
+fn shrink_case(
+    seed: u64,
+    (case, text, first): (u64, &str, String),
+    host: &HostConfig,
+    opts: &FuzzOptions,
+) -> Finding {
+    let reproduced = run_case(text, host, opts).is_some();
+    let shrunk = if reproduced {
+        shrink::shrink(text, |t| run_case(t, host, opts).is_some())
+    } else {
+        text.to_string()
+    };
+    let report = run_case(&shrunk, host, opts).unwrap_or(first);
     Finding {
         seed,
         case,
@@ -137,6 +152,7 @@ fn shrink_case(seed: u64, case: u64, text: &str, host: &HostConfig, opts: &FuzzO
         path: opts.out_dir.join(format!("fuzz_s{seed}_c{case}.scenario")),
         scenario: shrunk,
         report,
+        reproduced,
     }
 }
 
@@ -145,7 +161,16 @@ fn write_finding(f: &Finding) -> anyhow::Result<()> {
     if let Some(dir) = f.path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&f.path, &f.scenario)?;
+    // The report goes along as comments: a flaky divergence may never
+    // show again.
+    let mut text = f.scenario.clone();
+    if !f.reproduced {
+        text.push_str("# did not reproduce when rerun\n");
+    }
+    for line in f.report.lines() {
+        text.push_str(&format!("# {line}\n"));
+    }
+    std::fs::write(&f.path, text)?;
     Ok(())
 }
 
@@ -166,10 +191,10 @@ pub fn fuzz(opts: &FuzzOptions) -> anyhow::Result<Option<Finding>> {
     let host = HostConfig::detect();
     for case in 0..opts.cases {
         let text = case_text(opts.seed, case, opts);
-        if run_case(&text, &host, opts).is_none() {
+        let Some(first) = run_case(&text, &host, opts) else {
             continue;
-        }
-        let f = shrink_case(opts.seed, case, &text, &host, opts);
+        };
+        let f = shrink_case(opts.seed, (case, &text, first), &host, opts);
         write_finding(&f)?;
         return Ok(Some(f));
     }
@@ -213,9 +238,8 @@ impl Campaign<'_> {
                     return Ok(());
                 }
                 let text = case_text(seed, case, self.opts);
-                let failed = run_case(&text, &self.host, self.opts).is_some();
-                if failed {
-                    let f = shrink_case(seed, case, &text, &self.host, self.opts);
+                if let Some(first) = run_case(&text, &self.host, self.opts) {
+                    let f = shrink_case(seed, (case, &text, first), &self.host, self.opts);
                     self.record_finding(f)?;
                 }
                 self.record_case(shrink::split(&text).1.len() as u64);
@@ -334,11 +358,14 @@ pub fn summary(r: &CampaignReport) -> String {
     for f in &r.findings {
         let _ = writeln!(
             s,
-            "fuzz: seed {}: case {} diverged; shrunk from {} to {} steps, written to {}",
+            "fuzz: seed {}: case {} diverged; {}, written to {}",
             f.seed,
             f.case,
-            f.steps_before,
-            f.steps_after,
+            if f.reproduced {
+                format!("shrunk from {} to {} steps", f.steps_before, f.steps_after)
+            } else {
+                "did not reproduce when rerun (kept unshrunk)".to_string()
+            },
             f.path.display()
         );
         s.push_str(&f.scenario);
