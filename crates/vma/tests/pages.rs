@@ -122,3 +122,27 @@ fn write_populate_copies_private_file_pages() {
     m.fault(pg(9), Access::Write).unwrap();
     assert!(m.pages().copied().contains(pg(9)));
 }
+
+/// A read past EOF raises SIGBUS after do_read_fault mapped the cached
+/// pages around it.
+#[test]
+fn read_past_eof_faults_around_first() {
+    let mut m = mm();
+    let f = memfd(8, true);
+    m.mmap(
+        pg(0),
+        8 * P,
+        RW,
+        MAP_PRIVATE | MAP_FIXED | MAP_POPULATE,
+        Some(&f),
+        0,
+    )
+    .unwrap();
+    m.mmap(pg(17), 7 * P, RW, MAP_SHARED | MAP_FIXED, Some(&f), 6 * P)
+        .unwrap();
+    assert_eq!(m.fault(pg(21), Access::Read), Err(Signal::Bus));
+    assert!(m.pages().is_mapped(pg(17)) && m.pages().is_mapped(pg(18)));
+    m.uffd_register(C, pg(18), 3 * P, UFFDIO_REGISTER_MODE_MINOR)
+        .unwrap();
+    assert_eq!(m.fault(pg(18), Access::Read), Ok(()));
+}

@@ -53,6 +53,14 @@ impl<E: Env> Mm<E> {
         if self.guards.contains(addr) {
             return Err(Signal::SegvMaperr);
         }
+        let page = addr & !(PAGE_SIZE - 1);
+        if access == Access::Read && !self.pages.is_mapped(page) {
+            // do_read_fault maps the cached pages around first, before it
+            // asks the file (or a userfaultfd) for this one: a read that
+            // ends in SIGBUS leaves them mapped too.
+            self.fault_around(vma, page);
+        }
+        let v = self.vma(vma);
         let cow = access == Access::Write && !v.flags.contains(VmFlags::SHARED);
         if let Some(file) = &v.file {
             let page = v.pgoff.saturating_add((addr - v.start) >> PAGE_SHIFT);
@@ -78,10 +86,6 @@ impl<E: Env> Mm<E> {
         if cow {
             // A private write fault allocates an anonymous page (COW).
             self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
-        }
-        let page = addr & !(PAGE_SIZE - 1);
-        if access == Access::Read && !self.pages.is_mapped(page) {
-            self.fault_around(vma, page);
         }
         self.page_faulted_in(vma, page, page + PAGE_SIZE, access == Access::Write);
         Ok(())
@@ -371,6 +375,10 @@ impl<E: Env> Mm<E> {
                 self.fault_around_edges(vma, start, done);
             }
             self.page_faulted_in(vma, start, done, write);
+        }
+        if let (false, Some(at)) = (write, stop.filter(|&at| guard != Some(at))) {
+            // The read fault that fails did its fault-around first.
+            self.fault_around(vma, at);
         }
         match stop {
             None => Ok(()),
