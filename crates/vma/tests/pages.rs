@@ -146,3 +146,30 @@ fn read_past_eof_faults_around_first() {
         .unwrap();
     assert_eq!(m.fault(pg(18), Access::Read), Ok(()));
 }
+
+/// MADV_FREE makes exclusive anonymous pages lazily freeable: reclaim
+/// advice discards them unless written since; pages shared with a fork
+/// parent are left alone.
+#[test]
+fn pageout_discards_lazily_freed_pages() {
+    let mut m = mm();
+    map(&mut m, 0, 4, RW);
+    for page in 0..3 {
+        m.fault(pg(page), Access::Write).unwrap();
+    }
+    m.madvise(pg(0), 4 * P, MADV_FREE).unwrap();
+    m.fault(pg(1), Access::Write).unwrap();
+    m.madvise(pg(0), 4 * P, MADV_PAGEOUT).unwrap();
+    assert!(!m.pages().is_mapped(pg(0)) && !m.pages().is_mapped(pg(2)));
+    assert!(m.pages().is_mapped(pg(1)));
+
+    map(&mut m, 8, 4, RW);
+    m.fault(pg(8), Access::Write).unwrap();
+    m.fault(pg(9), Access::Write).unwrap();
+    let mut child = m.fork().unwrap();
+    child.fault(pg(9), Access::Write).unwrap();
+    child.madvise(pg(8), 4 * P, MADV_FREE).unwrap();
+    child.madvise(pg(8), 4 * P, MADV_PAGEOUT).unwrap();
+    assert!(child.pages().is_mapped(pg(8)));
+    assert!(!child.pages().is_mapped(pg(9)));
+}

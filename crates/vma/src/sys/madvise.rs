@@ -294,6 +294,7 @@ impl<E: Env> Mm<E> {
             if !v.is_anonymous() {
                 return Err(Errno::EINVAL);
             }
+            self.pages.mark_lazyfree(start.max(v.start), end.min(v.end));
             return Ok(());
         }
         self.zap(start, end);
@@ -307,13 +308,24 @@ impl<E: Env> Mm<E> {
     /// clean ones dropped, depending on reclaim: they become unsettled.
     /// Private anonymous pages stay mapped (without swap reclaim cannot
     /// take them; with swap their entry becomes a swap entry, which every
-    /// observation here treats as present).
+    /// observation here treats as present), but for those MADV_FREE left
+    /// clean, which reclaim discards. Droppable and lazily freed pages
+    /// are taken as reclaim finds them on the LRU, as it does unless a
+    /// CPU switch left them in another CPU's batch.
     fn madvise_pageout(&mut self, vma: VmaId, start: u64, end: u64) {
         let v = self.vma(vma);
         let (start, end) = (start.max(v.start), end.min(v.end));
         if v.flags.contains(VmFlags::DROPPABLE) {
             let own = self.pages.own_pages(start, end);
             for (s, e) in own.iter() {
+                self.zap(s, e);
+            }
+            return;
+        }
+        if v.is_anonymous() {
+            // Lazily freeable pages are clean: reclaim discards them.
+            let lazy = self.pages.lazyfree_in(start, end);
+            for (s, e) in lazy.iter() {
                 self.zap(s, e);
             }
             return;

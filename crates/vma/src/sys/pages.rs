@@ -37,6 +37,13 @@ pub struct Pages {
     /// copy of the file's page (written, or populated for writing): later
     /// writes to the file through other mappings no longer show through.
     copied: RangeSet,
+    /// Anonymous pages another process of the family maps too (mapped
+    /// before a fork and not written since): MADV_FREE and reclaim advice
+    /// leave them alone.
+    shared: RangeSet,
+    /// Private anonymous pages MADV_FREE left clean: reclaim discards them
+    /// instead of keeping them, unless they are written first.
+    lazyfree: RangeSet,
     /// Page offsets of shmem pages that exist, by inode.
     cached: BTreeMap<u64, RangeSet>,
     /// Mapped pages that reclaim may have unmapped.
@@ -141,6 +148,8 @@ impl Pages {
     /// Pages `[start, end)` were written: they hold their own page.
     pub(crate) fn map_written(&mut self, start: u64, end: u64) {
         self.zero.remove(start, end);
+        self.shared.remove(start, end);
+        self.lazyfree.remove(start, end);
         self.mapped.insert(start, end);
     }
 
@@ -203,6 +212,31 @@ impl Pages {
         }
     }
 
+    /// Fork copied the page tables of `[start, end)`: this process's
+    /// pages there are now mapped by the child too.
+    pub(crate) fn share(&mut self, start: u64, end: u64) {
+        let own = self.own_pages(start, end);
+        self.shared.extend(&own);
+        for (s, e) in own.iter() {
+            self.lazyfree.remove(s, e);
+        }
+    }
+
+    /// MADV_FREE over `[start, end)` of private anonymous memory: the
+    /// pages only this process maps become lazily freeable.
+    pub(crate) fn mark_lazyfree(&mut self, start: u64, end: u64) {
+        let mut own = self.own_pages(start, end);
+        for (s, e) in self.shared.slice(start, end).iter() {
+            own.remove(s, e);
+        }
+        self.lazyfree.extend(&own);
+    }
+
+    /// The lazily freeable pages of `[start, end)`.
+    pub(crate) fn lazyfree_in(&self, start: u64, end: u64) -> RangeSet {
+        self.lazyfree.slice(start, end)
+    }
+
     /// Records that a decision depended on an unsettled page.
     pub(crate) fn note_undetermined(&self) {
         self.undetermined.set(true);
@@ -213,6 +247,8 @@ impl Pages {
         self.mapped.remove(start, end);
         self.zero.remove(start, end);
         self.copied.remove(start, end);
+        self.shared.remove(start, end);
+        self.lazyfree.remove(start, end);
         self.maybe_unmapped.remove(start, end);
     }
 
@@ -227,6 +263,8 @@ impl Pages {
         self.mapped.move_range(from, to, len);
         self.zero.move_range(from, to, len);
         self.copied.move_range(from, to, len);
+        self.shared.move_range(from, to, len);
+        self.lazyfree.move_range(from, to, len);
         self.maybe_unmapped.move_range(from, to, len);
     }
 
@@ -244,6 +282,7 @@ impl Pages {
         self.mapped.extend(&other.mapped.slice(start, end));
         self.zero.extend(&other.zero.slice(start, end));
         self.copied.extend(&other.copied.slice(start, end));
+        self.shared.extend(&other.own_pages(start, end));
         self.maybe_unmapped
             .extend(&other.maybe_unmapped.slice(start, end));
     }
