@@ -377,10 +377,11 @@ pub fn summary(r: &CampaignReport) -> String {
     };
     let _ = writeln!(
         s,
-        "fuzz: {seeds}: {} cases, {} operations, {} distinct divergences ({} duplicates)",
+        "fuzz: {seeds}: {} cases, {} operations, {} distinct divergences ({} not reproduced, {} duplicates)",
         r.cases,
         r.operations,
         r.findings.len(),
+        r.findings.iter().filter(|f| !f.reproduced).count(),
         r.duplicates
     );
     s
