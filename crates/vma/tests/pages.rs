@@ -173,3 +173,27 @@ fn pageout_discards_lazily_freed_pages() {
     assert!(child.pages().is_mapped(pg(8)));
     assert!(!child.pages().is_mapped(pg(9)));
 }
+
+/// The fault-around window starts at the VMA's start when that is later
+/// than the aligned block's, and spans 16 pages from there; a populate's
+/// read faults fault around too.
+#[test]
+fn fault_around_window_follows_the_vma_start() {
+    let mut m = mm();
+    let f = memfd(24, true);
+    m.mmap(pg(0), 24 * P, RW, MAP_SHARED | MAP_FIXED, Some(&f), 0)
+        .unwrap();
+    for page in [1, 3, 5, 20] {
+        m.fault(pg(page), Access::Write).unwrap();
+    }
+    m.munmap(pg(0), 24 * P).unwrap();
+    let shared = MAP_SHARED | MAP_FIXED;
+    m.mmap(pg(14), 6 * P, PROT_READ, shared, Some(&f), 0)
+        .unwrap();
+    m.fault(pg(14), Access::Read).unwrap();
+    assert!(m.pages().is_mapped(pg(17)) && m.pages().is_mapped(pg(19)));
+    m.mmap(pg(32), 24 * P, PROT_READ, shared, Some(&f), 0)
+        .unwrap();
+    m.madvise(pg(32), P, MADV_POPULATE_READ).unwrap();
+    assert!(m.pages().is_mapped(pg(35)) && !m.pages().is_mapped(pg(52)));
+}

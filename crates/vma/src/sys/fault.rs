@@ -196,20 +196,27 @@ impl<E: Env> Mm<E> {
     }
 
     /// `do_fault_around`: a read fault on a shmem-backed VMA also maps the
-    /// pages of the file's cache in the aligned 16-page block around it
-    /// (`fault_around_bytes`, 64 KiB), within the VMA; a userfaultfd
-    /// minor or write-protect registration turns this off.
+    /// pages of the file's cache in a 16-page window (`fault_around_bytes`,
+    /// 64 KiB): from the aligned 16-page block's start, or the VMA's or
+    /// the page table's start if later, 16 pages on, but not past the
+    /// VMA or the page table. A userfaultfd minor or write-protect
+    /// registration turns this off.
     fn fault_around(&mut self, vma: VmaId, page: u64) {
         const BLOCK: u64 = 16 * PAGE_SIZE;
-        let v = self.vma(vma);
-        if v.flags.intersects(VmFlags::UFFD_MINOR | VmFlags::UFFD_WP) {
+        if !self.faults_around(vma) {
             return;
         }
+        let v = self.vma(vma);
         let Some((ino, _)) = shmem_page(v, page) else {
             return;
         };
-        let block = page & !(BLOCK - 1);
-        let (start, end) = (block.max(v.start), block.saturating_add(BLOCK).min(v.end));
+        const TABLE: u64 = 512 * PAGE_SIZE;
+        let table = page & !(TABLE - 1);
+        let start = (page & !(BLOCK - 1)).max(v.start).max(table);
+        let end = start
+            .saturating_add(BLOCK)
+            .min(table.saturating_add(TABLE))
+            .min(v.end);
         let (vstart, vpgoff) = (v.start, v.pgoff);
         let pgoff = |a: u64| vpgoff + ((a - vstart) >> PAGE_SHIFT);
         let Some(cached) = self
@@ -372,7 +379,7 @@ impl<E: Env> Mm<E> {
                 self.anon_vma_prepare(vma)?;
             }
             if !write {
-                self.fault_around_edges(vma, start, done);
+                self.read_faults_around(vma, start, done);
             }
             self.page_faulted_in(vma, start, done, write);
         }
@@ -406,19 +413,38 @@ impl<E: Env> Mm<E> {
             .and_then(|b| v.start.checked_add(b))
     }
 
-    /// The fault-around a populate's read faults do: interior blocks of
-    /// `[start, end)` are populated anyway, so only the blocks at its two
-    /// edges can map pages outside it, and only if a page of the block
-    /// inside the range was not mapped yet (faulted).
-    fn fault_around_edges(&mut self, vma: VmaId, start: u64, end: u64) {
-        const BLOCK: u64 = 16 * PAGE_SIZE;
-        for edge in [start, end - PAGE_SIZE] {
-            let block = edge & !(BLOCK - 1);
-            let (s, e) = (block.max(start), block.saturating_add(BLOCK).min(end));
-            if let Some(page) = self.pages.mapped().first_gap(s, e) {
-                self.fault_around(vma, page);
-            }
+    /// The fault-around a populate's read faults do: get_user_pages
+    /// faults the pages of `[start, end)` in order, and each page not
+    /// mapped by then maps its window's cached pages, which may reach
+    /// past either end of the range. Followed fault by fault for up to
+    /// 1024 faults; past that, only the last page's window is applied
+    /// (the only one that can reach past the end).
+    fn read_faults_around(&mut self, vma: VmaId, start: u64, end: u64) {
+        const LIMIT: usize = 1024;
+        if !self.faults_around(vma) {
+            return;
         }
+        let mut pos = start;
+        for _ in 0..LIMIT {
+            let Some(page) = self.pages.mapped().first_gap(pos, end) else {
+                return;
+            };
+            self.fault_around(vma, page);
+            self.page_faulted_in(vma, page, page + PAGE_SIZE, false);
+            pos = page + PAGE_SIZE;
+        }
+        let last = end - PAGE_SIZE;
+        if !self.pages.is_mapped(last) {
+            self.fault_around(vma, last);
+        }
+    }
+
+    /// Whether read faults in `vma` fault around (`should_fault_around`):
+    /// shmem-backed, and no userfaultfd minor or write-protect range.
+    fn faults_around(&self, vma: VmaId) -> bool {
+        let v = self.vma(vma);
+        !v.flags.intersects(VmFlags::UFFD_MINOR | VmFlags::UFFD_WP)
+            && shmem_page(v, v.start).is_some()
     }
 
     /// `populate_vma_page_range` with its error: lock-on-fault VMAs are
