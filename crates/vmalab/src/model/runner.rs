@@ -425,6 +425,12 @@ fn carry_content(p: &mut Proc, c: &RemapCall, pieces: &[(u64, u64)], r: Result<u
             return;
         }
     };
+    // A successful move lands in a range that held nothing before (free,
+    // or unmapped by MREMAP_FIXED): no byte there survives, even where no
+    // piece lands (the grown part, which a locked VMA populates at once).
+    if r.is_ok() {
+        p.content.clear(to, to.saturating_add(c.new_len));
+    }
     let limit = c.old.saturating_add(limit);
     for &(s, e) in pieces {
         let e = e.min(limit);
