@@ -133,6 +133,11 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
                 kind => {
                     proc.mm.take_undetermined();
                     let outcome = run_step(&mut proc, kind, &window, &mut shared, opts);
+                    // What the step threw away is gone before a later step
+                    // maps the same pages again (a populate after
+                    // MADV_REMOVE must not bring back the old bytes).
+                    proc.content
+                        .sync(&proc.mm, &mut shared.content, window.page_size);
                     proc.content
                         .adopt_copies(&proc.mm, &shared.content, window.page_size);
                     if proc.mm.take_undetermined() {
