@@ -416,15 +416,13 @@ fn mapped_pieces(mm: &Mm, start: u64, len: u64) -> Vec<(u64, u64)> {
 /// of the source that moved lands at the same offset from the destination
 /// (replacing what a fixed move unmapped there); with `MREMAP_DONTUNMAP`
 /// the source reads zero after. A failed multi-VMA move has carried the
-/// pieces it moved before failing: those now unmapped.
+/// pieces it moved before failing.
 fn carry_content(p: &mut Proc, c: &RemapCall, pieces: &[(u64, u64)], r: Result<u64, Errno>) {
     use vma::sys::consts::{MREMAP_DONTUNMAP, MREMAP_FIXED};
     let moves = c.flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) != 0;
     let (to, limit) = match r {
         Ok(at) if at != c.old || moves => (at, c.new_len),
-        Err(_) if c.flags & MREMAP_FIXED != 0 && c.flags & MREMAP_DONTUNMAP == 0 => {
-            (c.new_addr, c.old_len)
-        }
+        Err(_) if c.flags & MREMAP_FIXED != 0 => (c.new_addr, c.old_len),
         _ => {
             forget_unmapped(p);
             return;
@@ -439,10 +437,17 @@ fn carry_content(p: &mut Proc, c: &RemapCall, pieces: &[(u64, u64)], r: Result<u
     let limit = c.old.saturating_add(limit);
     for &(s, e) in pieces {
         let e = e.min(limit);
-        if s >= e || (r.is_err() && p.mm.vma_at(s).is_some()) {
+        let dest = to.wrapping_add(s - c.old);
+        // A failed move carried the pieces before the failure: their source
+        // is unmapped, or, with MREMAP_DONTUNMAP, their destination mapped.
+        let moved = match r {
+            Ok(_) => true,
+            Err(_) if c.flags & MREMAP_DONTUNMAP != 0 => p.mm.vma_at(dest).is_some(),
+            Err(_) => p.mm.vma_at(s).is_none(),
+        };
+        if s >= e || !moved {
             continue;
         }
-        let dest = to.wrapping_add(s - c.old);
         p.content.clear(dest, dest.saturating_add(e - s));
         p.content.relocate(s, e - s, dest);
     }
