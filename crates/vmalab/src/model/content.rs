@@ -168,6 +168,9 @@ impl Content {
         for a in gone {
             self.pages.remove(&a);
         }
+        // New memory here: a copy `vma` reports in it is a new one, even
+        // where an older copy had been taken in (mmap over a copied page).
+        self.adopted.remove(start, end);
     }
 
     /// Moves the private memory of `[from, from + len)` to the same offsets
