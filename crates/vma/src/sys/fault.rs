@@ -176,8 +176,13 @@ impl<E: Env> Mm<E> {
         let settles = !v
             .flags
             .intersects(VmFlags::UFFD_MISSING | VmFlags::UFFD_MINOR);
+        // In a userfaultfd range, whether the fault went to the userfaultfd
+        // may have depended on what reclaim took: what it mapped then is
+        // as unsettled as that decision.
+        let mut unsettled = !settles && self.pages.unsettled_in(start, end);
         if let Some((ino, first)) = shmem {
             let last = first + ((end - start) >> PAGE_SHIFT);
+            unsettled |= !settles && self.pages.cache_unsettled_in(ino, first, last);
             self.pages.cache(ino, first, last);
             if settles {
                 self.pages.settle_cache(ino, first, last);
@@ -192,6 +197,8 @@ impl<E: Env> Mm<E> {
         }
         if settles {
             self.pages.settle(start, end);
+        } else if unsettled {
+            self.pages.map_unsettled(start, end);
         }
     }
 
