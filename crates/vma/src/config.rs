@@ -351,6 +351,13 @@ impl Config {
         self.since(6, 10, 0)
     }
 
+    /// `MAP_STACK` asks for no transparent huge pages: the mapping gets
+    /// `VM_NOHUGEPAGE` ("nh"); 6.7, commit c4608d1bf7c6. Before, the flag
+    /// was ignored.
+    pub fn map_stack_nohugepage_6_7(&self) -> bool {
+        self.since(6, 7, 0)
+    }
+
     /// `MAP_DROPPABLE` exists (6.11, commit 9651fcedf7b9); older kernels
     /// reject the mapping type with EINVAL.
     pub fn map_droppable_6_11(&self) -> bool {
@@ -444,6 +451,7 @@ mod tests {
                 c.smaps_lockonfault_6_2(),
                 c.memory_merge_prctl_6_4(),
                 c.mprotect_unaccounts_unfaulted_6_7(),
+                c.map_stack_nohugepage_6_7(),
                 c.new_vma_merges_prev_first_6_12(),
                 c.mseal_6_10(),
                 c.map_droppable_6_11(),
@@ -457,10 +465,10 @@ mod tests {
         };
         let count = |v| on(v).iter().filter(|&&b| b).count();
         assert_eq!(count(KernelVersion(6, 1, 158)), 0);
-        assert_eq!(count(KernelVersion(6, 12, 118)), 6);
-        assert_eq!(count(KernelVersion(6, 18, 36)), 11);
-        assert_eq!(count(KernelVersion(6, 18, 44)), 12);
-        assert_eq!(count(KernelVersion(7, 2, 13)), 12);
+        assert_eq!(count(KernelVersion(6, 12, 118)), 7);
+        assert_eq!(count(KernelVersion(6, 18, 36)), 12);
+        assert_eq!(count(KernelVersion(6, 18, 44)), 13);
+        assert_eq!(count(KernelVersion(7, 2, 13)), 13);
         let c = Config::linux(KernelVersion(6, 1, 0));
         assert_eq!(c.smaps_mnemonic("lf"), "??");
         assert_eq!(Config::default().smaps_mnemonic("lf"), "lf");

@@ -88,6 +88,7 @@ pub fn diff(scenario: &Scenario, left: &Trace, right: &Trace) -> Vec<Difference>
             (Some(l), Some(r)) => {
                 let same = match (&l.outcome, &r.outcome) {
                     (Outcome::Skipped(_), Outcome::Skipped(_)) => true,
+                    (Outcome::Undetermined(_), _) | (_, Outcome::Undetermined(_)) => true,
                     (a, b) => a == b,
                 };
                 if !same {

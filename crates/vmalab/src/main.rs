@@ -78,16 +78,35 @@ enum Cmd {
         /// The scenario file.
         file: PathBuf,
     },
-    /// Random scenarios on the kernel and the model; the first divergence
-    /// is shrunk, written to a file, and the command exits non-zero.
+    /// Random scenarios on the kernel and the model; every divergence is
+    /// shrunk, distinct ones are written to a directory, and the command
+    /// exits non-zero if one showed again when rerun.
     Fuzz {
+        /// The first seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Cases per seed.
         #[arg(long, default_value_t = 100)]
         cases: u64,
-        #[arg(long, default_value_t = 40)]
+        /// Steps per case.
+        #[arg(long, default_value_t = 80)]
         ops: usize,
-        /// Directory for the shrunk failing scenario.
+        /// Consecutive seeds to run from --seed (without --duration).
+        #[arg(long, default_value_t = 1)]
+        seeds: u64,
+        /// Run seeds from --seed on until this much time has passed
+        /// (`90s`, `10m`, `1h`).
+        #[arg(long, value_parser = vmalab::fuzz::parse_duration)]
+        duration: Option<Duration>,
+        /// Seeds run in parallel.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Relative weights of the generated calls, e.g.
+        /// `mprotect=3,fork=2,pkey=0` (mmap munmap mprotect touch fork
+        /// mremap madvise mlock mseal mbind uffd prctl pkey).
+        #[arg(long, value_parser = vmalab::fuzz::Weights::parse)]
+        weight: Option<vmalab::fuzz::Weights>,
+        /// Directory for the shrunk failing scenarios.
         #[arg(long, default_value = "fuzz-failures")]
         out: PathBuf,
     },
@@ -202,39 +221,26 @@ fn main() -> ExitCode {
             seed,
             cases,
             ops,
+            seeds,
+            duration,
+            jobs,
+            weight,
             out,
         } => {
             let opts = vmalab::fuzz::FuzzOptions {
                 seed,
                 cases,
                 ops,
+                seeds,
+                duration,
+                jobs,
+                weights: weight.unwrap_or_default(),
                 out_dir: out,
-                oracle: Default::default(),
-                model: Default::default(),
+                ..Default::default()
             };
-            exit(vmalab::fuzz::fuzz(&opts).and_then(|found| {
-                let mut out = std::io::stdout().lock();
-                match found {
-                    None => {
-                        writeln!(
-                            out,
-                            "fuzz: seed {seed}: {cases} cases of {ops} operations, no divergence"
-                        )?;
-                        Ok(true)
-                    }
-                    Some(f) => {
-                        writeln!(
-                            out,
-                            "fuzz: seed {seed}: case {} diverged; shrunk from {} to {} steps, written to {}",
-                            f.case,
-                            f.steps_before,
-                            f.steps_after,
-                            f.path.display()
-                        )?;
-                        write!(out, "{}{}", f.scenario, f.report)?;
-                        Ok(false)
-                    }
-                }
+            exit(vmalab::fuzz::campaign(&opts).and_then(|r| {
+                write!(std::io::stdout().lock(), "{}", vmalab::fuzz::summary(&r))?;
+                Ok(r.findings.iter().all(|f| !f.reproduced))
             }))
         }
         Cmd::Harness { verbose } => {

@@ -36,6 +36,10 @@ pub enum Outcome {
     Refused(String),
     /// The executing process died or hung during this step.
     ChildCrash(String),
+    /// The model cannot tell: the kernel's answer depends on something
+    /// outside the address space (whether reclaim took a page). Any
+    /// outcome of the kernel's agrees with it.
+    Undetermined(String),
 }
 
 impl fmt::Display for Value {
@@ -62,6 +66,7 @@ impl fmt::Display for Outcome {
             Outcome::Skipped(why) => write!(f, "skip ({why})"),
             Outcome::Refused(why) => write!(f, "REFUSED ({why})"),
             Outcome::ChildCrash(why) => write!(f, "CRASH ({why})"),
+            Outcome::Undetermined(why) => write!(f, "UNDETERMINED ({why})"),
         }
     }
 }

@@ -20,6 +20,7 @@ fn opts(seed: u64, cases: u64, model: ModelOptions, dir: &str) -> FuzzOptions {
             ..Default::default()
         },
         model,
+        ..Default::default()
     }
 }
 
@@ -54,5 +55,8 @@ fn planted_bug_is_caught_and_shrunk() {
     assert_eq!(mprotects.len(), 1, "{}", f.scenario);
     assert!(mprotects[0].contains("PROT_EXEC"), "{}", f.scenario);
     assert!(f.report.contains("first divergence"), "{}", f.report);
-    assert_eq!(std::fs::read_to_string(&f.path).unwrap(), f.scenario);
+    let written = std::fs::read_to_string(&f.path).unwrap();
+    assert!(written.starts_with(&f.scenario), "{written}");
+    assert!(written.contains("# first divergence"), "{written}");
+    assert!(f.reproduced);
 }

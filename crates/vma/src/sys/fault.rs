@@ -53,13 +53,27 @@ impl<E: Env> Mm<E> {
         if self.guards.contains(addr) {
             return Err(Signal::SegvMaperr);
         }
+        let page = addr & !(PAGE_SIZE - 1);
+        if access == Access::Read && !self.pages.is_mapped(page) {
+            // do_read_fault maps the cached pages around first, before it
+            // asks the file (or a userfaultfd) for this one: a read that
+            // ends in SIGBUS leaves them mapped too.
+            self.fault_around(vma, page);
+        }
+        let v = self.vma(vma);
+        let cow = access == Access::Write && !v.flags.contains(VmFlags::SHARED);
         if let Some(file) = &v.file {
-            let page = v.pgoff + ((addr - v.start) >> PAGE_SHIFT);
+            let page = v.pgoff.saturating_add((addr - v.start) >> PAGE_SHIFT);
             if page >= file.inner().size_pages {
+                // do_cow_fault prepares the anon_vma before it asks the file
+                // for the page, so a private write past EOF leaves the VMA
+                // with an anon_vma even though it ends in SIGBUS.
+                if cow {
+                    self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
+                }
                 return Err(Signal::Bus);
             }
         }
-        let cow = access == Access::Write && !v.flags.contains(VmFlags::SHARED);
         if self.uffd_blocks(vma, addr) {
             // handle_userfault; with UFFD_FEATURE_SIGBUS, as the oracle's
             // context has, that is SIGBUS. A private write fault has
@@ -81,7 +95,7 @@ impl<E: Env> Mm<E> {
             // A private write fault allocates an anonymous page (COW).
             self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
         }
-        self.page_faulted_in(vma, addr, cow);
+        self.page_faulted_in(vma, page, page + PAGE_SIZE, access == Access::Write);
         Ok(())
     }
 
@@ -89,46 +103,167 @@ impl<E: Env> Mm<E> {
     /// in a `VM_UFFD_MISSING` range (no page-table entry for anonymous
     /// memory; no page in the file for shmem), or, for shmem in a
     /// `VM_UFFD_MINOR` range, a page the file has but this process has not
-    /// mapped.
+    /// mapped. A page reclaim may have taken makes the answer undetermined.
     pub(crate) fn uffd_blocks(&self, vma: VmaId, addr: u64) -> bool {
-        let v = self.vma(vma);
         let page = addr & !(PAGE_SIZE - 1);
-        if !v
-            .flags
-            .intersects(VmFlags::UFFD_MISSING | VmFlags::UFFD_MINOR)
-            || self.pages.is_mapped(page)
-        {
-            return false;
+        self.first_uffd_block(vma, page, page + PAGE_SIZE).is_some()
+    }
+
+    /// The first page of `[start, end)` (page aligned, inside `vma`) at
+    /// which a fault goes to the userfaultfd (see [`Self::uffd_blocks`]).
+    fn first_uffd_block(&self, vma: VmaId, start: u64, end: u64) -> Option<u64> {
+        let v = self.vma(vma);
+        let missing = v.flags.contains(VmFlags::UFFD_MISSING);
+        let minor = v.flags.contains(VmFlags::UFFD_MINOR);
+        if !missing && !minor {
+            return None;
         }
-        match shmem_page(v, addr) {
-            None => v.flags.contains(VmFlags::UFFD_MISSING),
-            Some((ino, pgoff)) => {
-                let cached = self.pages.is_cached(ino, pgoff);
-                (!cached && v.flags.contains(VmFlags::UFFD_MISSING))
-                    || (cached && v.flags.contains(VmFlags::UFFD_MINOR))
+        self.note_unsettled(vma, start, end);
+        let mapped = self.pages.mapped();
+        let mut pos = start;
+        while let Some(gap) = mapped.first_gap(pos, end) {
+            let gap_end = mapped.first_in(gap, end).unwrap_or(end);
+            let hit = match shmem_page(v, gap) {
+                None => missing.then_some(gap),
+                Some((ino, first)) => {
+                    let last = first + ((gap_end - gap) >> PAGE_SHIFT);
+                    let cached = self.pages.cached(ino);
+                    let uncached = match cached {
+                        Some(c) => c.first_gap(first, last),
+                        None => Some(first),
+                    };
+                    let in_cache = cached.and_then(|c| c.first_in(first, last));
+                    let first_hit = [missing.then_some(uncached), minor.then_some(in_cache)]
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .min();
+                    first_hit.map(|p| gap + ((p - first) << PAGE_SHIFT))
+                }
+            };
+            if hit.is_some() {
+                return hit;
             }
+            pos = gap_end;
+        }
+        None
+    }
+
+    /// Notes an undetermined answer if a userfaultfd decision over
+    /// `[start, end)` of `vma` reads pages reclaim may have taken: a
+    /// mapped page reclaim may have unmapped, or an unmapped page whose
+    /// presence in the file reclaim may have changed.
+    fn note_unsettled(&self, vma: VmaId, start: u64, end: u64) {
+        let v = self.vma(vma);
+        let mut unsettled = self.pages.unsettled_in(start, end);
+        if let Some((ino, _)) = shmem_page(v, start) {
+            let mapped = self.pages.mapped();
+            let mut pos = start;
+            while let (false, Some(gap)) = (unsettled, mapped.first_gap(pos, end)) {
+                let gap_end = mapped.first_in(gap, end).unwrap_or(end);
+                let first = v.pgoff + ((gap - v.start) >> PAGE_SHIFT);
+                let last = first + ((gap_end - gap) >> PAGE_SHIFT);
+                unsettled = self.pages.cache_unsettled_in(ino, first, last);
+                pos = gap_end;
+            }
+        }
+        if unsettled {
+            self.pages.note_undetermined();
         }
     }
 
-    /// A fault at `addr` succeeded: the page is mapped here and, for
-    /// shmem, exists in the file. A write fault (`cow`) on a private file
-    /// mapping copies the file's page into one of the process's own.
-    pub(crate) fn page_faulted_in(&mut self, vma: VmaId, addr: u64, cow: bool) {
+    /// A fault over `[start, end)` succeeded: the pages are mapped here
+    /// and, for shmem, exist in the file. Outside a userfaultfd range the
+    /// access settles what reclaim left open.
+    pub(crate) fn page_faulted_in(&mut self, vma: VmaId, start: u64, end: u64, write: bool) {
         let v = self.vma(vma);
-        let shmem = shmem_page(v, addr);
-        let copies = cow && v.file.is_some();
-        debug_assert!(
-            !cow || !v.flags.contains(VmFlags::SHARED),
-            "COW of a shared page"
-        );
-        if let Some((ino, pgoff)) = shmem {
-            self.pages.cache(ino, pgoff);
+        let shmem = shmem_page(v, start);
+        let private = !v.flags.contains(VmFlags::SHARED);
+        let anon_read = !write && v.file.is_none() && private;
+        let copy = write && v.file.is_some() && private;
+        let settles = !v
+            .flags
+            .intersects(VmFlags::UFFD_MISSING | VmFlags::UFFD_MINOR);
+        // In a userfaultfd range, whether the fault went to the userfaultfd
+        // may have depended on what reclaim took: what it mapped then is
+        // as unsettled as that decision.
+        let mut unsettled = !settles && self.pages.unsettled_in(start, end);
+        if let Some((ino, first)) = shmem {
+            let last = first + ((end - start) >> PAGE_SHIFT);
+            unsettled |= !settles && self.pages.cache_unsettled_in(ino, first, last);
+            self.pages.cache(ino, first, last);
+            if settles {
+                self.pages.settle_cache(ino, first, last);
+            }
         }
-        let page = addr & !(PAGE_SIZE - 1);
-        if copies {
-            self.pages.copy(page);
+        if anon_read {
+            self.pages.map_zero(start, end);
+        } else if copy {
+            self.pages.map_copied(start, end);
+        } else {
+            self.pages.map_written(start, end);
         }
-        self.pages.map(page);
+        if settles {
+            self.pages.settle(start, end);
+        } else if unsettled {
+            self.pages.map_unsettled(start, end);
+        }
+    }
+
+    /// `do_fault_around`: a read fault on a shmem-backed VMA also maps the
+    /// pages of the file's cache in a 16-page window (`fault_around_bytes`,
+    /// 64 KiB): from the aligned 16-page block's start, or the VMA's or
+    /// the page table's start if later, 16 pages on, but not past the
+    /// VMA or the page table. A userfaultfd minor or write-protect
+    /// registration turns this off.
+    fn fault_around(&mut self, vma: VmaId, page: u64) {
+        const BLOCK: u64 = 16 * PAGE_SIZE;
+        if !self.faults_around(vma) {
+            return;
+        }
+        let v = self.vma(vma);
+        let Some((ino, _)) = shmem_page(v, page) else {
+            return;
+        };
+        const TABLE: u64 = 512 * PAGE_SIZE;
+        let table = page & !(TABLE - 1);
+        let start = (page & !(BLOCK - 1)).max(v.start).max(table);
+        let end = start
+            .saturating_add(BLOCK)
+            .min(table.saturating_add(TABLE))
+            .min(v.end);
+        let (vstart, vpgoff) = (v.start, v.pgoff);
+        let pgoff = |a: u64| vpgoff + ((a - vstart) >> PAGE_SHIFT);
+        let Some(cached) = self
+            .pages
+            .cached(ino)
+            .map(|c| c.slice(pgoff(start), pgoff(end)))
+        else {
+            return;
+        };
+        for (ps, pe) in cached.iter() {
+            let (s, e) = (
+                vstart + ((ps - vpgoff) << PAGE_SHIFT),
+                vstart + ((pe - vpgoff) << PAGE_SHIFT),
+            );
+            // Guard markers are entries: filemap_map_pages skips them, as
+            // it skips every page that has one.
+            let unsettled = self.pages.cache_unsettled_in(ino, ps, pe);
+            let mut pos = s;
+            let guards = self.guards.slice(s, e);
+            for (gs, ge) in guards.iter().chain(core::iter::once((e, e))) {
+                while let Some(gap) = self.pages.mapped().first_gap(pos, gs) {
+                    let gap_end = self.pages.mapped().first_in(gap, gs).unwrap_or(gs);
+                    if unsettled {
+                        self.pages.map_unsettled(gap, gap_end);
+                    } else {
+                        self.pages.map_written(gap, gap_end);
+                    }
+                    pos = gap_end;
+                }
+                pos = ge;
+            }
+        }
     }
 
     /// `lock_mm_and_find_vma`: the VMA containing `addr`, or a stack below
@@ -221,13 +356,14 @@ impl<E: Env> Mm<E> {
 }
 
 impl<E: Env> Mm<E> {
-    /// Faults in `[start, end)` of one VMA as get_user_pages does, page by
-    /// page, with a write or a read fault; stops with EFAULT at the first
-    /// page that cannot be faulted (a guard marker answers SIGSEGV, a page
-    /// past the end of the file SIGBUS). A private write fault that reaches
-    /// the fault handler -- even one that ends in SIGBUS, since
-    /// `do_cow_fault` prepares the `anon_vma` before reading the file --
-    /// gives the VMA its `anon_vma`.
+    /// Faults in `[start, end)` of one VMA as get_user_pages does, with
+    /// a write or a read fault; stops with EFAULT at the first page that
+    /// cannot be faulted (a guard marker answers SIGSEGV, a page past the
+    /// end of the file SIGBUS, a userfaultfd range SIGBUS). A private write
+    /// fault that reaches the fault handler -- even one that ends in
+    /// SIGBUS, since `do_cow_fault` prepares the `anon_vma` before reading
+    /// the file -- gives the VMA its `anon_vma`. Works on whole ranges, so
+    /// its cost does not grow with the number of pages.
     pub(crate) fn fault_in_pages(
         &mut self,
         vma: VmaId,
@@ -235,31 +371,97 @@ impl<E: Env> Mm<E> {
         end: u64,
         write: bool,
     ) -> KResult<()> {
-        let cow = write && !self.vma(vma).flags.contains(VmFlags::SHARED);
-        let mut addr = start & !(PAGE_SIZE - 1);
-        while addr < end {
-            let v = self.vma(vma);
-            let beyond_eof = v.file.as_ref().is_some_and(|f| {
-                v.pgoff.saturating_add((addr - v.start) >> PAGE_SHIFT) >= f.inner().size_pages
-            });
-            if self.guards.contains(addr) {
-                return Err(Errno::EFAULT);
-            }
-            if beyond_eof || self.uffd_blocks(vma, addr) || self.hugetlb_fault_fails(vma) {
-                // The fault reached the handler, which prepared the
-                // anon_vma of a private write before failing.
-                if cow {
-                    self.anon_vma_prepare(vma)?;
-                }
-                return Err(Errno::EFAULT);
-            }
+        let v = self.vma(vma);
+        let cow = write && !v.flags.contains(VmFlags::SHARED);
+        let start = start & !(PAGE_SIZE - 1);
+        let end = end
+            .checked_add(PAGE_SIZE - 1)
+            .map_or(v.end, |e| e & !(PAGE_SIZE - 1))
+            .min(v.end);
+        if start >= end {
+            return Ok(());
+        }
+        let guard = self.guards.first_in(start, end);
+        let eof = self
+            .eof_addr(vma)
+            .filter(|&a| a < end)
+            .map(|a| a.max(start));
+        let uffd = self.first_uffd_block(vma, start, end);
+        // A hugetlb fault with no huge page to take fails at once.
+        let huge = self.hugetlb_fault_fails(vma).then_some(start);
+        let stop = [guard, eof, uffd, huge].into_iter().flatten().min();
+        let done = stop.unwrap_or(end);
+        if done > start {
             if cow {
                 self.anon_vma_prepare(vma)?;
             }
-            self.page_faulted_in(vma, addr, cow);
-            addr += PAGE_SIZE;
+            if !write {
+                self.read_faults_around(vma, start, done);
+            }
+            self.page_faulted_in(vma, start, done, write);
         }
-        Ok(())
+        if let (false, Some(at)) = (write, stop.filter(|&at| guard != Some(at))) {
+            // The read fault that fails did its fault-around first.
+            self.fault_around(vma, at);
+        }
+        match stop {
+            None => Ok(()),
+            // A guard marker answers before the fault handler runs.
+            Some(at) if guard == Some(at) => Err(Errno::EFAULT),
+            Some(_) => {
+                if cow {
+                    self.anon_vma_prepare(vma)?;
+                }
+                Err(Errno::EFAULT)
+            }
+        }
+    }
+
+    /// The address of the first page of `vma` past the end of its file,
+    /// if it has a file and the address exists.
+    fn eof_addr(&self, vma: VmaId) -> Option<u64> {
+        let v = self.vma(vma);
+        let size = v.file.as_ref()?.inner().size_pages;
+        if v.pgoff >= size {
+            return Some(v.start);
+        }
+        (size - v.pgoff)
+            .checked_mul(PAGE_SIZE)
+            .and_then(|b| v.start.checked_add(b))
+    }
+
+    /// The fault-around a populate's read faults do: get_user_pages
+    /// faults the pages of `[start, end)` in order, and each page not
+    /// mapped by then maps its window's cached pages, which may reach
+    /// past either end of the range. Followed fault by fault for up to
+    /// 1024 faults; past that, only the last page's window is applied
+    /// (the only one that can reach past the end).
+    fn read_faults_around(&mut self, vma: VmaId, start: u64, end: u64) {
+        const LIMIT: usize = 1024;
+        if !self.faults_around(vma) {
+            return;
+        }
+        let mut pos = start;
+        for _ in 0..LIMIT {
+            let Some(page) = self.pages.mapped().first_gap(pos, end) else {
+                return;
+            };
+            self.fault_around(vma, page);
+            self.page_faulted_in(vma, page, page + PAGE_SIZE, false);
+            pos = page + PAGE_SIZE;
+        }
+        let last = end - PAGE_SIZE;
+        if !self.pages.is_mapped(last) {
+            self.fault_around(vma, last);
+        }
+    }
+
+    /// Whether read faults in `vma` fault around (`should_fault_around`):
+    /// shmem-backed, and no userfaultfd minor or write-protect range.
+    fn faults_around(&self, vma: VmaId) -> bool {
+        let v = self.vma(vma);
+        !v.flags.intersects(VmFlags::UFFD_MINOR | VmFlags::UFFD_WP)
+            && shmem_page(v, v.start).is_some()
     }
 
     /// `populate_vma_page_range` with its error: lock-on-fault VMAs are

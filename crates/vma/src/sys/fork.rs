@@ -86,6 +86,7 @@ impl<E: Env> Mm<E> {
             && (pv.anon_vma.is_some() || pv.flags.intersects(VmFlags::COPY_ON_FORK))
         {
             child.pages.copy_mapped_from(&self.pages, s, e);
+            self.pages.share(s, e);
         }
         let cid = child.vmas.insert(vma);
         child.tree.store(s, e, cid);

@@ -15,111 +15,9 @@ use crate::errno::{Errno, KResult};
 use crate::flags::VmFlags;
 use crate::mm::Mm;
 use crate::slab::VmaId;
-use alloc::collections::BTreeMap;
 
-/// Disjoint, non-adjacent page ranges `[start, end)` holding guard markers,
-/// keyed by start. Adjacent ranges are coalesced so equal sets compare equal.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GuardMap {
-    ranges: BTreeMap<u64, u64>,
-}
-
-impl GuardMap {
-    /// No guard markers anywhere.
-    pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
-    }
-
-    /// The guarded ranges in address order.
-    pub fn iter(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        self.ranges.iter().map(|(&s, &e)| (s, e))
-    }
-
-    /// Is the page containing `addr` guarded?
-    pub fn contains(&self, addr: u64) -> bool {
-        self.ranges
-            .range(..=addr)
-            .next_back()
-            .is_some_and(|(_, &e)| addr < e)
-    }
-
-    /// The first guarded address in `[start, end)`, if any.
-    pub fn first_in(&self, start: u64, end: u64) -> Option<u64> {
-        if let Some((_, &e)) = self.ranges.range(..=start).next_back() {
-            if start < e {
-                return Some(start);
-            }
-        }
-        self.ranges.range(start..end).next().map(|(&s, _)| s)
-    }
-
-    /// Marks `[start, end)` guarded.
-    pub fn insert(&mut self, start: u64, end: u64) {
-        if start >= end {
-            return;
-        }
-        let (mut s, mut e) = (start, end);
-        // Absorb a range that starts before and touches or overlaps us.
-        if let Some((&ps, &pe)) = self.ranges.range(..=s).next_back() {
-            if pe >= s {
-                s = ps;
-                e = e.max(pe);
-                self.ranges.remove(&ps);
-            }
-        }
-        // Absorb every range starting inside or right at our end.
-        while let Some((&ns, &ne)) = self.ranges.range(s..=e).next() {
-            e = e.max(ne);
-            self.ranges.remove(&ns);
-        }
-        self.ranges.insert(s, e);
-    }
-
-    /// Clears the markers in `[start, end)`.
-    pub fn remove(&mut self, start: u64, end: u64) {
-        if start >= end {
-            return;
-        }
-        if let Some((&ps, &pe)) = self.ranges.range(..start).next_back() {
-            if pe > start {
-                self.ranges.insert(ps, start);
-                if pe > end {
-                    self.ranges.insert(end, pe);
-                }
-            }
-        }
-        while let Some((&ns, &ne)) = self.ranges.range(start..end).next() {
-            self.ranges.remove(&ns);
-            if ne > end {
-                self.ranges.insert(end, ne);
-            }
-        }
-    }
-
-    /// The markers of `[start, end)`, as a new map.
-    pub fn slice(&self, start: u64, end: u64) -> GuardMap {
-        let mut out = GuardMap::default();
-        for (s, e) in self.iter() {
-            let (s, e) = (s.max(start), e.min(end));
-            if s < e {
-                out.insert(s, e);
-            }
-        }
-        out
-    }
-
-    /// Moves the markers of `[from, from + len)` to `[to, to + len)`, as
-    /// `move_page_tables` carries PTE markers (mremap). Markers already at
-    /// the destination are replaced.
-    pub fn move_range(&mut self, from: u64, to: u64, len: u64) {
-        let moved = self.slice(from, from.saturating_add(len));
-        self.remove(from, from.saturating_add(len));
-        self.remove(to, to.saturating_add(len));
-        for (s, e) in moved.iter() {
-            self.insert(s - from + to, e - from + to);
-        }
-    }
-}
+/// The guard markers: page ranges holding one.
+pub type GuardMap = super::ranges::RangeSet;
 
 impl<E: Env> Mm<E> {
     /// The guard markers of this address space.
@@ -195,44 +93,5 @@ impl<E: Env> Mm<E> {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::GuardMap;
-    use alloc::vec;
-    use alloc::vec::Vec;
-
-    fn ranges(g: &GuardMap) -> Vec<(u64, u64)> {
-        g.iter().collect()
-    }
-
-    #[test]
-    fn insert_coalesces_and_remove_splits() {
-        let mut g = GuardMap::default();
-        g.insert(10, 20);
-        g.insert(30, 40);
-        g.insert(20, 30);
-        assert_eq!(ranges(&g), vec![(10, 40)]);
-        g.remove(15, 25);
-        assert_eq!(ranges(&g), vec![(10, 15), (25, 40)]);
-        assert!(g.contains(14) && !g.contains(15) && g.contains(25));
-        assert_eq!(g.first_in(15, 30), Some(25));
-        assert_eq!(g.first_in(12, 30), Some(12));
-        assert_eq!(g.first_in(15, 25), None);
-        g.insert(5, 50);
-        assert_eq!(ranges(&g), vec![(5, 50)]);
-        g.remove(0, 100);
-        assert!(g.is_empty());
-    }
-
-    #[test]
-    fn move_carries_markers() {
-        let mut g = GuardMap::default();
-        g.insert(10, 12);
-        g.insert(100, 110);
-        g.move_range(8, 100, 8);
-        assert_eq!(ranges(&g), vec![(102, 104), (108, 110)]);
     }
 }

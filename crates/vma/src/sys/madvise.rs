@@ -166,6 +166,9 @@ impl<E: Env> Mm<E> {
                 if flags.intersects(VmFlags::LOCKED | VmFlags::PFNMAP | VmFlags::HUGETLB) {
                     return Err(Errno::EINVAL);
                 }
+                if advice == MADV_PAGEOUT {
+                    self.madvise_pageout(vma, start, end);
+                }
                 return Ok(vma);
             }
             MADV_FREE | MADV_DONTNEED | MADV_DONTNEED_LOCKED => {
@@ -297,10 +300,49 @@ impl<E: Env> Mm<E> {
             if !v.is_anonymous() {
                 return Err(Errno::EINVAL);
             }
+            self.pages.mark_lazyfree(start.max(v.start), end.min(v.end));
             return Ok(());
         }
         self.zap(start, end);
         Ok(())
+    }
+
+    /// `madvise_pageout` on one VMA's part of the range, as far as page
+    /// presence goes. Droppable memory loses its pages (anything but the
+    /// zero page), deterministically: reclaim frees them without writing
+    /// them anywhere. Page-cache pages may or may not be unmapped, and
+    /// clean ones dropped, depending on reclaim: they become unsettled.
+    /// Private anonymous pages stay mapped (without swap reclaim cannot
+    /// take them; with swap their entry becomes a swap entry, which every
+    /// observation here treats as present), but for those MADV_FREE left
+    /// clean, which reclaim discards. Droppable and lazily freed pages
+    /// are taken as reclaim finds them on the LRU, as it does unless a
+    /// CPU switch left them in another CPU's batch.
+    fn madvise_pageout(&mut self, vma: VmaId, start: u64, end: u64) {
+        let v = self.vma(vma);
+        let (start, end) = (start.max(v.start), end.min(v.end));
+        if v.flags.contains(VmFlags::DROPPABLE) {
+            let own = self.pages.own_pages(start, end);
+            for (s, e) in own.iter() {
+                self.zap(s, e);
+            }
+            return;
+        }
+        if v.is_anonymous() {
+            // Lazily freeable pages are clean: reclaim discards them.
+            let lazy = self.pages.lazyfree_in(start, end);
+            for (s, e) in lazy.iter() {
+                self.zap(s, e);
+            }
+            return;
+        }
+        if let Some(file) = &v.file {
+            let ino = file.inner().ino;
+            let first = v.pgoff + ((start - v.start) >> crate::config::PAGE_SHIFT);
+            let last = v.pgoff + ((end - v.start) >> crate::config::PAGE_SHIFT);
+            self.pages.reclaim(start, end);
+            self.pages.reclaim_cache(ino, first, last);
+        }
     }
 
     /// `madvise_remove`: punches a hole in the file behind a shared

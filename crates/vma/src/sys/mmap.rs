@@ -30,8 +30,9 @@ pub(crate) fn prot_to_flags(prot: u32, pkey: u32) -> VmFlags {
     f | VmFlags(u64::from(pkey & 0xf) << 32)
 }
 
-/// `calc_vm_flag_bits`: MAP_* to VM_*.
-fn map_to_flags(flags: u32, thp: bool) -> VmFlags {
+/// `calc_vm_flag_bits`: MAP_* to VM_*. `stack_nohugepage`: MAP_STACK
+/// means VM_NOHUGEPAGE (a kernel with THP, 6.7 on).
+fn map_to_flags(flags: u32, stack_nohugepage: bool) -> VmFlags {
     let mut f = VmFlags::NONE;
     if flags & MAP_GROWSDOWN != 0 {
         f |= VmFlags::GROWSDOWN;
@@ -42,7 +43,7 @@ fn map_to_flags(flags: u32, thp: bool) -> VmFlags {
     if flags & MAP_SYNC != 0 {
         f |= VmFlags::SYNC;
     }
-    if thp && flags & MAP_STACK != 0 {
+    if stack_nohugepage && flags & MAP_STACK != 0 {
         f |= VmFlags::NOHUGEPAGE;
     }
     f
@@ -125,7 +126,10 @@ impl<E: Env> Mm<E> {
             0
         };
         let mut vm_flags = prot_to_flags(prot, pkey)
-            | map_to_flags(flags, self.config.transparent_hugepage)
+            | map_to_flags(
+                flags,
+                self.config.transparent_hugepage && self.config.map_stack_nohugepage_6_7(),
+            )
             | self.process.def_flags
             | VmFlags::MAYREAD
             | VmFlags::MAYWRITE

@@ -106,7 +106,8 @@ impl<E: Env> Mm<E> {
             return Ok(());
         }
         self.anon_vma_prepare(id)?;
-        self.page_faulted_in(id, addr, true);
+        let page = addr & !(crate::config::PAGE_SIZE - 1);
+        self.page_faulted_in(id, page, page + crate::config::PAGE_SIZE, true);
         Ok(())
     }
 }

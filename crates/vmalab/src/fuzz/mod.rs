@@ -7,8 +7,12 @@ pub mod gen;
 pub mod rng;
 pub mod shrink;
 
+use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::diff::diff;
 use crate::host::HostConfig;
@@ -16,14 +20,27 @@ use crate::model::{run_model_with, ModelOptions};
 use crate::oracle::{run_kernel_with, OracleOptions};
 use crate::scenario::parse;
 use crate::verify::{judge, Verdict};
+pub use gen::Weights;
 use rng::Rng;
 
 /// Options of the `fuzz` command.
 #[derive(Clone, Debug)]
 pub struct FuzzOptions {
+    /// The first seed.
     pub seed: u64,
+    /// Cases per seed.
     pub cases: u64,
+    /// Steps per case.
     pub ops: usize,
+    /// How many consecutive seeds a campaign runs, from `seed` on; with
+    /// `duration`, seeds go on until the time is up instead.
+    pub seeds: u64,
+    /// Run until this much time has passed.
+    pub duration: Option<Duration>,
+    /// Seeds run in parallel.
+    pub jobs: usize,
+    /// How often each call is generated.
+    pub weights: Weights,
     /// Where a shrunk failing scenario is written.
     pub out_dir: PathBuf,
     pub oracle: OracleOptions,
@@ -31,9 +48,27 @@ pub struct FuzzOptions {
     pub model: ModelOptions,
 }
 
+impl Default for FuzzOptions {
+    fn default() -> FuzzOptions {
+        FuzzOptions {
+            seed: 1,
+            cases: 100,
+            ops: 80,
+            seeds: 1,
+            duration: None,
+            jobs: 1,
+            weights: Weights::default(),
+            out_dir: PathBuf::from("fuzz-failures"),
+            oracle: OracleOptions::default(),
+            model: ModelOptions::default(),
+        }
+    }
+}
+
 /// A divergence found by the fuzzer.
 #[derive(Clone, Debug)]
 pub struct Finding {
+    pub seed: u64,
     pub case: u64,
     /// The shrunk scenario text, and where it was written.
     pub scenario: String,
@@ -43,6 +78,24 @@ pub struct Finding {
     /// Steps in the original and in the shrunk scenario.
     pub steps_before: usize,
     pub steps_after: usize,
+    /// Whether the divergence showed again when rerun; if not, the case
+    /// is kept unshrunk with the report of its one failing run.
+    pub reproduced: bool,
+}
+
+/// What a campaign did.
+#[derive(Clone, Debug, Default)]
+pub struct CampaignReport {
+    /// The seeds run (the last ones possibly cut short by the time limit).
+    pub first_seed: u64,
+    pub last_seed: Option<u64>,
+    pub cases: u64,
+    /// Generated steps run (on the kernel and on the model each).
+    pub operations: u64,
+    /// Distinct findings, by shrunk scenario, in the order found.
+    pub findings: Vec<Finding>,
+    /// Findings that shrank to a scenario already reported.
+    pub duplicates: u64,
 }
 
 /// Runs one generated scenario text on both sides; the report if they
@@ -68,42 +121,312 @@ fn run_case(text: &str, host: &HostConfig, opts: &FuzzOptions) -> Option<String>
     }
 }
 
-/// Runs the campaign; `Ok(None)` if no case diverged.
+/// The text of case `case` of `seed`.
+fn case_text(seed: u64, case: u64, opts: &FuzzOptions) -> String {
+    let mut rng = Rng::new(seed.wrapping_mul(0x1_0000_0001).wrapping_add(case));
+    let name = format!("fuzz_s{seed}_c{case}");
+    gen::scenario(&mut rng, &name, opts.ops, &opts.weights)
+}
+
+/// Shrinks a failing case whose first run reported `first`; the
+/// finding, not yet written anywhere. A divergence that does not show
+/// again (it depended on the machine) is kept as it was, unshrunk.
+fn shrink_case(
+    seed: u64,
+    (case, text, first): (u64, &str, String),
+    host: &HostConfig,
+    opts: &FuzzOptions,
+) -> Finding {
+    let reproduced = run_case(text, host, opts).is_some();
+    let shrunk = if reproduced {
+        shrink::shrink(text, |t| run_case(t, host, opts).is_some())
+    } else {
+        text.to_string()
+    };
+    let report = run_case(&shrunk, host, opts).unwrap_or(first);
+    Finding {
+        seed,
+        case,
+        steps_before: shrink::split(text).1.len(),
+        steps_after: shrink::split(&shrunk).1.len(),
+        path: opts.out_dir.join(format!("fuzz_s{seed}_c{case}.scenario")),
+        scenario: shrunk,
+        report,
+        reproduced,
+    }
+}
+
+/// Writes a finding's scenario to its path.
+fn write_finding(f: &Finding) -> anyhow::Result<()> {
+    if let Some(dir) = f.path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    // The report goes along as comments: a flaky divergence may never
+    // show again.
+    let mut text = f.scenario.clone();
+    if !f.reproduced {
+        text.push_str("# did not reproduce when rerun\n");
+    }
+    for line in f.report.lines() {
+        text.push_str(&format!("# {line}\n"));
+    }
+    std::fs::write(&f.path, text)?;
+    Ok(())
+}
+
+/// What identifies a finding: its shrunk steps and headers, without the
+/// name and comments (which carry the seed and case).
+pub fn dedup_key(scenario: &str) -> String {
+    scenario
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("name "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs the first seed only and stops at its first divergence, which is
+/// shrunk and written out; `Ok(None)` if no case diverged.
 pub fn fuzz(opts: &FuzzOptions) -> anyhow::Result<Option<Finding>> {
     let host = HostConfig::detect();
-    let bar = if std::io::stderr().is_terminal() {
-        let b = indicatif::ProgressBar::new(opts.cases);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cases {elapsed} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
     for case in 0..opts.cases {
-        let mut rng = Rng::new(opts.seed.wrapping_mul(0x1_0000_0001).wrapping_add(case));
-        let name = format!("fuzz_s{}_c{case}", opts.seed);
-        let text = gen::scenario(&mut rng, &name, opts.ops, gen::ALL_OPS);
-        bar.inc(1);
-        if run_case(&text, &host, opts).is_none() {
+        let text = case_text(opts.seed, case, opts);
+        let Some(first) = run_case(&text, &host, opts) else {
             continue;
-        }
-        bar.finish_and_clear();
-        let shrunk = shrink::shrink(&text, |t| run_case(t, &host, opts).is_some());
-        let report = run_case(&shrunk, &host, opts).unwrap_or_default();
-        std::fs::create_dir_all(&opts.out_dir)?;
-        let path = opts.out_dir.join(format!("{name}.scenario"));
-        std::fs::write(&path, &shrunk)?;
-        return Ok(Some(Finding {
-            case,
-            steps_before: shrink::split(&text).1.len(),
-            steps_after: shrink::split(&shrunk).1.len(),
-            scenario: shrunk,
-            path,
-            report,
-        }));
+        };
+        let f = shrink_case(opts.seed, (case, &text, first), &host, opts);
+        write_finding(&f)?;
+        return Ok(Some(f));
     }
-    bar.finish_and_clear();
     Ok(None)
+}
+
+/// The campaign's shared state.
+struct Campaign<'a> {
+    opts: &'a FuzzOptions,
+    host: HostConfig,
+    deadline: Option<Instant>,
+    next_seed: AtomicU64,
+    report: Mutex<(CampaignReport, HashSet<String>)>,
+    bar: indicatif::ProgressBar,
+    started: Instant,
+}
+
+impl Campaign<'_> {
+    fn time_is_up(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// The next seed to run, or None when the campaign is over.
+    fn take_seed(&self) -> Option<u64> {
+        if self.time_is_up() {
+            return None;
+        }
+        let i = self.next_seed.fetch_add(1, Ordering::Relaxed);
+        if self.deadline.is_none() && i >= self.opts.seeds {
+            return None;
+        }
+        Some(self.opts.seed.wrapping_add(i))
+    }
+
+    /// One job: seeds until none is left.
+    fn job(&self) -> anyhow::Result<()> {
+        while let Some(seed) = self.take_seed() {
+            self.record_seed(seed);
+            for case in 0..self.opts.cases {
+                if self.time_is_up() {
+                    return Ok(());
+                }
+                let text = case_text(seed, case, self.opts);
+                if let Some(first) = run_case(&text, &self.host, self.opts) {
+                    let f = shrink_case(seed, (case, &text, first), &self.host, self.opts);
+                    self.record_finding(f)?;
+                }
+                self.record_case(shrink::split(&text).1.len() as u64);
+            }
+        }
+        Ok(())
+    }
+
+    fn record_seed(&self, seed: u64) {
+        let mut g = self.report.lock().unwrap_or_else(|e| e.into_inner());
+        g.0.last_seed = Some(g.0.last_seed.map_or(seed, |s| s.max(seed)));
+    }
+
+    fn record_case(&self, steps: u64) {
+        let mut g = self.report.lock().unwrap_or_else(|e| e.into_inner());
+        g.0.cases += 1;
+        g.0.operations += steps;
+        match self.deadline {
+            Some(_) => self.bar.set_position(self.started.elapsed().as_secs()),
+            None => self.bar.inc(1),
+        }
+        self.bar.set_message(format!(
+            "{} cases, {} ops, {} findings",
+            g.0.cases,
+            g.0.operations,
+            g.0.findings.len()
+        ));
+    }
+
+    /// Keeps a finding unless its shrunk scenario was already reported.
+    fn record_finding(&self, f: Finding) -> anyhow::Result<()> {
+        let mut g = self.report.lock().unwrap_or_else(|e| e.into_inner());
+        if !g.1.insert(dedup_key(&f.scenario)) {
+            g.0.duplicates += 1;
+            return Ok(());
+        }
+        write_finding(&f)?;
+        let line = format!(
+            "fuzz: finding: seed {} case {} -> {}",
+            f.seed,
+            f.case,
+            f.path.display()
+        );
+        // A hidden bar prints nothing; logs still want the news at once.
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+        g.0.findings.push(f);
+        Ok(())
+    }
+}
+
+/// A progress bar on a terminal, a hidden one elsewhere.
+fn progress_bar(opts: &FuzzOptions) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let (len, unit) = match opts.duration {
+        Some(d) => (d.as_secs(), "s"),
+        None => (opts.seeds.saturating_mul(opts.cases), " cases"),
+    };
+    let b = indicatif::ProgressBar::new(len);
+    let template = format!("{{bar:40}} {{pos}}/{{len}}{unit} {{elapsed}} {{msg}}");
+    b.set_style(
+        indicatif::ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    b
+}
+
+/// Runs a campaign: seeds from `opts.seed` on, `opts.jobs` at a time, each
+/// `opts.cases` cases, for `opts.seeds` seeds or until `opts.duration` is
+/// up. Every divergence is shrunk; distinct shrunk scenarios are written to
+/// `opts.out_dir` and returned.
+pub fn campaign(opts: &FuzzOptions) -> anyhow::Result<CampaignReport> {
+    let c = Campaign {
+        opts,
+        host: HostConfig::detect(),
+        deadline: opts.duration.map(|d| Instant::now() + d),
+        next_seed: AtomicU64::new(0),
+        report: Mutex::new((
+            CampaignReport {
+                first_seed: opts.seed,
+                ..CampaignReport::default()
+            },
+            HashSet::new(),
+        )),
+        bar: progress_bar(opts),
+        started: Instant::now(),
+    };
+    let results: Vec<anyhow::Result<()>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..opts.jobs.max(1)).map(|_| s.spawn(|| c.job())).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a fuzz job panicked")))
+            })
+            .collect()
+    });
+    c.bar.finish_and_clear();
+    for r in results {
+        r?;
+    }
+    let (report, _) = c.report.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(report)
+}
+
+/// The campaign's findings (each with its shrunk scenario and report) and
+/// a closing line with the totals.
+pub fn summary(r: &CampaignReport) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    for f in &r.findings {
+        let _ = writeln!(
+            s,
+            "fuzz: seed {}: case {} diverged; {}, written to {}",
+            f.seed,
+            f.case,
+            if f.reproduced {
+                format!("shrunk from {} to {} steps", f.steps_before, f.steps_after)
+            } else {
+                "did not reproduce when rerun (kept unshrunk)".to_string()
+            },
+            f.path.display()
+        );
+        s.push_str(&f.scenario);
+        s.push_str(&f.report);
+    }
+    let seeds = match r.last_seed {
+        Some(last) if last != r.first_seed => format!("seeds {}..={last}", r.first_seed),
+        _ => format!("seed {}", r.first_seed),
+    };
+    let _ = writeln!(
+        s,
+        "fuzz: {seeds}: {} cases, {} operations, {} distinct divergences ({} not reproduced, {} duplicates)",
+        r.cases,
+        r.operations,
+        r.findings.len(),
+        r.findings.iter().filter(|f| !f.reproduced).count(),
+        r.duplicates
+    );
+    s
+}
+
+/// A duration as `90s`, `10m`, `1h` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}`: expected a number with s, m or h"))?;
+    let secs = match unit {
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        _ => None,
+    }
+    .ok_or_else(|| format!("`{s}`: expected a number with s, m or h"))?;
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        for bad in ["", "m", "10x", "-1m", "99999999999999999999h", "1.5m"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dedup_ignores_name_and_comments() {
+        let a = "# generated\nname fuzz_s1_c2\nwindow 32\nmmap 0 1 PROT_READ MAP_PRIVATE\n";
+        let b = "# other\nname fuzz_s9_c7\nwindow 32\nmmap 0 1 PROT_READ MAP_PRIVATE\n";
+        assert_eq!(dedup_key(a), dedup_key(b));
+        assert_ne!(dedup_key(a), dedup_key("window 32\n"));
+    }
 }

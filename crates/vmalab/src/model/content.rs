@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use vma::sys::RangeSet;
 use vma::{Env, Mm, VmFlags};
 
 /// Written bytes of files, by `(inode, byte offset in the file)`; shared
@@ -24,6 +25,9 @@ pub struct Content {
     /// Pages (by address) that hold a private copy: anonymous pages once
     /// written, file pages once copied on write.
     pages: BTreeSet<u64>,
+    /// The copied file pages `vma` reported when last asked: pages it
+    /// reports beyond these were copied since, from the file as it is now.
+    adopted: RangeSet,
 }
 
 /// Where a byte lives: in the process, or in a file.
@@ -37,7 +41,11 @@ impl Content {
         let v = mm.get(mm.vma_at(addr)?).unwrap();
         let page_addr = addr & !(page - 1);
         match &v.file {
-            Some(f) if v.flags.contains(VmFlags::SHARED) || !self.pages.contains(&page_addr) => {
+            Some(f)
+                if v.flags.contains(VmFlags::SHARED)
+                    || !(self.pages.contains(&page_addr)
+                        || mm.pages().copied().contains(page_addr)) =>
+            {
                 let off = v.pgoff * page + (addr - v.start);
                 Some(Home::File(f.inner().ino, off))
             }
@@ -48,18 +56,8 @@ impl Content {
     /// Forgets what the kernel has thrown away since: private pages whose
     /// page-table entry is gone (munmap, MADV_DONTNEED, guard install) and
     /// file pages the file no longer has (MADV_REMOVE), as `vma` tracks them.
-    /// Pages the kernel copied on a write fault that no touch made -- a
-    /// populate (MAP_POPULATE, MADV_POPULATE_WRITE, mlock) writes private
-    /// writable memory -- take the file's bytes now: file contents change
-    /// only through touches, each preceded by a sync, so they are still
-    /// what the copy saw.
     pub fn sync<E: Env>(&mut self, mm: &Mm<E>, files: &mut FileContent, page: u64) {
         let present = mm.pages();
-        for p in present.private_copies() {
-            if !self.pages.contains(&p) {
-                self.copy_file_page(mm, files, p, page);
-            }
-        }
         self.pages.retain(|&p| present.is_mapped(p));
         let pages = &self.pages;
         self.bytes
@@ -69,6 +67,52 @@ impl Content {
             .retain(|&(ino, off)| present.is_cached(ino, off / page));
     }
 
+    /// Takes in the private file pages copied since the last call (by a
+    /// write fault, or a populate for writing, which no write follows):
+    /// they start as the file's bytes now, whatever was private there
+    /// before. Call it after every step, and before a write is stored.
+    pub fn adopt_copies<E: Env>(&mut self, mm: &Mm<E>, files: &FileContent, page: u64) {
+        let copied = mm.pages().copied();
+        for (s, e) in copied.iter() {
+            let mut pos = s;
+            while let Some(gap) = self.adopted.first_gap(pos, e) {
+                let gap_end = self.adopted.first_in(gap, e).unwrap_or(e);
+                self.clear(gap, gap_end);
+                self.snapshot(mm, files, gap, gap_end, page);
+                pos = gap_end;
+            }
+        }
+        self.adopted = copied.clone();
+    }
+
+    /// Copies the file's written bytes behind `[start, end)` into private
+    /// memory, VMA by VMA.
+    fn snapshot<E: Env>(
+        &mut self,
+        mm: &Mm<E>,
+        files: &FileContent,
+        start: u64,
+        end: u64,
+        page: u64,
+    ) {
+        let mut a = start;
+        while a < end {
+            let Some(v) = mm.vma_at(a).and_then(|id| mm.get(id)) else {
+                break;
+            };
+            let piece_end = end.min(v.end);
+            if let Some(f) = &v.file {
+                let ino = f.inner().ino;
+                let off = v.pgoff * page + (a - v.start);
+                let off_end = off + (piece_end - a);
+                for &(_, b) in files.0.range((ino, off)..(ino, off_end)) {
+                    self.bytes.insert(a + (b - off));
+                }
+            }
+            a = piece_end;
+        }
+    }
+
     /// A successful write access stores 1 (a private write to a file page
     /// first copies the page).
     pub fn write<E: Env>(&mut self, mm: &Mm<E>, files: &mut FileContent, addr: u64, page: u64) {
@@ -76,7 +120,17 @@ impl Content {
         let v = mm.get(id).unwrap();
         let page_addr = addr & !(page - 1);
         if !v.flags.contains(VmFlags::SHARED) && !self.pages.contains(&page_addr) {
-            self.copy_file_page(mm, files, page_addr, page);
+            // A page `vma` reports copied was taken in by `adopt_copies`
+            // when it was copied; the file may have changed since.
+            let copied = mm.pages().copied().contains(page_addr);
+            if let Some(f) = v.file.as_ref().filter(|_| !copied) {
+                let off = v.pgoff * page + (page_addr - v.start);
+                let ino = f.inner().ino;
+                for (_, b) in files.0.range((ino, off)..(ino, off + page)) {
+                    self.bytes.insert(page_addr + (b - off));
+                }
+            }
+            self.pages.insert(page_addr);
         }
         match self.home(mm, addr, page) {
             Some(Home::Private(a)) => {
@@ -87,26 +141,6 @@ impl Content {
             }
             None => {}
         }
-    }
-
-    /// The private page at `page_addr` starts as a copy of what its file
-    /// holds there (nothing to copy for anonymous memory).
-    fn copy_file_page<E: Env>(
-        &mut self,
-        mm: &Mm<E>,
-        files: &FileContent,
-        page_addr: u64,
-        page: u64,
-    ) {
-        let v = mm.vma_at(page_addr).and_then(|id| mm.get(id));
-        if let Some((v, f)) = v.and_then(|v| Some((v, v.file.as_ref()?))) {
-            let off = v.pgoff * page + (page_addr - v.start);
-            let ino = f.inner().ino;
-            for (_, b) in files.0.range((ino, off)..(ino, off + page)) {
-                self.bytes.insert(page_addr + (b - off));
-            }
-        }
-        self.pages.insert(page_addr);
     }
 
     /// The byte a successful read access returns.
@@ -134,24 +168,26 @@ impl Content {
         for a in gone {
             self.pages.remove(&a);
         }
+        // New memory here: a copy `vma` reports in it is a new one, even
+        // where an older copy had been taken in (mmap over a copied page).
+        self.adopted.remove(start, end);
     }
 
-    /// Moves the private memory of `[from, from + len)` for which `moved`
-    /// holds to the same offsets from `to` (mremap carries the pages).
-    pub fn relocate(&mut self, from: u64, len: u64, to: u64, moved: impl Fn(u64) -> bool) {
+    /// Moves the private memory of `[from, from + len)` to the same offsets
+    /// from `to` (mremap carries the pages), and with it the record of
+    /// which copies were already taken in, so a moved copy is not taken
+    /// for a new one.
+    pub fn relocate(&mut self, from: u64, len: u64, to: u64) {
         let end = from.saturating_add(len);
         let shift = |a: u64| to.wrapping_add(a - from);
         for set in [&mut self.bytes, &mut self.pages] {
-            let going: Vec<u64> = set
-                .range(from..end)
-                .copied()
-                .filter(|&a| moved(a))
-                .collect();
+            let going: Vec<u64> = set.range(from..end).copied().collect();
             for a in &going {
                 set.remove(a);
             }
             set.extend(going.into_iter().map(shift));
         }
+        self.adopted.move_range(from, to, len);
     }
 
     /// Keeps only the private memory at addresses for which `keep` holds.

@@ -131,7 +131,22 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
                     };
                     run_step(target, &step.kind, &window, &mut shared, opts)
                 }
-                kind => run_step(&mut proc, kind, &window, &mut shared, opts),
+                kind => {
+                    proc.mm.take_undetermined();
+                    let outcome = run_step(&mut proc, kind, &window, &mut shared, opts);
+                    // What the step threw away is gone before a later step
+                    // maps the same pages again (a populate after
+                    // MADV_REMOVE must not bring back the old bytes).
+                    proc.content
+                        .sync(&proc.mm, &mut shared.content, window.page_size);
+                    proc.content
+                        .adopt_copies(&proc.mm, &shared.content, window.page_size);
+                    if proc.mm.take_undetermined() {
+                        Outcome::Undetermined("depends on what reclaim took".into())
+                    } else {
+                        outcome
+                    }
+                }
             },
         };
         let mut layout = window_layout(&proc.mm, &window, &mut names);
@@ -261,7 +276,9 @@ fn run_step(
             };
             // Before the access maps the page again: forget what was discarded.
             p.content.sync(mm, &mut shared.content, w.page_size);
-            match mm.fault(at, acc) {
+            let fault = mm.fault(at, acc);
+            p.content.adopt_copies(mm, &shared.content, w.page_size);
+            match fault {
                 Ok(()) => match access {
                     TouchAccess::Read => Outcome::Ok(Value::Int(p.content.read(
                         mm,
@@ -293,6 +310,7 @@ fn run_step(
                 new_addr: new_addr.as_ref().map_or(0, addr),
             };
             let pieces = mapped_pieces(mm, call.old, align(call.old_len));
+            let target = mapped_pieces(mm, call.new_addr, align(call.old_len));
             let r = mm.mremap(
                 call.old,
                 call.old_len,
@@ -306,7 +324,7 @@ fn run_step(
                 new_len: align(call.new_len),
                 ..call
             };
-            carry_content(p, &call, &pieces, r);
+            carry_content(p, &call, (&pieces, &target), r);
             match r {
                 Ok(at) => Outcome::Ok(w.value_of(at)),
                 Err(e) => errno(e),
@@ -383,6 +401,9 @@ struct RemapCall {
     new_addr: u64,
 }
 
+/// A mapped range `[start, end)`.
+type Piece = (u64, u64);
+
 /// The mapped pieces of `[start, start + len)`, before a remap moves them.
 fn mapped_pieces(mm: &Mm, start: u64, len: u64) -> Vec<(u64, u64)> {
     let end = start.saturating_add(len);
@@ -400,29 +421,55 @@ fn mapped_pieces(mm: &Mm, start: u64, len: u64) -> Vec<(u64, u64)> {
 /// of the source that moved lands at the same offset from the destination
 /// (replacing what a fixed move unmapped there); with `MREMAP_DONTUNMAP`
 /// the source reads zero after. A failed multi-VMA move has carried the
-/// pieces it moved before failing: those now unmapped.
-fn carry_content(p: &mut Proc, c: &RemapCall, pieces: &[(u64, u64)], r: Result<u64, Errno>) {
+/// pieces it moved before failing.
+fn carry_content(
+    p: &mut Proc,
+    c: &RemapCall,
+    (pieces, target): (&[Piece], &[Piece]),
+    r: Result<u64, Errno>,
+) {
     use vma::sys::consts::{MREMAP_DONTUNMAP, MREMAP_FIXED};
     let moves = c.flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) != 0;
+    let fixed = c.flags & MREMAP_FIXED != 0;
+    // A failure that left the target range as it was (an argument check)
+    // moved nothing.
+    let target_untouched = || mapped_pieces(&p.mm, c.new_addr, c.old_len) == target;
     let (to, limit) = match r {
         Ok(at) if at != c.old || moves => (at, c.new_len),
-        Err(_) if c.flags & MREMAP_FIXED != 0 && c.flags & MREMAP_DONTUNMAP == 0 => {
-            (c.new_addr, c.old_len)
-        }
+        Err(_) if fixed && !target_untouched() => (c.new_addr, c.old_len),
         _ => {
             forget_unmapped(p);
             return;
         }
     };
+    // A successful move of one VMA lands in a range that held nothing
+    // before (free, or unmapped by MREMAP_FIXED): no byte there survives,
+    // even where no piece lands (the grown part, which a locked VMA
+    // populates at once). A move of several pieces (or with holes) unmaps
+    // only where each piece lands.
+    let one_vma = pieces == [(c.old, c.old.saturating_add(c.old_len))];
+    if r.is_ok() && one_vma {
+        p.content.clear(to, to.saturating_add(c.new_len));
+    }
     let limit = c.old.saturating_add(limit);
     for &(s, e) in pieces {
         let e = e.min(limit);
-        if s >= e || (r.is_err() && p.mm.vma_at(s).is_some()) {
+        let dest = to.wrapping_add(s - c.old);
+        // A failed move carried the pieces before the failure: their source
+        // is unmapped, or, with MREMAP_DONTUNMAP, their destination changed.
+        let moved = match r {
+            Ok(_) => true,
+            Err(_) if c.flags & MREMAP_DONTUNMAP != 0 => {
+                let now = mapped_pieces(&p.mm, dest, e.saturating_sub(s));
+                now != clip(target, dest, dest.saturating_add(e.saturating_sub(s)))
+            }
+            Err(_) => p.mm.vma_at(s).is_none(),
+        };
+        if s >= e || !moved {
             continue;
         }
-        let dest = to.wrapping_add(s - c.old);
         p.content.clear(dest, dest.saturating_add(e - s));
-        p.content.relocate(s, e - s, dest, |_| true);
+        p.content.relocate(s, e - s, dest);
     }
     if r.is_ok() {
         for &(s, e) in pieces {
@@ -430,6 +477,15 @@ fn carry_content(p: &mut Proc, c: &RemapCall, pieces: &[(u64, u64)], r: Result<u
         }
     }
     forget_unmapped(p);
+}
+
+/// The parts of `pieces` inside `[start, end)`.
+fn clip(pieces: &[(u64, u64)], start: u64, end: u64) -> Vec<(u64, u64)> {
+    pieces
+        .iter()
+        .map(|&(s, e)| (s.max(start), e.min(end)))
+        .filter(|&(s, e)| s < e)
+        .collect()
 }
 
 /// Drops written bytes that are no longer mapped.

@@ -48,6 +48,7 @@ pub fn encode_outcome(o: &Outcome) -> String {
         Outcome::Skipped(t) => format!("skip {}", oneline(t)),
         Outcome::Refused(t) => format!("refused {}", oneline(t)),
         Outcome::ChildCrash(t) => format!("crash {}", oneline(t)),
+        Outcome::Undetermined(t) => format!("undetermined {}", oneline(t)),
     }
 }
 
@@ -76,6 +77,7 @@ pub fn decode_outcome(s: &str) -> anyhow::Result<Outcome> {
         ("skip", _) => Outcome::Skipped(rest.to_string()),
         ("refused", _) => Outcome::Refused(rest.to_string()),
         ("crash", _) => Outcome::ChildCrash(rest.to_string()),
+        ("undetermined", _) => Outcome::Undetermined(rest.to_string()),
         _ => bail!("bad outcome `{s}`"),
     })
 }
