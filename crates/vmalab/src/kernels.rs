@@ -11,7 +11,7 @@ use crate::host::HostConfig;
 use crate::oracle::{decode_run, run_kernel_with, KernelTrace, OracleOptions};
 use crate::scenario::{parse_file, Scenario};
 use crate::vm::frame::Frame;
-use crate::vm::{BootOptions, GuestRun, KernelSpec};
+use crate::vm::{BootOptions, GuestRun, KernelImage, KernelSpec};
 
 /// Which kernel runs the scenarios, and how.
 #[derive(Clone, Debug)]
@@ -79,13 +79,52 @@ fn run_in_guest(paths: &[PathBuf], spec: &KernelSpec, boot: &BootOptions) -> any
     let image = crate::vm::obtain(spec)?;
     let parsed: Vec<anyhow::Result<Scenario>> = paths.iter().map(|p| parse_file(p)).collect();
     let runnable: Vec<&Scenario> = parsed.iter().filter_map(|r| r.as_ref().ok()).collect();
-    let run = crate::vm::run_in_guest(&image, &runnable, boot)?;
+    let booted = run_booted(&image, &runnable, boot)?;
+    let mut traces = booted.traces.into_iter();
+    let files = paths
+        .iter()
+        .zip(parsed)
+        .map(|(path, r)| FileRun {
+            path: path.clone(),
+            result: r.and_then(|sc| {
+                let k = traces
+                    .next()
+                    .unwrap_or_else(|| Err(anyhow!("no trace for this scenario")))?;
+                Ok((sc, k))
+            }),
+        })
+        .collect();
+    Ok(Runs {
+        host: booted.host,
+        header: Some(booted.header),
+        files,
+    })
+}
+
+/// What one boot of an already obtained image gave for a list of
+/// scenarios.
+pub struct Booted {
+    /// The guest's configuration, for the model.
+    pub host: HostConfig,
+    /// A line naming the kernel, the CPU and the boot's duration.
+    pub header: String,
+    /// Each scenario's kernel trace, in order.
+    pub traces: Vec<anyhow::Result<KernelTrace>>,
+}
+
+/// Runs `scenarios` inside `image` in one boot.
+pub fn run_booted(
+    image: &KernelImage,
+    scenarios: &[&Scenario],
+    boot: &BootOptions,
+) -> anyhow::Result<Booted> {
+    let run = crate::vm::run_in_guest(image, scenarios, boot)?;
     let header = format!(
         "kernel {} ({}, cpu {}): {} scenarios in {:.1} s{}",
         run.host.release,
         image.name,
         boot.cpu,
-        runnable.len(),
+        scenarios.len(),
         run.elapsed.as_secs_f64(),
         if run.complete {
             ""
@@ -93,24 +132,15 @@ fn run_in_guest(paths: &[PathBuf], spec: &KernelSpec, boot: &BootOptions) -> any
             " (the guest stopped early)"
         }
     );
-    let mut index = 0;
-    let files = paths
+    let traces = scenarios
         .iter()
-        .zip(parsed)
-        .map(|(path, r)| FileRun {
-            path: path.clone(),
-            result: r.and_then(|sc| {
-                let i = index;
-                index += 1;
-                let k = guest_trace(&sc, i, &run)?;
-                Ok((sc, k))
-            }),
-        })
+        .enumerate()
+        .map(|(i, sc)| guest_trace(sc, i, &run))
         .collect();
-    Ok(Runs {
+    Ok(Booted {
         host: run.host,
-        header: Some(header),
-        files,
+        header,
+        traces,
     })
 }
 

@@ -41,6 +41,17 @@ impl KernelArgs {
         }
     }
 
+    /// The booted kernel to fuzz in, fetched now; None for the host's.
+    fn guest(&self) -> anyhow::Result<Option<vmalab::fuzz::GuestKernel>> {
+        match self.kernel {
+            vmalab::vm::KernelSpec::Host => Ok(None),
+            ref spec => Ok(Some(vmalab::fuzz::GuestKernel {
+                image: vmalab::vm::obtain(spec)?,
+                boot: self.boot(),
+            })),
+        }
+    }
+
     /// The kernel choice, with a runner timeout of `timeout` seconds on the host.
     fn choice(&self, timeout: u64) -> vmalab::kernels::KernelChoice {
         vmalab::kernels::KernelChoice {
@@ -109,6 +120,8 @@ enum Cmd {
         /// Directory for the shrunk failing scenarios.
         #[arg(long, default_value = "fuzz-failures")]
         out: PathBuf,
+        #[command(flatten)]
+        kernel: KernelArgs,
     },
     /// Run scenarios on the live kernel and on the model; they must agree
     /// step by step and meet every expectation. Ends with
@@ -226,8 +239,20 @@ fn main() -> ExitCode {
             jobs,
             weight,
             out,
+            kernel,
         } => {
+            let guest = match kernel.guest() {
+                Ok(g) => g,
+                Err(e) => return exit(Err(e)),
+            };
+            if let Some(g) = &guest {
+                println!(
+                    "fuzz: inside {} (cpu {}), one boot per seed",
+                    g.image.name, g.boot.cpu
+                );
+            }
             let opts = vmalab::fuzz::FuzzOptions {
+                guest,
                 seed,
                 cases,
                 ops,

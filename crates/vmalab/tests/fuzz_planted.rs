@@ -60,3 +60,42 @@ fn planted_bug_is_caught_and_shrunk() {
     assert!(written.contains("# first divergence"), "{written}");
     assert!(f.reproduced);
 }
+
+/// The same planted bug, caught inside a booted Linux 7.2 and shrunk in
+/// batched rounds (one boot each). Runs where qemu and the 7.2 image are
+/// already at hand (`vmalab check --kernel 7.2` fetches it); says why
+/// otherwise.
+#[test]
+fn planted_bug_is_caught_and_shrunk_in_a_booted_kernel() {
+    let spec: vmalab::vm::KernelSpec = "7.2".parse().unwrap();
+    let image = match vmalab::vm::at_hand(&spec) {
+        Ok(Some(image)) => image,
+        _ => {
+            eprintln!("skipped: no cached Linux 7.2 image (run `vmalab check --kernel 7.2` once)");
+            return;
+        }
+    };
+    if std::process::Command::new("qemu-system-x86_64")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: qemu-system-x86_64 is not installed");
+        return;
+    }
+    let planted = ModelOptions {
+        plant: Some(PlantedBug::MprotectDropsExec),
+    };
+    let mut o = opts(1, 60, planted, "vmalab-fuzz-planted-booted");
+    o.guest = Some(vmalab::fuzz::GuestKernel {
+        image,
+        boot: vmalab::vm::BootOptions {
+            vmalab: Some(PathBuf::from(env!("CARGO_BIN_EXE_vmalab"))),
+            ..Default::default()
+        },
+    });
+    let f = fuzz(&o).unwrap().expect("the planted bug is found");
+    assert!(f.reproduced);
+    assert!(f.steps_after <= 3, "minimal case:\n{}", f.scenario);
+    assert!(f.report.contains("first divergence"), "{}", f.report);
+}

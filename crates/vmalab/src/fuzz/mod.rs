@@ -16,10 +16,13 @@ use std::time::{Duration, Instant};
 
 use crate::diff::diff;
 use crate::host::HostConfig;
+use crate::kernels::run_booted;
 use crate::model::{run_model_with, ModelOptions};
+use crate::oracle::KernelTrace;
 use crate::oracle::{run_kernel_with, OracleOptions};
-use crate::scenario::parse;
+use crate::scenario::{parse, Scenario};
 use crate::verify::{judge, Verdict};
+use crate::vm::{BootOptions, KernelImage};
 pub use gen::Weights;
 use rng::Rng;
 
@@ -43,7 +46,12 @@ pub struct FuzzOptions {
     pub weights: Weights,
     /// Where a shrunk failing scenario is written.
     pub out_dir: PathBuf,
+    /// Runner options on the host kernel.
     pub oracle: OracleOptions,
+    /// A kernel to boot under qemu instead of the host's: each seed's
+    /// cases run in one boot, and shrinking runs its candidates in
+    /// batches, one boot a round.
+    pub guest: Option<GuestKernel>,
     /// Model options (a planted bug, in tests of the fuzzer itself).
     pub model: ModelOptions,
 }
@@ -60,9 +68,17 @@ impl Default for FuzzOptions {
             weights: Weights::default(),
             out_dir: PathBuf::from("fuzz-failures"),
             oracle: OracleOptions::default(),
+            guest: None,
             model: ModelOptions::default(),
         }
     }
+}
+
+/// A booted kernel the fuzzer runs its cases in.
+#[derive(Clone, Debug)]
+pub struct GuestKernel {
+    pub image: KernelImage,
+    pub boot: BootOptions,
 }
 
 /// A divergence found by the fuzzer.
@@ -98,27 +114,68 @@ pub struct CampaignReport {
     pub duplicates: u64,
 }
 
-/// Runs one generated scenario text on both sides; the report if they
-/// disagree or a side misbehaves.
+/// Runs one generated scenario text on both sides (the host's kernel);
+/// the report if they disagree or a side misbehaves.
 fn run_case(text: &str, host: &HostConfig, opts: &FuzzOptions) -> Option<String> {
     let sc = match parse("fuzz", text) {
         Ok(sc) => sc,
         Err(e) => return Some(format!("generated scenario does not parse: {e}")),
     };
-    let kernel = match run_kernel_with(&sc, &opts.oracle, host) {
+    let kernel = run_kernel_with(&sc, &opts.oracle, host);
+    compare(&sc, kernel, host, opts)
+}
+
+/// Judges a kernel run against the model's run of the same scenario; the
+/// report if they disagree or the kernel side misbehaved.
+fn compare(
+    sc: &Scenario,
+    kernel: anyhow::Result<KernelTrace>,
+    host: &HostConfig,
+    opts: &FuzzOptions,
+) -> Option<String> {
+    let kernel = match kernel {
         Ok(k) => k,
         Err(e) => return Some(format!("kernel run failed: {e:#}")),
     };
-    let model = run_model_with(&sc, host, &opts.model);
+    let model = run_model_with(sc, host, &opts.model);
     // Generated scenarios carry no expectations: a case fails only where the
     // two sides differ (a crash both sides agree on is not a failure).
-    if diff(&sc, &kernel.trace, &model.trace).is_empty() {
+    if diff(sc, &kernel.trace, &model.trace).is_empty() {
         return None;
     }
-    match judge(&sc, &kernel.trace, &model.trace) {
+    match judge(sc, &kernel.trace, &model.trace) {
         Verdict::Failed(report) => Some(report),
         _ => None,
     }
+}
+
+/// Runs scenario texts in one boot of `guest`; each one's report if it
+/// diverged. A boot that fails is an error (the guest is not working),
+/// not a divergence.
+fn run_cases_booted(
+    texts: &[String],
+    guest: &GuestKernel,
+    opts: &FuzzOptions,
+) -> anyhow::Result<Vec<Option<String>>> {
+    let parsed: Vec<Result<Scenario, String>> = texts
+        .iter()
+        .map(|t| parse("fuzz", t).map_err(|e| e.to_string()))
+        .collect();
+    let runnable: Vec<&Scenario> = parsed.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let booted = run_booted(&guest.image, &runnable, &guest.boot)?;
+    let mut traces = booted.traces.into_iter();
+    Ok(parsed
+        .iter()
+        .map(|r| match r {
+            Err(e) => Some(format!("generated scenario does not parse: {e}")),
+            Ok(sc) => {
+                let k = traces
+                    .next()
+                    .unwrap_or_else(|| Err(anyhow::anyhow!("no trace from the guest")));
+                compare(sc, k, &booted.host, opts)
+            }
+        })
+        .collect())
 }
 
 /// The text of case `case` of `seed`.
@@ -156,6 +213,51 @@ fn shrink_case(
     }
 }
 
+/// `shrink_case` for a booted kernel: the rerun is one boot, and each
+/// shrinking round runs all its candidates in one boot.
+fn shrink_case_booted(
+    seed: u64,
+    (case, text, first): (u64, &str, String),
+    guest: &GuestKernel,
+    opts: &FuzzOptions,
+) -> anyhow::Result<Finding> {
+    let rerun = |t: &str| -> anyhow::Result<Option<String>> {
+        Ok(run_cases_booted(&[t.to_string()], guest, opts)?
+            .pop()
+            .flatten())
+    };
+    let reproduced = rerun(text)?.is_some();
+    let shrunk = if reproduced {
+        let mut failure = None;
+        let s = shrink::shrink_in_rounds(text, |candidates| {
+            match run_cases_booted(candidates, guest, opts) {
+                Ok(r) => r.iter().map(Option::is_some).collect(),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    vec![false; candidates.len()]
+                }
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e.context("shrinking in the booted kernel"));
+        }
+        s
+    } else {
+        text.to_string()
+    };
+    let report = rerun(&shrunk)?.unwrap_or(first);
+    Ok(Finding {
+        seed,
+        case,
+        steps_before: shrink::split(text).1.len(),
+        steps_after: shrink::split(&shrunk).1.len(),
+        path: opts.out_dir.join(format!("fuzz_s{seed}_c{case}.scenario")),
+        scenario: shrunk,
+        report,
+        reproduced,
+    })
+}
+
 /// Writes a finding's scenario to its path.
 fn write_finding(f: &Finding) -> anyhow::Result<()> {
     if let Some(dir) = f.path.parent() {
@@ -186,19 +288,45 @@ pub fn dedup_key(scenario: &str) -> String {
 }
 
 /// Runs the first seed only and stops at its first divergence, which is
-/// shrunk and written out; `Ok(None)` if no case diverged.
+/// shrunk and written out; `Ok(None)` if no case diverged. In a booted
+/// kernel the seed's cases run in one boot.
 pub fn fuzz(opts: &FuzzOptions) -> anyhow::Result<Option<Finding>> {
-    let host = HostConfig::detect();
-    for case in 0..opts.cases {
-        let text = case_text(opts.seed, case, opts);
-        let Some(first) = run_case(&text, &host, opts) else {
-            continue;
-        };
-        let f = shrink_case(opts.seed, (case, &text, first), &host, opts);
-        write_finding(&f)?;
-        return Ok(Some(f));
+    let texts = (0..opts.cases).map(|case| (case, case_text(opts.seed, case, opts)));
+    let found = match &opts.guest {
+        Some(guest) => {
+            let texts: Vec<(u64, String)> = texts.collect();
+            let all: Vec<String> = texts.iter().map(|(_, t)| t.clone()).collect();
+            let first = texts
+                .iter()
+                .zip(run_cases_booted(&all, guest, opts)?)
+                .find_map(|((case, text), r)| Some((*case, text, r?)));
+            match first {
+                Some((case, text, report)) => Some(shrink_case_booted(
+                    opts.seed,
+                    (case, text, report),
+                    guest,
+                    opts,
+                )?),
+                None => None,
+            }
+        }
+        None => {
+            let host = HostConfig::detect();
+            texts
+                .filter_map(|(case, text)| {
+                    let first = run_case(&text, &host, opts)?;
+                    Some((case, text, first))
+                })
+                .next()
+                .map(|(case, text, first)| {
+                    shrink_case(opts.seed, (case, &text, first), &host, opts)
+                })
+        }
+    };
+    if let Some(f) = &found {
+        write_finding(f)?;
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// The campaign's shared state.
@@ -233,17 +361,42 @@ impl Campaign<'_> {
     fn job(&self) -> anyhow::Result<()> {
         while let Some(seed) = self.take_seed() {
             self.record_seed(seed);
-            for case in 0..self.opts.cases {
-                if self.time_is_up() {
-                    return Ok(());
-                }
-                let text = case_text(seed, case, self.opts);
-                if let Some(first) = run_case(&text, &self.host, self.opts) {
-                    let f = shrink_case(seed, (case, &text, first), &self.host, self.opts);
-                    self.record_finding(f)?;
-                }
-                self.record_case(shrink::split(&text).1.len() as u64);
+            match &self.opts.guest {
+                Some(guest) => self.seed_booted(seed, guest)?,
+                None => self.seed_on_host(seed)?,
             }
+        }
+        Ok(())
+    }
+
+    /// A seed's cases on the host's kernel, one by one.
+    fn seed_on_host(&self, seed: u64) -> anyhow::Result<()> {
+        for case in 0..self.opts.cases {
+            if self.time_is_up() {
+                return Ok(());
+            }
+            let text = case_text(seed, case, self.opts);
+            if let Some(first) = run_case(&text, &self.host, self.opts) {
+                let f = shrink_case(seed, (case, &text, first), &self.host, self.opts);
+                self.record_finding(f)?;
+            }
+            self.record_case(shrink::split(&text).1.len() as u64);
+        }
+        Ok(())
+    }
+
+    /// A seed's cases in one boot of a booted kernel.
+    fn seed_booted(&self, seed: u64, guest: &GuestKernel) -> anyhow::Result<()> {
+        let texts: Vec<String> = (0..self.opts.cases)
+            .map(|case| case_text(seed, case, self.opts))
+            .collect();
+        let reports = run_cases_booted(&texts, guest, self.opts)?;
+        for ((case, text), report) in (0u64..).zip(&texts).zip(reports) {
+            if let Some(first) = report {
+                let f = shrink_case_booted(seed, (case, text, first), guest, self.opts)?;
+                self.record_finding(f)?;
+            }
+            self.record_case(shrink::split(text).1.len() as u64);
         }
         Ok(())
     }

@@ -63,6 +63,41 @@ pub fn shrink(text: &str, mut fails: impl FnMut(&str) -> bool) -> String {
     join(&header, &steps)
 }
 
+/// `shrink` for a predicate that is costly to start but cheap per
+/// scenario (a booted kernel): each round asks `fails` about every
+/// candidate of one chunk size at once and keeps the first that still
+/// fails; the result is as minimal as `shrink`'s.
+pub fn shrink_in_rounds(text: &str, mut fails: impl FnMut(&[String]) -> Vec<bool>) -> String {
+    let (header, mut steps) = split(text);
+    let mut chunk = steps.len().div_ceil(2).max(1);
+    loop {
+        let starts: Vec<usize> = (0..steps.len())
+            .step_by(chunk)
+            .filter(|&i| !(i == 0 && chunk >= steps.len())) // never empty
+            .collect();
+        let candidates: Vec<Vec<String>> = starts
+            .iter()
+            .map(|&i| {
+                let mut c = steps.clone();
+                c.drain(i..(i + chunk).min(steps.len()));
+                c
+            })
+            .collect();
+        let texts: Vec<String> = candidates.iter().map(|c| join(&header, c)).collect();
+        let verdicts = if texts.is_empty() {
+            Vec::new()
+        } else {
+            fails(&texts)
+        };
+        match candidates.into_iter().zip(verdicts).find(|(_, f)| *f) {
+            Some((c, _)) => steps = c,
+            None if chunk == 1 => break,
+            None => chunk = (chunk / 2).max(1),
+        }
+    }
+    join(&header, &steps)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +107,20 @@ mod tests {
         let text = "name t\nwindow 8\na\nb\nbad1\nc\nd\nbad2\ne\n";
         let out = shrink(text, |t| t.contains("bad1") && t.contains("bad2"));
         assert_eq!(out, "name t\nwindow 8\nbad1\nbad2\n");
+    }
+
+    #[test]
+    fn shrinks_in_rounds_to_the_same_steps() {
+        let text = "name t\nwindow 8\na\nb\nbad1\nc\nd\nbad2\ne\n";
+        let mut rounds = 0;
+        let out = shrink_in_rounds(text, |cands| {
+            rounds += 1;
+            cands
+                .iter()
+                .map(|t| t.contains("bad1") && t.contains("bad2"))
+                .collect()
+        });
+        assert_eq!(out, "name t\nwindow 8\nbad1\nbad2\n");
+        assert!(rounds < 12, "{rounds} rounds");
     }
 }

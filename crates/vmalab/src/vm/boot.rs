@@ -29,6 +29,9 @@ pub struct BootOptions {
     pub scenario_timeout: Duration,
     /// The whole boot is killed after this long.
     pub boot_timeout: Duration,
+    /// The vmalab binary that runs as the guest's init; by default this
+    /// program (a test names the built `vmalab` instead).
+    pub vmalab: Option<PathBuf>,
 }
 
 impl Default for BootOptions {
@@ -38,6 +41,7 @@ impl Default for BootOptions {
             memory_mib: 1024,
             scenario_timeout: Duration::from_secs(60),
             boot_timeout: Duration::from_secs(1800),
+            vmalab: None,
         }
     }
 }
@@ -72,7 +76,10 @@ pub fn run_in_guest(
     };
     let dir = TempDir::new()?;
     let initrd = dir.path().join("initrd.cpio");
-    std::fs::write(&initrd, initramfs(config.as_deref(), scenarios)?)?;
+    std::fs::write(
+        &initrd,
+        initramfs(opts.vmalab.as_deref(), config.as_deref(), scenarios)?,
+    )?;
     let out = dir.path().join("frames");
     let serial_out = dir.path().join("frames-serial");
     let console = dir.path().join("console");
@@ -167,8 +174,15 @@ fn tail(text: &str, n: usize) -> String {
 
 /// The initramfs: this binary as /init with its libraries, the kernel
 /// config, and each scenario as `/scenarios/NNNNNN.scenario`.
-fn initramfs(config: Option<&str>, scenarios: &[&Scenario]) -> anyhow::Result<Vec<u8>> {
-    let exe = std::env::current_exe().context("cannot find the vmalab binary")?;
+fn initramfs(
+    exe: Option<&Path>,
+    config: Option<&str>,
+    scenarios: &[&Scenario],
+) -> anyhow::Result<Vec<u8>> {
+    let exe = match exe {
+        Some(p) => p.to_path_buf(),
+        None => std::env::current_exe().context("cannot find the vmalab binary")?,
+    };
     let mut a = Archive::default();
     let mut dirs = std::collections::BTreeSet::new();
     for d in ["/proc", "/sys", "/dev", "/boot", "/tmp", SCENARIO_DIR] {

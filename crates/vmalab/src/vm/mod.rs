@@ -12,4 +12,4 @@ pub mod image;
 pub mod report;
 
 pub use boot::{run_in_guest, BootOptions, GuestRun};
-pub use image::{obtain, KernelImage, KernelSpec, Series};
+pub use image::{at_hand, obtain, KernelImage, KernelSpec, Series};
