@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! A C ABI for [`vma`]: Linux's VMA rules for emulators, sandboxes and
+//! kernels written in C or C++.
+//!
+//! An address space is a handle (`vma_mm_t`, a number), created from a
+//! kernel version and CPU features and freed with [`vma_mm_free`]. Every
+//! system call returns what the kernel returns -- a value >= 0, or a
+//! negative errno -- and no input can crash the library: a bad handle is
+//! `-EBADF`, a null output pointer `-EFAULT`, and a panic inside the
+//! model (a bug) is caught and reported as `-EFAULT` rather than
+//! unwinding into C. The header is `include/vma.h`.
+
+#![warn(missing_docs)]
+
+mod out;
+mod registry;
+
+use std::os::raw::c_char;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use vma::config::CpuFeatures;
+use vma::{Access, Config, Errno, File, FileKind, KResult, KernelVersion, Mm, Signal};
+
+/// An address space: a handle from [`vma_mm_new`] or [`vma_fork`]; 0 is
+/// never valid.
+#[allow(non_camel_case_types)]
+pub type vma_mm_t = u64;
+
+/// A file that can be mapped: a handle from [`vma_file_new`]; 0 means no
+/// file (anonymous memory).
+#[allow(non_camel_case_types)]
+pub type vma_file_t = u64;
+
+/// [`vma_mm_new`]'s `cpu` bit: the CPU has protection keys (`pku`).
+pub const VMA_CPU_PKU: u32 = 1;
+/// [`vma_mm_new`]'s `cpu` bit: 5-level paging (`la57`).
+pub const VMA_CPU_LA57: u32 = 2;
+/// [`vma_mm_new`]'s `cpu` bit: user shadow stacks (`user_shstk`).
+pub const VMA_CPU_USER_SHSTK: u32 = 4;
+
+/// One VMA, as /proc/PID/maps shows it plus its flags.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct vma_entry {
+    /// First byte.
+    pub start: u64,
+    /// One past the last byte.
+    pub end: u64,
+    /// File offset in bytes (0 for anonymous memory).
+    pub offset: u64,
+    /// The file's inode number (0 for anonymous memory).
+    pub ino: u64,
+    /// The kernel's `vm_flags` bits (`VM_READ` = 1, ...).
+    pub flags: u64,
+    /// `rwxp` or `rwxs`, NUL-terminated.
+    pub perms: [c_char; 5],
+}
+
+/// Runs `f`, turning a panic into `-EFAULT`: nothing unwinds into C.
+fn guarded(f: impl FnOnce() -> i64) -> i64 {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(-i64::from(Errno::EFAULT.0))
+}
+
+/// A result as C sees it: the value, or the negative errno.
+fn ret<T: Into<i64>>(r: KResult<T>) -> i64 {
+    match r {
+        Ok(v) => v.into(),
+        Err(e) => -i64::from(e.0),
+    }
+}
+
+/// Runs `f` on the address space `mm`; `-EBADF` if there is none.
+fn on_mm(mm: vma_mm_t, f: impl FnOnce(&mut Mm) -> i64) -> i64 {
+    guarded(|| {
+        registry::with(|r| match r.mms.get_mut(&mm) {
+            Some(m) => f(m),
+            None => -i64::from(Errno::EBADF.0),
+        })
+    })
+}
+
+/// A result carrying an address: addresses above `i64::MAX` cannot be
+/// returned beside negative errnos, and no user address is that high.
+fn addr(r: KResult<u64>) -> i64 {
+    ret(r.map(|a| i64::try_from(a).unwrap_or(i64::MAX)))
+}
+
+/// A new, empty address space behaving like Linux `major.minor.patch`
+/// on a CPU with the `cpu` features (`VMA_CPU_*` bits). Returns its
+/// handle, or 0 if the version is not one the library knows how to
+/// reproduce (before 6.1).
+#[no_mangle]
+pub extern "C" fn vma_mm_new(major: u16, minor: u16, patch: u16, cpu: u32) -> vma_mm_t {
+    let version = KernelVersion(major, minor, patch);
+    if version < KernelVersion(6, 1, 0) {
+        return 0;
+    }
+    let features = CpuFeatures {
+        pku: cpu & VMA_CPU_PKU != 0,
+        la57: cpu & VMA_CPU_LA57 != 0,
+        user_shstk: cpu & VMA_CPU_USER_SHSTK != 0,
+    };
+    let config = Config::linux(version).with_cpu(features);
+    let r = guarded(|| {
+        registry::with(|r| {
+            let h = r.handle();
+            r.mms.insert(h, Mm::new(config));
+            h as i64
+        })
+    });
+    u64::try_from(r).unwrap_or(0)
+}
+
+/// Frees an address space. 0, or `-EBADF` if `mm` is not a live handle.
+#[no_mangle]
+pub extern "C" fn vma_mm_free(mm: vma_mm_t) -> i64 {
+    guarded(|| {
+        registry::with(|r| match r.mms.remove(&mm) {
+            Some(_) => 0,
+            None => -i64::from(Errno::EBADF.0),
+        })
+    })
+}
+
+/// `fork()`: a copy of `mm` as the child sees it. The child's handle, or
+/// a negative errno.
+#[no_mangle]
+pub extern "C" fn vma_fork(mm: vma_mm_t) -> i64 {
+    guarded(|| {
+        registry::with(|r| {
+            let Some(parent) = r.mms.get_mut(&mm) else {
+                return -i64::from(Errno::EBADF.0);
+            };
+            match parent.fork() {
+                Ok(child) => {
+                    let h = r.handle();
+                    r.mms.insert(h, child);
+                    h as i64
+                }
+                Err(e) => -i64::from(e.0),
+            }
+        })
+    })
+}
+
+/// A new file of `pages` pages, like a memfd (`shmem`) opened read-write
+/// or, with `writable` 0, read-only. Returns its handle (> 0).
+#[no_mangle]
+pub extern "C" fn vma_file_new(pages: u64, writable: u32) -> i64 {
+    guarded(|| {
+        registry::with(|r| {
+            let h = r.handle();
+            let f = File::new("/memfd:vma", pages, FileKind::Shmem, true, writable != 0);
+            r.files.insert(h, f);
+            h as i64
+        })
+    })
+}
+
+/// Closes a file handle (mappings of it stay). 0, or `-EBADF`.
+#[no_mangle]
+pub extern "C" fn vma_file_free(file: vma_file_t) -> i64 {
+    guarded(|| {
+        registry::with(|r| match r.files.remove(&file) {
+            Some(_) => 0,
+            None => -i64::from(Errno::EBADF.0),
+        })
+    })
+}
+
+/// `mmap(addr, len, prot, flags, fd, offset)` with `file` for the
+/// descriptor (0: none). The address, or a negative errno; a `file` that
+/// is not a live handle is `-EBADF`, as for a closed descriptor.
+#[no_mangle]
+pub extern "C" fn vma_mmap(
+    mm: vma_mm_t,
+    addr_hint: u64,
+    len: u64,
+    prot: u32,
+    flags: u32,
+    file: vma_file_t,
+    offset: u64,
+) -> i64 {
+    guarded(|| {
+        registry::with(|r| {
+            let f = match file {
+                0 => None,
+                h => match r.files.get(&h) {
+                    Some(f) => Some(f.clone()),
+                    None => return -i64::from(Errno::EBADF.0),
+                },
+            };
+            match r.mms.get_mut(&mm) {
+                Some(m) => addr(m.mmap(addr_hint, len, prot, flags, f.as_ref(), offset)),
+                None => -i64::from(Errno::EBADF.0),
+            }
+        })
+    })
+}
+
+/// `munmap(addr, len)`.
+#[no_mangle]
+pub extern "C" fn vma_munmap(mm: vma_mm_t, addr: u64, len: u64) -> i64 {
+    on_mm(mm, |m| ret(m.munmap(addr, len).map(|()| 0)))
+}
+
+/// `mprotect(addr, len, prot)`.
+#[no_mangle]
+pub extern "C" fn vma_mprotect(mm: vma_mm_t, addr: u64, len: u64, prot: u32) -> i64 {
+    on_mm(mm, |m| ret(m.mprotect(addr, len, prot).map(|()| 0)))
+}
+
+/// `pkey_mprotect(addr, len, prot, pkey)`.
+#[no_mangle]
+pub extern "C" fn vma_pkey_mprotect(
+    mm: vma_mm_t,
+    addr: u64,
+    len: u64,
+    prot: u32,
+    pkey: i32,
+) -> i64 {
+    on_mm(mm, |m| {
+        ret(m.pkey_mprotect(addr, len, prot, pkey).map(|()| 0))
+    })
+}
+
+/// `mremap(old_addr, old_len, new_len, flags, new_addr)`: the new address.
+#[no_mangle]
+pub extern "C" fn vma_mremap(
+    mm: vma_mm_t,
+    old_addr: u64,
+    old_len: u64,
+    new_len: u64,
+    flags: u32,
+    new_addr: u64,
+) -> i64 {
+    on_mm(mm, |m| {
+        addr(m.mremap(old_addr, old_len, new_len, flags, new_addr))
+    })
+}
+
+/// `madvise(addr, len, advice)`.
+#[no_mangle]
+pub extern "C" fn vma_madvise(mm: vma_mm_t, addr: u64, len: u64, advice: i32) -> i64 {
+    on_mm(mm, |m| ret(m.madvise(addr, len, advice).map(|()| 0)))
+}
+
+/// `mlock2(addr, len, flags)` (`flags` 0 is `mlock`).
+#[no_mangle]
+pub extern "C" fn vma_mlock2(mm: vma_mm_t, addr: u64, len: u64, flags: u32) -> i64 {
+    on_mm(mm, |m| ret(m.mlock2(addr, len, flags).map(|()| 0)))
+}
+
+/// `munlock(addr, len)`.
+#[no_mangle]
+pub extern "C" fn vma_munlock(mm: vma_mm_t, addr: u64, len: u64) -> i64 {
+    on_mm(mm, |m| ret(m.munlock(addr, len).map(|()| 0)))
+}
+
+/// `mlockall(flags)`.
+#[no_mangle]
+pub extern "C" fn vma_mlockall(mm: vma_mm_t, flags: u32) -> i64 {
+    on_mm(mm, |m| ret(m.mlockall(flags).map(|()| 0)))
+}
+
+/// `munlockall()`.
+#[no_mangle]
+pub extern "C" fn vma_munlockall(mm: vma_mm_t) -> i64 {
+    on_mm(mm, |m| ret(m.munlockall().map(|()| 0)))
+}
+
+/// `mseal(addr, len, flags)`.
+#[no_mangle]
+pub extern "C" fn vma_mseal(mm: vma_mm_t, addr: u64, len: u64, flags: u64) -> i64 {
+    on_mm(mm, |m| ret(m.mseal(addr, len, flags).map(|()| 0)))
+}
+
+/// `brk(addr)`: the new break (the old one if refused), as the raw
+/// system call answers.
+#[no_mangle]
+pub extern "C" fn vma_brk(mm: vma_mm_t, brk: u64) -> i64 {
+    on_mm(mm, |m| addr(Ok(m.brk(brk))))
+}
+
+/// `pkey_alloc(flags, access)`: the key.
+#[no_mangle]
+pub extern "C" fn vma_pkey_alloc(mm: vma_mm_t, flags: u64, access: u64) -> i64 {
+    on_mm(mm, |m| ret(m.pkey_alloc(flags, access)))
+}
+
+/// `pkey_free(pkey)`.
+#[no_mangle]
+pub extern "C" fn vma_pkey_free(mm: vma_mm_t, pkey: i64) -> i64 {
+    on_mm(mm, |m| ret(m.pkey_free(pkey).map(|()| 0)))
+}
+
+/// A user access to `addr` (`write` non-zero for a write): 0 if it
+/// succeeds, else the signal it raises as `signo * 256 + si_code`
+/// (`SIGSEGV`/`SEGV_MAPERR` is 11 * 256 + 1).
+#[no_mangle]
+pub extern "C" fn vma_touch(mm: vma_mm_t, addr: u64, write: u32) -> i64 {
+    let access = if write != 0 {
+        Access::Write
+    } else {
+        Access::Read
+    };
+    on_mm(mm, |m| match m.fault(addr, access) {
+        Ok(()) => 0,
+        Err(s) => signal_code(s),
+    })
+}
+
+/// `signo * 256 + si_code` for a fault's signal.
+fn signal_code(s: Signal) -> i64 {
+    const SIGBUS: i64 = 7;
+    const SIGSEGV: i64 = 11;
+    match s {
+        Signal::SegvMaperr => SIGSEGV * 256 + 1,
+        Signal::SegvAccerr => SIGSEGV * 256 + 2,
+        Signal::SegvPkuerr => SIGSEGV * 256 + 4,
+        Signal::Bus => SIGBUS * 256 + 2,
+        #[allow(unreachable_patterns)]
+        _ => SIGBUS * 256,
+    }
+}
+
+/// How many VMAs `mm` has.
+#[no_mangle]
+pub extern "C" fn vma_count(mm: vma_mm_t) -> i64 {
+    on_mm(mm, |m| i64::try_from(m.map_count()).unwrap_or(i64::MAX))
+}
+
+/// The first VMA that ends above `addr` (the kernel's `find_vma`), into
+/// `out`: 1 if there is one, 0 if none, `-EFAULT` if `out` is null.
+/// Walk every VMA by starting at 0 and going on from each `end`.
+#[no_mangle]
+pub extern "C" fn vma_find(mm: vma_mm_t, addr: u64, out: *mut vma_entry) -> i64 {
+    on_mm(mm, |m| {
+        let Some(id) = m.find_vma(addr) else {
+            return 0;
+        };
+        let Some(v) = m.get(id) else {
+            return 0;
+        };
+        let e = m.map_entry(v);
+        let mut perms = [0 as c_char; 5];
+        for (d, s) in perms.iter_mut().zip(e.perms) {
+            *d = s as c_char;
+        }
+        let entry = vma_entry {
+            start: e.start,
+            end: e.end,
+            offset: e.offset,
+            ino: e.ino,
+            flags: e.flags.0,
+            perms,
+        };
+        if out::store(out, entry) {
+            1
+        } else {
+            -i64::from(Errno::EFAULT.0)
+        }
+    })
+}
+
+/// `mm` as /proc/PID/maps prints it, NUL-terminated in `buf` of `len`
+/// bytes (cut short if it does not fit). Returns the length of the whole
+/// text without the NUL, so a call with `len` 0 sizes the buffer;
+/// `-EFAULT` if `buf` is null and `len` is not 0.
+#[no_mangle]
+pub extern "C" fn vma_render_maps(mm: vma_mm_t, buf: *mut c_char, len: usize) -> i64 {
+    on_mm(mm, |m| {
+        let text = m.maps().to_string();
+        if out::copy_str(&text, buf, len) {
+            i64::try_from(text.len()).unwrap_or(i64::MAX)
+        } else {
+            -i64::from(Errno::EFAULT.0)
+        }
+    })
+}
+
+/// Checks the kernel's invariants on `mm` (`validate_mm`): 0, or
+/// `-EUCLEAN` (117) if one is broken, which is a bug in the library.
+#[no_mangle]
+pub extern "C" fn vma_validate(mm: vma_mm_t) -> i64 {
+    on_mm(mm, |m| match m.validate() {
+        Ok(()) => 0,
+        Err(_) => -117,
+    })
+}

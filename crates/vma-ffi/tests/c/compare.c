@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Links libvma_ffi and runs the same memory calls on this process's
+ * kernel and on a model of that kernel, comparing every result and the
+ * layout of a private window of /proc/self/maps after each call. Prints
+ * TAP; exits non-zero if any check failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "vma.h"
+
+#define WINDOW_PAGES 64
+
+static long page;
+static uint64_t base;
+static vma_mm_t mm;
+static int tests, failures;
+
+static void check(int ok, const char *what)
+{
+	tests++;
+	if (!ok)
+		failures++;
+	printf("%s %d - %s\n", ok ? "ok" : "not ok", tests, what);
+}
+
+/* The kernel's answer in the model's convention: value or -errno. */
+static int64_t kret(long r)
+{
+	return r == -1 ? -(int64_t)errno : (int64_t)r;
+}
+
+static int64_t kaddr(void *p)
+{
+	return p == MAP_FAILED ? -(int64_t)errno : (int64_t)(uintptr_t)p;
+}
+
+/* The window's lines of a maps text, as "start-end perms offset\n",
+ * relative to the window, into out. */
+static void window_lines(const char *maps, char *out, size_t len)
+{
+	const char *line = maps;
+	size_t used = 0;
+
+	out[0] = 0;
+	while (*line) {
+		unsigned long long s, e, off;
+		char perms[5];
+		const char *next = strchr(line, '\n');
+
+		if (sscanf(line, "%llx-%llx %4s %llx", &s, &e, perms, &off) == 4 &&
+		    s >= base && e <= base + WINDOW_PAGES * page) {
+			int n = snprintf(out + used, len - used, "%llu-%llu %s %llu\n",
+					 (s - base) / page, (e - base) / page, perms,
+					 off / page);
+			if (n > 0 && (size_t)n < len - used)
+				used += (size_t)n;
+		}
+		if (!next)
+			break;
+		line = next + 1;
+	}
+}
+
+static void compare_layout(const char *after)
+{
+	static char kernel_maps[1 << 20], model_maps[1 << 20];
+	static char k[8192], m[8192];
+	char what[256];
+	FILE *f = fopen("/proc/self/maps", "r");
+	size_t n = f ? fread(kernel_maps, 1, sizeof(kernel_maps) - 1, f) : 0;
+	int64_t len;
+
+	if (f)
+		fclose(f);
+	kernel_maps[n] = 0;
+	len = vma_render_maps(mm, model_maps, sizeof(model_maps));
+	window_lines(kernel_maps, k, sizeof(k));
+	window_lines(model_maps, m, sizeof(m));
+	snprintf(what, sizeof(what), "layout after %s", after);
+	check(len >= 0 && strcmp(k, m) == 0, what);
+	if (strcmp(k, m) != 0)
+		printf("# kernel:\n%s# model:\n%s", k, m);
+	if (vma_validate(mm) != 0)
+		check(0, "model invariants");
+}
+
+static void same(const char *what, int64_t kernel, int64_t model)
+{
+	char line[256];
+
+	snprintf(line, sizeof(line), "%s: kernel %lld, model %lld", what,
+		 (long long)kernel, (long long)model);
+	check(kernel == model, line);
+	compare_layout(what);
+}
+
+#define P(n) ((uint64_t)(n) * (uint64_t)page)
+#define A(n) (base + P(n))
+#define ANON (MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+
+int main(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0, patch = 0;
+	void *w;
+	vma_entry e;
+
+	page = sysconf(_SC_PAGESIZE);
+	uname(&u);
+	sscanf(u.release, "%u.%u.%u", &major, &minor, &patch);
+	/* A window the kernel chose, emptied: the model is empty too. */
+	w = mmap(NULL, P(WINDOW_PAGES), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (w == MAP_FAILED) {
+		perror("mmap");
+		return 2;
+	}
+	base = (uint64_t)(uintptr_t)w;
+	munmap(w, P(WINDOW_PAGES));
+	mm = vma_mm_new((uint16_t)major, (uint16_t)minor, (uint16_t)patch, 0);
+	check(mm != 0, "vma_mm_new");
+
+	same("mmap 0 8 rw",
+	     kaddr(mmap((void *)A(0), P(8), PROT_READ | PROT_WRITE, ANON, -1, 0)) - (int64_t)base,
+	     vma_mmap(mm, A(0), P(8), PROT_READ | PROT_WRITE, ANON, 0, 0) - (int64_t)base);
+	same("mprotect 2 2 r", kret(mprotect((void *)A(2), P(2), PROT_READ)),
+	     vma_mprotect(mm, A(2), P(2), PROT_READ));
+	same("mmap 8 4 rw (merges)",
+	     kaddr(mmap((void *)A(8), P(4), PROT_READ | PROT_WRITE, ANON, -1, 0)) - (int64_t)base,
+	     vma_mmap(mm, A(8), P(4), PROT_READ | PROT_WRITE, ANON, 0, 0) - (int64_t)base);
+	same("munmap 5 1", kret(munmap((void *)A(5), P(1))), vma_munmap(mm, A(5), P(1)));
+	same("mprotect 2 2 rw (merges back)",
+	     kret(mprotect((void *)A(2), P(2), PROT_READ | PROT_WRITE)),
+	     vma_mprotect(mm, A(2), P(2), PROT_READ | PROT_WRITE));
+	*(volatile char *)A(0) = 1;
+	same("touch write 0", 0, vma_touch(mm, A(0), 1));
+	same("mremap 6 6 -> 10 in place",
+	     kaddr(mremap((void *)A(6), P(6), P(10), 0)) - (int64_t)base,
+	     vma_mremap(mm, A(6), P(6), P(10), 0, 0) - (int64_t)base);
+	same("madvise 0 4 DONTNEED", kret(madvise((void *)A(0), P(4), MADV_DONTNEED)),
+	     vma_madvise(mm, A(0), P(4), MADV_DONTNEED));
+	same("mmap 20 4 r",
+	     kaddr(mmap((void *)A(20), P(4), PROT_READ, ANON, -1, 0)) - (int64_t)base,
+	     vma_mmap(mm, A(20), P(4), PROT_READ, ANON, 0, 0) - (int64_t)base);
+	same("mremap 0 4 -> 30 moved",
+	     kaddr(mremap((void *)A(0), P(4), P(4), MREMAP_MAYMOVE | MREMAP_FIXED,
+			  (void *)A(30))) - (int64_t)base,
+	     vma_mremap(mm, A(0), P(4), P(4), MREMAP_MAYMOVE | MREMAP_FIXED, A(30)) -
+		     (int64_t)base);
+	same("munmap misaligned", kret(munmap((void *)(A(1) + 1), P(1))),
+	     vma_munmap(mm, A(1) + 1, P(1)));
+	same("mprotect unmapped", kret(mprotect((void *)A(40), P(1), PROT_READ)),
+	     vma_mprotect(mm, A(40), P(1), PROT_READ));
+	same("mseal 30 4", kret(syscall(462, (void *)A(30), P(4), 0UL)),
+	     vma_mseal(mm, A(30), P(4), 0));
+	same("munmap sealed", kret(munmap((void *)A(30), P(4))), vma_munmap(mm, A(30), P(4)));
+
+	/* Bad input from C is an error value, never a crash. */
+	check(vma_munmap(0, A(0), P(1)) == -EBADF, "handle 0 is EBADF");
+	check(vma_munmap(mm + 1000, A(0), P(1)) == -EBADF, "unknown handle is EBADF");
+	check(vma_find(mm, 0, NULL) == -EFAULT, "null entry is EFAULT");
+	check(vma_render_maps(mm, NULL, 16) == -EFAULT, "null buffer is EFAULT");
+	check(vma_mmap(mm, 0, P(1), PROT_READ, MAP_PRIVATE, 12345, 0) == -EBADF,
+	      "unknown file is EBADF");
+	check(vma_find(mm, A(6), &e) == 1 && e.start == A(6) && strcmp(e.perms, "rw-p") == 0,
+	      "vma_find gives the VMA at 6");
+	check(vma_mm_free(mm) == 0 && vma_mm_free(mm) == -EBADF, "a freed handle is EBADF");
+	printf("1..%d\n", tests);
+	return failures != 0;
+}

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The C ABI from C: `tests/c/compare.c` is compiled with `cc -Wall
+//! -Werror` against the generated header and the static library, and run;
+//! it makes the same calls on this machine's kernel and on the model and
+//! must agree on every result and layout. Also: the committed header is
+//! the one cbindgen generates from the source.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn generated_header() -> PathBuf {
+    Path::new(env!("OUT_DIR")).join("vma.h")
+}
+
+#[test]
+fn committed_header_is_current() {
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("include/vma.h");
+    let generated = std::fs::read_to_string(generated_header()).unwrap();
+    let current = std::fs::read_to_string(&committed).unwrap_or_default();
+    assert!(
+        current == generated,
+        "{} is stale: copy {} over it",
+        committed.display(),
+        generated_header().display()
+    );
+}
+
+/// The static library cargo built beside this test's executable.
+fn static_library() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let profile_dir = exe.parent()?.parent()?;
+    let lib = profile_dir.join("libvma_ffi.a");
+    lib.is_file().then_some(lib)
+}
+
+#[test]
+fn c_program_agrees_with_the_kernel() {
+    if Command::new("cc").arg("--version").output().is_err() {
+        eprintln!("skipped: no C compiler (cc)");
+        return;
+    }
+    let lib = static_library().expect("cargo builds libvma_ffi.a with the tests");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let exe = dir.join("vma_ffi_compare");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/compare.c");
+    let include = generated_header();
+    let status = Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-I"])
+        .arg(include.parent().unwrap())
+        .arg(&source)
+        .arg(&lib)
+        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        .arg(&exe)
+        .status()
+        .expect("cc runs");
+    assert!(status.success(), "compiling {}", source.display());
+    let out = Command::new(&exe).output().expect("the C program runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    assert!(out.status.success(), "C program failed:\n{text}");
+    assert!(text.contains("\n1.."), "no TAP plan:\n{text}");
+    assert!(!text.contains("not ok"), "{text}");
+}
