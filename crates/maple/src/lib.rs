@@ -32,6 +32,7 @@
 //! never inside an entry. No method panics on any argument.
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 extern crate alloc;
 
