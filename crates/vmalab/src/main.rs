@@ -179,9 +179,12 @@ enum Cmd {
         cmd: Vec<String>,
     },
     /// Run a recorded trace on the model alone and check every recorded
-    /// result and layout (exit 1 if one differs).
+    /// result and layout (exit 1 if one differs). Also takes, best effort,
+    /// `strace -f -ttt -X raw -e trace=%memory,%process` logs (results
+    /// checked) and syzkaller programs (results and final layout printed),
+    /// on a model configured like this machine.
     Replay {
-        /// The trace file.
+        /// The trace, strace log or syzkaller program.
         trace: PathBuf,
         /// Stop after this many calls and print the address space there.
         #[arg(long)]
@@ -340,26 +343,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Replay { trace, until } => {
-            let opts = vmalab::shadow::trace::ReplayOptions { until };
-            match vmalab::shadow::trace::replay(&trace, &opts) {
-                Ok(s) => {
-                    println!(
-                        "replay: {} address spaces, {} calls, {} differ from the recording",
-                        s.spaces, s.calls, s.mismatches
-                    );
-                    if s.mismatches == 0 {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::FAILURE
-                    }
-                }
-                Err(e) => {
-                    eprintln!("vmalab: {e:#}");
-                    ExitCode::from(2)
-                }
-            }
-        }
+        Cmd::Replay { trace, until } => exit(replay(&trace, until)),
         Cmd::OracleRunner => ExitCode::from(vmalab::oracle::runner::main() as u8),
     }
 }
@@ -377,6 +361,37 @@ fn exit(r: anyhow::Result<bool>) -> ExitCode {
         Err(e) => {
             eprintln!("vmalab: {e:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// `vmalab replay`: a vmalab trace, or a foreign log, by its contents.
+fn replay(path: &std::path::Path, until: Option<u64>) -> anyhow::Result<bool> {
+    use vmalab::shadow::foreign::{detect, replay_strace, replay_syz, LogKind};
+    let head = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let kind = detect(&String::from_utf8_lossy(&head));
+    let config = || vmalab::model::config_for(&vmalab::host::HostConfig::detect());
+    let mut out = std::io::stdout().lock();
+    match kind {
+        LogKind::Vmalab => {
+            let opts = vmalab::shadow::trace::ReplayOptions { until };
+            let s = vmalab::shadow::trace::replay(path, &opts)?;
+            writeln!(
+                out,
+                "replay: {} address spaces, {} calls, {} differ from the recording",
+                s.spaces, s.calls, s.mismatches
+            )?;
+            Ok(s.mismatches == 0)
+        }
+        LogKind::Strace => {
+            let s = replay_strace(path, config())?;
+            write!(out, "{}", s.report("strace"))?;
+            Ok(s.differ == 0)
+        }
+        LogKind::Syzkaller => {
+            let s = replay_syz(path, config())?;
+            write!(out, "{}", s.report("syzkaller"))?;
+            Ok(true)
         }
     }
 }

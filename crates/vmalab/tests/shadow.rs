@@ -124,3 +124,65 @@ fn a_recorded_run_replays_to_the_same_results_and_layouts() {
     let e = replay(&damaged, &ReplayOptions::default()).unwrap_err();
     assert!(format!("{e:#}").contains("damaged.trace:"), "{e:#}");
 }
+
+/// An strace log of a program that forks and execs replays on the model
+/// with every recorded result reproduced.
+#[test]
+fn an_strace_log_replays_with_the_recorded_results() {
+    let dir = std::env::temp_dir().join(format!("vmalab-strace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("sh.strace");
+    let traced = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-ttt",
+            "-X",
+            "raw",
+            "-e",
+            "trace=%memory,%process",
+            "-o",
+        ])
+        .arg(&log)
+        .args(["sh", "-c", "ls / >/dev/null; true"])
+        .status();
+    match traced {
+        Ok(s) if s.success() => {}
+        _ => {
+            eprintln!("skipped: strace is missing or cannot trace here");
+            return;
+        }
+    }
+    let config = vmalab::model::config_for(&vmalab::host::HostConfig::detect());
+    let s = vmalab::shadow::foreign::replay_strace(&log, config).unwrap();
+    assert!(s.calls > 20, "{s:?}");
+    assert!(s.spaces >= 2, "{s:?}");
+    assert_eq!(s.differ, 0, "{}", s.report("strace"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A syzkaller program runs on the model after the executor's data
+/// region; a malformed one is an error naming its line.
+#[test]
+fn a_syzkaller_program_replays_and_a_bad_one_names_its_line() {
+    let dir = std::env::temp_dir().join(format!("vmalab-syz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("repro.syz");
+    std::fs::write(
+        &good,
+        "mmap(&(0x7f0000000000/0x3000)=nil, 0x3000, 0x3, 0x32, 0xffffffffffffffff, 0x0)\n\
+         mprotect(&(0x7f0000001000/0x1000)=nil, 0x1000, 0x1)\n",
+    )
+    .unwrap();
+    let config = vmalab::model::config_for(&vmalab::host::HostConfig::detect());
+    let s = vmalab::shadow::foreign::replay_syz(&good, config.clone()).unwrap();
+    assert_eq!(s.calls, 2);
+    let bad = dir.join("bad.syz");
+    std::fs::write(
+        &bad,
+        "mmap(&(0x7f0000000000/0x3000)=nil, 0x3000, zz, 0x32)\n",
+    )
+    .unwrap();
+    let e = vmalab::shadow::foreign::replay_syz(&bad, config).unwrap_err();
+    assert!(format!("{e:#}").contains("bad.syz:1"), "{e:#}");
+    std::fs::remove_dir_all(&dir).ok();
+}

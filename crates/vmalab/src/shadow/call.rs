@@ -31,6 +31,27 @@ mod nr {
     pub const IOCTL: u64 = 16;
 }
 
+/// The number of the modelled call named `name` (as strace and
+/// syzkaller spell it).
+pub fn nr_of(name: &str) -> Option<u64> {
+    Some(match name {
+        "mmap" => nr::MMAP,
+        "mprotect" => nr::MPROTECT,
+        "munmap" => nr::MUNMAP,
+        "brk" => nr::BRK,
+        "mremap" => nr::MREMAP,
+        "madvise" => nr::MADVISE,
+        "mlock" => nr::MLOCK,
+        "munlock" => nr::MUNLOCK,
+        "mlockall" => nr::MLOCKALL,
+        "munlockall" => nr::MUNLOCKALL,
+        "mlock2" => nr::MLOCK2,
+        "pkey_mprotect" => nr::PKEY_MPROTECT,
+        "mseal" => nr::MSEAL,
+        _ => return None,
+    })
+}
+
 /// A system call's number and arguments.
 #[derive(Clone, Copy, Debug)]
 pub struct Raw {

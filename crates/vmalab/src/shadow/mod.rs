@@ -23,6 +23,7 @@
 
 mod call;
 mod files;
+pub mod foreign;
 mod procfs;
 pub mod trace;
 
