@@ -4,13 +4,13 @@
 
 use super::anon::{anon_vma_clone, unlink_anon_vmas};
 use super::vmg::{MergeOutcome, MergeState};
+use super::Core;
 use crate::config::PAGE_SHIFT;
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
-use crate::mm::Mm;
 use crate::slab::VmaId;
 
-impl<E: Env> Mm<E> {
+impl<E: Env> Core<'_, E> {
     /// `dup_anon_vma`: an unfaulted `dst` that absorbs a faulted `src` must
     /// take `src`'s `anon_vma` (and chain). Returns `dst` when it did, so a
     /// failed merge can undo it.
@@ -20,10 +20,10 @@ impl<E: Env> Mm<E> {
             return Ok(None);
         }
         let (anon, chain) = (s.anon_vma.clone(), s.chain.clone());
-        let Mm { vmas, env, .. } = self;
-        let d = vmas.get_mut(dst).expect("live VMA");
+        let Core { set, env, .. } = self;
+        let d = set.vmas.get_mut(dst).expect("live VMA");
         d.anon_vma = anon;
-        anon_vma_clone(env, d, &chain, true)?;
+        anon_vma_clone(&mut **env, d, &chain, true)?;
         Ok(Some(dst))
     }
 
@@ -62,7 +62,7 @@ impl<E: Env> Mm<E> {
         }
         let t = self.vma(target);
         let (ts, te) = (t.start, t.end);
-        self.tree.store(ts, te, target);
+        self.set.tree.store(ts, te, target);
         if vmg.remove_middle {
             self.free_merged(vmg.middle.expect("middle"));
         }
@@ -76,9 +76,9 @@ impl<E: Env> Mm<E> {
     /// unlinked from its `anon_vma`s and freed (its `close` never runs: such
     /// VMAs are not merged away).
     fn free_merged(&mut self, id: VmaId) {
-        let mut vma = self.vmas.remove(id).expect("live VMA");
+        let mut vma = self.set.vmas.remove(id).expect("live VMA");
         unlink_anon_vmas(&mut vma);
-        self.map_count -= 1;
+        self.set.map_count -= 1;
     }
 
     /// `vma_merge_existing_range`: the attributes of `[vmg.start, vmg.end)`
@@ -103,7 +103,7 @@ impl<E: Env> Mm<E> {
         let mut merge_right = false;
         let mut next = None;
         if right_side {
-            next = self.vma_starting_at(m_end);
+            next = self.set.vma_starting_at(m_end);
             vmg.next = next;
             merge_right = self.can_vma_merge_right(vmg, merge_left);
         }
@@ -306,9 +306,9 @@ impl<E: Env> Mm<E> {
         self.tree_prealloc()?;
         self.env.vma_start_write(id);
         if s < start {
-            self.tree.erase(s, start);
+            self.set.tree.erase(s, start);
         } else {
-            self.tree.erase(end, e);
+            self.set.tree.erase(end, e);
         }
         let v = self.vma_mut(id);
         v.start = start;

@@ -1,12 +1,12 @@
 //! The merge state (`struct vma_merge_struct`) and the compatibility rules
 //! that decide whether a proposed range may join its neighbours.
 
+use super::{Core, VmaSet};
 use crate::anon_vma::AnonVma;
 use crate::config::PAGE_SHIFT;
 use crate::env::Env;
 use crate::file::File;
 use crate::flags::VmFlags;
-use crate::mm::Mm;
 use crate::policy::{mpol_equal, MemPolicy};
 use crate::slab::VmaId;
 use crate::vma::{AnonName, UffdCtx};
@@ -84,14 +84,14 @@ impl MergeState {
 
     /// The range `[start, end)` of the existing VMA `middle`, with all of
     /// `middle`'s attributes (`VMG_VMA_STATE`).
-    pub(crate) fn for_vma<E: Env>(
-        mm: &Mm<E>,
+    pub(crate) fn for_vma(
+        set: &VmaSet,
         prev: Option<VmaId>,
         middle: VmaId,
         start: u64,
         end: u64,
     ) -> MergeState {
-        let m = mm.vma(middle);
+        let m = set.vma(middle);
         let pgoff = m
             .pgoff
             .wrapping_add(start.wrapping_sub(m.start) >> PAGE_SHIFT);
@@ -113,7 +113,7 @@ impl MergeState {
     }
 }
 
-impl<E: Env> Mm<E> {
+impl<E: Env> Core<'_, E> {
     /// `is_mergeable_vma`: policy, flags (but sticky ones), file, userfaultfd
     /// context and anon name of the neighbour match the proposal.
     fn is_mergeable_vma(&self, vmg: &MergeState, neighbour: VmaId) -> bool {
