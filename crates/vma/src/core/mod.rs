@@ -18,6 +18,7 @@ pub(crate) mod merge;
 pub(crate) mod mmap_region;
 pub(crate) mod modify;
 pub(crate) mod munmap;
+pub(crate) mod plan;
 pub(crate) mod relocate;
 pub(crate) mod set;
 pub(crate) mod split;

@@ -178,10 +178,7 @@ pub(crate) fn set_range(vmg: &mut MergeState, start: u64, end: u64, pgoff: u64, 
     vmg.pgoff = pgoff;
     vmg.flags = flags;
     vmg.just_expand = false;
-    vmg.remove_middle = false;
-    vmg.remove_next = false;
-    vmg.adjust_middle_start = false;
-    vmg.adjust_next_start = false;
+    vmg.refused = None;
 }
 
 /// `vmg_set_range_anon_vma`.
