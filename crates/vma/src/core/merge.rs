@@ -119,6 +119,7 @@ impl<E: Env> Core<'_, E> {
     /// `vmg.refused` for why no merge was possible).
     pub(crate) fn merge_existing_range(&mut self, vmg: &mut MergeState) -> Option<VmaId> {
         vmg.state = MergeOutcome::NoMerge;
+        vmg.refused = None;
         debug_assert!(
             vmg.middle.is_some(),
             "an existing-range merge names its VMA"

@@ -166,3 +166,109 @@ impl<E: Env> Core<'_, E> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::fixture::{Ctx, CLOSE_OPS, F};
+
+    const PG: u64 = 0x1000;
+    /// Flags that differ from `F`, so a VMA with them matches no `F` neighbour.
+    const X: VmFlags = VmFlags(F.0 | VmFlags::EXEC.0);
+
+    /// `P MM N` at pages 0, 1-2 and 3: `P` and `N` have flags `F`, `M`
+    /// has `X`.
+    fn pmn() -> (Ctx, VmaId, VmaId, VmaId) {
+        let mut t = Ctx::new();
+        let p = t.alloc_and_link(0, PG, 0, F).unwrap();
+        let m = t.alloc_and_link(PG, 3 * PG, 1, X).unwrap();
+        let n = t.alloc_and_link(3 * PG, 4 * PG, 3, F).unwrap();
+        (t, p, m, n)
+    }
+
+    /// Plans giving `[start, end)` of `middle` the flags `flags`, with
+    /// `prev` and the neighbour an existing-range merge would find; checks
+    /// that deciding changed nothing.
+    fn plan(
+        t: &mut Ctx,
+        prev: VmaId,
+        middle: VmaId,
+        pages: (u64, u64),
+        flags: VmFlags,
+    ) -> MergePlan {
+        let (start, end) = (pages.0 * PG, pages.1 * PG);
+        let mut vmg = MergeState::for_vma(&t.mm.set, Some(prev), middle, start, end);
+        vmg.flags = flags;
+        if end == t.vma(middle).end {
+            vmg.next = t.mm.set.vma_starting_at(end);
+        }
+        let before = t.mm.map_count();
+        let plan = t.mm.core().plan_existing_merge(&vmg, middle);
+        assert_eq!(t.mm.map_count(), before);
+        t.validate().unwrap();
+        plan
+    }
+
+    #[test]
+    fn each_case_gets_its_plan() {
+        let (mut t, p, m, n) = pmn();
+        let both = MergePlan::PrevAbsorbsBoth {
+            prev: p,
+            middle: m,
+            next: n,
+        };
+        assert_eq!(plan(&mut t, p, m, (1, 3), F), both);
+        let head = MergePlan::PrevTakesHead { prev: p, middle: m };
+        assert_eq!(plan(&mut t, p, m, (1, 2), F), head);
+        let tail = MergePlan::NextTakesTail { middle: m, next: n };
+        assert_eq!(plan(&mut t, p, m, (2, 3), F), tail);
+        t.vma_mut(p).flags = X | VmFlags::SHARED;
+        let next_only = MergePlan::NextAbsorbsMiddle { middle: m, next: n };
+        assert_eq!(plan(&mut t, p, m, (1, 3), F), next_only);
+    }
+
+    #[test]
+    fn a_next_with_close_stays() {
+        let (mut t, p, m, n) = pmn();
+        t.vma_mut(n).ops = Some(CLOSE_OPS);
+        let prev_only = MergePlan::PrevAbsorbsMiddle { prev: p, middle: m };
+        assert_eq!(plan(&mut t, p, m, (1, 3), F), prev_only);
+    }
+
+    #[test]
+    fn refusals_name_their_rule() {
+        let (mut t, p, m, _) = pmn();
+        let refused = MergePlan::Refused;
+        let special = F | VmFlags::DONTEXPAND;
+        assert_eq!(
+            plan(&mut t, p, m, (1, 3), special),
+            refused(Refusal::Special)
+        );
+        assert_eq!(
+            plan(&mut t, p, m, (1, 3), X),
+            refused(Refusal::NoCompatibleNeighbour)
+        );
+        t.vma_mut(m).ops = Some(CLOSE_OPS);
+        assert_eq!(
+            plan(&mut t, p, m, (1, 3), F),
+            refused(Refusal::MiddleHasClose)
+        );
+        let wide = t.alloc_and_link(5 * PG, 8 * PG, 5, X).unwrap();
+        assert_eq!(
+            plan(&mut t, wide, wide, (6, 7), F),
+            refused(Refusal::NotAtEdge)
+        );
+    }
+
+    #[test]
+    fn a_refused_merge_records_why() {
+        let (mut t, p, m, _) = pmn();
+        let mut vmg = MergeState::for_vma(&t.mm.set, Some(p), m, PG, 3 * PG);
+        assert_eq!(t.merge_existing(&mut vmg).unwrap(), None);
+        assert_eq!(vmg.refused, Some(Refusal::NoCompatibleNeighbour));
+        vmg.flags = F;
+        assert_eq!(t.merge_existing(&mut vmg).unwrap(), Some(p));
+        assert_eq!(vmg.refused, None);
+        assert_eq!(t.mm.map_count(), 1);
+    }
+}
