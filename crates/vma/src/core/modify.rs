@@ -17,7 +17,8 @@ impl<E: Env> Core<'_, E> {
     /// covers exactly the range (the merged one, or `middle` after splits).
     /// A failed second split leaves the first in place, as the kernel does.
     pub(crate) fn modify(&mut self, vmg: &mut MergeState) -> KResult<VmaId> {
-        let vma = vmg.middle.expect("modify names its VMA");
+        debug_assert!(vmg.middle.is_some(), "modify names the VMA it changes");
+        let vma = vmg.middle.ok_or(Errno::EINVAL)?;
         let (start, end) = (vmg.start, vmg.end);
         if let Some(merged) = self.merge_existing_range(vmg) {
             return Ok(merged);

@@ -110,7 +110,7 @@ impl<E: Env> Core<'_, E> {
         self.clear_ptes(vms);
         for &id in &vms.detached {
             let Core { set, env, .. } = self;
-            close_vma(&mut **env, set.vmas.get_mut(id).expect("detached VMA"));
+            close_vma(&mut **env, set.vma_mut(id));
         }
     }
 
@@ -159,9 +159,12 @@ impl<E: Env> Core<'_, E> {
     /// `remove_vma`: `close`, drop the file and policy, free. The VMA is
     /// already out of the tree.
     pub(crate) fn remove_vma(&mut self, id: VmaId) {
-        let mut vma = self.set.vmas.remove(id).expect("live VMA");
-        close_vma(&mut *self.env, &mut vma);
-        super::anon::unlink_anon_vmas(&mut vma);
+        let vma = self.set.vmas.remove(id);
+        debug_assert!(vma.is_some(), "only detached, still live VMAs are removed");
+        if let Some(mut vma) = vma {
+            close_vma(&mut *self.env, &mut vma);
+            super::anon::unlink_anon_vmas(&mut vma);
+        }
     }
 
     /// `do_vmi_align_munmap`: unmaps the page-aligned `[start, end)`, whose

@@ -36,7 +36,7 @@ impl<E: Env> Core<'_, E> {
         }
         if vma.ops.is_some_and(|o| o.may_split) {
             let Core { set, env, .. } = self;
-            env.may_split(set.vmas.get(id).expect("live VMA"), addr)?;
+            env.may_split(set.vma(id), addr)?;
         }
         self.alloc(AllocSite::Vma)?;
         let vma = self.vma(id);
