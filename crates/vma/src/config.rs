@@ -429,6 +429,11 @@ impl Default for Config {
     }
 }
 
+/// Page-aligns `len`; `None` on overflow.
+pub(crate) fn page_align(len: u64) -> Option<u64> {
+    len.checked_add(PAGE_SIZE - 1).map(|l| l & !(PAGE_SIZE - 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,12 +2,12 @@
 //! `RLIMIT_DATA` (`may_expand_vm`), overcommit (`vm_enough_memory`), and
 //! which mappings are charged (`accountable_mapping`).
 
-use crate::config::{Overcommit, PAGE_SHIFT};
+use super::{Core, VmaSet};
+use crate::config::{Config, Overcommit, PAGE_SHIFT};
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
 use crate::file::File;
 use crate::flags::VmFlags;
-use crate::mm::Mm;
 
 /// `is_data_mapping`: private, writable, not stack.
 pub(crate) fn is_data_mapping(flags: VmFlags) -> bool {
@@ -18,7 +18,7 @@ pub(crate) fn is_data_mapping(flags: VmFlags) -> bool {
 /// is charged against overcommit -- except hugetlb, whose pages come from
 /// their own pool.
 pub(crate) fn accountable_mapping(file: Option<&File>, flags: VmFlags) -> bool {
-    !crate::sys::hugetlb::is_file_hugepages(file)
+    !super::hugetlb::is_file_hugepages(file)
         && flags & (VmFlags::NORESERVE | VmFlags::SHARED | VmFlags::WRITE) == VmFlags::WRITE
 }
 
@@ -31,11 +31,11 @@ fn commit_limit(c: &crate::config::Config) -> u64 {
         .saturating_add(c.total_swap_pages)
 }
 
-impl<E: Env> Mm<E> {
+impl VmaSet {
     /// `may_expand_vm`: would `npages` more pages with `flags` stay within
     /// `RLIMIT_AS` and, for data mappings, `RLIMIT_DATA`?
-    pub(crate) fn may_expand_vm(&self, flags: VmFlags, npages: u64) -> bool {
-        let limits = self.config.rlimits;
+    pub(crate) fn may_expand_vm(&self, config: &Config, flags: VmFlags, npages: u64) -> bool {
+        let limits = config.rlimits;
         let total = self.stats.total_vm.saturating_add(npages);
         if total > limits.address_space >> PAGE_SHIFT {
             return false;
@@ -47,7 +47,9 @@ impl<E: Env> Mm<E> {
         }
         true
     }
+}
 
+impl<E: Env> Core<'_, E> {
     /// `security_vm_enough_memory_mm` / `__vm_enough_memory`: applies the
     /// overcommit policy, then charges the pages.
     pub(crate) fn vm_enough_memory(&mut self, pages: u64) -> KResult<()> {
@@ -55,13 +57,13 @@ impl<E: Env> Mm<E> {
         let ok = match c.overcommit {
             Overcommit::Always => true,
             Overcommit::Guess => pages <= c.total_ram_pages.saturating_add(c.total_swap_pages),
-            Overcommit::Never => self.stats.committed.saturating_add(pages) <= commit_limit(c),
+            Overcommit::Never => self.set.stats.committed.saturating_add(pages) <= commit_limit(c),
         };
         if !ok {
             return Err(Errno::ENOMEM);
         }
         self.env.vm_enough_memory(pages)?;
-        self.stats.committed = self.stats.committed.wrapping_add(pages);
+        self.set.stats.committed = self.set.stats.committed.wrapping_add(pages);
         Ok(())
     }
 }

@@ -2,11 +2,11 @@
 //! prepare (first write fault), clone (split, merge, copy), fork, unlink,
 //! and the search for a neighbour's reusable `anon_vma`.
 
+use super::Core;
 use crate::anon_vma::AnonVma;
 use crate::env::{AllocSite, Env};
 use crate::errno::KResult;
 use crate::flags::VmFlags;
-use crate::mm::Mm;
 use crate::policy::mpol_equal;
 use crate::slab::VmaId;
 use crate::vma::Vma;
@@ -96,7 +96,7 @@ pub(crate) fn anon_vma_fork<E: Env>(env: &mut E, vma: &mut Vma, pvma: &Vma) -> K
     Ok(())
 }
 
-impl<E: Env> Mm<E> {
+impl<E: Env> Core<'_, E> {
     /// `anon_vma_prepare`: gives the VMA an `anon_vma` on its first
     /// anonymous fault, reusing a compatible neighbour's when it can.
     pub(crate) fn anon_vma_prepare(&mut self, id: VmaId) -> KResult<()> {

@@ -4,9 +4,9 @@
 use super::anon::{anon_vma_clone, unlink_anon_vmas};
 use super::munmap::close_vma;
 use super::vmg::MergeState;
+use super::Core;
 use crate::config::PAGE_SHIFT;
 use crate::env::{AllocSite, Env};
-use crate::mm::Mm;
 use crate::slab::VmaId;
 
 /// What `copy_vma` produced.
@@ -20,7 +20,7 @@ pub(crate) struct Copied {
     pub need_rmap_locks: bool,
 }
 
-impl<E: Env> Mm<E> {
+impl<E: Env> Core<'_, E> {
     /// `copy_vma`: makes `[addr, addr + len)` a copy of `src` at offset
     /// `pgoff`, merging with the neighbours there if it can. An unfaulted
     /// anonymous source takes the destination's address as its offset, so
@@ -41,7 +41,7 @@ impl<E: Env> Mm<E> {
         if self.find_vma_intersection(addr, end).is_some() {
             return None;
         }
-        let mut vmg = MergeState::for_vma(self, None, src, addr, end);
+        let mut vmg = MergeState::for_vma(self.set, None, src, addr, end);
         vmg.prev = self.vma_prev_of(addr);
         vmg.pgoff = pgoff;
         vmg.next = self.find_vma(addr);
@@ -79,19 +79,19 @@ impl<E: Env> Mm<E> {
         if new.policy.is_some() {
             self.alloc(AllocSite::Policy).ok()?;
         }
-        anon_vma_clone(&mut self.env, &mut new, &chain, has_anon).ok()?;
+        anon_vma_clone(&mut *self.env, &mut new, &chain, has_anon).ok()?;
         if new.ops.is_some_and(|o| o.open) {
             self.env.vma_open(&new);
         }
         if self.tree_prealloc().is_err() {
-            close_vma(&mut self.env, &mut new);
+            close_vma(&mut *self.env, &mut new);
             unlink_anon_vmas(&mut new);
             return None;
         }
-        let id = self.vmas.insert(new);
+        let id = self.set.vmas.insert(new);
         self.env.vma_start_write(id);
-        self.tree.store(addr, end, id);
-        self.map_count += 1;
+        self.set.tree.store(addr, end, id);
+        self.set.map_count += 1;
         Some(id)
     }
 }

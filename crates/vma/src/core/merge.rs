@@ -3,14 +3,45 @@
 //! (`vma_merge_new_range`), and the commit both end in.
 
 use super::anon::{anon_vma_clone, unlink_anon_vmas};
+use super::plan::MergePlan;
 use super::vmg::{MergeOutcome, MergeState};
+use super::Core;
 use crate::config::PAGE_SHIFT;
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
-use crate::mm::Mm;
+use crate::flags::VmFlags;
 use crate::slab::VmaId;
 
-impl<E: Env> Mm<E> {
+/// What committing a decided merge writes.
+#[derive(Clone, Copy, Debug)]
+struct Commit {
+    /// The VMA that survives; its new range is stored in the tree.
+    target: VmaId,
+    /// The VMA whose range becomes the merge state's `[start, end)` at its
+    /// `pgoff`: the target, except where `next` takes the tail of `middle`
+    /// (then `middle`, which shrinks).
+    resized: VmaId,
+    /// A VMA whose start moves to the merge state's `end`, its offset
+    /// following: `middle` when `prev` takes its head, `next` when it
+    /// takes `middle`'s tail.
+    shifted: Option<VmaId>,
+    /// VMAs the merge frees, in this order (`middle`, then `next`).
+    removed: [Option<VmaId>; 2],
+}
+
+impl Commit {
+    /// `target` grows over the range, freeing `removed`.
+    fn grow(target: VmaId, removed: [Option<VmaId>; 2]) -> Commit {
+        Commit {
+            target,
+            resized: target,
+            shifted: None,
+            removed,
+        }
+    }
+}
+
+impl<E: Env> Core<'_, E> {
     /// `dup_anon_vma`: an unfaulted `dst` that absorbs a faulted `src` must
     /// take `src`'s `anon_vma` (and chain). Returns `dst` when it did, so a
     /// failed merge can undo it.
@@ -20,10 +51,10 @@ impl<E: Env> Mm<E> {
             return Ok(None);
         }
         let (anon, chain) = (s.anon_vma.clone(), s.chain.clone());
-        let Mm { vmas, env, .. } = self;
-        let d = vmas.get_mut(dst).expect("live VMA");
+        let Core { set, env, .. } = self;
+        let d = set.vma_mut(dst);
         d.anon_vma = anon;
-        anon_vma_clone(env, d, &chain, true)?;
+        anon_vma_clone(&mut **env, d, &chain, true)?;
         Ok(Some(dst))
     }
 
@@ -34,154 +65,170 @@ impl<E: Env> Mm<E> {
         }
     }
 
-    /// `commit_merge`: sets the surviving VMA's range, trims the adjusted
-    /// neighbour, rewrites the tree and frees what the merge removes. Fails
-    /// only before changing anything.
-    pub(crate) fn commit_merge(&mut self, vmg: &MergeState) -> KResult<()> {
-        let target = vmg.target.expect("merge has a target");
-        let vma = if vmg.adjust_next_start {
-            vmg.middle.expect("middle")
-        } else {
-            target
-        };
+    /// `commit_merge`: sets the range of `commit.resized` to `[vmg.start,
+    /// vmg.end)` at `vmg.pgoff`, moves the start of `commit.shifted` to
+    /// `vmg.end`, stores the target's range in the tree and frees what the
+    /// merge removes. Fails only before changing anything.
+    fn commit_merge(&mut self, vmg: &MergeState, commit: &Commit) -> KResult<()> {
+        debug_assert!(vmg.start < vmg.end, "a merge leaves a non-empty VMA");
         self.tree_prealloc()?;
-        {
-            let v = self.vma_mut(vma);
-            v.start = vmg.start;
-            v.end = vmg.end;
-            v.pgoff = vmg.pgoff;
+        let v = self.vma_mut(commit.resized);
+        v.start = vmg.start;
+        v.end = vmg.end;
+        v.pgoff = vmg.pgoff;
+        if let Some(id) = commit.shifted {
+            self.shift_start(id, vmg.end);
         }
-        if vmg.adjust_middle_start {
-            let m = self.vma_mut(vmg.middle.expect("middle"));
-            m.pgoff = m.pgoff.wrapping_add((vmg.end - m.start) >> PAGE_SHIFT);
-            m.start = vmg.end;
-        } else if vmg.adjust_next_start {
-            let n = self.vma_mut(vmg.next.expect("next"));
-            n.pgoff = n.pgoff.wrapping_sub((n.start - vmg.end) >> PAGE_SHIFT);
-            n.start = vmg.end;
-        }
-        let t = self.vma(target);
+        let t = self.vma(commit.target);
         let (ts, te) = (t.start, t.end);
-        self.tree.store(ts, te, target);
-        if vmg.remove_middle {
-            self.free_merged(vmg.middle.expect("middle"));
-        }
-        if vmg.remove_next {
-            self.free_merged(vmg.next.expect("next"));
+        self.set.tree.store(ts, te, commit.target);
+        for id in commit.removed.into_iter().flatten() {
+            self.free_merged(id);
         }
         Ok(())
+    }
+
+    /// Moves the start of `id` to `start`, its offset following, where a
+    /// neighbour grew over part of it (or it grew over part of one).
+    fn shift_start(&mut self, id: VmaId, start: u64) {
+        let v = self.vma_mut(id);
+        if start >= v.start {
+            v.pgoff = v.pgoff.wrapping_add((start - v.start) >> PAGE_SHIFT);
+        } else {
+            v.pgoff = v.pgoff.wrapping_sub((v.start - start) >> PAGE_SHIFT);
+        }
+        v.start = start;
     }
 
     /// The removal half of `vma_complete`: a VMA swallowed by a merge is
     /// unlinked from its `anon_vma`s and freed (its `close` never runs: such
     /// VMAs are not merged away).
     fn free_merged(&mut self, id: VmaId) {
-        let mut vma = self.vmas.remove(id).expect("live VMA");
-        unlink_anon_vmas(&mut vma);
-        self.map_count -= 1;
+        let vma = self.set.vmas.remove(id);
+        debug_assert!(vma.is_some(), "a merge frees only VMAs it found linked");
+        if let Some(mut vma) = vma {
+            unlink_anon_vmas(&mut vma);
+            self.set.map_count -= 1;
+        }
     }
 
     /// `vma_merge_existing_range`: the attributes of `[vmg.start, vmg.end)`
     /// inside `vmg.middle` are about to change to those in `vmg`; merge that
     /// range into `prev` and/or the VMA after `middle` if they match.
-    /// Returns the surviving VMA, or `None` (see `vmg.state`).
+    /// Returns the surviving VMA, or `None` (see `vmg.state`, and
+    /// `vmg.refused` for why no merge was possible).
     pub(crate) fn merge_existing_range(&mut self, vmg: &mut MergeState) -> Option<VmaId> {
-        let mut sticky = vmg.flags & self.config.sticky_flags();
-        let middle = vmg.middle.expect("existing merge names its VMA");
-        let (start, end) = (vmg.start, vmg.end);
-        let (m_start, m_end, m_pgoff) = {
-            let m = self.vma(middle);
-            (m.start, m.end, m.pgoff)
-        };
-        let left_side = start == m_start;
-        let right_side = end == m_end;
         vmg.state = MergeOutcome::NoMerge;
-        if vmg.flags.intersects(crate::flags::VmFlags::SPECIAL) || (!left_side && !right_side) {
-            return None;
+        vmg.refused = None;
+        debug_assert!(
+            vmg.middle.is_some(),
+            "an existing-range merge names its VMA"
+        );
+        let middle = vmg.middle?;
+        let m_end = self.vma(middle).end;
+        if vmg.end == m_end {
+            vmg.next = self.set.vma_starting_at(m_end);
         }
-        let merge_left = left_side && self.can_vma_merge_left(vmg);
-        let mut merge_right = false;
-        let mut next = None;
-        if right_side {
-            next = self.vma_starting_at(m_end);
-            vmg.next = next;
-            merge_right = self.can_vma_merge_right(vmg, merge_left);
-        }
-        if !merge_left && !merge_right {
-            return None;
-        }
-        let mut merge_both = merge_left && merge_right;
-        vmg.remove_middle = left_side && right_side;
-        if vmg.remove_middle && !self.can_merge_remove_vma(middle) {
-            return None;
-        }
-        vmg.remove_next = merge_both;
-        if vmg.remove_next && !self.can_merge_remove_vma(next.expect("next")) {
-            vmg.remove_next = false;
-            merge_right = false;
-            merge_both = false;
-        }
-        self.env.vma_start_write(middle);
-        if merge_right {
-            let n = next.expect("next");
-            self.env.vma_start_write(n);
-            vmg.target = Some(n);
-            sticky |= self.vma(n).flags & self.config.sticky_flags();
-        }
-        if merge_left {
-            let p = vmg.prev.expect("prev");
-            self.env.vma_start_write(p);
-            vmg.target = Some(p);
-            sticky |= self.vma(p).flags & self.config.sticky_flags();
-        }
-        let dup = if merge_both {
-            let (p, n) = (vmg.prev.expect("prev"), next.expect("next"));
-            vmg.start = self.vma(p).start;
-            vmg.end = self.vma(n).end;
-            vmg.pgoff = self.vma(p).pgoff;
-            let src = if self.vma(n).anon_vma.is_some() {
-                n
-            } else {
-                middle
-            };
-            self.dup_anon_vma(p, src)
-        } else if merge_left {
-            let p = vmg.prev.expect("prev");
-            vmg.start = self.vma(p).start;
-            vmg.pgoff = self.vma(p).pgoff;
-            if !vmg.remove_middle {
-                vmg.adjust_middle_start = true;
+        match self.plan_existing_merge(vmg, middle) {
+            MergePlan::Refused(why) => {
+                vmg.refused = Some(why);
+                None
             }
-            self.dup_anon_vma(p, middle)
-        } else {
-            let n = next.expect("next");
-            let pglen = (vmg.end - vmg.start) >> PAGE_SHIFT;
-            if vmg.remove_middle {
-                vmg.end = self.vma(n).end;
-                vmg.pgoff = self.vma(n).pgoff.wrapping_sub(pglen);
-            } else {
-                vmg.adjust_next_start = true;
-                vmg.start = m_start;
-                vmg.end = start;
-                vmg.pgoff = m_pgoff;
-            }
-            self.dup_anon_vma(n, middle)
+            plan => self.commit_existing_merge(vmg, plan),
+        }
+    }
+
+    /// Carries out a merge plan: write-locks the VMAs it changes, sets
+    /// `vmg`'s range to the survivor's new one, gives the survivor an
+    /// `anon_vma` if it absorbs a faulted VMA without one, and commits.
+    fn commit_existing_merge(&mut self, vmg: &mut MergeState, plan: MergePlan) -> Option<VmaId> {
+        let sticky = self.lock_merging(vmg, &plan);
+        let (commit, dup_src) = self.existing_commit(vmg, plan)?;
+        vmg.target = Some(commit.target);
+        let anon_dup = match self.dup_anon_vma(commit.target, dup_src) {
+            Ok(d) => d,
+            Err(_) => return self.merge_failed(vmg, None),
         };
-        let committed = match dup {
-            Ok(anon_dup) => self.commit_merge(vmg).map_err(|e| (e, anon_dup)),
-            Err(e) => Err((e, None)),
-        };
-        if let Err((_, anon_dup)) = committed {
-            self.undo_anon_dup(anon_dup);
-            if !vmg.give_up_on_oom {
-                vmg.state = MergeOutcome::ErrorNomem;
-            }
-            return None;
+        if self.commit_merge(vmg, &commit).is_err() {
+            return self.merge_failed(vmg, anon_dup);
         }
-        let target = vmg.target.expect("target");
-        self.vma_mut(target).flags |= sticky;
+        self.vma_mut(commit.target).flags |= sticky;
         vmg.state = MergeOutcome::Success;
-        Some(target)
+        Some(commit.target)
+    }
+
+    /// Write-locks `middle`, then the neighbours that grow or shrink, and
+    /// returns the sticky flags the survivor keeps: those of the proposal
+    /// and of every neighbour taking part.
+    fn lock_merging(&mut self, vmg: &MergeState, plan: &MergePlan) -> VmFlags {
+        let mask = self.config.sticky_flags();
+        let mut sticky = vmg.flags & mask;
+        let (prev, middle, next) = plan.vmas();
+        if let Some(m) = middle {
+            self.env.vma_start_write(m);
+        }
+        for id in [next, prev].into_iter().flatten() {
+            self.env.vma_start_write(id);
+            sticky |= self.vma(id).flags & mask;
+        }
+        sticky
+    }
+
+    /// The commit a plan makes, with the new range of the survivor written
+    /// to `vmg`, and the VMA whose `anon_vma` the survivor must take if it
+    /// has none. `None` for a refused plan.
+    fn existing_commit(&self, vmg: &mut MergeState, plan: MergePlan) -> Option<(Commit, VmaId)> {
+        let pglen = (vmg.end - vmg.start) >> PAGE_SHIFT;
+        Some(match plan {
+            MergePlan::Refused(_) => return None,
+            MergePlan::PrevAbsorbsBoth { prev, middle, next } => {
+                let (p, n) = (self.vma(prev), self.vma(next));
+                (vmg.start, vmg.end, vmg.pgoff) = (p.start, n.end, p.pgoff);
+                let src = if n.anon_vma.is_some() { next } else { middle };
+                (Commit::grow(prev, [Some(middle), Some(next)]), src)
+            }
+            MergePlan::PrevAbsorbsMiddle { prev, middle } => {
+                let p = self.vma(prev);
+                (vmg.start, vmg.pgoff) = (p.start, p.pgoff);
+                (Commit::grow(prev, [Some(middle), None]), middle)
+            }
+            MergePlan::PrevTakesHead { prev, middle } => {
+                let p = self.vma(prev);
+                (vmg.start, vmg.pgoff) = (p.start, p.pgoff);
+                let commit = Commit {
+                    shifted: Some(middle),
+                    ..Commit::grow(prev, [None, None])
+                };
+                (commit, middle)
+            }
+            MergePlan::NextAbsorbsMiddle { middle, next } => {
+                let n = self.vma(next);
+                (vmg.end, vmg.pgoff) = (n.end, n.pgoff.wrapping_sub(pglen));
+                (Commit::grow(next, [Some(middle), None]), middle)
+            }
+            MergePlan::NextTakesTail { middle, next } => {
+                let m = self.vma(middle);
+                (vmg.start, vmg.end, vmg.pgoff) = (m.start, vmg.start, m.pgoff);
+                let commit = Commit {
+                    target: next,
+                    resized: middle,
+                    shifted: Some(next),
+                    removed: [None, None],
+                };
+                (commit, middle)
+            }
+        })
+    }
+
+    /// A decided merge could not be committed (an allocation failed):
+    /// undoes the `anon_vma` duplication and reports ENOMEM, unless the
+    /// caller asked to give up quietly. Nothing else had changed.
+    fn merge_failed(&mut self, vmg: &mut MergeState, anon_dup: Option<VmaId>) -> Option<VmaId> {
+        self.undo_anon_dup(anon_dup);
+        if !vmg.give_up_on_oom {
+            vmg.state = MergeOutcome::ErrorNomem;
+        }
+        None
     }
 
     /// `vma_merge_new_range`: a new range `[vmg.start, vmg.end)` lies
@@ -195,19 +242,20 @@ impl<E: Env> Mm<E> {
         {
             return None;
         }
-        let can_left = self.can_vma_merge_left(vmg);
-        let can_right = !vmg.just_expand && self.can_vma_merge_right(vmg, can_left);
-        if can_right {
-            let n = vmg.next.expect("next");
+        let left = vmg.prev.filter(|_| self.can_vma_merge_left(vmg));
+        let right = vmg
+            .next
+            .filter(|_| !vmg.just_expand && self.can_vma_merge_right(vmg, left.is_some()));
+        if let Some(n) = right {
             vmg.end = self.vma(n).end;
             vmg.target = Some(n);
         }
-        if can_left {
-            let p = vmg.prev.expect("prev");
+        if let Some(p) = left {
             vmg.start = self.vma(p).start;
             vmg.target = Some(p);
             vmg.pgoff = self.vma(p).pgoff;
-            if can_right && !self.can_merge_remove_vma(vmg.next.expect("next")) {
+            // A next with a close hook cannot be removed: prev stops short.
+            if right.is_some_and(|n| !self.can_merge_remove_vma(n)) {
                 vmg.end = end;
             }
         }
@@ -234,15 +282,14 @@ impl<E: Env> Mm<E> {
         if let Some(n) = right {
             vmg.anon_vma = self.vma(n).anon_vma.clone();
         }
-        let can_left = self.can_vma_merge_left(vmg);
+        let left = vmg.prev.filter(|_| self.can_vma_merge_left(vmg));
         vmg.anon_vma = own_anon;
         if let Some(n) = right {
             vmg.end = self.vma(n).end;
             vmg.pgoff = self.vma(n).pgoff.wrapping_sub(pglen);
             vmg.target = Some(n);
         }
-        if can_left {
-            let p = vmg.prev.expect("prev");
+        if let Some(p) = left {
             vmg.start = self.vma(p).start;
             vmg.pgoff = self.vma(p).pgoff;
             vmg.target = Some(p);
@@ -263,34 +310,32 @@ impl<E: Env> Mm<E> {
     /// `vma_expand`: grows `vmg.target` to `[vmg.start, vmg.end)`, removing
     /// `vmg.next` if the range now covers it entirely.
     pub(crate) fn expand(&mut self, vmg: &mut MergeState) -> KResult<()> {
-        let target = vmg.target.expect("expand has a target");
+        debug_assert!(vmg.target.is_some(), "expand names the VMA to grow");
+        let target = vmg.target.ok_or(Errno::EINVAL)?;
         let sticky_mask = self.config.sticky_flags();
         self.env.vma_start_write(target);
         let remove_next = vmg
             .next
-            .is_some_and(|n| n != target && vmg.end == self.vma(n).end);
+            .filter(|&n| n != target && vmg.end == self.vma(n).end);
         let mut sticky = (vmg.flags | self.vma(target).flags) & sticky_mask;
-        if remove_next {
-            sticky |= self.vma(vmg.next.expect("next")).flags & sticky_mask;
-        }
         let mut anon_dup = None;
-        if remove_next {
-            anon_dup = self.dup_anon_vma(target, vmg.next.expect("next"))?;
+        if let Some(next) = remove_next {
+            sticky |= self.vma(next).flags & sticky_mask;
+            anon_dup = self.dup_anon_vma(target, next)?;
         }
         if let Some(src) = vmg.copied_from {
             if let Some(d) = self.dup_anon_vma(target, src)? {
                 anon_dup = Some(d);
             }
         }
-        if remove_next {
-            self.env.vma_start_write(vmg.next.expect("next"));
-            vmg.remove_next = true;
+        if let Some(next) = remove_next {
+            self.env.vma_start_write(next);
         }
-        if self.commit_merge(vmg).is_err() {
-            self.undo_anon_dup(anon_dup);
-            if !vmg.give_up_on_oom {
-                vmg.state = MergeOutcome::ErrorNomem;
-            }
+        if self
+            .commit_merge(vmg, &Commit::grow(target, [None, remove_next]))
+            .is_err()
+        {
+            self.merge_failed(vmg, anon_dup);
             return Err(Errno::ENOMEM);
         }
         self.vma_mut(target).flags |= sticky;
@@ -306,9 +351,9 @@ impl<E: Env> Mm<E> {
         self.tree_prealloc()?;
         self.env.vma_start_write(id);
         if s < start {
-            self.tree.erase(s, start);
+            self.set.tree.erase(s, start);
         } else {
-            self.tree.erase(end, e);
+            self.set.tree.erase(end, e);
         }
         let v = self.vma_mut(id);
         v.start = start;

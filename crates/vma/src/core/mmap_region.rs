@@ -2,15 +2,16 @@
 //! neighbours or create a VMA, run the file's `mmap` hook, account.
 
 use super::account::accountable_mapping;
+use super::hugetlb::is_file_hugepages;
 use super::munmap::Munmap;
+use super::set::account_kind;
 use super::vmg::MergeState;
+use super::Core;
 use crate::env::{AllocSite, Env};
 use crate::errno::KResult;
 use crate::file::{File, VmOps};
 use crate::flags::VmFlags;
-use crate::mm::{account_kind, Mm};
 use crate::slab::VmaId;
-use crate::sys::hugetlb::is_file_hugepages;
 use crate::vma::Vma;
 
 /// Ops id of the shmem VMAs `shmem_zero_setup` creates.
@@ -33,7 +34,7 @@ struct MapState {
     vms: Munmap,
 }
 
-impl<E: Env> Mm<E> {
+impl<E: Env> Core<'_, E> {
     /// `mmap_region`: maps `[addr, addr + len)` (aligned, checked) with
     /// `flags`, replacing whatever was there. Returns `addr`.
     pub(crate) fn mmap_region(
@@ -109,7 +110,11 @@ impl<E: Env> Mm<E> {
             map.prev = self.vma_prev_of(map.addr);
             map.next = self.find_vma(map.addr);
         }
-        if !self.may_expand_vm(map.flags, map.pglen.wrapping_sub(map.vms.nr_pages)) {
+        if !self.set.may_expand_vm(
+            self.config,
+            map.flags,
+            map.pglen.wrapping_sub(map.vms.nr_pages),
+        ) {
             return Err(crate::errno::Errno::ENOMEM);
         }
         if accountable_mapping(map.file.as_ref(), map.flags) {
@@ -132,7 +137,7 @@ impl<E: Env> Mm<E> {
     /// theirs. Kept apart so that a recount still agrees.
     fn leak_taken_over_charge(&mut self, map: &MapState) {
         debug_assert!(map.vms.detached.is_empty(), "replaced VMAs were freed");
-        self.committed_leaked = self.committed_leaked.wrapping_add(map.took_over);
+        self.set.committed_leaked = self.set.committed_leaked.wrapping_add(map.took_over);
     }
 
     /// `__mmap_new_vma`: no merge was possible; allocate and insert a VMA.
@@ -165,10 +170,10 @@ impl<E: Env> Mm<E> {
                 ..VmOps::default()
             });
         }
-        let id = self.vmas.insert(vma);
+        let id = self.set.vmas.insert(vma);
         self.env.vma_start_write(id);
-        self.tree.store(map.addr, map.end, id);
-        self.map_count += 1;
+        self.set.tree.store(map.addr, map.end, id);
+        self.set.map_count += 1;
         Ok(id)
     }
 
@@ -177,13 +182,13 @@ impl<E: Env> Mm<E> {
     fn mmap_complete(&mut self, map: &mut MapState, vma: VmaId) {
         self.munmap_complete(&mut map.vms);
         let flags = self.vma(vma).flags;
-        self.stats.total_vm = self.stats.total_vm.wrapping_add(map.pglen);
-        account_kind(&mut self.stats, flags, map.pglen as i64);
+        self.set.stats.total_vm = self.set.stats.total_vm.wrapping_add(map.pglen);
+        account_kind(&mut self.set.stats, flags, map.pglen as i64);
         if flags.intersects(VmFlags::LOCKED) {
             if !supports_mlock(self.vma(vma)) {
                 self.vma_mut(vma).flags.remove(VmFlags::LOCKED_MASK);
             } else {
-                self.stats.locked_vm = self.stats.locked_vm.wrapping_add(map.pglen);
+                self.set.stats.locked_vm = self.set.stats.locked_vm.wrapping_add(map.pglen);
             }
         }
         if self.config.soft_dirty {

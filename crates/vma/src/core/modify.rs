@@ -3,21 +3,22 @@
 
 use super::split::NewPart;
 use super::vmg::{MergeOutcome, MergeState};
+use super::Core;
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
 use crate::flags::VmFlags;
-use crate::mm::Mm;
 use crate::policy::MemPolicy;
 use crate::slab::VmaId;
 use crate::vma::{AnonName, UffdCtx};
 
-impl<E: Env> Mm<E> {
+impl<E: Env> Core<'_, E> {
     /// `vma_modify`: merge the changed range into a neighbour if possible,
     /// otherwise split it out of `vmg.middle`. Returns the VMA that now
     /// covers exactly the range (the merged one, or `middle` after splits).
     /// A failed second split leaves the first in place, as the kernel does.
     pub(crate) fn modify(&mut self, vmg: &mut MergeState) -> KResult<VmaId> {
-        let vma = vmg.middle.expect("modify names its VMA");
+        debug_assert!(vmg.middle.is_some(), "modify names the VMA it changes");
+        let vma = vmg.middle.ok_or(Errno::EINVAL)?;
         let (start, end) = (vmg.start, vmg.end);
         if let Some(merged) = self.merge_existing_range(vmg) {
             return Ok(merged);
@@ -44,7 +45,7 @@ impl<E: Env> Mm<E> {
         end: u64,
         flags: &mut VmFlags,
     ) -> KResult<VmaId> {
-        let mut vmg = MergeState::for_vma(self, prev, vma, start, end);
+        let mut vmg = MergeState::for_vma(self.set, prev, vma, start, end);
         vmg.flags = *flags;
         let ret = self.modify(&mut vmg)?;
         if vmg.state == MergeOutcome::Success {
@@ -62,7 +63,7 @@ impl<E: Env> Mm<E> {
         end: u64,
         name: Option<AnonName>,
     ) -> KResult<VmaId> {
-        let mut vmg = MergeState::for_vma(self, prev, vma, start, end);
+        let mut vmg = MergeState::for_vma(self.set, prev, vma, start, end);
         vmg.anon_name = name;
         self.modify(&mut vmg)
     }
@@ -76,7 +77,7 @@ impl<E: Env> Mm<E> {
         end: u64,
         policy: Option<MemPolicy>,
     ) -> KResult<VmaId> {
-        let mut vmg = MergeState::for_vma(self, prev, vma, start, end);
+        let mut vmg = MergeState::for_vma(self.set, prev, vma, start, end);
         vmg.policy = policy;
         self.modify(&mut vmg)
     }
@@ -93,7 +94,7 @@ impl<E: Env> Mm<E> {
         ctx: Option<UffdCtx>,
         give_up_on_oom: bool,
     ) -> KResult<VmaId> {
-        let mut vmg = MergeState::for_vma(self, prev, vma, start, end);
+        let mut vmg = MergeState::for_vma(self.set, prev, vma, start, end);
         vmg.flags = flags;
         vmg.uffd_ctx = ctx;
         vmg.give_up_on_oom = give_up_on_oom;
@@ -104,7 +105,7 @@ impl<E: Env> Mm<E> {
     /// it, merging with the following VMA if it matches (mremap in place).
     pub(crate) fn merge_extend(&mut self, vma: VmaId, delta: u64) -> Option<VmaId> {
         let end = self.vma(vma).end;
-        let mut vmg = MergeState::for_vma(self, Some(vma), vma, end, end.checked_add(delta)?);
+        let mut vmg = MergeState::for_vma(self.set, Some(vma), vma, end, end.checked_add(delta)?);
         vmg.next = self.find_vma(end);
         vmg.middle = None;
         self.merge_new_range(&mut vmg)

@@ -3,13 +3,14 @@
 //! VMAs, total what they hold), complete (free them and update the
 //! counters), or abort (put them back) -- `vms_*_munmap_vmas`.
 
+use super::set::account_kind;
 use super::split::NewPart;
+use super::Core;
 use crate::config::PAGE_SIZE;
 use crate::env::{AllocSite, Env};
 use crate::errno::{Errno, KResult};
 use crate::file::VmOps;
 use crate::flags::VmFlags;
-use crate::mm::{account_kind, Mm};
 use crate::slab::VmaId;
 
 /// Ops id of `vma_dummy_vm_ops`, installed once `close` has run.
@@ -44,14 +45,14 @@ impl Munmap {
     }
 }
 
-impl<E: Env> Mm<E> {
+impl<E: Env> Core<'_, E> {
     /// `vms_gather_munmap_vmas`: splits the VMAs straddling the ends of the
     /// range and detaches every VMA inside it. On failure the detached VMAs
     /// are reattached but splits already made stay, as in the kernel.
     pub(crate) fn munmap_gather(&mut self, vms: &mut Munmap, first: VmaId) -> KResult<()> {
         let f = self.vma(first);
         if vms.start > f.start {
-            if vms.end < f.end && self.map_count >= self.config.max_map_count {
+            if vms.end < f.end && self.set.map_count >= self.config.max_map_count {
                 return Err(Errno::ENOMEM);
             }
             if f.is_sealed() {
@@ -89,7 +90,7 @@ impl<E: Env> Mm<E> {
             if v.flags.contains(VmFlags::ACCOUNT) {
                 vms.nr_accounted += pages;
             }
-            let mut kinds = crate::mm::VmStats::default();
+            let mut kinds = super::set::VmStats::default();
             account_kind(&mut kinds, v.flags, pages as i64);
             vms.exec_vm += kinds.exec_vm;
             vms.stack_vm += kinds.stack_vm;
@@ -108,15 +109,15 @@ impl<E: Env> Mm<E> {
         }
         self.clear_ptes(vms);
         for &id in &vms.detached {
-            let Mm { vmas, env, .. } = self;
-            close_vma(env, vmas.get_mut(id).expect("detached VMA"));
+            let Core { set, env, .. } = self;
+            close_vma(&mut **env, set.vma_mut(id));
         }
     }
 
     fn clear_ptes(&mut self, vms: &mut Munmap) {
         if vms.clear_ptes {
             self.zap(vms.start, vms.end);
-            self.guards_unmapped(vms.start, vms.end);
+            self.markers.clear(vms.start, vms.end);
             vms.clear_ptes = false;
         }
     }
@@ -124,13 +125,13 @@ impl<E: Env> Mm<E> {
     /// `vms_complete_munmap_vmas`: the VMAs are gone from the tree; free them
     /// and take them off the counters.
     pub(crate) fn munmap_complete(&mut self, vms: &mut Munmap) {
-        self.map_count -= vms.detached.len();
-        self.stats.locked_vm = self.stats.locked_vm.wrapping_sub(vms.locked_vm);
+        self.set.map_count -= vms.detached.len();
+        self.set.stats.locked_vm = self.set.stats.locked_vm.wrapping_sub(vms.locked_vm);
         if vms.nr_pages == 0 {
             return;
         }
         self.clear_ptes(vms);
-        let s = &mut self.stats;
+        let s = &mut self.set.stats;
         s.total_vm = s.total_vm.wrapping_sub(vms.nr_pages);
         s.exec_vm = s.exec_vm.wrapping_sub(vms.exec_vm);
         s.stack_vm = s.stack_vm.wrapping_sub(vms.stack_vm);
@@ -151,16 +152,19 @@ impl<E: Env> Mm<E> {
             vms.detached.clear();
             return;
         }
-        self.tree.erase(vms.start, vms.end);
+        self.set.tree.erase(vms.start, vms.end);
         self.munmap_complete(vms);
     }
 
     /// `remove_vma`: `close`, drop the file and policy, free. The VMA is
     /// already out of the tree.
     pub(crate) fn remove_vma(&mut self, id: VmaId) {
-        let mut vma = self.vmas.remove(id).expect("live VMA");
-        close_vma(&mut self.env, &mut vma);
-        super::anon::unlink_anon_vmas(&mut vma);
+        let vma = self.set.vmas.remove(id);
+        debug_assert!(vma.is_some(), "only detached, still live VMAs are removed");
+        if let Some(mut vma) = vma {
+            close_vma(&mut *self.env, &mut vma);
+            super::anon::unlink_anon_vmas(&mut vma);
+        }
     }
 
     /// `do_vmi_align_munmap`: unmaps the page-aligned `[start, end)`, whose
@@ -172,7 +176,7 @@ impl<E: Env> Mm<E> {
             vms.detached.clear();
             return Err(e);
         }
-        self.tree.erase(start, end);
+        self.set.tree.erase(start, end);
         self.munmap_complete(&mut vms);
         Ok(())
     }
@@ -185,7 +189,7 @@ impl<E: Env> Mm<E> {
         }
         // With a real TASK_SIZE (below 2^57) neither step can wrap; the
         // checks keep an absurd configured one from wrapping either.
-        let end = crate::sys::mmap::page_align(len)
+        let end = crate::config::page_align(len)
             .and_then(|l| start.checked_add(l))
             .filter(|&end| end != start)
             .ok_or(Errno::EINVAL)?;
@@ -197,7 +201,7 @@ impl<E: Env> Mm<E> {
 
     /// `vm_unacct_memory`.
     pub(crate) fn vm_unacct_memory(&mut self, pages: u64) {
-        self.stats.committed = self.stats.committed.wrapping_sub(pages);
+        self.set.stats.committed = self.set.stats.committed.wrapping_sub(pages);
     }
 }
 

@@ -2,15 +2,16 @@
 //! bytes, by expanding it over the destination, moving the page tables and
 //! shrinking it to the new place.
 
+use super::set::account_kind;
 use super::vmg::MergeState;
+use super::Core;
 use crate::config::PAGE_SHIFT;
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
 use crate::flags::VmFlags;
-use crate::mm::{account_kind, Mm};
 use crate::slab::VmaId;
 
-impl<E: Env> Mm<E> {
+impl<E: Env> Core<'_, E> {
     /// `relocate_vma_down`. EFAULT if another VMA lies in the way.
     ///
     /// If the page tables cannot be moved or the VMA cannot be shrunk, the
@@ -51,7 +52,7 @@ impl<E: Env> Mm<E> {
             return Err(Errno::ENOMEM);
         }
         self.pages.move_range(old_start, new_start, len);
-        self.guards.move_range(old_start, new_start, len);
+        self.markers.move_range(old_start, new_start, len);
         if new_end > old_start {
             self.zap(new_end, old_end);
         } else {
@@ -67,13 +68,13 @@ impl<E: Env> Mm<E> {
         // `shift` is at most the VMA's old start, so the page count fits an i64.
         let pages = shift >> PAGE_SHIFT;
         let flags = self.vma(id).flags;
-        self.stats.total_vm = self.stats.total_vm.wrapping_add(pages);
-        account_kind(&mut self.stats, flags, pages as i64);
+        self.set.stats.total_vm = self.set.stats.total_vm.wrapping_add(pages);
+        account_kind(&mut self.set.stats, flags, pages as i64);
         if flags.contains(VmFlags::ACCOUNT) {
-            self.stats.committed = self.stats.committed.wrapping_add(pages);
+            self.set.stats.committed = self.set.stats.committed.wrapping_add(pages);
         }
         if flags.contains(VmFlags::LOCKED) {
-            self.stats.locked_vm = self.stats.locked_vm.wrapping_add(pages);
+            self.set.stats.locked_vm = self.set.stats.locked_vm.wrapping_add(pages);
         }
     }
 }

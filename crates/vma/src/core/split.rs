@@ -1,10 +1,10 @@
 //! Splitting one VMA into two (`__split_vma`, `split_vma`).
 
 use super::anon::anon_vma_clone;
+use super::Core;
 use crate::config::PAGE_SHIFT;
 use crate::env::{AllocSite, Env};
 use crate::errno::{Errno, KResult};
-use crate::mm::Mm;
 use crate::slab::VmaId;
 
 /// Which side of the split point gets the newly allocated VMA.
@@ -16,7 +16,7 @@ pub(crate) enum NewPart {
     Above,
 }
 
-impl<E: Env> Mm<E> {
+impl<E: Env> Core<'_, E> {
     /// `__split_vma`: splits `id` at `addr` (strictly inside it) without the
     /// `max_map_count` check. `id` keeps the other part; returns the new VMA.
     /// On failure nothing has changed.
@@ -31,12 +31,12 @@ impl<E: Env> Mm<E> {
             return Err(Errno::EINVAL);
         }
         // hugetlb_vm_op_split: a huge page cannot be cut in two.
-        if crate::sys::hugetlb::vma_huge_page_size(vma).is_some_and(|size| addr % size != 0) {
+        if super::hugetlb::vma_huge_page_size(vma).is_some_and(|size| addr % size != 0) {
             return Err(Errno::EINVAL);
         }
         if vma.ops.is_some_and(|o| o.may_split) {
-            let Mm { vmas, env, .. } = self;
-            env.may_split(vmas.get(id).expect("live VMA"), addr)?;
+            let Core { set, env, .. } = self;
+            env.may_split(set.vma(id), addr)?;
         }
         self.alloc(AllocSite::Vma)?;
         let vma = self.vma(id);
@@ -53,7 +53,7 @@ impl<E: Env> Mm<E> {
         if new.policy.is_some() {
             self.alloc(AllocSite::Policy)?;
         }
-        anon_vma_clone(&mut self.env, &mut new, &chain, has_anon)?;
+        anon_vma_clone(&mut *self.env, &mut new, &chain, has_anon)?;
         if new.ops.is_some_and(|o| o.open) {
             self.env.vma_open(&new);
         }
@@ -67,17 +67,17 @@ impl<E: Env> Mm<E> {
             NewPart::Above => v.end = addr,
         }
         let (s, e) = (new.start, new.end);
-        let new_id = self.vmas.insert(new);
+        let new_id = self.set.vmas.insert(new);
         self.env.vma_start_write(new_id);
-        self.tree.store(s, e, new_id);
-        self.map_count += 1;
+        self.set.tree.store(s, e, new_id);
+        self.set.map_count += 1;
         Ok(new_id)
     }
 
     /// `split_vma`: a split that would take `map_count` past
     /// `max_map_count` fails with ENOMEM.
     pub(crate) fn split(&mut self, id: VmaId, addr: u64, part: NewPart) -> KResult<VmaId> {
-        if self.map_count >= self.config.max_map_count {
+        if self.set.map_count >= self.config.max_map_count {
             return Err(Errno::ENOMEM);
         }
         self.split_unchecked(id, addr, part)

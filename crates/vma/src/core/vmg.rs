@@ -1,12 +1,13 @@
 //! The merge state (`struct vma_merge_struct`) and the compatibility rules
 //! that decide whether a proposed range may join its neighbours.
 
+use super::plan::Refusal;
+use super::{Core, VmaSet};
 use crate::anon_vma::AnonVma;
 use crate::config::PAGE_SHIFT;
 use crate::env::Env;
 use crate::file::File;
 use crate::flags::VmFlags;
-use crate::mm::Mm;
 use crate::policy::{mpol_equal, MemPolicy};
 use crate::slab::VmaId;
 use crate::vma::{AnonName, UffdCtx};
@@ -14,44 +15,72 @@ use crate::vma::{AnonName, UffdCtx};
 /// How a merge attempt ended (`enum vma_merge_state`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum MergeOutcome {
+    /// Not attempted yet.
     Start,
     /// Nothing could be merged; nothing changed.
     NoMerge,
+    /// Merged: the target covers the range.
     Success,
     /// A merge was possible but an allocation failed; nothing changed.
     ErrorNomem,
 }
 
-/// A proposed range with its attributes, its neighbours, and (once decided)
-/// what the merge will remove or adjust.
+/// A proposed range with its attributes and its neighbours
+/// (`struct vma_merge_struct`). The merge functions read the proposal,
+/// and write back the range the surviving VMA ends up with, the survivor
+/// itself and how the attempt ended.
+///
+/// ```text
+///   prev     middle      next
+///   PPPP  mmmm[MMMM]mm  NNNN     [start, end) of middle changes, or
+///   PPPP     [xxxx]     NNNN     a new range between prev and next
+/// ```
 #[derive(Clone, Debug)]
 pub(crate) struct MergeState {
+    /// The VMA below the range, if any (it need not be adjacent: the
+    /// merge checks that).
     pub prev: Option<VmaId>,
     /// The existing VMA being modified (existing-range merges only).
     pub middle: Option<VmaId>,
+    /// The VMA above the range, if any. An existing-range merge looks it up
+    /// itself (the VMA starting where `middle` ends) when the range
+    /// reaches `middle`'s end.
     pub next: Option<VmaId>,
-    /// The VMA that survives and grows.
+    /// The VMA that survives and grows: set by a successful merge, and
+    /// given by the caller of `expand`.
     pub target: Option<VmaId>,
-    /// The VMA mremap is copying from (copied-range merges only).
+    /// The VMA mremap is copying from (copied-range merges only): its
+    /// fork-child status decides `anon_vma` compatibility, and a target
+    /// without an `anon_vma` takes its.
     pub copied_from: Option<VmaId>,
+    /// First address of the range; after a merge, of the survivor's new range.
     pub start: u64,
+    /// End of the range (exclusive); after a merge, of the survivor's new range.
     pub end: u64,
+    /// Page offset of `start` in the file (or the anonymous offset).
     pub pgoff: u64,
+    /// The flags the range will have.
     pub flags: VmFlags,
+    /// The file the range maps (`None` for anonymous memory).
     pub file: Option<File>,
+    /// The range's `anon_vma` (an existing range's, or none for a new one).
     pub anon_vma: Option<AnonVma>,
+    /// The NUMA policy the range will have.
     pub policy: Option<MemPolicy>,
+    /// The userfaultfd context the range will be registered with.
     pub uffd_ctx: Option<UffdCtx>,
+    /// The anonymous name the range will carry.
     pub anon_name: Option<AnonName>,
     /// Only expand `prev` over the range; never merge `next` (brk).
     pub just_expand: bool,
     /// On allocation failure report no merge instead of ENOMEM.
     pub give_up_on_oom: bool,
+    /// How the last merge attempt with this state ended.
     pub state: MergeOutcome,
-    pub(crate) remove_middle: bool,
-    pub(crate) remove_next: bool,
-    pub(crate) adjust_middle_start: bool,
-    pub(crate) adjust_next_start: bool,
+    /// Why the last existing-range merge was refused, when it was decided
+    /// not to merge (as opposed to failing to allocate). Recorded for
+    /// explanations; nothing in the merge reads it.
+    pub refused: Option<Refusal>,
 }
 
 impl MergeState {
@@ -75,23 +104,20 @@ impl MergeState {
             just_expand: false,
             give_up_on_oom: false,
             state: MergeOutcome::Start,
-            remove_middle: false,
-            remove_next: false,
-            adjust_middle_start: false,
-            adjust_next_start: false,
+            refused: None,
         }
     }
 
     /// The range `[start, end)` of the existing VMA `middle`, with all of
     /// `middle`'s attributes (`VMG_VMA_STATE`).
-    pub(crate) fn for_vma<E: Env>(
-        mm: &Mm<E>,
+    pub(crate) fn for_vma(
+        set: &VmaSet,
         prev: Option<VmaId>,
         middle: VmaId,
         start: u64,
         end: u64,
     ) -> MergeState {
-        let m = mm.vma(middle);
+        let m = set.vma(middle);
         let pgoff = m
             .pgoff
             .wrapping_add(start.wrapping_sub(m.start) >> PAGE_SHIFT);
@@ -113,7 +139,7 @@ impl MergeState {
     }
 }
 
-impl<E: Env> Mm<E> {
+impl<E: Env> Core<'_, E> {
     /// `is_mergeable_vma`: policy, flags (but sticky ones), file, userfaultfd
     /// context and anon name of the neighbour match the proposal.
     fn is_mergeable_vma(&self, vmg: &MergeState, neighbour: VmaId) -> bool {

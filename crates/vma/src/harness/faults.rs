@@ -20,7 +20,7 @@ fn setup(drawing: &str) -> Result<(Ctx, Names), Failure> {
     let mut t = Ctx::new();
     let names = draw(&mut t, drawing, FA)?;
     for (&id, _) in names.0.iter() {
-        ok!(t.mm.anon_vma_prepare(id));
+        ok!(t.mm.core().anon_vma_prepare(id));
     }
     t.validate()?;
     Ok((t, names))
@@ -83,7 +83,8 @@ fn expect_failures(
 
 pub(crate) fn split() -> Result<(), Failure> {
     let r = each_failure("AAAA", |t, n| {
-        t.mm.split(n.id('A'), 2 * PAGE, crate::core::split::NewPart::Below)
+        t.mm.core()
+            .split(n.id('A'), 2 * PAGE, crate::core::split::NewPart::Below)
             .map(|_| ())
     })?;
     expect_failures(&r, &["AAAA"])
@@ -93,7 +94,8 @@ pub(crate) fn modify() -> Result<(), Failure> {
     // Two splits; a failure in the second keeps the first, as in the kernel.
     let r = each_failure("AAAAAA", |t, n| {
         let mut flags = RO;
-        t.mm.modify_flags(Some(n.id('A')), n.id('A'), 2 * PAGE, 4 * PAGE, &mut flags)
+        t.mm.core()
+            .modify_flags(Some(n.id('A')), n.id('A'), 2 * PAGE, 4 * PAGE, &mut flags)
             .map(|_| ())
     })?;
     expect_failures(&r, &["AAAAAA", "xxAAAA"])
@@ -106,7 +108,8 @@ pub(crate) fn merge() -> Result<(), Failure> {
         let (p, v) = (n.id('P'), n.id('V'));
         crate::core::anon::unlink_anon_vmas(t.mm.vma_mut(p));
         let mut flags = FA;
-        t.mm.modify_flags(Some(p), v, 2 * PAGE, 4 * PAGE, &mut flags)
+        t.mm.core()
+            .modify_flags(Some(p), v, 2 * PAGE, 4 * PAGE, &mut flags)
             .map(|_| ())
     })?;
     expect_failures(&r, &["PPVV"])
@@ -114,7 +117,7 @@ pub(crate) fn merge() -> Result<(), Failure> {
 
 pub(crate) fn munmap() -> Result<(), Failure> {
     // Start split, end split, detach, clear: splits made stay.
-    let r = each_failure("AAAAAA", |t, _| t.mm.do_munmap(2 * PAGE, 2 * PAGE))?;
+    let r = each_failure("AAAAAA", |t, _| t.mm.core().do_munmap(2 * PAGE, 2 * PAGE))?;
     expect_failures(&r, &["AAAAAA", "xxAAAA", "xxAAyy"])
 }
 
@@ -122,7 +125,8 @@ pub(crate) fn mmap_region() -> Result<(), Failure> {
     // Replacing the middle: splits stay; once the old pages were cleared a
     // failure to build the new VMA leaves a hole, as the kernel does.
     let r = each_failure("AAAAAA", |t, _| {
-        t.mm.mmap_region(None, 2 * PAGE, 2 * PAGE, RO, 2)
+        t.mm.core()
+            .mmap_region(None, 2 * PAGE, 2 * PAGE, RO, 2)
             .map(|_| ())
     })?;
     expect_failures(&r, &["AAAAAA", "xxAAAA", "xxAAyy", "xx  yy"])
@@ -130,7 +134,8 @@ pub(crate) fn mmap_region() -> Result<(), Failure> {
 
 pub(crate) fn copy_vma() -> Result<(), Failure> {
     let r = each_failure("AA", |t, n| {
-        t.mm.copy_vma(n.id('A'), 4 * PAGE, 2 * PAGE, 4)
+        t.mm.core()
+            .copy_vma(n.id('A'), 4 * PAGE, 2 * PAGE, 4)
             .map(|_| ())
             .ok_or(Errno::ENOMEM)
     })?;

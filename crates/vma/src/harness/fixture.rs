@@ -41,7 +41,7 @@ impl Ctx {
     /// as the kernel's fixture links VMAs without accounting.
     pub(crate) fn new() -> Ctx {
         let mut mm = Mm::with_env(Config::default(), RecordingEnv::new());
-        mm.stats_tracked = false;
+        mm.set.untrack_stats();
         Ctx { mm }
     }
 
@@ -80,9 +80,7 @@ impl Ctx {
                 message: format!("{start:#x}-{end:#x} overlaps"),
             });
         }
-        let id = self.mm.vmas.insert(vma);
-        self.mm.tree.store(start, end, id);
-        self.mm.map_count += 1;
+        let id = self.mm.set.link(vma);
         self.validate()?;
         Ok(id)
     }
@@ -107,7 +105,7 @@ impl Ctx {
     pub(crate) fn merge_new(&mut self, vmg: &mut MergeState) -> Result<Option<VmaId>, Failure> {
         vmg.next = self.mm.find_vma(vmg.start);
         vmg.prev = self.mm.vma_prev_of(vmg.start);
-        let r = self.mm.merge_new_range(vmg);
+        let r = self.mm.core().merge_new_range(vmg);
         self.validate()?;
         Ok(r)
     }
@@ -117,14 +115,14 @@ impl Ctx {
         &mut self,
         vmg: &mut MergeState,
     ) -> Result<Option<VmaId>, Failure> {
-        let r = self.mm.merge_existing_range(vmg);
+        let r = self.mm.core().merge_existing_range(vmg);
         self.validate()?;
         Ok(r)
     }
 
     /// `expand_existing`: `vma_expand`; `true` on success.
     pub(crate) fn expand(&mut self, vmg: &mut MergeState) -> Result<bool, Failure> {
-        let r = self.mm.expand(vmg).is_ok();
+        let r = self.mm.core().expand(vmg).is_ok();
         self.validate()?;
         Ok(r)
     }
@@ -160,11 +158,8 @@ impl Ctx {
         self.mm.env.write_locked.clear();
         let ids: alloc::vec::Vec<_> = self.mm.vmas().map(|(id, _)| id).collect();
         for &id in &ids {
-            let (s, e) = (self.vma(id).start, self.vma(id).end);
-            self.mm.tree.erase(s, e);
-            let mut vma = self.mm.vmas.remove(id).expect("live");
+            let mut vma = self.mm.set.unlink(id).expect("live");
             unlink_anon_vmas(&mut vma);
-            self.mm.map_count -= 1;
         }
         self.validate()?;
         Ok(ids.len())
@@ -183,10 +178,7 @@ pub(crate) fn set_range(vmg: &mut MergeState, start: u64, end: u64, pgoff: u64, 
     vmg.pgoff = pgoff;
     vmg.flags = flags;
     vmg.just_expand = false;
-    vmg.remove_middle = false;
-    vmg.remove_next = false;
-    vmg.adjust_middle_start = false;
-    vmg.adjust_next_start = false;
+    vmg.refused = None;
 }
 
 /// `vmg_set_range_anon_vma`.

@@ -34,6 +34,7 @@ pub(crate) fn simple_modify() -> Result<(), Failure> {
     let mut flags = F;
     let vma = ok!(t
         .mm
+        .core()
         .modify_flags(Some(init), init, 0x1000, 0x2000, &mut flags));
     t.validate()?;
     check_eq!(vma, init);
@@ -66,7 +67,7 @@ pub(crate) fn simple_expand() -> Result<(), Failure> {
 pub(crate) fn simple_shrink() -> Result<(), Failure> {
     let mut t = Ctx::new();
     let vma = t.alloc_and_link(0, 0x3000, 0, F)?;
-    ok!(t.mm.shrink(vma, 0, 0x1000, 0));
+    ok!(t.mm.core().shrink(vma, 0, 0x1000, 0));
     t.validate()?;
     check_eq!(t.vma(vma).start, 0);
     check_eq!(t.vma(vma).end, 0x1000);
@@ -693,7 +694,7 @@ pub(crate) fn merge_extend() -> Result<(), Failure> {
     // V  N: extend V by two pages up to N, which merges all three.
     let vma = t.alloc_and_link(0, 0x1000, 0, F)?;
     t.alloc_and_link(0x3000, 0x4000, 3, F)?;
-    check_eq!(t.mm.merge_extend(vma, 0x2000), Some(vma));
+    check_eq!(t.mm.core().merge_extend(vma, 0x2000), Some(vma));
     t.validate()?;
     check_eq!(
         (t.vma(vma).start, t.vma(vma).end, t.vma(vma).pgoff),
@@ -713,7 +714,7 @@ pub(crate) fn expand_only_mode() -> Result<(), Failure> {
     let prev = t.alloc_and_link(0x3000, 0x5000, 3, F)?;
     vmg.prev = Some(prev);
     vmg.just_expand = true;
-    let vma = t.mm.merge_new_range(&mut vmg);
+    let vma = t.mm.core().merge_new_range(&mut vmg);
     t.validate()?;
     check_eq!(vma, Some(prev));
     check_eq!(vmg.state, MergeOutcome::Success);

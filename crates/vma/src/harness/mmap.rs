@@ -11,7 +11,7 @@ pub(crate) fn mmap_region_basic() -> Result<(), Failure> {
         (0x303000, 0x303),
         (0x24d000, 0x24d),
     ] {
-        let got = ok!(t.mm.mmap_region(None, addr, 0x3000, F, pgoff));
+        let got = ok!(t.mm.core().mmap_region(None, addr, 0x3000, F, pgoff));
         t.validate()?;
         check_eq!(got, addr);
     }

@@ -16,6 +16,7 @@ const FA: VmFlags = VmFlags(F.0 | VmFlags::ACCOUNT.0);
 fn mmap(t: &mut Ctx, page: u64, pages: u64, flags: VmFlags) -> Result<(), Failure> {
     ok!(t
         .mm
+        .core()
         .mmap_region(None, page * PAGE, pages * PAGE, flags, page));
     t.validate()
 }
@@ -33,6 +34,7 @@ fn change_flags(t: &mut Ctx, from: u64, to: u64, flags: VmFlags) -> Result<(), F
     let mut new_flags = flags;
     let got = ok!(t
         .mm
+        .core()
         .modify_flags(prev, vma, from * PAGE, to * PAGE, &mut new_flags));
     t.vma_mut(got).flags = new_flags;
     t.validate()
@@ -80,14 +82,14 @@ pub(crate) fn munmap_spanning_holes() -> Result<(), Failure> {
     let names = draw(&mut t, "AA BB CC", FA)?;
     // The pieces left at both ends are new VMAs: the kernel splits the
     // start with the new VMA below and the end with the new VMA above.
-    ok!(t.mm.do_munmap(PAGE, 6 * PAGE));
+    ok!(t.mm.core().do_munmap(PAGE, 6 * PAGE));
     expect(&t, &names, "x      y")?;
     check_eq!(t.vma(t.mm.vma_at(7 * PAGE).expect("y")).pgoff, 7);
     // Nothing mapped: success. Unaligned start, zero length: EINVAL.
-    check_eq!(t.mm.do_munmap(3 * PAGE, PAGE), Ok(()));
-    check_eq!(t.mm.do_munmap(PAGE + 1, PAGE), Err(Errno::EINVAL));
-    check_eq!(t.mm.do_munmap(PAGE, 0), Err(Errno::EINVAL));
-    check_eq!(t.mm.do_munmap(PAGE, u64::MAX), Err(Errno::EINVAL));
+    check_eq!(t.mm.core().do_munmap(3 * PAGE, PAGE), Ok(()));
+    check_eq!(t.mm.core().do_munmap(PAGE + 1, PAGE), Err(Errno::EINVAL));
+    check_eq!(t.mm.core().do_munmap(PAGE, 0), Err(Errno::EINVAL));
+    check_eq!(t.mm.core().do_munmap(PAGE, u64::MAX), Err(Errno::EINVAL));
     expect(&t, &names, "x      y")
 }
 
@@ -95,15 +97,15 @@ pub(crate) fn faulted_neighbours() -> Result<(), Failure> {
     let mut t = Ctx::new();
     // An unfaulted range joins a faulted neighbour (6.16 rule) and shares its anon_vma.
     let names = draw(&mut t, "AA", FA)?;
-    ok!(t.mm.anon_vma_prepare(names.id('A')));
+    ok!(t.mm.core().anon_vma_prepare(names.id('A')));
     mmap(&mut t, 2, 1, FA)?;
     expect(&t, &names, "AAA")?;
     t.cleanup()?;
 
     // Two faulted neighbours with different anon_vmas: only the left one merges.
     let names = draw(&mut t, "AA BB", FA)?;
-    ok!(t.mm.anon_vma_prepare(names.id('A')));
-    ok!(t.mm.anon_vma_prepare(names.id('B')));
+    ok!(t.mm.core().anon_vma_prepare(names.id('A')));
+    ok!(t.mm.core().anon_vma_prepare(names.id('B')));
     check!(t.vma(names.id('A')).anon_vma != t.vma(names.id('B')).anon_vma);
     mmap(&mut t, 2, 1, FA)?;
     expect(&t, &names, "AAABB")?;
@@ -116,8 +118,8 @@ pub(crate) fn faulted_neighbours() -> Result<(), Failure> {
     let b = t.alloc_and_link(2 * PAGE, 4 * PAGE, 2, ro)?;
     let mut names = names;
     names.0.insert(b, 'B');
-    ok!(t.mm.anon_vma_prepare(names.id('A')));
-    ok!(t.mm.anon_vma_prepare(b));
+    ok!(t.mm.core().anon_vma_prepare(names.id('A')));
+    ok!(t.mm.core().anon_vma_prepare(b));
     check_eq!(t.vma(b).anon_vma, t.vma(names.id('A')).anon_vma);
     change_flags(&mut t, 2, 4, FA)?;
     expect(&t, &names, "AAAA")
@@ -126,17 +128,17 @@ pub(crate) fn faulted_neighbours() -> Result<(), Failure> {
 pub(crate) fn fork_child_blocks_merge() -> Result<(), Failure> {
     let mut parent = Ctx::new();
     let mut child = Ctx::new();
-    parent.mm.anon_shared = true;
-    child.mm.anon_shared = true;
+    parent.mm.set.share_anon();
+    child.mm.set.share_anon();
     let pnames = draw(&mut parent, "PP", FA)?;
     let p = pnames.id('P');
-    ok!(parent.mm.anon_vma_prepare(p));
+    ok!(parent.mm.core().anon_vma_prepare(p));
     let cnames = draw(&mut child, "CC", FA)?;
     let c = cnames.id('C');
     {
         let pvma = parent.mm.vma(p);
-        let crate::mm::Mm { vmas, env, .. } = &mut child.mm;
-        ok!(anon_vma_fork(env, vmas.get_mut(c).expect("live"), pvma));
+        let crate::mm::Mm { set, env, .. } = &mut child.mm;
+        ok!(anon_vma_fork(env, set.vma_mut(c), pvma));
     }
     check_eq!(child.vma(c).chain_len(), 2);
     check!(child.vma(c).is_fork_child());
@@ -153,30 +155,35 @@ pub(crate) fn file_offsets() -> Result<(), Failure> {
     let file = File::new("/data", 16, FileKind::Regular, true, false);
     let ro = VmFlags::READ | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC;
     let names = Default::default();
-    ok!(t.mm.mmap_region(Some(file.clone()), 0, 2 * PAGE, ro, 0));
     ok!(t
         .mm
+        .core()
+        .mmap_region(Some(file.clone()), 0, 2 * PAGE, ro, 0));
+    ok!(t
+        .mm
+        .core()
         .mmap_region(Some(file.clone()), 2 * PAGE, 2 * PAGE, ro, 2));
     expect(&t, &names, "xxxx")?;
     ok!(t
         .mm
+        .core()
         .mmap_region(Some(file.clone()), 4 * PAGE, 2 * PAGE, ro, 7));
     expect(&t, &names, "xxxxyy")?;
     let other = File::new("/data", 16, FileKind::Regular, true, false);
-    ok!(t.mm.mmap_region(Some(other), 6 * PAGE, PAGE, ro, 9));
+    ok!(t.mm.core().mmap_region(Some(other), 6 * PAGE, PAGE, ro, 9));
     expect(&t, &names, "xxxxyyz")
 }
 
 pub(crate) fn relocate_down() -> Result<(), Failure> {
     let mut t = Ctx::new();
     let names = draw(&mut t, "      SS", FA | VmFlags::GROWSDOWN)?;
-    ok!(t.mm.relocate_down(names.id('S'), 4 * PAGE));
+    ok!(t.mm.core().relocate_down(names.id('S'), 4 * PAGE));
     expect(&t, &names, "  SS")?;
     check_eq!(t.vma(names.id('S')).pgoff, 6);
     t.cleanup()?;
     let names = draw(&mut t, "A     SS", FA)?;
     check_eq!(
-        t.mm.relocate_down(names.id('S'), 6 * PAGE),
+        t.mm.core().relocate_down(names.id('S'), 6 * PAGE),
         Err(Errno::EFAULT)
     );
     expect(&t, &names, "A     SS")
@@ -189,14 +196,14 @@ pub(crate) fn max_map_count() -> Result<(), Failure> {
     let a = names.id('A');
     // At the limit a split fails...
     check_eq!(
-        t.mm.split(a, PAGE, NewPart::Below).map(|_| ()),
+        t.mm.core().split(a, PAGE, NewPart::Below).map(|_| ()),
         Err(Errno::ENOMEM)
     );
     // ...and so does an munmap that would leave one more VMA...
-    check_eq!(t.mm.do_munmap(PAGE, PAGE), Err(Errno::ENOMEM));
+    check_eq!(t.mm.core().do_munmap(PAGE, PAGE), Err(Errno::ENOMEM));
     expect(&t, &names, "AAAA BBBB")?;
     // ...but trimming an end is allowed (the count goes over only briefly).
-    ok!(t.mm.do_munmap(3 * PAGE, 3 * PAGE));
+    ok!(t.mm.core().do_munmap(3 * PAGE, 3 * PAGE));
     expect(&t, &names, "xxx   yyy")?;
     Ok(())
 }
@@ -220,6 +227,7 @@ pub(crate) fn attributes_are_identity() -> Result<(), Failure> {
     let a = names.id('A');
     let got = ok!(t
         .mm
+        .core()
         .modify_name(Some(a), a, 0, 2 * PAGE, Some(name.clone())));
     check_eq!(got, a);
     t.vma_mut(got).anon_name = Some(name.clone());
@@ -228,6 +236,7 @@ pub(crate) fn attributes_are_identity() -> Result<(), Failure> {
     check_eq!(
         ok!(t
             .mm
+            .core()
             .modify_name(Some(a), x, 2 * PAGE, 4 * PAGE, Some(name.clone()))),
         a
     );
@@ -238,6 +247,7 @@ pub(crate) fn attributes_are_identity() -> Result<(), Failure> {
     let a = names.id('A');
     let got = ok!(t
         .mm
+        .core()
         .modify_policy(Some(a), a, 2 * PAGE, 4 * PAGE, Some(policy.clone())));
     t.vma_mut(got).policy = Some(policy.clone());
     expect(&t, &names, "xxAA")?;
@@ -245,6 +255,7 @@ pub(crate) fn attributes_are_identity() -> Result<(), Failure> {
     check_eq!(
         ok!(t
             .mm
+            .core()
             .modify_policy(None, x, 0, 2 * PAGE, Some(policy.clone()))),
         a
     );
@@ -254,10 +265,15 @@ pub(crate) fn attributes_are_identity() -> Result<(), Failure> {
     let names = draw(&mut t, "AAAA", FA)?;
     let a = names.id('A');
     let uffd = FA | VmFlags::UFFD_MISSING;
-    let got =
-        ok!(t
-            .mm
-            .modify_flags_uffd(Some(a), a, PAGE, 2 * PAGE, uffd, Some(UffdCtx(7)), false));
+    let got = ok!(t.mm.core().modify_flags_uffd(
+        Some(a),
+        a,
+        PAGE,
+        2 * PAGE,
+        uffd,
+        Some(UffdCtx(7)),
+        false
+    ));
     t.vma_mut(got).flags = uffd;
     t.vma_mut(got).uffd_ctx = Some(UffdCtx(7));
     expect(&t, &names, "xAyy")?;
@@ -265,6 +281,7 @@ pub(crate) fn attributes_are_identity() -> Result<(), Failure> {
     check_eq!(
         ok!(t
             .mm
+            .core()
             .modify_flags_uffd(Some(x), a, PAGE, 2 * PAGE, FA, None, false)),
         x
     );

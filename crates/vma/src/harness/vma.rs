@@ -10,7 +10,7 @@ pub(crate) fn copy_vma() -> Result<(), Failure> {
 
     //    VV  -> NN VV: copied backwards, no merge.
     let vma = t.alloc_and_link(0x3000, 0x5000, 3, F)?;
-    let copied = t.mm.copy_vma(vma, 0, 0x2000, 0);
+    let copied = t.mm.core().copy_vma(vma, 0, 0x2000, 0);
     t.validate()?;
     check!(copied.is_some());
     let new = copied.unwrap().new;
@@ -24,7 +24,7 @@ pub(crate) fn copy_vma() -> Result<(), Failure> {
     // VV    NN -> VV  NNNN: copied next to N, merged into it.
     let vma = t.alloc_and_link(0, 0x2000, 0, F)?;
     let next = t.alloc_and_link(0x6000, 0x8000, 6, F)?;
-    let copied = t.mm.copy_vma(vma, 0x4000, 0x2000, 4);
+    let copied = t.mm.core().copy_vma(vma, 0x4000, 0x2000, 4);
     t.validate()?;
     check_eq!(copied.map(|c| c.new), Some(next));
     check_eq!(

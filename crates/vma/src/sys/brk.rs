@@ -9,7 +9,7 @@ use crate::core::vmg::MergeState;
 use crate::env::{AllocSite, Env};
 use crate::errno::{Errno, KResult};
 use crate::flags::VmFlags;
-use crate::mm::{account_kind, Mm};
+use crate::mm::Mm;
 use crate::slab::VmaId;
 use crate::vma::Vma;
 
@@ -50,7 +50,10 @@ impl<E: Env> Mm<E> {
                 return Err(());
             }
             self.process.brk = brk;
-            return self.munmap_aligned(vma, newbrk, oldbrk).map_err(|_| ());
+            return self
+                .core()
+                .munmap_aligned(vma, newbrk, oldbrk)
+                .map_err(|_| ());
         }
         self.check_brk_limits(oldbrk, newbrk - oldbrk)
             .map_err(|_| ())?;
@@ -99,18 +102,18 @@ impl<E: Env> Mm<E> {
         if self.process.merge_any && self.config.ksm && super::ksm_should_add_vma(flags) {
             flags |= VmFlags::MERGEABLE;
         }
-        if !self.may_expand_vm(flags, pages) || self.map_count > self.config.max_map_count {
+        if !self.may_expand_vm(flags, pages) || self.map_count() > self.config.max_map_count {
             return Err(Errno::ENOMEM);
         }
-        self.vm_enough_memory(pages)?;
+        self.core().vm_enough_memory(pages)?;
         let mut done = None;
         if let Some(v) = vma.filter(|&v| self.vma(v).end == addr) {
             let mut vmg = MergeState::new(addr, addr + len, flags, addr >> PAGE_SHIFT);
             vmg.prev = Some(v);
             vmg.just_expand = true;
-            done = self.merge_new_range(&mut vmg);
+            done = self.core().merge_new_range(&mut vmg);
             if done.is_none() && vmg.nomem() {
-                self.vm_unacct_memory(pages);
+                self.core().vm_unacct_memory(pages);
                 return Err(Errno::ENOMEM);
             }
         }
@@ -122,22 +125,19 @@ impl<E: Env> Mm<E> {
                     .and_then(|_| self.tree_prealloc())
                     .is_err()
                 {
-                    self.vm_unacct_memory(pages);
+                    self.core().vm_unacct_memory(pages);
                     return Err(Errno::ENOMEM);
                 }
-                let id = self
-                    .vmas
-                    .insert(Vma::new(addr, addr + len, addr >> PAGE_SHIFT, flags));
+                let vma = Vma::new(addr, addr + len, addr >> PAGE_SHIFT, flags);
+                let id = self.set.link(vma);
                 self.env.vma_start_write(id);
-                self.tree.store(addr, addr + len, id);
-                self.map_count += 1;
                 id
             }
         };
-        self.stats.total_vm += pages;
-        account_kind(&mut self.stats, VmFlags::DATA_DEFAULT, pages as i64);
+        self.set.add_total(pages);
+        self.set.account_kind(VmFlags::DATA_DEFAULT, pages as i64);
         if flags.contains(VmFlags::LOCKED) {
-            self.stats.locked_vm += pages;
+            self.set.add_locked(pages as i64);
         }
         if self.config.soft_dirty {
             self.vma_mut(vma).flags |= VmFlags::SOFTDIRTY;

@@ -13,6 +13,6 @@ impl<E: Env> Mm<E> {
             return Err(Errno::EINVAL);
         }
         let vma = self.vma_starting_at(start).ok_or(Errno::EFAULT)?;
-        self.relocate_down(vma, shift)
+        self.core().relocate_down(vma, shift)
     }
 }

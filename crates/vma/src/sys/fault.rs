@@ -7,7 +7,7 @@ use crate::config::{PAGE_SHIFT, PAGE_SIZE};
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
 use crate::flags::VmFlags;
-use crate::mm::{account_kind, Mm};
+use crate::mm::Mm;
 use crate::slab::VmaId;
 
 /// The signal a faulting access raises.
@@ -69,7 +69,7 @@ impl<E: Env> Mm<E> {
                 // for the page, so a private write past EOF leaves the VMA
                 // with an anon_vma even though it ends in SIGBUS.
                 if cow {
-                    self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
+                    self.core().anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
                 }
                 return Err(Signal::Bus);
             }
@@ -79,7 +79,7 @@ impl<E: Env> Mm<E> {
             // context has, that is SIGBUS. A private write fault has
             // prepared the anon_vma first.
             if cow {
-                self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
+                self.core().anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
             }
             return Err(Signal::Bus);
         }
@@ -87,13 +87,13 @@ impl<E: Env> Mm<E> {
             // hugetlb_no_page prepares a private mapping's anon_vma before
             // it asks the pool for a page.
             if !self.vma(vma).flags.contains(VmFlags::SHARED) {
-                self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
+                self.core().anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
             }
             return Err(Signal::Bus);
         }
         if cow {
             // A private write fault allocates an anonymous page (COW).
-            self.anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
+            self.core().anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
         }
         self.page_faulted_in(vma, page, page + PAGE_SIZE, access == Access::Write);
         Ok(())
@@ -298,7 +298,7 @@ impl<E: Env> Mm<E> {
             }
         }
         self.tree_prealloc()?;
-        self.anon_vma_prepare(vma)?;
+        self.core().anon_vma_prepare(vma)?;
         self.env.vma_start_write(vma);
         let v = self.vma(vma);
         if address >= v.start {
@@ -312,15 +312,11 @@ impl<E: Env> Mm<E> {
         self.acct_stack_growth(vma, size, grow)?;
         let flags = self.vma(vma).flags;
         if flags.contains(VmFlags::LOCKED) {
-            self.stats.locked_vm += grow;
+            self.set.add_locked(grow as i64);
         }
-        self.stats.total_vm += grow;
-        account_kind(&mut self.stats, flags, grow as i64);
-        let v = self.vma_mut(vma);
-        v.start = address;
-        v.pgoff -= grow;
-        let end = v.end;
-        self.tree.store(address, end, vma);
+        self.set.add_total(grow);
+        self.set.account_kind(flags, grow as i64);
+        self.set.grow_down(vma, address);
         Ok(())
     }
 
@@ -337,7 +333,7 @@ impl<E: Env> Mm<E> {
         // The kernel charges every growth; only VM_ACCOUNT stacks are
         // uncharged when unmapped, so only they are charged here.
         if flags.contains(VmFlags::ACCOUNT) {
-            self.vm_enough_memory(grow)?;
+            self.core().vm_enough_memory(grow)?;
         }
         Ok(())
     }
@@ -393,7 +389,7 @@ impl<E: Env> Mm<E> {
         let done = stop.unwrap_or(end);
         if done > start {
             if cow {
-                self.anon_vma_prepare(vma)?;
+                self.core().anon_vma_prepare(vma)?;
             }
             if !write {
                 self.read_faults_around(vma, start, done);
@@ -410,7 +406,7 @@ impl<E: Env> Mm<E> {
             Some(at) if guard == Some(at) => Err(Errno::EFAULT),
             Some(_) => {
                 if cow {
-                    self.anon_vma_prepare(vma)?;
+                    self.core().anon_vma_prepare(vma)?;
                 }
                 Err(Errno::EFAULT)
             }

@@ -27,8 +27,8 @@ impl<E: Env> Mm<E> {
         child.shared_policies = self.shared_policies.clone();
         child.pages = self.pages.shmem_only();
         child.process.def_flags = self.process.def_flags & VmFlags::NOHUGEPAGE;
-        child.anon_shared = true;
-        self.anon_shared = true;
+        child.set.share_anon();
+        self.set.share_anon();
         let ids: alloc::vec::Vec<_> = self.vmas().map(|(id, _)| id).collect();
         for id in ids {
             if let Err(e) = self.dup_vma_into(&mut child, id) {
@@ -41,7 +41,7 @@ impl<E: Env> Mm<E> {
             count_stats(&mut stats, v);
         }
         stats.locked_vm = 0;
-        child.stats = stats;
+        child.set.set_stats(stats);
         Ok(child)
     }
 
@@ -52,7 +52,7 @@ impl<E: Env> Mm<E> {
             return Ok(());
         }
         if pv.flags.contains(VmFlags::ACCOUNT) {
-            child.vm_enough_memory(pv.pages())?;
+            child.core().vm_enough_memory(pv.pages())?;
         }
         child.alloc(AllocSite::Vma)?;
         let mut vma = pv.dup();
@@ -88,9 +88,7 @@ impl<E: Env> Mm<E> {
             child.pages.copy_mapped_from(&self.pages, s, e);
             self.pages.share(s, e);
         }
-        let cid = child.vmas.insert(vma);
-        child.tree.store(s, e, cid);
-        child.map_count += 1;
+        child.set.link(vma);
         Ok(())
     }
 
@@ -98,15 +96,12 @@ impl<E: Env> Mm<E> {
     pub(crate) fn teardown(&mut self) {
         let ids: alloc::vec::Vec<_> = self.vmas().map(|(id, _)| id).collect();
         for id in ids {
-            let (s, e) = (self.vma(id).start, self.vma(id).end);
-            self.tree.erase(s, e);
-            if let Some(mut v) = self.vmas.remove(id) {
+            if let Some(mut v) = self.set.unlink(id) {
                 crate::core::munmap::close_vma(&mut self.env, &mut v);
                 unlink_anon_vmas(&mut v);
             }
         }
-        self.map_count = 0;
-        self.stats = VmStats::default();
+        self.set.set_stats(VmStats::default());
         self.guards = super::GuardMap::default();
     }
 }
@@ -115,7 +110,7 @@ impl<E: Env> Drop for Mm<E> {
     /// The address space going away releases its `anon_vma` links, which
     /// its fork relatives still count.
     fn drop(&mut self) {
-        for (_, v) in self.vmas.iter_mut() {
+        for v in self.set.vmas_mut() {
             unlink_anon_vmas(v);
         }
     }

@@ -48,7 +48,7 @@ impl<E: Env> Mm<E> {
             self.vma_mut(vma).flags |= VmFlags::MAYBE_GUARD;
         }
         if self.vma(vma).is_anonymous() {
-            self.anon_vma_prepare(vma)?;
+            self.core().anon_vma_prepare(vma)?;
         }
         self.zap(start, end);
         self.guards.insert(start, end);
@@ -63,12 +63,6 @@ impl<E: Env> Mm<E> {
         }
         self.guards.remove(start, end);
         Ok(())
-    }
-
-    /// Page tables of `[start, end)` are freed (munmap, a replacing mmap,
-    /// exit): their markers go with them.
-    pub(crate) fn guards_unmapped(&mut self, start: u64, end: u64) {
-        self.guards.remove(start, end);
     }
 
     /// Checks that every marker lies inside a VMA, as PTE markers can only
@@ -93,5 +87,17 @@ impl<E: Env> Mm<E> {
             }
         }
         Ok(())
+    }
+}
+
+/// Guard markers live in the page tables: unmapping a range drops them,
+/// moving its page tables moves them.
+impl crate::core::PageState for GuardMap {
+    fn clear(&mut self, start: u64, end: u64) {
+        self.remove(start, end);
+    }
+
+    fn move_range(&mut self, from: u64, to: u64, len: u64) {
+        GuardMap::move_range(self, from, to, len);
     }
 }

@@ -14,14 +14,13 @@
 //! are not modelled.
 
 use super::consts::*;
-use crate::config::{HugePool, PAGE_SHIFT, PAGE_SIZE};
+use crate::config::{PAGE_SHIFT, PAGE_SIZE};
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
 use crate::file::File;
 use crate::flags::VmFlags;
 use crate::mm::Mm;
 use crate::slab::VmaId;
-use crate::vma::Vma;
 
 /// `ALIGN(len, size)` for a power-of-two `size`, wrapping like the kernel's
 /// macro (a length within `size` of 2^64 becomes 0, which `do_mmap` then
@@ -31,19 +30,7 @@ pub(crate) fn huge_align(len: u64, size: u64) -> u64 {
     len.wrapping_add(size - 1) & !(size - 1)
 }
 
-/// The huge page size of a hugetlb VMA (`huge_page_size(hstate_vma(vma))`);
-/// `None` for other VMAs.
-pub(crate) fn vma_huge_page_size(vma: &Vma) -> Option<u64> {
-    if !vma.flags.contains(VmFlags::HUGETLB) {
-        return None;
-    }
-    vma.file.as_ref().and_then(File::huge_page_size)
-}
-
-/// Whether `file` is a hugetlbfs file (`is_file_hugepages`).
-pub(crate) fn is_file_hugepages(file: Option<&File>) -> bool {
-    file.is_some_and(|f| f.inner().huge_page_shift.is_some())
-}
+pub(crate) use crate::core::hugetlb::{is_file_hugepages, vma_huge_page_size};
 
 impl<E: Env> Mm<E> {
     /// The anonymous half of `ksys_mmap_pgoff` for `MAP_HUGETLB`: the pool
@@ -90,62 +77,6 @@ impl<E: Env> Mm<E> {
         Ok((hint, mask & !(PAGE_SIZE - 1)))
     }
 
-    /// `hugetlbfs_file_mmap` on a new VMA of `file`: marks it
-    /// `VM_HUGETLB | VM_DONTEXPAND`, requires a huge-page-aligned file
-    /// offset that fits a file position (EINVAL), and reserves the pool's
-    /// pages unless `VM_NORESERVE` (ENOMEM if the pool cannot promise
-    /// them). Runs after the range was cleared, like the kernel's hook, so
-    /// a failing `MAP_FIXED` mapping loses what it replaced.
-    pub(crate) fn hugetlbfs_mmap(&self, file: &File, vma: &Vma) -> KResult<VmFlags> {
-        let flags = vma.flags | VmFlags::HUGETLB | VmFlags::DONTEXPAND;
-        let size = file.huge_page_size().ok_or(Errno::EINVAL)?;
-        // The byte offset must fit an loff_t.
-        if vma.pgoff >> (63 - PAGE_SHIFT) != 0 {
-            return Err(Errno::EINVAL);
-        }
-        if vma.pgoff & ((size >> PAGE_SHIFT) - 1) != 0 {
-            return Err(Errno::EINVAL);
-        }
-        let vma_len = vma.end - vma.start;
-        let end = (vma.pgoff << PAGE_SHIFT)
-            .checked_add(vma_len)
-            .filter(|e| *e <= i64::MAX as u64)
-            .ok_or(Errno::EINVAL)?;
-        if flags.contains(VmFlags::NORESERVE) {
-            return Ok(flags);
-        }
-        debug_assert!(end >= vma_len && vma_len % size == 0);
-        if vma_len / size > self.huge_pages_unreserved(size) {
-            return Err(Errno::ENOMEM);
-        }
-        Ok(flags)
-    }
-
-    /// Free huge pages of `size` bytes that no mapping has reserved: the
-    /// pool's unreserved pages less this address space's reservations.
-    pub(crate) fn huge_pages_unreserved(&self, size: u64) -> u64 {
-        let Some(pool) = self.huge_pool_of_size(size) else {
-            return 0;
-        };
-        pool.unreserved()
-            .saturating_sub(self.huge_pages_reserved_here(size))
-    }
-
-    /// The pool of huge pages of `size` bytes.
-    fn huge_pool_of_size(&self, size: u64) -> Option<&HugePool> {
-        self.config.huge_pools.iter().find(|p| p.size() == size)
-    }
-
-    /// Huge pages of `size` bytes this address space's mappings reserve
-    /// (see the module's note on what is simplified).
-    fn huge_pages_reserved_here(&self, size: u64) -> u64 {
-        self.vmas()
-            .filter(|(_, v)| !v.flags.contains(VmFlags::NORESERVE))
-            .filter(|(_, v)| vma_huge_page_size(v) == Some(size))
-            .map(|(_, v)| (v.end - v.start) / size)
-            .sum()
-    }
-
     /// Whether a fault in hugetlb VMA `vma` finds no huge page: a mapping
     /// with a reservation always gets one; a `VM_NORESERVE` one needs a
     /// free unreserved page in the pool (else SIGBUS, or EFAULT for
@@ -154,7 +85,8 @@ impl<E: Env> Mm<E> {
         let v = self.vma(vma);
         match vma_huge_page_size(v) {
             Some(size) => {
-                v.flags.contains(VmFlags::NORESERVE) && self.huge_pages_unreserved(size) == 0
+                v.flags.contains(VmFlags::NORESERVE)
+                    && self.set.huge_pages_unreserved(&self.config, size) == 0
             }
             None => false,
         }

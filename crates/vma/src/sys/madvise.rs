@@ -249,7 +249,9 @@ impl<E: Env> Mm<E> {
         if new_flags == self.vma(vma).flags {
             return Ok(vma);
         }
-        let got = self.modify_flags(prev, vma, start, end, &mut new_flags)?;
+        let got = self
+            .core()
+            .modify_flags(prev, vma, start, end, &mut new_flags)?;
         self.env.vma_start_write(got);
         self.vma_mut(got).flags = new_flags;
         Ok(got)

@@ -203,7 +203,9 @@ impl<E: Env> Mm<E> {
                 prev = Some(vma);
                 continue;
             }
-            let got = self.modify_policy(prev, vma, vmstart, vmend, new.clone())?;
+            let got = self
+                .core()
+                .modify_policy(prev, vma, vmstart, vmend, new.clone())?;
             prev = Some(got);
             next = self.vma(got).end;
             if new.is_some() {

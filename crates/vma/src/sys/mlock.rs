@@ -49,7 +49,7 @@ impl<E: Env> Mm<E> {
         }
         let (start, len) = lock_range(start, len);
         let limit = self.config.rlimits.memlock >> PAGE_SHIFT;
-        let mut locked = (len >> PAGE_SHIFT).saturating_add(self.stats.locked_vm);
+        let mut locked = (len >> PAGE_SHIFT).saturating_add(self.stats().locked_vm);
         let cap = self.config.cap_ipc_lock;
         if locked > limit && !cap {
             locked = locked.saturating_sub(self.count_mlocked_pages(start, len));
@@ -115,13 +115,15 @@ impl<E: Env> Mm<E> {
             *prev = Some(vma);
             return Ok(());
         }
-        let got = self.modify_flags(*prev, vma, start, end, &mut newflags)?;
+        let got = self
+            .core()
+            .modify_flags(*prev, vma, start, end, &mut newflags)?;
         *prev = Some(got);
         let pages = (end - start) >> PAGE_SHIFT;
         if !newflags.contains(VmFlags::LOCKED) {
-            self.stats.locked_vm = self.stats.locked_vm.wrapping_sub(pages);
+            self.set.add_locked((pages as i64).wrapping_neg());
         } else if !oldflags.contains(VmFlags::LOCKED) {
-            self.stats.locked_vm = self.stats.locked_vm.wrapping_add(pages);
+            self.set.add_locked(pages as i64);
         }
         self.env.vma_start_write(got);
         self.vma_mut(got).flags = newflags;
@@ -141,7 +143,7 @@ impl<E: Env> Mm<E> {
             return Err(Errno::EPERM);
         }
         let limit = self.config.rlimits.memlock >> PAGE_SHIFT;
-        if flags & MCL_CURRENT != 0 && self.stats.total_vm > limit && !self.config.cap_ipc_lock {
+        if flags & MCL_CURRENT != 0 && self.stats().total_vm > limit && !self.config.cap_ipc_lock {
             return Err(Errno::ENOMEM);
         }
         self.apply_mlockall_flags(flags);

@@ -10,10 +10,7 @@ use crate::file::File;
 use crate::flags::VmFlags;
 use crate::mm::Mm;
 
-/// Page-aligns `len`; `None` on overflow.
-pub(crate) fn page_align(len: u64) -> Option<u64> {
-    len.checked_add(PAGE_SIZE - 1).map(|l| l & !(PAGE_SIZE - 1))
-}
+pub(crate) use crate::config::page_align;
 
 /// `calc_vm_prot_bits`: PROT_* to VM_* (with the protection key).
 pub(crate) fn prot_to_flags(prot: u32, pkey: u32) -> VmFlags {
@@ -117,7 +114,7 @@ impl<E: Env> Mm<E> {
         if pgoff.checked_add(len >> PAGE_SHIFT).is_none() {
             return Err(Errno::EOVERFLOW);
         }
-        if self.map_count > self.config.max_map_count {
+        if self.map_count() > self.config.max_map_count {
             return Err(Errno::ENOMEM);
         }
         let pkey = if prot == PROT_EXEC {
@@ -184,11 +181,14 @@ impl<E: Env> Mm<E> {
         }
         let merge_any = self.ksm_flags(vm_flags);
         let addr = if self.config.ksm_flags_before_merge_6_16() || merge_any == vm_flags {
-            self.mmap_region(file.cloned(), addr, len, merge_any, pgoff)?
+            self.core()
+                .mmap_region(file.cloned(), addr, len, merge_any, pgoff)?
         } else {
             // Before 6.16 the VMA became mergeable only after it was
             // placed (and perhaps merged), as `ksm_add_vma`.
-            let addr = self.mmap_region(file.cloned(), addr, len, vm_flags, pgoff)?;
+            let addr = self
+                .core()
+                .mmap_region(file.cloned(), addr, len, vm_flags, pgoff)?;
             if let Some(v) = self.vma_at(addr) {
                 self.vma_mut(v).flags |= VmFlags::MERGEABLE;
             }
@@ -285,12 +285,12 @@ impl<E: Env> Mm<E> {
         if !flags.contains(VmFlags::LOCKED) || self.config.cap_ipc_lock {
             return true;
         }
-        let pages = (bytes >> PAGE_SHIFT).saturating_add(self.stats.locked_vm);
+        let pages = (bytes >> PAGE_SHIFT).saturating_add(self.stats().locked_vm);
         pages <= self.config.rlimits.memlock >> PAGE_SHIFT
     }
 
     /// `munmap(addr, len)`.
     pub fn munmap(&mut self, addr: u64, len: u64) -> KResult<()> {
-        self.do_munmap(addr, len)
+        self.core().do_munmap(addr, len)
     }
 }

@@ -5,7 +5,7 @@ use super::mmap::{page_align, prot_to_flags};
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
 use crate::flags::VmFlags;
-use crate::mm::{account_kind, Mm};
+use crate::mm::Mm;
 use crate::slab::VmaId;
 
 impl<E: Env> Mm<E> {
@@ -114,7 +114,7 @@ impl<E: Env> Mm<E> {
                 | VmFlags::NORESERVE;
             if !oldflags.intersects(exempt) {
                 charged = nrpages;
-                self.vm_enough_memory(charged)?;
+                self.core().vm_enough_memory(charged)?;
                 *newflags |= VmFlags::ACCOUNT;
             }
         } else if self.config.mprotect_unaccounts_unfaulted_6_7()
@@ -124,10 +124,10 @@ impl<E: Env> Mm<E> {
         {
             newflags.remove(VmFlags::ACCOUNT);
         }
-        let got = match self.modify_flags(*prev, vma, start, end, newflags) {
+        let got = match self.core().modify_flags(*prev, vma, start, end, newflags) {
             Ok(g) => g,
             Err(e) => {
-                self.vm_unacct_memory(charged);
+                self.core().vm_unacct_memory(charged);
                 return Err(e);
             }
         };
@@ -136,15 +136,15 @@ impl<E: Env> Mm<E> {
         self.vma_mut(got).flags = *newflags;
         self.env.change_protection(start, end, *newflags);
         if oldflags.contains(VmFlags::ACCOUNT) && !newflags.contains(VmFlags::ACCOUNT) {
-            self.vm_unacct_memory(nrpages);
+            self.core().vm_unacct_memory(nrpages);
         }
         if oldflags & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::LOCKED) == VmFlags::LOCKED
             && newflags.contains(VmFlags::WRITE)
         {
             self.populate_vma(got);
         }
-        account_kind(&mut self.stats, oldflags, -(nrpages as i64));
-        account_kind(&mut self.stats, *newflags, nrpages as i64);
+        self.set.account_kind(oldflags, -(nrpages as i64));
+        self.set.account_kind(*newflags, nrpages as i64);
         Ok(())
     }
 

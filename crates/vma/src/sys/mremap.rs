@@ -25,7 +25,7 @@ use crate::config::{PAGE_SHIFT, PAGE_SIZE};
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
 use crate::flags::VmFlags;
-use crate::mm::{account_kind, Mm};
+use crate::mm::Mm;
 use crate::slab::VmaId;
 
 /// What a remap does to the size of the range (`enum mremap_type`).
@@ -198,16 +198,16 @@ impl<E: Env> Mm<E> {
             {
                 return Err(Errno::EINVAL);
             }
-            if self.map_count + 2 >= self.config.max_map_count.saturating_sub(3) {
+            if self.map_count() + 2 >= self.config.max_map_count.saturating_sub(3) {
                 return Err(Errno::ENOMEM);
             }
             if f & MREMAP_FIXED != 0 {
                 vrm.vma = None;
-                self.do_munmap(vrm.new_addr, vrm.new_len)?;
+                self.core().do_munmap(vrm.new_addr, vrm.new_len)?;
             }
             if vrm.old_len > vrm.new_len {
                 vrm.vma = None;
-                self.do_munmap(
+                self.core().do_munmap(
                     vrm.addr.wrapping_add(vrm.new_len),
                     vrm.old_len - vrm.new_len,
                 )?;
@@ -226,7 +226,7 @@ impl<E: Env> Mm<E> {
         } else if vrm.old_len >= vrm.new_len {
             if vrm.old_len > vrm.new_len {
                 vrm.vma = None;
-                self.do_munmap(
+                self.core().do_munmap(
                     vrm.addr.wrapping_add(vrm.new_len),
                     vrm.old_len - vrm.new_len,
                 )?;
@@ -272,7 +272,7 @@ impl<E: Env> Mm<E> {
         }
         // The worst case splits both the source and the destination VMAs in
         // three; 6.18 keeps four more maps of headroom on top of that.
-        if self.map_count + 2 >= self.config.max_map_count.saturating_sub(3) {
+        if self.map_count() + 2 >= self.config.max_map_count.saturating_sub(3) {
             return Err(Errno::ENOMEM);
         }
         Ok(())
@@ -362,7 +362,7 @@ impl<E: Env> Mm<E> {
     fn shrink_vma(&mut self, vrm: &mut Remap, reload: bool) -> KResult<()> {
         let start = vrm.addr.wrapping_add(vrm.new_len);
         vrm.vma = None;
-        self.do_munmap(start, vrm.delta)?;
+        self.core().do_munmap(start, vrm.delta)?;
         if reload {
             vrm.vma = Some(self.vma_at(vrm.addr).ok_or(Errno::EFAULT)?);
         }
@@ -405,7 +405,7 @@ impl<E: Env> Mm<E> {
     /// matches.
     fn expand_vma_in_place(&mut self, vrm: &mut Remap) -> KResult<()> {
         self.remap_charge(vrm)?;
-        let Some(vma) = self.merge_extend(vrm.vma(), vrm.delta) else {
+        let Some(vma) = self.core().merge_extend(vrm.vma(), vrm.delta) else {
             self.remap_uncharge(vrm);
             return Err(Errno::ENOMEM);
         };
@@ -420,7 +420,7 @@ impl<E: Env> Mm<E> {
     fn mremap_to(&mut self, vrm: &mut Remap) -> KResult<u64> {
         if vrm.flags & MREMAP_FIXED != 0 {
             vrm.vma = None;
-            self.do_munmap(vrm.new_addr, vrm.new_len)?;
+            self.core().do_munmap(vrm.new_addr, vrm.new_len)?;
             // The destination may have been part of the source's VMA.
             vrm.vma = Some(self.vma_at(vrm.addr).ok_or(Errno::EFAULT)?);
         }
@@ -541,7 +541,7 @@ impl<E: Env> Mm<E> {
             vrm.delta
         };
         let charged = bytes >> PAGE_SHIFT;
-        self.vm_enough_memory(charged)?;
+        self.core().vm_enough_memory(charged)?;
         vrm.charged = charged;
         Ok(())
     }
@@ -549,7 +549,7 @@ impl<E: Env> Mm<E> {
     /// `vrm_uncharge`: give back what `remap_charge` took.
     pub(super) fn remap_uncharge(&mut self, vrm: &mut Remap) {
         if self.vma(vrm.vma()).flags.contains(VmFlags::ACCOUNT) {
-            self.vm_unacct_memory(vrm.charged);
+            self.core().vm_unacct_memory(vrm.charged);
             vrm.charged = 0;
         }
     }
@@ -559,10 +559,10 @@ impl<E: Env> Mm<E> {
     pub(super) fn remap_stat_account(&mut self, vrm: &Remap, bytes: u64) {
         let pages = bytes >> PAGE_SHIFT;
         let flags = self.vma(vrm.vma()).flags;
-        self.stats.total_vm = self.stats.total_vm.wrapping_add(pages);
-        account_kind(&mut self.stats, flags, pages as i64);
+        self.set.add_total(pages);
+        self.set.account_kind(flags, pages as i64);
         if flags.contains(VmFlags::LOCKED) {
-            self.stats.locked_vm = self.stats.locked_vm.wrapping_add(pages);
+            self.set.add_locked(pages as i64);
         }
     }
 }

@@ -43,11 +43,8 @@ impl<E: Env> Mm<E> {
         // for good: the growth charged by a shrinking fixed move (the kernel
         // charges the shrink's delta), the growth of a failed move, and
         // everything after a failed unmap.
-        self.committed_leaked = self
-            .committed_leaked
-            .wrapping_add(vrm.charged)
-            .wrapping_add(unaccounted)
-            .wrapping_sub(copied);
+        self.set
+            .leak_committed(vrm.charged.wrapping_add(unaccounted).wrapping_sub(copied));
         match err {
             Some(e) => Err(e),
             None => Ok(vrm.new_addr),
@@ -58,12 +55,12 @@ impl<E: Env> Mm<E> {
     /// room for up to three more VMAs (a copy that does not merge, a
     /// source split in three); a driver may refuse the splits.
     fn prep_move_vma(&mut self, vrm: &Remap) -> KResult<()> {
-        if self.map_count >= self.config.max_map_count.saturating_sub(3) {
+        if self.map_count() >= self.config.max_map_count.saturating_sub(3) {
             return Err(Errno::ENOMEM);
         }
         let end = vrm.addr.wrapping_add(vrm.old_len);
-        let Mm { vmas, env, .. } = self;
-        let v = vmas.get(vrm.vma()).expect("live VMA");
+        let Mm { set, env, .. } = self;
+        let v = set.vma(vrm.vma());
         if v.ops.is_some_and(|o| o.may_split) {
             if v.start != vrm.addr {
                 env.may_split(v, vrm.addr)?;
@@ -84,7 +81,10 @@ impl<E: Env> Mm<E> {
     fn copy_vma_and_data(&mut self, vrm: &mut Remap) -> KResult<(VmaId, Option<Errno>)> {
         let v = self.vma(vrm.vma());
         let new_pgoff = v.pgoff.wrapping_add((vrm.addr - v.start) >> PAGE_SHIFT);
-        let Some(copied) = self.copy_vma(vrm.vma(), vrm.new_addr, vrm.new_len, new_pgoff) else {
+        let Some(copied) = self
+            .core()
+            .copy_vma(vrm.vma(), vrm.new_addr, vrm.new_len, new_pgoff)
+        else {
             self.remap_uncharge(vrm);
             return Err(Errno::ENOMEM);
         };
@@ -148,7 +148,7 @@ impl<E: Env> Mm<E> {
             } else {
                 vma_pages
             };
-            self.locked_leaked = self.locked_leaked.wrapping_add(pages);
+            self.set.leak_locked(pages);
         }
         self.env.vma_start_write(id);
         let v = self.vma_mut(id);
@@ -165,7 +165,9 @@ impl<E: Env> Mm<E> {
     fn unlock_moved_range(&mut self, vma: VmaId, start: u64, end: u64) -> KResult<()> {
         let prev = self.vma_prev_of(self.vma(vma).start);
         let mut flags = self.vma(vma).flags & !VmFlags::LOCKED_MASK;
-        let got = self.modify_flags(prev, vma, start, end, &mut flags)?;
+        let got = self
+            .core()
+            .modify_flags(prev, vma, start, end, &mut flags)?;
         self.env.vma_start_write(got);
         self.vma_mut(got).flags = flags;
         Ok(())
@@ -195,8 +197,8 @@ impl<E: Env> Mm<E> {
             0
         };
         vrm.vma = None;
-        if self.do_munmap(addr, len).is_err() {
-            self.stats.committed = self.stats.committed.wrapping_add(len >> PAGE_SHIFT);
+        if self.core().do_munmap(addr, len).is_err() {
+            self.set.add_committed(len >> PAGE_SHIFT);
             return unaccounted + (len >> PAGE_SHIFT);
         }
         if !accountable {

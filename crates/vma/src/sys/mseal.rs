@@ -70,7 +70,7 @@ impl<E: Env> Mm<E> {
             }
             let (s, e) = (start.max(v.start), end.min(v.end));
             let mut flags = v.flags | VmFlags::SEALED;
-            let got = self.modify_flags(prev, vma, s, e, &mut flags)?;
+            let got = self.core().modify_flags(prev, vma, s, e, &mut flags)?;
             self.env.vma_start_write(got);
             self.vma_mut(got).flags = flags | VmFlags::SEALED;
             prev = Some(got);

@@ -309,3 +309,15 @@ impl<E: Env> Mm<E> {
         self.pages.unmap(start & !(PAGE_SIZE - 1), end);
     }
 }
+
+/// The core clears page state when it zaps or unmaps a range, and moves
+/// it with the page tables when it relocates a VMA.
+impl crate::core::PageState for Pages {
+    fn clear(&mut self, start: u64, end: u64) {
+        self.unmap(start & !(PAGE_SIZE - 1), end);
+    }
+
+    fn move_range(&mut self, from: u64, to: u64, len: u64) {
+        Pages::move_range(self, from, to, len);
+    }
+}

@@ -83,6 +83,7 @@ impl<E: Env> Mm<E> {
             return Ok(vma);
         }
         let got = self
+            .core()
             .modify_name(prev, vma, start, end, name.clone())
             .map_err(|e| if e == Errno::ENOMEM { Errno::EAGAIN } else { e })?;
         self.env.vma_start_write(got);

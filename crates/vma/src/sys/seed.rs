@@ -52,7 +52,7 @@ impl<E: Env> Mm<E> {
     /// EINVAL for a bad VMA list, ENOMEM if an allocation fails (the
     /// address space is then left empty).
     pub fn seed(&mut self, vmas: &[SeedVma], process: SeedProcess) -> KResult<()> {
-        if self.map_count != 0 {
+        if self.map_count() != 0 {
             return Err(Errno::EBUSY);
         }
         check_seed(vmas, self.config.task_size)?;
@@ -78,12 +78,12 @@ impl<E: Env> Mm<E> {
         let mut vma = Vma::new(s.start, s.end, s.pgoff, s.flags);
         vma.ops = s.file.as_ref().and_then(|f| f.inner().vm_ops);
         vma.file = s.file.clone();
-        count_stats(&mut self.stats, &vma);
-        let id = self.vmas.insert(vma);
-        self.tree.store(s.start, s.end, id);
-        self.map_count += 1;
+        let mut stats = self.stats();
+        count_stats(&mut stats, &vma);
+        self.set.set_stats(stats);
+        let id = self.set.link(vma);
         if s.faulted {
-            self.anon_vma_prepare(id)?;
+            self.core().anon_vma_prepare(id)?;
         }
         Ok(())
     }
@@ -105,7 +105,7 @@ impl<E: Env> Mm<E> {
         if self.vma(id).flags.contains(VmFlags::SHARED) {
             return Ok(());
         }
-        self.anon_vma_prepare(id)?;
+        self.core().anon_vma_prepare(id)?;
         let page = addr & !(crate::config::PAGE_SIZE - 1);
         self.page_faulted_in(id, page, page + crate::config::PAGE_SIZE, true);
         Ok(())

@@ -189,8 +189,15 @@ impl<E: Env> Mm<E> {
             start = start.max(v.start);
             let vma_end = end.min(v.end);
             let new_flags = (v.flags & !VmFlags::UFFD_FLAGS) | vm_flags;
-            let got =
-                self.modify_flags_uffd(prev, vma, start, vma_end, new_flags, Some(ctx), false)?;
+            let got = self.core().modify_flags_uffd(
+                prev,
+                vma,
+                start,
+                vma_end,
+                new_flags,
+                Some(ctx),
+                false,
+            )?;
             self.userfaultfd_set_ctx(got, Some(ctx), vm_flags);
             prev = Some(got);
             start = self.vma(got).end;
@@ -212,7 +219,9 @@ impl<E: Env> Mm<E> {
         let v = self.vma(vma);
         let give_up_on_oom = start == v.start && end == v.end;
         let flags = v.flags & !VmFlags::UFFD_FLAGS;
-        let got = self.modify_flags_uffd(prev, vma, start, end, flags, None, give_up_on_oom)?;
+        let got =
+            self.core()
+                .modify_flags_uffd(prev, vma, start, end, flags, None, give_up_on_oom)?;
         self.userfaultfd_set_ctx(got, None, VmFlags::NONE);
         Ok(got)
     }

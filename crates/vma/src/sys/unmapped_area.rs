@@ -233,7 +233,7 @@ impl<E: Env> Mm<E> {
         loop {
             if info.topdown {
                 let a = self
-                    .tree
+                    .set
                     .highest_gap(low, high, length)
                     .ok_or(Errno::ENOMEM)?;
                 let gap_end = a + length;
@@ -258,7 +258,7 @@ impl<E: Env> Mm<E> {
                 return Ok(gap);
             } else {
                 let a = self
-                    .tree
+                    .set
                     .lowest_gap(low, high, length)
                     .ok_or(Errno::ENOMEM)?;
                 let mut gap = a + info.start_gap;
