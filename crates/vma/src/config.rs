@@ -159,6 +159,14 @@ pub struct Config {
     /// exist (ENOSYS without). They work only if the CPU has `pku` too; see
     /// [`Config::pkeys_enabled`].
     pub pkeys: bool,
+    /// Without `pku`, the kernel's key allocation map starts full, so
+    /// every `pkey_alloc` answers ENOSPC; otherwise the first one answers
+    /// EINVAL and takes key 0 for good. A property of the kernel build,
+    /// measured rather than derived from the version: Debian's 6.1, 6.12
+    /// and 7.2 images (under qemu, with or without other CPU features)
+    /// start full; a 6.18 build on an AMD EPYC does not. The lab probes
+    /// the kernel it checks.
+    pub pkeys_exhausted_without_pku: bool,
     /// The CPU's features that change VMA behaviour.
     pub cpu: CpuFeatures,
     /// NUMA nodes with memory that the task may use (bit n = node n):
@@ -219,6 +227,7 @@ impl Config {
             soft_dirty: false,
             numa: true,
             pkeys: true,
+            pkeys_exhausted_without_pku: false,
             cpu: CpuFeatures {
                 pku: true,
                 user_shstk: false,

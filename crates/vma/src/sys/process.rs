@@ -42,7 +42,9 @@ impl Process {
     /// allocates key 0 only where the CPU has protection keys.
     pub fn for_config(config: &crate::Config) -> Process {
         Process {
-            pkeys_allocated: u16::from(config.pkeys_enabled()),
+            pkeys_allocated: u16::from(
+                config.pkeys_enabled() || config.pkeys_exhausted_without_pku,
+            ),
             ..Process::default()
         }
     }

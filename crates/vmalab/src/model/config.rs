@@ -23,6 +23,7 @@ pub fn config_for(host: &HostConfig) -> Config {
     c.numa = opt("CONFIG_NUMA", c.numa);
     c.pkeys = opt("CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS", c.pkeys);
     c = c.with_cpu(host.features.cpu);
+    c.pkeys_exhausted_without_pku = host.features.pkeys_exhausted;
     if let Some(v) = host.max_map_count {
         c.max_map_count = v as usize;
     }
