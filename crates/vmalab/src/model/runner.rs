@@ -7,10 +7,11 @@ use super::config::config_for;
 use super::content::{Content, FileContent};
 use super::layout::{window_layout, FileNames};
 use crate::host::HostConfig;
-use crate::outcome::{Outcome, Value};
-use crate::scenario::{Access as TouchAccess, FdArg, Scenario, StepKind};
+use crate::machine::{run_step, Fd, Machine, NodeMask, Reply};
+use crate::outcome::Outcome;
+use crate::scenario::Scenario;
 use crate::trace::{StepResult, Trace};
-use crate::window::{off_arg, Admission, Window};
+use crate::window::Window;
 use vma::sys::consts::{MAP_ANONYMOUS, MAP_FIXED, MAP_SHARED, PROT_NONE};
 use vma::{Access, Errno, File, FileKind, Mm, Signal};
 
@@ -94,63 +95,24 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
     }
     let mut mm = Mm::new(config_for(host));
     place_guards(&mut mm, &window);
-    let mut proc = Proc {
-        mm,
-        content: Content::default(),
+    let mut model = Model {
+        proc: Proc {
+            mm,
+            content: Content::default(),
+        },
+        ancestors: Vec::new(),
+        shared: Shared {
+            files: &files,
+            content: FileContent::default(),
+        },
+        uffd_owner: None,
+        page_size: window.page_size,
+        opts: *opts,
     };
-    let mut ancestors = Vec::new();
-    let mut shared = Shared {
-        files: &files,
-        content: FileContent::default(),
-    };
-    // The userfaultfd belongs to the process that opened it (on first
-    // use): after a fork the child's registrations act on the parent.
-    let mut uffd_owner: Option<usize> = None;
     for (index, step) in scenario.steps.iter().enumerate() {
-        let mut outcome = match window.admit(&step.kind) {
-            Admission::Skip(why) => Outcome::Skipped(why),
-            Admission::Refuse(why) => Outcome::Refused(why),
-            Admission::Run => match &step.kind {
-                StepKind::Fork => match proc.mm.fork() {
-                    Ok(child) => {
-                        let content = proc.content.clone();
-                        ancestors.push(std::mem::replace(&mut proc, Proc { mm: child, content }));
-                        let mm = &proc.mm;
-                        proc.content
-                            .retain(|a| mm.vma_at(a).is_some_and(|v| !wiped(mm, v)));
-                        Outcome::Ok(Value::Int(0))
-                    }
-                    Err(e) => errno(e),
-                },
-                StepKind::UffdRegister { .. } | StepKind::UffdUnregister { .. } => {
-                    let owner = *uffd_owner.get_or_insert(ancestors.len());
-                    let target = if owner == ancestors.len() {
-                        &mut proc
-                    } else {
-                        &mut ancestors[owner]
-                    };
-                    run_step(target, &step.kind, &window, &mut shared, opts)
-                }
-                kind => {
-                    proc.mm.take_undetermined();
-                    let outcome = run_step(&mut proc, kind, &window, &mut shared, opts);
-                    // What the step threw away is gone before a later step
-                    // maps the same pages again (a populate after
-                    // MADV_REMOVE must not bring back the old bytes).
-                    proc.content
-                        .sync(&proc.mm, &mut shared.content, window.page_size);
-                    proc.content
-                        .adopt_copies(&proc.mm, &shared.content, window.page_size);
-                    if proc.mm.take_undetermined() {
-                        Outcome::Undetermined("depends on what reclaim took".into())
-                    } else {
-                        outcome
-                    }
-                }
-            },
-        };
-        let mut layout = window_layout(&proc.mm, &window, &mut names);
-        if proc.mm.process.pkey_rights[0] & 1 != 0 {
+        let mut outcome = run_step(&mut model, &window, &scenario.files, &step.kind);
+        let mut layout = window_layout(&model.proc.mm, &window, &mut names);
+        if model.proc.mm.process.pkey_rights[0] & 1 != 0 {
             // The thread lost access to protection key 0, i.e. to all its
             // ordinary memory (pkey_free(0) and an execute-only mapping
             // taking key 0): it dies on its next access.
@@ -167,12 +129,197 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
             break;
         }
     }
-    let maps = Some(proc.mm.maps());
-    drop(ancestors);
+    let maps = Some(model.proc.mm.maps());
+    drop(model);
     ModelTrace {
         trace,
         window,
         maps,
+    }
+}
+
+/// The model as a [`Machine`]: the current process, the ancestors a fork
+/// left waiting, and what they share.
+struct Model<'a> {
+    proc: Proc,
+    ancestors: Vec<Proc>,
+    shared: Shared<'a>,
+    /// The userfaultfd belongs to the process that opened it (on first
+    /// use): after a fork the child's registrations act on the parent.
+    uffd_owner: Option<usize>,
+    page_size: u64,
+    opts: ModelOptions,
+}
+
+impl Model<'_> {
+    /// Runs an ordinary call on the current process and settles page
+    /// contents after it.
+    fn plain(&mut self, f: impl FnOnce(&mut Proc, &mut Shared, u64) -> Reply) -> Reply {
+        let ps = self.page_size;
+        let p = &mut self.proc;
+        p.mm.take_undetermined();
+        let reply = f(p, &mut self.shared, ps);
+        // What the step threw away is gone before a later step maps the
+        // same pages again (a populate after MADV_REMOVE must not bring
+        // back the old bytes).
+        p.content.sync(&p.mm, &mut self.shared.content, ps);
+        p.content.adopt_copies(&p.mm, &self.shared.content, ps);
+        if p.mm.take_undetermined() {
+            Err(Outcome::Undetermined("depends on what reclaim took".into()))
+        } else {
+            reply
+        }
+    }
+
+    /// A call on the current process's address space alone.
+    fn mm(&mut self, f: impl FnOnce(&mut Mm) -> Result<(), Errno>) -> Reply {
+        self.plain(|p, _, _| unit(f(&mut p.mm)))
+    }
+
+    /// The process that owns the userfaultfd.
+    fn uffd_mm(&mut self) -> &mut Mm {
+        let here = self.ancestors.len();
+        let owner = *self.uffd_owner.get_or_insert(here);
+        match self.ancestors.get_mut(owner) {
+            Some(p) if owner != here => &mut p.mm,
+            _ => &mut self.proc.mm,
+        }
+    }
+}
+
+impl Machine for Model<'_> {
+    fn mmap(&mut self, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd, off: u64) -> Reply {
+        self.plain(|p, shared, _| {
+            let file = match fd {
+                Fd::File(i) => shared.files.get(i).map(|(_, f)| f),
+                Fd::Raw(_) => None,
+            };
+            match p.mm.mmap(addr, len, prot as u32, flags as u32, file, off) {
+                Ok(at) => {
+                    p.content.clear(at, at.saturating_add(len));
+                    Ok(at as i64)
+                }
+                Err(e) => Err(errno(e)),
+            }
+        })
+    }
+
+    fn munmap(&mut self, addr: u64, len: u64) -> Reply {
+        self.plain(|p, _, _| {
+            let r = unit(p.mm.munmap(addr, len));
+            forget_unmapped(p);
+            r
+        })
+    }
+
+    fn mprotect(&mut self, addr: u64, len: u64, prot: u64) -> Reply {
+        let mut prot = prot as u32;
+        if self.opts.plant == Some(PlantedBug::MprotectDropsExec) {
+            prot &= !vma::sys::consts::PROT_EXEC;
+        }
+        self.mm(|mm| mm.mprotect(addr, len, prot))
+    }
+
+    fn pkey_mprotect(&mut self, addr: u64, len: u64, prot: u64, pkey: i64) -> Reply {
+        self.mm(|mm| mm.pkey_mprotect(addr, len, prot as u32, pkey as i32))
+    }
+
+    fn pkey_alloc(&mut self, flags: u64, access: u64) -> Reply {
+        self.plain(|p, _, _| p.mm.pkey_alloc(flags, access).map(i64::from).map_err(errno))
+    }
+
+    fn pkey_free(&mut self, pkey: i64) -> Reply {
+        self.mm(|mm| mm.pkey_free(pkey))
+    }
+
+    fn mremap(&mut self, addr: u64, old_len: u64, new_len: u64, flags: u64, new: u64) -> Reply {
+        self.plain(|p, _, ps| {
+            let call = RemapCall {
+                old: addr,
+                old_len,
+                new_len,
+                flags: flags as u32,
+                new_addr: new,
+            };
+            remap(p, call, ps)
+        })
+    }
+
+    fn madvise(&mut self, addr: u64, len: u64, advice: u64) -> Reply {
+        self.mm(|mm| mm.madvise(addr, len, advice as i32))
+    }
+
+    fn mlock(&mut self, addr: u64, len: u64) -> Reply {
+        self.mm(|mm| mm.mlock(addr, len))
+    }
+
+    fn mlock2(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
+        self.mm(|mm| mm.mlock2(addr, len, flags as u32))
+    }
+
+    fn munlock(&mut self, addr: u64, len: u64) -> Reply {
+        self.mm(|mm| mm.munlock(addr, len))
+    }
+
+    fn mlockall(&mut self, flags: u64) -> Reply {
+        self.mm(|mm| mm.mlockall(flags as u32))
+    }
+
+    fn munlockall(&mut self) -> Reply {
+        self.mm(|mm| mm.munlockall())
+    }
+
+    fn mseal(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
+        self.mm(|mm| mm.mseal(addr, len, flags))
+    }
+
+    fn mbind(
+        &mut self,
+        addr: u64,
+        len: u64,
+        mode: u64,
+        nodes: Option<&NodeMask>,
+        flags: u64,
+    ) -> Reply {
+        // The model's node mask has 64 bits; a higher node is never
+        // online, so it only matters if it is the only one (EINVAL).
+        let mut mask = nodes.map_or(0, |n| n[0]);
+        if mask == 0 && nodes.is_some_and(|n| n.iter().any(|&w| w != 0)) {
+            mask = 1 << 63;
+        }
+        self.mm(|mm| mm.mbind(addr, len, mode as u32, mask, flags as u32))
+    }
+
+    fn uffd_register(&mut self, addr: u64, len: u64, modes: u64) -> Reply {
+        unit(self.uffd_mm().uffd_register(UFFD_CTX, addr, len, modes))
+    }
+
+    fn uffd_unregister(&mut self, addr: u64, len: u64) -> Reply {
+        unit(self.uffd_mm().uffd_unregister(UFFD_CTX, addr, len))
+    }
+
+    fn set_anon_name(&mut self, addr: u64, len: u64, name: Option<&str>) -> Reply {
+        self.mm(|mm| mm.prctl_set_vma_anon_name(addr, len, name))
+    }
+
+    fn memory_merge(&mut self, on: bool) -> Reply {
+        self.mm(|mm| mm.prctl_set_memory_merge(on))
+    }
+
+    fn touch(&mut self, addr: u64, write: bool) -> Reply {
+        self.plain(|p, shared, ps| touch(p, shared, addr, write, ps))
+    }
+
+    fn fork(&mut self) -> Reply {
+        let child = self.proc.mm.fork().map_err(errno)?;
+        let content = self.proc.content.clone();
+        let parent = std::mem::replace(&mut self.proc, Proc { mm: child, content });
+        self.ancestors.push(parent);
+        let mm = &self.proc.mm;
+        self.proc
+            .content
+            .retain(|a| mm.vma_at(a).is_some_and(|v| !wiped(mm, v)));
+        Ok(0)
     }
 }
 
@@ -195,201 +342,50 @@ fn errno(e: Errno) -> Outcome {
     Outcome::Err(e.name().map_or_else(|| format!("E{}", e.0), str::to_string))
 }
 
-fn unit(r: Result<(), Errno>) -> Outcome {
-    match r {
-        Ok(()) => Outcome::Ok(Value::Int(0)),
-        Err(e) => errno(e),
+fn unit(r: Result<(), Errno>) -> Reply {
+    r.map(|()| 0).map_err(errno)
+}
+
+/// A one-byte access on the model: the fault, then the byte read or
+/// written in the model's page contents.
+fn touch(p: &mut Proc, shared: &mut Shared, at: u64, write: bool, ps: u64) -> Reply {
+    let mm = &mut p.mm;
+    let acc = if write { Access::Write } else { Access::Read };
+    // Before the access maps the page again: forget what was discarded.
+    p.content.sync(mm, &mut shared.content, ps);
+    let fault = mm.fault(at, acc);
+    p.content.adopt_copies(mm, &shared.content, ps);
+    match fault {
+        Ok(()) if write => {
+            p.content.write(mm, &mut shared.content, at, ps);
+            Ok(0)
+        }
+        Ok(()) => Ok(p.content.read(mm, &mut shared.content, at, ps)),
+        Err(sig) => Err(signal(sig)),
     }
 }
 
-/// Executes one admitted step on the current process.
-fn run_step(
-    p: &mut Proc,
-    step: &StepKind,
-    w: &Window,
-    shared: &mut Shared,
-    opts: &ModelOptions,
-) -> Outcome {
-    let addr = |a| w.resolve(a).unwrap_or(0);
-    let len = |l| w.length(l).unwrap_or(u64::MAX);
+/// `mremap` on the model, carrying the moved pages' contents along.
+fn remap(p: &mut Proc, call: RemapCall, ps: u64) -> Reply {
+    let align = |l: u64| l.wrapping_add(ps - 1) & !(ps - 1);
     let mm = &mut p.mm;
-    match step {
-        StepKind::Mmap {
-            addr: a,
-            len: l,
-            prot,
-            flags,
-            fd,
-            off,
-        } => {
-            let file = match fd {
-                FdArg::File(n) => shared
-                    .files
-                    .iter()
-                    .find(|(name, _)| name == n)
-                    .map(|(_, f)| f),
-                FdArg::Raw(_) => None,
-            };
-            let (start, length) = (addr(a), len(l));
-            match mm.mmap(
-                start,
-                length,
-                prot.value as u32,
-                flags.value as u32,
-                file,
-                off_arg(off, w.page_size),
-            ) {
-                Ok(at) => {
-                    p.content.clear(at, at.saturating_add(length));
-                    Outcome::Ok(w.value_of(at))
-                }
-                Err(e) => errno(e),
-            }
-        }
-        StepKind::Munmap { addr: a, len: l } => {
-            let r = unit(mm.munmap(addr(a), len(l)));
-            forget_unmapped(p);
-            r
-        }
-        StepKind::Mprotect {
-            addr: a,
-            len: l,
-            prot,
-        } => {
-            let mut prot = prot.value as u32;
-            if opts.plant == Some(PlantedBug::MprotectDropsExec) {
-                prot &= !vma::sys::consts::PROT_EXEC;
-            }
-            unit(mm.mprotect(addr(a), len(l), prot))
-        }
-        StepKind::PkeyMprotect {
-            addr: a,
-            len: l,
-            prot,
-            pkey,
-        } => unit(mm.pkey_mprotect(addr(a), len(l), prot.value as u32, *pkey as i32)),
-        StepKind::Touch { access, addr: a } => {
-            let at = addr(a);
-            let acc = match access {
-                TouchAccess::Read => Access::Read,
-                TouchAccess::Write => Access::Write,
-            };
-            // Before the access maps the page again: forget what was discarded.
-            p.content.sync(mm, &mut shared.content, w.page_size);
-            let fault = mm.fault(at, acc);
-            p.content.adopt_copies(mm, &shared.content, w.page_size);
-            match fault {
-                Ok(()) => match access {
-                    TouchAccess::Read => Outcome::Ok(Value::Int(p.content.read(
-                        mm,
-                        &mut shared.content,
-                        at,
-                        w.page_size,
-                    ))),
-                    TouchAccess::Write => {
-                        p.content.write(mm, &mut shared.content, at, w.page_size);
-                        Outcome::Ok(Value::Int(0))
-                    }
-                },
-                Err(sig) => signal(sig),
-            }
-        }
-        StepKind::Mremap {
-            addr: a,
-            old_len,
-            new_len,
-            flags,
-            new_addr,
-        } => {
-            let align = |l: u64| l.wrapping_add(w.page_size - 1) & !(w.page_size - 1);
-            let call = RemapCall {
-                old: addr(a),
-                old_len: len(old_len),
-                new_len: len(new_len),
-                flags: flags.value as u32,
-                new_addr: new_addr.as_ref().map_or(0, addr),
-            };
-            let pieces = mapped_pieces(mm, call.old, align(call.old_len));
-            let target = mapped_pieces(mm, call.new_addr, align(call.old_len));
-            let r = mm.mremap(
-                call.old,
-                call.old_len,
-                call.new_len,
-                call.flags,
-                call.new_addr,
-            );
-            // Content moves by whole pages, as the kernel aligns lengths.
-            let call = RemapCall {
-                old_len: align(call.old_len),
-                new_len: align(call.new_len),
-                ..call
-            };
-            carry_content(p, &call, (&pieces, &target), r);
-            match r {
-                Ok(at) => Outcome::Ok(w.value_of(at)),
-                Err(e) => errno(e),
-            }
-        }
-        StepKind::PkeyAlloc { flags, access } => match mm.pkey_alloc(flags.value, access.value) {
-            Ok(k) => Outcome::Ok(Value::Int(i64::from(k))),
-            Err(e) => errno(e),
-        },
-        StepKind::PkeyFree { pkey } => unit(mm.pkey_free(*pkey)),
-        StepKind::Madvise {
-            addr: a,
-            len: l,
-            advice,
-        } => unit(mm.madvise(addr(a), len(l), advice.value as i32)),
-        StepKind::Mlock { addr: a, len: l } => unit(mm.mlock(addr(a), len(l))),
-        StepKind::Mlock2 {
-            addr: a,
-            len: l,
-            flags,
-        } => unit(mm.mlock2(addr(a), len(l), flags.value as u32)),
-        StepKind::Munlock { addr: a, len: l } => unit(mm.munlock(addr(a), len(l))),
-        StepKind::Mlockall { flags } => unit(mm.mlockall(flags.value as u32)),
-        StepKind::Munlockall => unit(mm.munlockall()),
-        StepKind::Mseal {
-            addr: a,
-            len: l,
-            flags,
-        } => unit(mm.mseal(addr(a), len(l), flags.value)),
-        StepKind::Mbind {
-            addr: a,
-            len: l,
-            mode,
-            nodes,
-            flags,
-        } => {
-            // The model's node mask has 64 bits; a higher node is never
-            // online, so it only matters if it is the only one (EINVAL).
-            let list = nodes.as_deref().unwrap_or(&[]);
-            let mut mask = 0u64;
-            for &n in list {
-                mask |= 1u64.checked_shl(n).unwrap_or(0);
-            }
-            if mask == 0 && !list.is_empty() {
-                mask = 1 << 63;
-            }
-            unit(mm.mbind(addr(a), len(l), mode.value as u32, mask, flags.value as u32))
-        }
-        StepKind::UffdRegister {
-            addr: a,
-            len: l,
-            modes,
-        } => unit(mm.uffd_register(UFFD_CTX, addr(a), len(l), modes.value)),
-        StepKind::UffdUnregister { addr: a, len: l } => {
-            unit(mm.uffd_unregister(UFFD_CTX, addr(a), len(l)))
-        }
-        StepKind::SetAnonName {
-            addr: a,
-            len: l,
-            name,
-        } => unit(mm.prctl_set_vma_anon_name(addr(a), len(l), name.as_deref())),
-        StepKind::MemoryMerge { on } => unit(mm.prctl_set_memory_merge(*on)),
-        StepKind::Brk { .. } => Outcome::Skipped("brk: the heap is outside the window".into()),
-        StepKind::Fork => Outcome::Skipped("fork runs in the scenario loop".into()),
-    }
+    let pieces = mapped_pieces(mm, call.old, align(call.old_len));
+    let target = mapped_pieces(mm, call.new_addr, align(call.old_len));
+    let r = mm.mremap(
+        call.old,
+        call.old_len,
+        call.new_len,
+        call.flags,
+        call.new_addr,
+    );
+    // Content moves by whole pages, as the kernel aligns lengths.
+    let call = RemapCall {
+        old_len: align(call.old_len),
+        new_len: align(call.new_len),
+        ..call
+    };
+    carry_content(p, &call, (&pieces, &target), r);
+    r.map(|at| at as i64).map_err(errno)
 }
 
 /// The arguments of one `mremap` step, resolved.

@@ -72,27 +72,23 @@ fn parses_sample() {
         s.steps[0].expect,
         vec![Expect::Value(ExpectValue::Amount(Amount::pages(0)))]
     );
-    match &s.steps[1].kind {
-        StepKind::Mmap { fd, off, flags, .. } => {
-            assert_eq!(*fd, FdArg::File("f1".into()));
-            assert_eq!(*off, Amount::pages(2));
-            assert_eq!(flags.value, 0x11);
-        }
-        k => panic!("{k:?}"),
-    }
-    match &s.steps[3].kind {
-        StepKind::Munmap { addr, len } => {
-            assert_eq!(*addr, AddrArg::Absolute(0xffff_ffff_ffff_f000));
-            assert_eq!(len.bytes, 0xffff);
-        }
-        k => panic!("{k:?}"),
-    }
-    let last = s.steps.last().unwrap();
+    let mmap = &s.steps[1].kind;
+    assert_eq!(mmap.keyword(), "mmap");
+    assert_eq!(mmap.args[4], Arg::Fd(FdArg::File("f1".into())));
+    assert_eq!(mmap.args[5], Arg::Amount(Amount::pages(2)));
+    assert!(matches!(&mmap.args[3], Arg::Flags(f) if f.value == 0x11));
+    let munmap = &s.steps[3].kind;
+    assert_eq!(munmap.keyword(), "munmap");
     assert_eq!(
-        last.kind,
-        StepKind::Brk {
-            addr: AddrArg::Window(Amount::pages(0))
-        }
+        munmap.args[0],
+        Arg::Addr(AddrArg::Absolute(0xffff_ffff_ffff_f000))
+    );
+    assert!(matches!(&munmap.args[1], Arg::Amount(l) if l.bytes == 0xffff));
+    let last = s.steps.last().unwrap();
+    assert_eq!(last.kind.keyword(), "brk");
+    assert_eq!(
+        last.kind.args,
+        [Arg::Addr(AddrArg::Window(Amount::pages(0)))]
     );
     assert_eq!(last.expect.len(), 2);
     let Expect::Layout(l) = &last.expect[1] else {

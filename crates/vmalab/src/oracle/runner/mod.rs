@@ -17,16 +17,16 @@
 mod touch;
 mod uffd;
 
-use std::collections::HashMap;
 use std::ffi::CString;
 use std::io::{Read, Write};
 
 use super::protocol::{encode_outcome, VERSION};
 use super::smaps::{dev_parts, window_layout, Identities};
-use crate::outcome::{Outcome, Value};
+use crate::machine::{run_step, Fd, Machine, NodeMask, Reply};
+use crate::outcome::Outcome;
 use crate::scenario::names::{errno_name, signal_code_name, signal_name};
-use crate::scenario::{parse, Access, FdArg, Scenario, StepKind};
-use crate::window::{off_arg, Admission, Window};
+use crate::scenario::{parse, Scenario};
+use crate::window::Window;
 
 /// Window bases tried in order (1 GiB aligned, far from heap, mmap area and
 /// stack on x86_64 with 4- or 5-level paging).
@@ -37,6 +37,9 @@ const BASES: &[u64] = &[
     0x0800_0000_0000,
     0x4000_0000_0000,
 ];
+
+/// A system call argument register.
+type L = libc::c_long;
 
 const SYS_MSEAL: libc::c_long = 462;
 const PR_SET_VMA: libc::c_long = 0x5356_4d41;
@@ -103,7 +106,8 @@ fn raw(nr: libc::c_long, args: &[libc::c_long]) -> Result<i64, i32> {
 struct Runner<'s> {
     sc: &'s Scenario,
     w: Window,
-    fds: HashMap<String, libc::c_int>,
+    /// The scenario's files, by declaration index.
+    fds: Vec<libc::c_int>,
     ids: Identities,
     uffd: Option<Result<uffd::Uffd, i32>>,
 }
@@ -117,7 +121,7 @@ impl<'s> Runner<'s> {
         let mut r = Runner {
             sc,
             w,
-            fds: HashMap::new(),
+            fds: Vec::new(),
             ids: Identities::default(),
             uffd: None,
         };
@@ -138,7 +142,7 @@ impl<'s> Runner<'s> {
             };
             let (ma, mi) = dev_parts(st.st_dev);
             r.ids.files.insert((ma, mi, st.st_ino), f.name.clone());
-            r.fds.insert(f.name.clone(), fd);
+            r.fds.push(fd);
         }
         touch::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
         Ok(r)
@@ -168,11 +172,8 @@ impl<'s> Runner<'s> {
             if let Some(t) = &selftest {
                 selftest_fault(t, i);
             }
-            let outcome = if step.kind == StepKind::Fork {
-                fork_step()
-            } else {
-                self.exec(&step.kind)
-            };
+            let (sc, w) = (self.sc, self.w);
+            let outcome = run_step(self, &w, &sc.files, &step.kind);
             let layout = self.layout();
             let mut text = format!("result {i} {}\nlayout {i}\n", encode_outcome(&outcome));
             for e in &layout.0 {
@@ -192,219 +193,149 @@ impl<'s> Runner<'s> {
         window_layout(&smaps, &numa, &self.w, &mut self.ids)
     }
 
-    /// Executes one non-fork step.
-    fn exec(&mut self, kind: &StepKind) -> Outcome {
-        match self.w.admit(kind) {
-            Admission::Run => {}
-            Admission::Skip(why) => return Outcome::Skipped(why),
-            Admission::Refuse(why) => return Outcome::Refused(why),
-        }
-        match self.call(kind) {
-            Ok(o) => o,
-            Err(why) => Outcome::Refused(why),
-        }
-    }
-
-    /// Performs the call; `Err` only for arguments that cannot be passed.
-    fn call(&mut self, kind: &StepKind) -> Result<Outcome, String> {
-        use libc::c_long as L;
-        let w = self.w;
-        let ps = w.page_size;
-        let addr = |a| w.resolve(a).map(|v| v as L);
-        let len = |l| w.length(l).map(|v| v as L);
-        let int = |r: Result<i64, i32>| match r {
-            Ok(v) => Outcome::Ok(Value::Int(v)),
-            Err(e) => Outcome::Err(errno_name(e)),
-        };
-        let address = |r: Result<i64, i32>| match r {
-            Ok(v) => Outcome::Ok(w.value_of(v as u64)),
-            Err(e) => Outcome::Err(errno_name(e)),
-        };
-        Ok(match kind {
-            StepKind::Mmap {
-                addr: a,
-                len: l,
-                prot,
-                flags,
-                fd,
-                off,
-            } => {
-                let fd = match fd {
-                    FdArg::File(n) => L::from(*self.fds.get(n).ok_or("unknown file")?),
-                    FdArg::Raw(n) => *n as L,
-                };
-                let args = [
-                    addr(a)?,
-                    len(l)?,
-                    prot.value as L,
-                    flags.value as L,
-                    fd,
-                    off_arg(off, ps) as L,
-                ];
-                address(raw(libc::SYS_mmap, &args))
-            }
-            StepKind::Munmap { addr: a, len: l } => {
-                int(raw(libc::SYS_munmap, &[addr(a)?, len(l)?]))
-            }
-            StepKind::Mprotect {
-                addr: a,
-                len: l,
-                prot,
-            } => int(raw(
-                libc::SYS_mprotect,
-                &[addr(a)?, len(l)?, prot.value as L],
-            )),
-            StepKind::PkeyMprotect {
-                addr: a,
-                len: l,
-                prot,
-                pkey,
-            } => int(raw(
-                libc::SYS_pkey_mprotect,
-                &[addr(a)?, len(l)?, prot.value as L, *pkey as L],
-            )),
-            StepKind::PkeyAlloc { flags, access } => int(raw(
-                libc::SYS_pkey_alloc,
-                &[flags.value as L, access.value as L],
-            )),
-            StepKind::PkeyFree { pkey } => int(raw(libc::SYS_pkey_free, &[*pkey as L])),
-            StepKind::Mremap {
-                addr: a,
-                old_len,
-                new_len,
-                flags,
-                new_addr,
-            } => {
-                let target = match new_addr {
-                    Some(n) => addr(n)?,
-                    None => 0,
-                };
-                let args = [
-                    addr(a)?,
-                    len(old_len)?,
-                    len(new_len)?,
-                    flags.value as L,
-                    target,
-                ];
-                address(raw(libc::SYS_mremap, &args))
-            }
-            StepKind::Madvise {
-                addr: a,
-                len: l,
-                advice,
-            } => int(raw(
-                libc::SYS_madvise,
-                &[addr(a)?, len(l)?, advice.value as L],
-            )),
-            StepKind::Mlock { addr: a, len: l } => int(raw(libc::SYS_mlock, &[addr(a)?, len(l)?])),
-            StepKind::Mlock2 {
-                addr: a,
-                len: l,
-                flags,
-            } => int(raw(
-                libc::SYS_mlock2,
-                &[addr(a)?, len(l)?, flags.value as L],
-            )),
-            StepKind::Munlock { addr: a, len: l } => {
-                int(raw(libc::SYS_munlock, &[addr(a)?, len(l)?]))
-            }
-            StepKind::Mlockall { flags } => int(raw(libc::SYS_mlockall, &[flags.value as L])),
-            StepKind::Munlockall => int(raw(libc::SYS_munlockall, &[])),
-            StepKind::Mseal {
-                addr: a,
-                len: l,
-                flags,
-            } => int(raw(SYS_MSEAL, &[addr(a)?, len(l)?, flags.value as L])),
-            StepKind::Mbind {
-                addr: a,
-                len: l,
-                mode,
-                nodes,
-                flags,
-            } => {
-                let mut mask = [0u64; 16];
-                let (ptr, maxnode) = match nodes {
-                    Some(list) => {
-                        for &n in list {
-                            mask[(n / 64) as usize] |= 1 << (n % 64);
-                        }
-                        (mask.as_ptr() as L, 16 * 64 + 1)
-                    }
-                    None => (0, 0),
-                };
-                let args = [
-                    addr(a)?,
-                    len(l)?,
-                    mode.value as L,
-                    ptr,
-                    maxnode,
-                    flags.value as L,
-                ];
-                int(raw(libc::SYS_mbind, &args))
-            }
-            StepKind::UffdRegister {
-                addr: a,
-                len: l,
-                modes,
-            } => {
-                let (a, l) = (addr(a)? as u64, len(l)? as u64);
-                match self.uffd() {
-                    Ok(u) => int(u.register(a, l, modes.value).map(|()| 0)),
-                    Err(why) => Outcome::Skipped(why),
-                }
-            }
-            StepKind::UffdUnregister { addr: a, len: l } => {
-                let (a, l) = (addr(a)? as u64, len(l)? as u64);
-                match self.uffd() {
-                    Ok(u) => int(u.unregister(a, l).map(|()| 0)),
-                    Err(why) => Outcome::Skipped(why),
-                }
-            }
-            StepKind::SetAnonName {
-                addr: a,
-                len: l,
-                name,
-            } => {
-                let c = match name {
-                    Some(n) => Some(CString::new(n.as_str()).map_err(|_| "name contains NUL")?),
-                    None => None,
-                };
-                let ptr = c.as_ref().map_or(0, |c| c.as_ptr() as L);
-                let args = [PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr(a)?, len(l)?, ptr];
-                int(raw(libc::SYS_prctl, &args))
-            }
-            StepKind::MemoryMerge { on } => int(raw(
-                libc::SYS_prctl,
-                &[PR_SET_MEMORY_MERGE, L::from(*on), 0, 0, 0],
-            )),
-            StepKind::Touch { .. } if !touch::SUPPORTED => {
-                Outcome::Skipped("touch is implemented for x86_64 only".into())
-            }
-            StepKind::Touch { access, addr: a } => {
-                let at = addr(a)? as u64;
-                match touch::touch(at, *access == Access::Write) {
-                    Ok(v) => Outcome::Ok(Value::Int(i64::from(v))),
-                    Err((sig, code)) => {
-                        let name = signal_name(sig);
-                        Outcome::Signal {
-                            code: Some(signal_code_name(&name, code)),
-                            name,
-                        }
-                    }
-                }
-            }
-            StepKind::Brk { .. } | StepKind::Fork => {
-                return Err("internal: step handled elsewhere".into())
-            }
-        })
-    }
-
     /// The userfaultfd, opened on first use.
-    fn uffd(&mut self) -> Result<&uffd::Uffd, String> {
+    fn uffd(&mut self) -> Result<&uffd::Uffd, Outcome> {
         let u = self.uffd.get_or_insert_with(uffd::Uffd::open);
         u.as_ref()
-            .map_err(|e| format!("userfaultfd unavailable: {}", errno_name(*e)))
+            .map_err(|e| Outcome::Skipped(format!("userfaultfd unavailable: {}", errno_name(*e))))
     }
+}
+
+/// A system call's answer as a [`Reply`].
+fn reply(r: Result<i64, i32>) -> Reply {
+    r.map_err(|e| Outcome::Err(errno_name(e)))
+}
+
+/// The live kernel as a [`Machine`]: each step is the raw system call.
+impl Machine for Runner<'_> {
+    fn mmap(&mut self, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd, off: u64) -> Reply {
+        let fd = match fd {
+            Fd::File(i) => L::from(*self.fds.get(i).ok_or_else(|| refused("unknown file"))?),
+            Fd::Raw(n) => n as L,
+        };
+        let args = [addr as L, len as L, prot as L, flags as L, fd, off as L];
+        reply(raw(libc::SYS_mmap, &args))
+    }
+
+    fn munmap(&mut self, addr: u64, len: u64) -> Reply {
+        reply(raw(libc::SYS_munmap, &[addr as L, len as L]))
+    }
+
+    fn mprotect(&mut self, addr: u64, len: u64, prot: u64) -> Reply {
+        reply(raw(libc::SYS_mprotect, &[addr as L, len as L, prot as L]))
+    }
+
+    fn pkey_mprotect(&mut self, addr: u64, len: u64, prot: u64, pkey: i64) -> Reply {
+        let args = [addr as L, len as L, prot as L, pkey as L];
+        reply(raw(libc::SYS_pkey_mprotect, &args))
+    }
+
+    fn pkey_alloc(&mut self, flags: u64, access: u64) -> Reply {
+        reply(raw(libc::SYS_pkey_alloc, &[flags as L, access as L]))
+    }
+
+    fn pkey_free(&mut self, pkey: i64) -> Reply {
+        reply(raw(libc::SYS_pkey_free, &[pkey as L]))
+    }
+
+    fn mremap(&mut self, addr: u64, old_len: u64, new_len: u64, flags: u64, new: u64) -> Reply {
+        let args = [addr as L, old_len as L, new_len as L, flags as L, new as L];
+        reply(raw(libc::SYS_mremap, &args))
+    }
+
+    fn madvise(&mut self, addr: u64, len: u64, advice: u64) -> Reply {
+        reply(raw(libc::SYS_madvise, &[addr as L, len as L, advice as L]))
+    }
+
+    fn mlock(&mut self, addr: u64, len: u64) -> Reply {
+        reply(raw(libc::SYS_mlock, &[addr as L, len as L]))
+    }
+
+    fn mlock2(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
+        reply(raw(libc::SYS_mlock2, &[addr as L, len as L, flags as L]))
+    }
+
+    fn munlock(&mut self, addr: u64, len: u64) -> Reply {
+        reply(raw(libc::SYS_munlock, &[addr as L, len as L]))
+    }
+
+    fn mlockall(&mut self, flags: u64) -> Reply {
+        reply(raw(libc::SYS_mlockall, &[flags as L]))
+    }
+
+    fn munlockall(&mut self) -> Reply {
+        reply(raw(libc::SYS_munlockall, &[]))
+    }
+
+    fn mseal(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
+        reply(raw(SYS_MSEAL, &[addr as L, len as L, flags as L]))
+    }
+
+    fn mbind(
+        &mut self,
+        addr: u64,
+        len: u64,
+        mode: u64,
+        nodes: Option<&NodeMask>,
+        flags: u64,
+    ) -> Reply {
+        let (ptr, maxnode) = match nodes {
+            Some(mask) => (mask.as_ptr() as L, (mask.len() * 64 + 1) as L),
+            None => (0, 0),
+        };
+        let args = [addr as L, len as L, mode as L, ptr, maxnode, flags as L];
+        reply(raw(libc::SYS_mbind, &args))
+    }
+
+    fn uffd_register(&mut self, addr: u64, len: u64, modes: u64) -> Reply {
+        reply(self.uffd()?.register(addr, len, modes).map(|()| 0))
+    }
+
+    fn uffd_unregister(&mut self, addr: u64, len: u64) -> Reply {
+        reply(self.uffd()?.unregister(addr, len).map(|()| 0))
+    }
+
+    fn set_anon_name(&mut self, addr: u64, len: u64, name: Option<&str>) -> Reply {
+        let c = match name {
+            Some(n) => Some(CString::new(n).map_err(|_| refused("name contains NUL"))?),
+            None => None,
+        };
+        let ptr = c.as_ref().map_or(0, |c| c.as_ptr() as L);
+        let args = [PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr as L, len as L, ptr];
+        reply(raw(libc::SYS_prctl, &args))
+    }
+
+    fn memory_merge(&mut self, on: bool) -> Reply {
+        let args = [PR_SET_MEMORY_MERGE, L::from(on), 0, 0, 0];
+        reply(raw(libc::SYS_prctl, &args))
+    }
+
+    fn touch(&mut self, addr: u64, write: bool) -> Reply {
+        if !touch::SUPPORTED {
+            return Err(Outcome::Skipped(
+                "touch is implemented for x86_64 only".into(),
+            ));
+        }
+        match touch::touch(addr, write) {
+            Ok(v) => Ok(i64::from(v)),
+            Err((sig, code)) => {
+                let name = signal_name(sig);
+                Err(Outcome::Signal {
+                    code: Some(signal_code_name(&name, code)),
+                    name,
+                })
+            }
+        }
+    }
+
+    fn fork(&mut self) -> Reply {
+        fork_step()
+    }
+}
+
+/// An argument that cannot be passed.
+fn refused(why: &str) -> Outcome {
+    Outcome::Refused(why.into())
 }
 
 /// Environment variable of the runner's self-test hook (used by the
@@ -439,16 +370,16 @@ fn emit(s: &str) {
 
 /// `fork`: the child returns and runs the remaining steps; the parent waits
 /// for it and exits with its status (reporting a death by signal).
-fn fork_step() -> Outcome {
+fn fork_step() -> Reply {
     // SAFETY: the runner is single-threaded, so the child may run any code.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return Outcome::Err(errno_name(errno()));
+        return Err(Outcome::Err(errno_name(errno())));
     }
     if pid == 0 {
         // SAFETY: as in main(): die with the parent.
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
-        return Outcome::Ok(Value::Int(0));
+        return Ok(0);
     }
     let mut status = 0;
     loop {
