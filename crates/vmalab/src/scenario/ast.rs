@@ -26,19 +26,10 @@ pub struct Scenario {
 /// Default window size in pages when a scenario has no `window` line.
 pub const DEFAULT_WINDOW_PAGES: u64 = 256;
 
-/// A kernel version `major.minor.patch`, ordered numerically.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KernelVersion {
-    pub major: u32,
-    pub minor: u32,
-    pub patch: u32,
-}
-
-impl std::fmt::Display for KernelVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
-    }
-}
+/// A kernel version `major.minor.patch`, ordered numerically: the `vma`
+/// crate's, so a scenario's versions and the model's configuration are one
+/// type.
+pub use vma::KernelVersion;
 
 /// `requires NAME` (present) or `requires !NAME` (absent), where NAME is
 /// a build option (`CONFIG_USERFAULTFD`), a CPU feature (`pku`) or a
@@ -93,11 +84,11 @@ impl std::fmt::Display for Condition {
             Condition::Machine(r) => write!(f, "{r}"),
             Condition::Kernel { at_least, version } => {
                 let op = if *at_least { ">=" } else { "<" };
-                let v = version;
-                if v.patch == 0 {
-                    write!(f, "kernel{op}{}.{}", v.major, v.minor)
+                let KernelVersion(major, minor, patch) = version;
+                if *patch == 0 {
+                    write!(f, "kernel{op}{major}.{minor}")
                 } else {
-                    write!(f, "kernel{op}{}.{}.{}", v.major, v.minor, v.patch)
+                    write!(f, "kernel{op}{major}.{minor}.{patch}")
                 }
             }
         }

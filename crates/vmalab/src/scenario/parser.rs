@@ -614,11 +614,7 @@ pub fn parse_version(s: &str) -> Option<KernelVersion> {
     if it.next().is_some() {
         return None;
     }
-    Some(KernelVersion {
-        major,
-        minor,
-        patch,
-    })
+    Some(KernelVersion(major, minor, patch))
 }
 
 /// The condition of `expect when`: `kernel>=X.Y[.Z]`, `kernel<X.Y[.Z]`

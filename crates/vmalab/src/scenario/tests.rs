@@ -50,14 +50,7 @@ fn parses_sample() {
     let s = parse("x/sample.scenario", SAMPLE).unwrap();
     assert_eq!(s.name, "anon_adjacent_merge");
     assert_eq!(s.window_pages, 64);
-    assert_eq!(
-        s.min_kernel,
-        Some(KernelVersion {
-            major: 6,
-            minor: 16,
-            patch: 0
-        })
-    );
+    assert_eq!(s.min_kernel, Some(KernelVersion(6, 16, 0)));
     assert_eq!(s.files.len(), 2);
     assert_eq!(
         s.files[1].size,
@@ -310,7 +303,7 @@ expect when kernel>=6.11 when kernel<6.17 = 0
     assert!(matches!(
         &e[1],
         Expect::When { condition: Condition::Kernel { at_least: false, version }, .. }
-            if version.patch == 37
+            if version.2 == 37
     ));
     let again = parse("v.scenario", &s.to_string()).unwrap();
     assert_eq!(again.to_string(), s.to_string());
