@@ -3,6 +3,7 @@
 //! garbage input (no panics).
 
 use super::*;
+use crate::fuzz::rng::Rng;
 
 const SAMPLE: &str = "\
 # merge of two adjacent anonymous mappings
@@ -189,18 +190,6 @@ fn errors_carry_positions() {
     }
 }
 
-/// Small deterministic generator (xorshift64*), enough for garbage tests.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 #[test]
 fn garbage_never_panics() {
     let alphabet: Vec<char> = "0123456789abxfABXF +-|=:#\n\t[]*!_.,\u{e9}"
@@ -238,15 +227,15 @@ fn garbage_never_panics() {
         "rw-p ",
         "anon ",
     ];
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     for _ in 0..20_000 {
-        let n = (rng.next() % 40) as usize;
+        let n = (rng.next_u64() % 40) as usize;
         let mut s = String::new();
         for _ in 0..n {
-            if rng.next() % 2 == 0 {
-                s.push(alphabet[(rng.next() % alphabet.len() as u64) as usize]);
+            if rng.next_u64() % 2 == 0 {
+                s.push(alphabet[(rng.next_u64() % alphabet.len() as u64) as usize]);
             } else {
-                s.push_str(tokens[(rng.next() % tokens.len() as u64) as usize]);
+                s.push_str(tokens[(rng.next_u64() % tokens.len() as u64) as usize]);
             }
         }
         if let Ok(sc) = parse("g.scenario", &s) {
@@ -258,18 +247,18 @@ fn garbage_never_panics() {
 
 #[test]
 fn mutated_sample_never_panics() {
-    let mut rng = Rng(42);
+    let mut rng = Rng::new(42);
     let bytes = SAMPLE.as_bytes();
     for _ in 0..5_000 {
         let mut b = bytes.to_vec();
-        for _ in 0..(1 + rng.next() % 4) {
-            let i = (rng.next() % b.len() as u64) as usize;
-            match rng.next() % 3 {
-                0 => b[i] = (rng.next() % 128) as u8,
+        for _ in 0..(1 + rng.next_u64() % 4) {
+            let i = (rng.next_u64() % b.len() as u64) as usize;
+            match rng.next_u64() % 3 {
+                0 => b[i] = (rng.next_u64() % 128) as u8,
                 1 => {
                     b.remove(i);
                 }
-                _ => b.insert(i, b"0 -+|#\nb"[(rng.next() % 8) as usize]),
+                _ => b.insert(i, b"0 -+|#\nb"[(rng.next_u64() % 8) as usize]),
             }
         }
         let s = String::from_utf8_lossy(&b);
