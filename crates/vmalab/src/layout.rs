@@ -175,14 +175,6 @@ pub fn policy_token(text: &str) -> &str {
     &text[..word_end(0)]
 }
 
-/// The smaps `VmFlags` mnemonics in the order the kernel prints them; flags
-/// not in this list sort after it alphabetically.
-const MNEMONIC_ORDER: &[&str] = &[
-    "rd", "wr", "ex", "sh", "mr", "mw", "me", "ms", "gd", "pf", "gu", "lo", "io", "sr", "rr", "dc",
-    "de", "ac", "nr", "ht", "sf", "nl", "ar", "wf", "dd", "mm", "hg", "nh", "mg", "um", "uw", "ui",
-    "ss", "sl", "lf", "dp", "sd", "bt", "mt", "pk",
-];
-
 /// A set of smaps `VmFlags` two-letter mnemonics (`rd`, `wr`, `ac`, `gu`...).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct VmFlags(pub BTreeSet<String>);
@@ -198,14 +190,11 @@ impl VmFlags {
         self.0.contains(m)
     }
 
-    /// The mnemonics in kernel print order.
+    /// The mnemonics in the order the kernel prints them: by flag bit, as
+    /// `vma::VmFlags` numbers them (one table for both crates); mnemonics
+    /// it does not know sort after, alphabetically.
     pub fn ordered(&self) -> Vec<&str> {
-        let rank = |m: &str| {
-            MNEMONIC_ORDER
-                .iter()
-                .position(|k| *k == m)
-                .unwrap_or(MNEMONIC_ORDER.len())
-        };
+        let rank = |m: &str| vma::VmFlags::from_mnemonic(m).map_or(64, |f| f.0.trailing_zeros());
         let mut v: Vec<&str> = self.0.iter().map(String::as_str).collect();
         v.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
         v
@@ -668,6 +657,12 @@ mod tests {
         );
         assert_eq!(policy_token("prefer:1 anon=2"), "prefer:1");
         assert_eq!(policy_token("prefer (many):0 anon=1"), "prefer (many):0");
+    }
+
+    #[test]
+    fn mnemonics_print_in_bit_order() {
+        let f = VmFlags::from_words("zz ac sd um rd gu");
+        assert_eq!(f.ordered(), ["rd", "um", "gu", "ac", "sd", "zz"]);
     }
 
     #[test]
