@@ -3,8 +3,11 @@
 //! parameters in order, which of them form memory ranges (the window rule),
 //! what it returns, and which [`Machine`] method runs it. The parser, the
 //! canonical display, window admission and the runners all read this table,
-//! so a new call is one entry here plus its two implementations (the model's
-//! and the kernel's, see [`crate::machine`]).
+//! so a new call is one entry here plus its method on the [`Machine`] trait
+//! and that method's two implementations (the model's in
+//! `model/machine.rs`, the kernel's in `oracle/runner/calls.rs`). The
+//! fuzzer generates it too (`--weight KEYWORD=N`), and the table's tests
+//! run it on the model.
 
 use super::names::FlagKind as K;
 use crate::machine::{Args, Machine, Reply};
@@ -288,6 +291,7 @@ pub static STEPS: &[Spec] = &[
         params: &[ADDR],
         rules: &[Rule::Skip("brk: the heap is outside the window")],
         returns: Returns::Address,
+        // Never reached: the Skip rule stops the step before it runs.
         call: |_, _| Err(crate::outcome::Outcome::Skipped("brk: not run".into())),
     },
     Spec {
