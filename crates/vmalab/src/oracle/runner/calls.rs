@@ -4,6 +4,7 @@
 //! what the model is given.
 
 use std::ffi::CString;
+use std::os::fd::AsRawFd;
 
 use super::{fork_step, raw, touch, Runner, L, PR_SET_MEMORY_MERGE, PR_SET_VMA};
 use super::{PR_SET_VMA_ANON_NAME, SYS_MSEAL};
@@ -19,7 +20,12 @@ fn reply(r: Result<i64, i32>) -> Reply {
 impl Machine for Runner<'_> {
     fn mmap(&mut self, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd, off: u64) -> Reply {
         let fd = match fd {
-            Fd::File(i) => L::from(*self.fds.get(i).ok_or_else(|| refused("unknown file"))?),
+            Fd::File(i) => L::from(
+                self.fds
+                    .get(i)
+                    .ok_or_else(|| refused("unknown file"))?
+                    .as_raw_fd(),
+            ),
             Fd::Raw(n) => n as L,
         };
         let args = [addr as L, len as L, prot as L, flags as L, fd, off as L];

@@ -22,8 +22,15 @@ mod calls;
 mod touch;
 mod uffd;
 
-use std::ffi::CString;
 use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::fcntl::{open, OFlag};
+use nix::sys::memfd::{memfd_create, MFdFlags};
+use nix::sys::prctl::set_pdeathsig;
+use nix::sys::signal::Signal;
+use nix::sys::stat::{fstat, Mode};
+use nix::unistd::{ftruncate, sysconf, SysconfVar};
 
 use super::protocol::{encode_outcome, VERSION};
 use super::smaps::{dev_parts, window_layout, Identities};
@@ -61,9 +68,8 @@ pub fn main() -> i32 {
         Ok(s) => s,
         Err(e) => return fatal(&e.to_string()),
     };
-    // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain integers; it makes the
-    // runner die with its parent so no runner outlives a killed `vmalab`.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    // Die with the parent, so no runner outlives a killed `vmalab`.
+    let _ = set_pdeathsig(Signal::SIGKILL);
     let mut runner = match Runner::setup(&scenario) {
         Ok(r) => r,
         Err(e) => return fatal(&e),
@@ -112,16 +118,18 @@ struct Runner<'s> {
     sc: &'s Scenario,
     w: Window,
     /// The scenario's files, by declaration index.
-    fds: Vec<libc::c_int>,
+    fds: Vec<OwnedFd>,
     ids: Identities,
     uffd: Option<Result<uffd::Uffd, i32>>,
 }
 
 impl<'s> Runner<'s> {
     fn setup(sc: &'s Scenario) -> Result<Self, String> {
-        // SAFETY: sysconf has no memory-safety preconditions.
-        let ps = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        let page_size = u64::try_from(ps).map_err(|_| "cannot read the page size".to_string())?;
+        let page_size = sysconf(SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .and_then(|ps| u64::try_from(ps).ok())
+            .ok_or("cannot read the page size")?;
         let w = reserve_window(sc.window_pages, page_size)?;
         let mut r = Runner {
             sc,
@@ -137,14 +145,7 @@ impl<'s> Runner<'s> {
                 .ok_or_else(|| format!("file {}: size does not fit in 64 bits", f.name))?;
             let fd = make_file(&f.name, size, f.writable)
                 .map_err(|e| format!("file {}: {}", f.name, errno_name(e)))?;
-            // SAFETY: fstat writes a struct stat, which `st` is.
-            let st = unsafe {
-                let mut st: libc::stat = std::mem::zeroed();
-                if libc::fstat(fd, &mut st) != 0 {
-                    return Err(format!("file {}: fstat failed", f.name));
-                }
-                st
-            };
+            let st = fstat(&fd).map_err(|_| format!("file {}: fstat failed", f.name))?;
             let (ma, mi) = dev_parts(st.st_dev);
             r.ids.files.insert((ma, mi, st.st_ino), f.name.clone());
             r.fds.push(fd);
@@ -245,8 +246,8 @@ fn fork_step() -> Reply {
         return Err(Outcome::Err(errno_name(errno())));
     }
     if pid == 0 {
-        // SAFETY: as in main(): die with the parent.
-        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+        // As in main(): die with the parent.
+        let _ = set_pdeathsig(Signal::SIGKILL);
         return Ok(0);
     }
     let mut status = 0;
@@ -319,30 +320,14 @@ fn reserve_window(pages: u64, ps: u64) -> Result<Window, String> {
 }
 
 /// Creates a scenario file: a memfd of `size` bytes, reopened read-only if
-/// asked.
-fn make_file(name: &str, size: u64, writable: bool) -> Result<libc::c_int, i32> {
-    let cname = CString::new(name).map_err(|_| libc::EINVAL)?;
-    // SAFETY: memfd_create reads a NUL-terminated name.
-    let fd = unsafe { libc::memfd_create(cname.as_ptr(), 0) };
-    if fd < 0 {
-        return Err(errno());
-    }
-    // SAFETY: plain integer arguments.
-    if unsafe { libc::ftruncate(fd, size as libc::off_t) } != 0 {
-        return Err(errno());
-    }
+/// asked (the writable memfd is closed then; the read-only fd keeps the
+/// file alive).
+fn make_file(name: &str, size: u64, writable: bool) -> Result<OwnedFd, i32> {
+    let fd = memfd_create(name, MFdFlags::empty()).map_err(|e| e as i32)?;
+    ftruncate(&fd, size as libc::off_t).map_err(|e| e as i32)?;
     if writable {
         return Ok(fd);
     }
-    let path = CString::new(format!("/proc/self/fd/{fd}")).map_err(|_| libc::EINVAL)?;
-    // SAFETY: open reads a NUL-terminated path; close takes our own fd.
-    let ro = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };
-    let e = errno();
-    // SAFETY: closing the memfd we created; the read-only fd keeps it alive.
-    unsafe { libc::close(fd) };
-    if ro < 0 {
-        Err(e)
-    } else {
-        Ok(ro)
-    }
+    let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    open(path.as_str(), OFlag::O_RDONLY, Mode::empty()).map_err(|e| e as i32)
 }
