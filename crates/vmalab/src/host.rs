@@ -472,14 +472,10 @@ mod tests {
     fn versions() {
         assert_eq!(
             release_version("6.18.44-fc-v769"),
-            Some(KernelVersion {
-                major: 6,
-                minor: 18,
-                patch: 44
-            })
+            Some(KernelVersion(6, 18, 44))
         );
-        assert_eq!(release_version("6.1.0-rc1").unwrap().minor, 1);
-        assert_eq!(release_version("6.12").unwrap().patch, 0);
+        assert_eq!(release_version("6.1.0-rc1").unwrap().1, 1);
+        assert_eq!(release_version("6.12").unwrap().2, 0);
         assert_eq!(release_version("x"), None);
     }
 

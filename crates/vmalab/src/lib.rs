@@ -17,6 +17,7 @@ pub mod harness;
 pub mod host;
 pub mod kernels;
 pub mod layout;
+pub mod machine;
 pub mod model;
 pub mod oracle;
 pub mod outcome;

@@ -114,7 +114,8 @@ enum Cmd {
         jobs: usize,
         /// Relative weights of the generated calls, e.g.
         /// `mprotect=3,fork=2,pkey=0` (mmap munmap mprotect touch fork
-        /// mremap madvise mlock mseal mbind uffd prctl pkey).
+        /// mremap madvise mlock mseal mbind uffd prctl pkey; any other step
+        /// by its keyword, e.g. `mlockall=1`, off by default).
         #[arg(long, value_parser = vmalab::fuzz::Weights::parse)]
         weight: Option<vmalab::fuzz::Weights>,
         /// Directory for the shrunk failing scenarios.
