@@ -191,6 +191,20 @@ enum Cmd {
         #[arg(long)]
         until: Option<u64>,
     },
+    /// Write each scenario as a standalone C program (libc only, TAP on
+    /// stdout) that checks a kernel against the answers and layouts this
+    /// machine's Linux gives: a conformance suite for Linux-ABI kernels.
+    Export {
+        /// The directory to write the programs into.
+        #[arg(long = "c", value_name = "DIR")]
+        c_dir: PathBuf,
+        /// Scenario files, or directories searched for *.scenario.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The kernel whose answers the programs expect.
+        #[command(flatten)]
+        kernel: KernelArgs,
+    },
     /// Internal: execute a scenario read from stdin (the oracle's runner).
     #[command(hide = true)]
     OracleRunner,
@@ -345,6 +359,11 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Replay { trace, until } => exit(replay(&trace, until)),
+        Cmd::Export {
+            c_dir,
+            files,
+            kernel,
+        } => exit(export(&c_dir, &files, &kernel.choice(10))),
         Cmd::OracleRunner => ExitCode::from(vmalab::oracle::runner::main() as u8),
     }
 }
@@ -364,6 +383,28 @@ fn exit(r: anyhow::Result<bool>) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `vmalab export --c DIR PATH...`.
+fn export(
+    dir: &std::path::Path,
+    files: &[PathBuf],
+    kernel: &vmalab::kernels::KernelChoice,
+) -> anyhow::Result<bool> {
+    let paths = vmalab::scenario::collect_files(files)?;
+    let s = vmalab::export::export_c(&paths, dir, kernel)?;
+    let mut out = std::io::stdout().lock();
+    for (p, why) in &s.skipped {
+        writeln!(out, "skip  {}: {why}", p.display())?;
+    }
+    writeln!(
+        out,
+        "export: {} programs checking a scenario, {} that only skip, in {}",
+        s.programs.len(),
+        s.skipped.len(),
+        dir.display()
+    )?;
+    Ok(true)
 }
 
 /// `vmalab replay`: a vmalab trace, or a foreign log, by its contents.

@@ -219,6 +219,28 @@ pub fn is_errno_name(name: &str) -> bool {
     errno_numbers().contains_key(name)
 }
 
+/// The number of the errno called `name` (`ENOMEM` is 12).
+pub fn errno_number(name: &str) -> Option<i32> {
+    errno_numbers().get(name).copied()
+}
+
+/// The number of the signal called `name` (`SIGSEGV` is 11).
+pub fn signal_number(name: &str) -> Option<i32> {
+    name.parse::<nix::sys::signal::Signal>()
+        .ok()
+        .map(|s| s as i32)
+}
+
+/// The si_code called `code` of signal `signal` (`SEGV_ACCERR` is 2), or
+/// a number written as one.
+pub fn signal_code_number(signal: &str, code: &str) -> Option<i32> {
+    signal_codes(signal)
+        .iter()
+        .find(|(n, _)| *n == code)
+        .map(|(_, c)| *c)
+        .or_else(|| code.parse().ok())
+}
+
 /// Every errno name the platform knows, with its number: built once, so
 /// checking a name is a lookup rather than formatting every number.
 fn errno_numbers() -> &'static HashMap<String, i32> {
