@@ -259,7 +259,14 @@ fn shrink_case_booted(
         text.to_string()
     };
     let report = rerun(&shrunk)?.unwrap_or(first);
-    Ok(finding((seed, case), text, shrunk, report, reproduced, opts))
+    Ok(finding(
+        (seed, case),
+        text,
+        shrunk,
+        report,
+        reproduced,
+        opts,
+    ))
 }
 
 /// Writes a finding's scenario to its path.
