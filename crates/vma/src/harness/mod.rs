@@ -8,6 +8,12 @@
 //! Where the kernel's fixture fakes `anon_vma` objects (cloning and
 //! unlinking only set flags), the ports use real `anon_vma` objects and
 //! assert what the real kernel does; each such place says so.
+//!
+//! Ported: every test of the kernel's `tests/merge.c` (14) and
+//! `tests/mmap.c` (`mmap_region_basic`, `mmap_region_fill_hole`), and
+//! `copy_vma` of `tests/vma.c`. Not ported: the `vma_flags_*` tests of
+//! `tests/vma.c`, which test the kernel's internal `vma_flags_t` bitmap
+//! type (the model's flags are one `u64`, [`VmFlags`](crate::VmFlags)).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -125,6 +131,8 @@ harness_tests!(
     merge_extend => merge::merge_extend,
     expand_only_mode => merge::expand_only_mode,
     mmap_region_basic => mmap::mmap_region_basic,
+    mmap_region_fill_hole_merge => mmap::mmap_region_fill_hole_merge,
+    mmap_region_fill_hole_no_merge => mmap::mmap_region_fill_hole_no_merge,
     copy_vma => vma::copy_vma,
     picture_mmap_merges => pictures::mmap_merges,
     picture_mprotect_split_and_remerge => pictures::mprotect_split_and_remerge,
