@@ -8,7 +8,8 @@ use super::content::{Content, FileContent};
 use super::runner::{ModelOptions, PlantedBug};
 use crate::machine::{Fd, Machine, NodeMask, Reply};
 use crate::outcome::Outcome;
-use vma::{Access, Errno, File, Mm, Signal};
+use vma::config::PAGE_SHIFT;
+use vma::{Access, AnonVma, Errno, File, Mm, Signal, VmFlags};
 
 /// One process of the run (the parent stays alive after `fork`, holding
 /// its `anon_vma`s, as the kernel's parent does while it waits).
@@ -276,7 +277,7 @@ fn remap(p: &mut Proc, call: RemapCall, ps: u64) -> Reply {
     let align = |l: u64| l.wrapping_add(ps - 1) & !(ps - 1);
     let mm = &mut p.mm;
     let pieces = mapped_pieces(mm, call.old, align(call.old_len));
-    let target = mapped_pieces(mm, call.new_addr, align(call.old_len));
+    let target = mappings(mm, call.new_addr, align(call.old_len));
     let r = mm.mremap(
         call.old,
         call.old_len,
@@ -306,6 +307,41 @@ struct RemapCall {
 /// A mapped range `[start, end)`.
 type Piece = (u64, u64);
 
+/// What maps a range `[start, end)`: the identity a move there would
+/// change -- the file, the page offset at `start`, the `anon_vma` and the
+/// flags. Ranges alone cannot tell a move that lands exactly on a VMA (or
+/// on a split piece of one) from the VMA that was there.
+#[derive(Clone, PartialEq, Debug)]
+struct Mapping {
+    start: u64,
+    end: u64,
+    ino: Option<u64>,
+    pgoff: u64,
+    anon_vma: Option<AnonVma>,
+    flags: VmFlags,
+}
+
+/// The mappings of `[start, start + len)`, clipped to it.
+fn mappings(mm: &Mm, start: u64, len: u64) -> Vec<Mapping> {
+    let end = start.saturating_add(len);
+    let mut out = Vec::new();
+    let mut at = start;
+    while let Some(id) = mm.find_vma_intersection(at, end) {
+        let v = mm.get(id).unwrap();
+        let s = v.start.max(start);
+        out.push(Mapping {
+            start: s,
+            end: v.end.min(end),
+            ino: v.file.as_ref().map(|f| f.inner().ino),
+            pgoff: v.pgoff.wrapping_add((s - v.start) >> PAGE_SHIFT),
+            anon_vma: v.anon_vma.clone(),
+            flags: v.flags,
+        });
+        at = v.end;
+    }
+    out
+}
+
 /// The mapped pieces of `[start, start + len)`, before a remap moves them.
 fn mapped_pieces(mm: &Mm, start: u64, len: u64) -> Vec<(u64, u64)> {
     let end = start.saturating_add(len);
@@ -327,7 +363,7 @@ fn mapped_pieces(mm: &Mm, start: u64, len: u64) -> Vec<(u64, u64)> {
 fn carry_content(
     p: &mut Proc,
     c: &RemapCall,
-    (pieces, target): (&[Piece], &[Piece]),
+    (pieces, target): (&[Piece], &[Mapping]),
     r: Result<u64, Errno>,
 ) {
     use vma::sys::consts::{MREMAP_DONTUNMAP, MREMAP_FIXED};
@@ -335,7 +371,7 @@ fn carry_content(
     let fixed = c.flags & MREMAP_FIXED != 0;
     // A failure that left the target range as it was (an argument check)
     // moved nothing.
-    let target_untouched = || mapped_pieces(&p.mm, c.new_addr, c.old_len) == target;
+    let target_untouched = || mappings(&p.mm, c.new_addr, c.old_len) == target;
     let (to, limit) = match r {
         Ok(at) if at != c.old || moves => (at, c.new_len),
         Err(_) if fixed && !target_untouched() => (c.new_addr, c.old_len),
@@ -358,12 +394,15 @@ fn carry_content(
         let e = e.min(limit);
         let dest = to.wrapping_add(s - c.old);
         // A failed move carried the pieces before the failure: their source
-        // is unmapped, or, with MREMAP_DONTUNMAP, their destination changed.
+        // is unmapped, or, with MREMAP_DONTUNMAP, one VMA other than the
+        // one that was there now maps all of their destination.
         let moved = match r {
             Ok(_) => true,
             Err(_) if c.flags & MREMAP_DONTUNMAP != 0 => {
-                let now = mapped_pieces(&p.mm, dest, e.saturating_sub(s));
-                now != clip(target, dest, dest.saturating_add(e.saturating_sub(s)))
+                let dest_end = dest.saturating_add(e.saturating_sub(s));
+                let now = mappings(&p.mm, dest, e.saturating_sub(s));
+                let whole = matches!(&now[..], [m] if m.start == dest && m.end == dest_end);
+                whole && now != clip(target, dest, dest_end)
             }
             Err(_) => p.mm.vma_at(s).is_none(),
         };
@@ -381,12 +420,20 @@ fn carry_content(
     forget_unmapped(p);
 }
 
-/// The parts of `pieces` inside `[start, end)`.
-fn clip(pieces: &[(u64, u64)], start: u64, end: u64) -> Vec<(u64, u64)> {
-    pieces
+/// The parts of `mappings` inside `[start, end)`.
+fn clip(mappings: &[Mapping], start: u64, end: u64) -> Vec<Mapping> {
+    mappings
         .iter()
-        .map(|&(s, e)| (s.max(start), e.min(end)))
-        .filter(|&(s, e)| s < e)
+        .filter(|m| m.start.max(start) < m.end.min(end))
+        .map(|m| {
+            let s = m.start.max(start);
+            Mapping {
+                start: s,
+                end: m.end.min(end),
+                pgoff: m.pgoff.wrapping_add((s - m.start) >> PAGE_SHIFT),
+                ..m.clone()
+            }
+        })
         .collect()
 }
 
