@@ -25,12 +25,16 @@ fn committed_header_is_current() {
     );
 }
 
-/// The static library cargo built beside this test's executable.
+/// The static library cargo built with this test: beside its executable
+/// in `deps/` (a `cargo test` build), or one level up (`cargo build`).
 fn static_library() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
-    let profile_dir = exe.parent()?.parent()?;
-    let lib = profile_dir.join("libvma_ffi.a");
-    lib.is_file().then_some(lib)
+    let deps = exe.parent()?;
+    let found = [deps, deps.parent()?]
+        .into_iter()
+        .map(|d| d.join("libvma_ffi.a"))
+        .find(|lib| lib.is_file());
+    found
 }
 
 #[test]
