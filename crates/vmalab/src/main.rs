@@ -190,6 +190,14 @@ enum Cmd {
         #[arg(long)]
         until: Option<u64>,
     },
+    /// Read a /proc/PID/maps or smaps snapshot (a file, or a PID) into the
+    /// model and report: VMA count and headroom to vm.max_map_count,
+    /// adjacent VMAs grouped by why they did not merge, the largest free
+    /// gaps, totals by kind.
+    Maps {
+        /// A maps/smaps file, or a PID (`self` for vmalab itself).
+        input: String,
+    },
     /// Internal: execute a scenario read from stdin (the oracle's runner).
     #[command(hide = true)]
     OracleRunner,
@@ -344,6 +352,7 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Replay { trace, until } => exit(replay(&trace, until)),
+        Cmd::Maps { input } => exit(vmalab::maps_cmd::maps_command(&input)),
         Cmd::OracleRunner => ExitCode::from(vmalab::oracle::runner::main() as u8),
     }
 }
