@@ -23,6 +23,8 @@ pub struct ModelTrace {
     pub trace: Trace,
     pub window: Window,
     pub maps: Option<vma::Maps>,
+    /// The final address space itself (for explaining it).
+    pub mm: Option<Mm>,
 }
 
 /// A deliberate model bug, to show that the checker and the fuzzer catch
@@ -76,6 +78,7 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
             trace,
             window,
             maps: None,
+            mm: None,
         };
     }
     let mut names = FileNames::default();
@@ -173,6 +176,7 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
         trace,
         window,
         maps,
+        mm: Some(proc.mm),
     }
 }
 
