@@ -16,10 +16,10 @@ use core::fmt;
 /// Which side of a proposed merge a rule looked at.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Role {
-    /// The range whose attributes are set (in [`Mm::merge_verdict`], the
-    /// upper VMA).
+    /// The range whose attributes are set: in a [`PairVerdict`], the
+    /// upper VMA (and so it is worded).
     Range,
-    /// The neighbour it would join (in [`Mm::merge_verdict`], the lower VMA).
+    /// The neighbour it would join: in a [`PairVerdict`], the lower VMA.
     Neighbour,
     /// The VMA mremap copies the range from.
     CopySource,
@@ -28,8 +28,8 @@ pub enum Role {
 impl Role {
     fn words(self) -> &'static str {
         match self {
-            Role::Range => "the range",
-            Role::Neighbour => "the neighbour",
+            Role::Range => "the upper VMA",
+            Role::Neighbour => "the lower VMA",
             Role::CopySource => "the VMA mremap copies from",
         }
     }

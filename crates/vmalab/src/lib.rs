@@ -12,6 +12,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod explain;
 pub mod fuzz;
 pub mod harness;
 pub mod host;

@@ -198,6 +198,21 @@ enum Cmd {
         /// A maps/smaps file, or a PID (`self` for vmalab itself).
         input: String,
     },
+    /// Why neighbouring VMAs did not merge: for every adjacent pair still
+    /// apart (or the pair at ADDR, or A and B), the verdict of the model's
+    /// merge rules, naming the kernel function that decided it.
+    Explain {
+        /// A scenario, a vmalab trace, or a maps/smaps snapshot.
+        input: PathBuf,
+        /// Explain after this many scenario steps (or trace calls).
+        #[arg(long)]
+        at: Option<u64>,
+        /// The VMA at ADDR and the one above it (`0x...`; for a scenario a
+        /// bare number is a window page; for a snapshot bare hex), or two
+        /// addresses A B of neighbouring VMAs.
+        #[arg(num_args = 0..=2)]
+        addrs: Vec<String>,
+    },
     /// Internal: execute a scenario read from stdin (the oracle's runner).
     #[command(hide = true)]
     OracleRunner,
@@ -352,6 +367,9 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Replay { trace, until } => exit(replay(&trace, until)),
+        Cmd::Explain { input, at, addrs } => {
+            exit(vmalab::explain::explain_command(&input, at, &addrs))
+        }
         Cmd::Maps { input } => exit(vmalab::maps_cmd::maps_command(&input)),
         Cmd::OracleRunner => ExitCode::from(vmalab::oracle::runner::main() as u8),
     }

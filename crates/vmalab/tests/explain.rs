@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! `vmalab explain` on the bundled scenarios: after every step of every
+//! scenario, every pair of neighbouring VMAs that did not merge gets a
+//! verdict, in words, naming the kernel function that decided it.
+
+use std::path::PathBuf;
+
+use vmalab::explain::{explain_text, pairs, scenario_space};
+use vmalab::host::HostConfig;
+use vmalab::scenario::{collect_files, parse_file};
+
+#[test]
+fn every_unmerged_neighbour_pair_of_every_scenario_gets_a_verdict() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let host = HostConfig::detect();
+    let (mut scenarios, mut skipped, mut explained, mut would_merge) = (0, 0, 0, 0);
+    for path in collect_files(&[root]).unwrap() {
+        let sc = parse_file(&path).unwrap();
+        for at in 0..=sc.steps.len() {
+            let space = match scenario_space(&sc, &host, Some(at)) {
+                Ok(s) => s,
+                Err(_) => {
+                    skipped += 1;
+                    break;
+                }
+            };
+            let mm = &space.mm;
+            let verdicts = pairs(&space, &[]).unwrap();
+            // Every adjacent pair of VMAs is one that did not merge.
+            let vmas: Vec<_> = mm.vmas().map(|(_, v)| (v.start, v.end)).collect();
+            let adjacent = vmas.windows(2).filter(|w| w[0].1 == w[1].0).count();
+            assert_eq!(verdicts.len(), adjacent, "{}", space.title);
+            for p in &verdicts {
+                let words = space.words(&p.verdict);
+                match p.verdict.reason() {
+                    Some(why) => {
+                        let f = format!("{}()", why.kernel_function());
+                        assert!(words.contains(&f), "{}: {words}", space.title);
+                    }
+                    None => would_merge += 1,
+                }
+                explained += 1;
+            }
+            let text = explain_text(&space, &verdicts);
+            assert_eq!(text.lines().count(), 1 + 2 * verdicts.len());
+        }
+        scenarios += 1;
+    }
+    println!(
+        "{scenarios} scenarios ({skipped} skipped on this host), {explained} verdicts \
+         ({would_merge} pairs would merge if asked now)"
+    );
+    assert!(scenarios > 200 && explained > 1000);
+}
+
+fn vmalab(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vmalab"))
+        .args(args)
+        .output()
+        .expect("run vmalab");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn explains_a_named_pair_of_a_scenario_and_of_a_snapshot() {
+    let sc = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/merge/anon_vma_blocks_merge.scenario"
+    );
+    let (code, out) = vmalab(&["explain", sc, "0", "8"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("is_mergeable_anon_vma()"), "{out}");
+    let (code, out) = vmalab(&["explain", "--at", "3", sc, "0"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("after step 3") && out.contains("not adjacent"),
+        "{out}"
+    );
+    let (code, out) = vmalab(&["explain", sc, "0", "12"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("not in the VMA after"), "{out}");
+
+    let snap = std::env::temp_dir().join(format!("vmalab-explain-{}.smaps", std::process::id()));
+    std::fs::write(
+        &snap,
+        "7f0000000000-7f0000002000 r--p 00000000 08:01 42 /lib/a b.so\n\
+         VmFlags: rd mr mw me\n\
+         7f0000002000-7f0000003000 r-xp 00002000 08:01 42 /lib/a b.so\n\
+         VmFlags: rd ex mr mw me",
+    )
+    .unwrap();
+    let (code, out) = vmalab(&["explain", snap.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("flags differ: EXEC (is_mergeable_vma)"),
+        "{out}"
+    );
+    assert!(out.contains("/lib/a b.so"), "{out}");
+    let (code, out) = vmalab(&["explain", "--at", "1", snap.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}");
+    std::fs::remove_file(&snap).unwrap();
+}
