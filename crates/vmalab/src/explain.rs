@@ -89,6 +89,22 @@ impl Space {
         crate::maps_cmd::describe(&self.mm, id, name)
     }
 
+    /// The name a VMA shows in maps (a snapshot's own name where it has
+    /// one: the model does not know `[vdso]`).
+    pub fn name(&self, id: VmaId) -> String {
+        let Some(v) = self.mm.get(id) else {
+            return String::new();
+        };
+        if let Some(n) = self
+            .snapshot
+            .as_ref()
+            .and_then(|s| crate::maps_cmd::snap_name(s, v.start))
+        {
+            return n.to_string();
+        }
+        self.mm.map_entry(v).name
+    }
+
     /// A verdict in words.
     pub fn words(&self, v: &MergeVerdict) -> String {
         match (&self.snapshot, v) {

@@ -22,6 +22,7 @@ pub mod maps_cmd;
 pub mod model;
 pub mod oracle;
 pub mod outcome;
+pub mod render;
 pub mod report;
 pub mod run_cmd;
 pub mod scenario;

@@ -213,6 +213,19 @@ enum Cmd {
         #[arg(num_args = 0..=2)]
         addrs: Vec<String>,
     },
+    /// Draw an address space as a self-contained SVG or HTML page: VMAs
+    /// coloured by permissions, labelled, merge-blocking boundaries marked
+    /// with their verdict; a scenario as a timeline, one row per step.
+    Render {
+        /// A scenario, a vmalab trace, or a maps/smaps snapshot.
+        input: PathBuf,
+        /// The picture to write: OUT.svg or OUT.html.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Draw up to this many scenario steps (or trace calls).
+        #[arg(long)]
+        at: Option<u64>,
+    },
     /// Internal: execute a scenario read from stdin (the oracle's runner).
     #[command(hide = true)]
     OracleRunner,
@@ -369,6 +382,9 @@ fn main() -> ExitCode {
         Cmd::Replay { trace, until } => exit(replay(&trace, until)),
         Cmd::Explain { input, at, addrs } => {
             exit(vmalab::explain::explain_command(&input, at, &addrs))
+        }
+        Cmd::Render { input, output, at } => {
+            exit(vmalab::render::render_command(&input, &output, at))
         }
         Cmd::Maps { input } => exit(vmalab::maps_cmd::maps_command(&input)),
         Cmd::OracleRunner => ExitCode::from(vmalab::oracle::runner::main() as u8),
