@@ -235,6 +235,30 @@ pub fn pairs(space: &Space, addrs: &[String]) -> anyhow::Result<Vec<PairVerdict>
     }
 }
 
+/// The verdicts on the pairs inside a scenario's window (the guards
+/// around it left out), one line each, indented by `indent`.
+pub fn window_verdict_lines(space: &Space, indent: &str) -> String {
+    let mut out = String::new();
+    let inside = |id| {
+        let (Some(w), Some(v)) = (&space.window, space.mm.get(id)) else {
+            return true;
+        };
+        v.start >= w.base && v.end <= w.end()
+    };
+    for p in space.mm.merge_verdicts() {
+        if inside(p.lower) && inside(p.upper) {
+            let _ = writeln!(
+                out,
+                "{indent}{}  |  {}: {}",
+                space.label(p.lower),
+                space.label(p.upper),
+                space.words(&p.verdict)
+            );
+        }
+    }
+    out
+}
+
 /// The explanation, as printed.
 pub fn explain_text(space: &Space, pairs: &[PairVerdict]) -> String {
     let mut out = String::new();

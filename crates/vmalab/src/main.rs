@@ -88,6 +88,13 @@ enum Cmd {
     Run {
         /// The scenario file.
         file: PathBuf,
+        /// After each step, the merge verdicts on adjacent VMAs of the
+        /// window (see `explain`).
+        #[arg(long)]
+        explain: bool,
+        /// Also draw the timeline to OUT.svg or OUT.html (see `render`).
+        #[arg(long, value_name = "OUT")]
+        render: Option<PathBuf>,
     },
     /// Random scenarios on the kernel and the model; every divergence is
     /// shrunk, distinct ones are written to a directory, and the command
@@ -137,6 +144,10 @@ enum Cmd {
         /// List passing scenarios too.
         #[arg(short, long)]
         verbose: bool,
+        /// For a failing scenario, print the model's merge verdicts at the
+        /// first divergent step.
+        #[arg(long)]
+        explain: bool,
         #[command(flatten)]
         kernel: KernelArgs,
     },
@@ -254,6 +265,7 @@ fn main() -> ExitCode {
             files,
             timeout,
             verbose,
+            explain,
             kernel,
         } => {
             let opts = vmalab::verify::CheckOptions {
@@ -265,10 +277,18 @@ fn main() -> ExitCode {
                 verbose,
                 boot: kernel.boot(),
                 kernel: kernel.kernel,
+                explain,
             };
             exit(vmalab::verify::check_command(&opts))
         }
-        Cmd::Run { file } => exit(vmalab::run_cmd::run_command(&file)),
+        Cmd::Run {
+            file,
+            explain,
+            render,
+        } => {
+            let opts = vmalab::run_cmd::RunOptions { explain, render };
+            exit(vmalab::run_cmd::run_command_with(&file, &opts))
+        }
         Cmd::Fuzz {
             seed,
             cases,

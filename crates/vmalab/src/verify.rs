@@ -30,6 +30,9 @@ pub struct CheckOptions {
     pub kernel: KernelSpec,
     /// How to boot it (ignored for the host).
     pub boot: BootOptions,
+    /// For a failing scenario, the model's merge verdicts at the first
+    /// divergent step (or at the end).
+    pub explain: bool,
 }
 
 impl Default for CheckOptions {
@@ -40,6 +43,7 @@ impl Default for CheckOptions {
             verbose: false,
             kernel: KernelSpec::Host,
             boot: BootOptions::default(),
+            explain: false,
         }
     }
 }
@@ -162,12 +166,40 @@ pub fn check_command(opts: &CheckOptions) -> anyhow::Result<bool> {
             Ok((_, k)) if k.trace.skipped.is_some() => {
                 Verdict::Skipped(k.trace.skipped.clone().unwrap_or_default())
             }
-            Ok((sc, k)) => judge(sc, &k.trace, &run_model(sc, &runs.host).trace),
+            Ok((sc, k)) => {
+                let model = run_model(sc, &runs.host);
+                match judge(sc, &k.trace, &model.trace) {
+                    Verdict::Failed(report) if opts.explain => {
+                        Verdict::Failed(report + &explain_failure(sc, &k.trace, &model, &runs.host))
+                    }
+                    v => v,
+                }
+            }
         })
         .collect();
     let passed = print_verdicts(&files, verdicts, opts.verbose)?;
     bail_on_bad_input(&bad_input)?;
     Ok(passed)
+}
+
+/// The model's merge verdicts in the window at the first step where the
+/// kernel and the model diverge (or after the last step).
+fn explain_failure(
+    sc: &Scenario,
+    kernel: &Trace,
+    model: &crate::model::ModelTrace,
+    host: &HostConfig,
+) -> String {
+    let at = diff(sc, kernel, &model.trace)
+        .first()
+        .map_or(sc.steps.len(), |d| d.index + 1);
+    match crate::explain::scenario_space(sc, host, Some(at)) {
+        Ok(space) => format!(
+            "model's merge verdicts after step {at}:\n{}",
+            crate::explain::window_verdict_lines(&space, "  ")
+        ),
+        Err(why) => format!("no merge verdicts: {why}\n"),
+    }
 }
 
 /// Which of the files cannot be read or parsed.

@@ -102,3 +102,37 @@ fn explains_a_named_pair_of_a_scenario_and_of_a_snapshot() {
     assert_eq!(code, 2, "{out}");
     std::fs::remove_file(&snap).unwrap();
 }
+
+#[test]
+fn run_and_check_explain_their_steps() {
+    let d = std::env::temp_dir().join(format!("vmalab-explain-run-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let sc = d.join("apart.scenario");
+    std::fs::write(
+        &sc,
+        "window 8\n\
+         mmap 0 2 PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED\n\
+         mmap 2 2 PROT_READ|PROT_WRITE MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED\n\
+         expect layout\n  0-4 rw-p 0 anon\nend\n",
+    )
+    .unwrap();
+    let sc = sc.to_str().unwrap();
+    let svg = d.join("t.svg");
+    let (code, out) = vmalab(&["run", "--explain", "--render", svg.to_str().unwrap(), sc]);
+    assert_eq!(code, 1, "the expectation fails: {out}");
+    assert!(
+        out.contains("pages 0-2 r--p  |  pages 2-4 rw-p: flags differ: WRITE|ACCOUNT -- decided by is_mergeable_vma()"),
+        "{out}"
+    );
+    assert!(std::fs::read_to_string(&svg)
+        .unwrap()
+        .contains("<rect class=\"vma\""));
+    let (code, out) = vmalab(&["check", "--explain", sc]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("model's merge verdicts after step 2:"),
+        "{out}"
+    );
+    assert!(out.contains("flags differ: WRITE|ACCOUNT"), "{out}");
+    let _ = std::fs::remove_dir_all(&d);
+}
