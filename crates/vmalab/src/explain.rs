@@ -276,13 +276,134 @@ pub fn explain_text(space: &Space, pairs: &[PairVerdict]) -> String {
     out
 }
 
-/// `vmalab explain`.
-pub fn explain_command(path: &Path, at: Option<u64>, addrs: &[String]) -> anyhow::Result<bool> {
-    let space = load(read_input(path)?, at)?;
+/// `vmalab explain`; with `history`, the history of the VMA at the one
+/// address given (scenarios only).
+pub fn explain_command(
+    path: &Path,
+    at: Option<u64>,
+    addrs: &[String],
+    history: bool,
+) -> anyhow::Result<bool> {
+    let input = read_input(path)?;
+    if history {
+        let (Input::Scenario(sc), [addr]) = (&input, addrs) else {
+            bail!("--history needs a scenario and one address");
+        };
+        let host = HostConfig::detect();
+        let text = self::history(sc, &host, at.map(|a| a as usize), addr)?;
+        use std::io::Write as _;
+        std::io::stdout().lock().write_all(text.as_bytes())?;
+        return Ok(true);
+    }
+    let space = load(input, at)?;
     let pairs = pairs(&space, addrs)?;
     use std::io::Write as _;
     std::io::stdout()
         .lock()
         .write_all(explain_text(&space, &pairs).as_bytes())?;
     Ok(true)
+}
+
+/// The `[start, end)` of every VMA of an address space, in order.
+type Ranges = Vec<(u64, u64)>;
+
+/// The VMA ranges after each step `0..=at` of a scenario (step 0: before
+/// the first), and the scenario's window.
+fn ranges_by_step(
+    sc: &Scenario,
+    host: &HostConfig,
+    at: usize,
+) -> anyhow::Result<(Vec<Ranges>, Window)> {
+    let mut out = Vec::new();
+    let mut window = None;
+    for k in 0..=at {
+        let space =
+            scenario_space(sc, host, Some(k)).map_err(|w| anyhow::anyhow!("skipped: {w}"))?;
+        window = space.window;
+        out.push(space.mm.vmas().map(|(_, v)| (v.start, v.end)).collect());
+    }
+    let window = window.ok_or_else(|| anyhow::anyhow!("the model run has no window"))?;
+    Ok((out, window))
+}
+
+/// A scenario step for messages: `step 3 (L12 mprotect ...)`.
+fn step_words(sc: &Scenario, k: usize) -> String {
+    match k.checked_sub(1).and_then(|i| sc.steps.get(i)) {
+        Some(s) => format!("step {k} (L{} {})", s.line, s.kind),
+        None => "before the first step".to_string(),
+    }
+}
+
+/// The history of the VMA holding `addr` after step `at` of a scenario:
+/// how its range came about step by step (mapped, split, merged with
+/// neighbours, grown), and which step made each of its two boundaries.
+pub fn history(
+    sc: &Scenario,
+    host: &HostConfig,
+    at: Option<usize>,
+    addr: &str,
+) -> anyhow::Result<String> {
+    let at = at.unwrap_or(sc.steps.len()).min(sc.steps.len());
+    let (steps, w) = ranges_by_step(sc, host, at)?;
+    let probe = Space {
+        mm: vma::Mm::new(vma::Config::default()),
+        title: String::new(),
+        window: Some(w),
+        snapshot: None,
+    };
+    let a = probe.address(addr)?;
+    let page = |x: u64| (x as i128 - w.base as i128) / w.page_size as i128;
+    let pages = |r: (u64, u64)| format!("pages {}-{}", page(r.0), page(r.1));
+    let holding = |k: usize| steps[k].iter().copied().find(|&(s, e)| s <= a && a < e);
+    let Some(last) = holding(at) else {
+        bail!("no VMA at {a:#x} after {}", step_words(sc, at));
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "history of the VMA at {} after {}:",
+        pages(last),
+        step_words(sc, at)
+    );
+    for k in 1..=at {
+        let (before, now) = (holding(k - 1), holding(k));
+        if before == now {
+            continue;
+        }
+        let what = match (before, now) {
+            (None, Some(r)) => format!("mapped as {}", pages(r)),
+            (Some(r), None) => format!("{} unmapped", pages(r)),
+            (Some(b), Some(r)) => {
+                let parts = steps[k - 1]
+                    .iter()
+                    .filter(|&&(s, e)| s < r.1 && e > r.0)
+                    .count();
+                if parts > 1 {
+                    format!("{parts} VMAs merged into {}", pages(r))
+                } else if r.0 >= b.0 && r.1 <= b.1 {
+                    format!("split: {} became {}", pages(b), pages(r))
+                } else if r.0 <= b.0 && r.1 >= b.1 {
+                    format!("grew from {} to {}", pages(b), pages(r))
+                } else {
+                    format!("{} became {}", pages(b), pages(r))
+                }
+            }
+            (None, None) => continue,
+        };
+        let _ = writeln!(out, "  {}: {what}", step_words(sc, k));
+    }
+    for (side, b) in [("start", last.0), ("end", last.1)] {
+        let is_edge = |k: usize| steps[k].iter().any(|&(s, e)| s == b || e == b);
+        let mut since = at;
+        while since > 0 && is_edge(since - 1) {
+            since -= 1;
+        }
+        let _ = writeln!(
+            out,
+            "  its {side} (page {}) has been a VMA boundary since {}",
+            page(b),
+            step_words(sc, since)
+        );
+    }
+    Ok(out)
 }

@@ -223,6 +223,10 @@ enum Cmd {
         /// addresses A B of neighbouring VMAs.
         #[arg(num_args = 0..=2)]
         addrs: Vec<String>,
+        /// For a scenario: the history of the VMA at ADDR instead (which
+        /// steps mapped, split, merged and grew it, and made its boundaries).
+        #[arg(long)]
+        history: bool,
     },
     /// Draw an address space as a self-contained SVG or HTML page: VMAs
     /// coloured by permissions, labelled, merge-blocking boundaries marked
@@ -400,9 +404,14 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Replay { trace, until } => exit(replay(&trace, until)),
-        Cmd::Explain { input, at, addrs } => {
-            exit(vmalab::explain::explain_command(&input, at, &addrs))
-        }
+        Cmd::Explain {
+            input,
+            at,
+            addrs,
+            history,
+        } => exit(vmalab::explain::explain_command(
+            &input, at, &addrs, history,
+        )),
         Cmd::Render { input, output, at } => {
             exit(vmalab::render::render_command(&input, &output, at))
         }

@@ -136,3 +136,24 @@ fn run_and_check_explain_their_steps() {
     assert!(out.contains("flags differ: WRITE|ACCOUNT"), "{out}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn the_history_of_a_vma_names_the_steps_that_shaped_it() {
+    let sc = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scenarios/merge/mprotect_split_remerge.scenario"
+    );
+    let (code, out) = vmalab(&["explain", "--history", sc, "0"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("step 1 (L5 mmap 0 8"), "{out}");
+    assert!(out.contains("3 VMAs merged into pages 0-8"), "{out}");
+    assert!(
+        out.contains("its end (page 2) has been a VMA boundary since step 5"),
+        "{out}"
+    );
+    let (code, out) = vmalab(&["explain", "--history", "--at", "3", sc, "0"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("pages 0-8 after step 3"), "{out}");
+    let (code, out) = vmalab(&["explain", "--history", sc]);
+    assert_eq!(code, 2, "{out}");
+}
