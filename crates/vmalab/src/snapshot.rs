@@ -442,6 +442,7 @@ VmFlags: rd wr mr mw me ac
 
     #[test]
     fn no_input_panics() {
+        let mut built = 0;
         let mut seed = 7u64;
         let alphabet = b"0123456789abcdef-: rwxps\n[]()/";
         for _ in 0..3000 {
@@ -456,10 +457,46 @@ VmFlags: rd wr mr mw me ac
             if let Ok(s) = parse("fuzz", &text) {
                 let _ = model(&s, Config::default());
             }
-            let mixed = format!("{}{}", &MAPS[..MAPS.len() / 2], text);
+            // A random subset of real lines (which always parses), or
+            // real lines followed by junk.
+            let subset: Vec<&str> = MAPS
+                .lines()
+                .enumerate()
+                .filter(|(i, _)| seed >> (i % 60) & 1 == 1)
+                .map(|(_, l)| l)
+                .collect();
+            let mixed = if seed % 2 == 0 {
+                subset.join("\n")
+            } else {
+                format!("{}{}", &MAPS[..MAPS.len() / 2], text)
+            };
             if let Ok(s) = parse("fuzz", &mixed) {
-                let _ = model(&s, Config::default());
+                if let Ok(m) = model(&s, Config::default()) {
+                    // And what is built on a snapshot: the report, the
+                    // explanation and the picture.
+                    let _ = crate::maps_cmd::report(&s, &m, Some(10));
+                    let space = crate::explain::Space {
+                        mm: m.mm,
+                        title: String::new(),
+                        window: None,
+                        snapshot: Some(s),
+                    };
+                    let pairs = crate::explain::pairs(&space, &[]).unwrap_or_default();
+                    let _ = crate::explain::explain_text(&space, &pairs);
+                    let row = crate::render::row_of(&space, String::new(), None);
+                    let picture = crate::render::Picture {
+                        title: String::new(),
+                        rows: vec![row],
+                        linear: None,
+                    };
+                    let _ = crate::render::html(&picture);
+                    built += 1;
+                }
             }
         }
+        assert!(
+            built > 500,
+            "only {built} snapshots got as far as a picture"
+        );
     }
 }
