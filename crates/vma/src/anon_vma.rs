@@ -60,15 +60,19 @@ impl AnonVma {
     pub fn id(&self) -> u64 {
         self.0.id
     }
+    /// The root of this object's fork tree (itself for a root).
     pub fn root(&self) -> AnonVma {
         self.0.root.clone().unwrap_or_else(|| self.clone())
     }
+    /// The object this one was forked from (itself for a root).
     pub fn parent(&self) -> AnonVma {
         self.0.parent.clone().unwrap_or_else(|| self.clone())
     }
+    /// How many objects name this one as their parent.
     pub fn num_children(&self) -> u32 {
         self.0.num_children.load(Ordering::Relaxed)
     }
+    /// How many VMAs use this object as their `anon_vma`.
     pub fn num_active_vmas(&self) -> u32 {
         self.0.num_active_vmas.load(Ordering::Relaxed)
     }

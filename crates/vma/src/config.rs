@@ -6,7 +6,9 @@ use crate::flags::VmFlags;
 use alloc::vec;
 use alloc::vec::Vec;
 
+/// log2 of the base page size (x86-64: 4 KiB pages).
 pub const PAGE_SHIFT: u32 = 12;
+/// The base page size in bytes.
 pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
 /// `RLIM_INFINITY`.
 pub const RLIM_INFINITY: u64 = u64::MAX;
@@ -35,9 +37,14 @@ impl core::fmt::Display for KernelVersion {
 /// Resource limits (soft values) that the VMA layer checks.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Rlimits {
+    /// `RLIMIT_AS`: the most address space the process may map.
     pub address_space: u64,
+    /// `RLIMIT_DATA`: the most private writable (data) memory.
     pub data: u64,
+    /// `RLIMIT_STACK`: the most a stack may grow to.
     pub stack: u64,
+    /// `RLIMIT_MEMLOCK`: the most memory that may be locked without
+    /// `CAP_IPC_LOCK`.
     pub memlock: u64,
 }
 
@@ -134,14 +141,18 @@ pub const HUGE_SHIFT_1G: u32 = 30;
 /// `vm.overcommit_memory`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Overcommit {
+    /// 0: heuristic; only obviously excessive commits fail.
     Guess = 0,
+    /// 1: every commit succeeds.
     Always = 1,
+    /// 2: commits beyond swap plus `overcommit_ratio`% of RAM fail.
     Never = 2,
 }
 
 /// Everything about the reproduced kernel that VMA behaviour depends on.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The kernel release reproduced; every version switch reads it.
     pub version: KernelVersion,
     /// `CONFIG_ANON_VMA_NAME`: `PR_SET_VMA_ANON_NAME` works (EINVAL without).
     pub anon_vma_name: bool,
@@ -159,6 +170,14 @@ pub struct Config {
     /// exist (ENOSYS without). They work only if the CPU has `pku` too; see
     /// [`Config::pkeys_enabled`].
     pub pkeys: bool,
+    /// Without `pku`, the kernel's key allocation map starts full, so
+    /// every `pkey_alloc` answers ENOSPC; otherwise the first one answers
+    /// EINVAL and takes key 0 for good. A property of the kernel build,
+    /// measured rather than derived from the version: Debian's 6.1, 6.12
+    /// and 7.2 images (under qemu, with or without other CPU features)
+    /// start full; a 6.18 build on an AMD EPYC does not. The lab probes
+    /// the kernel it checks.
+    pub pkeys_exhausted_without_pku: bool,
     /// The CPU's features that change VMA behaviour.
     pub cpu: CpuFeatures,
     /// NUMA nodes with memory that the task may use (bit n = node n):
@@ -169,14 +188,17 @@ pub struct Config {
     pub max_map_count: usize,
     /// `vm.mmap_min_addr`.
     pub mmap_min_addr: u64,
+    /// `vm.overcommit_memory`.
     pub overcommit: Overcommit,
     /// `vm.overcommit_ratio` (percent).
     pub overcommit_ratio: u64,
     /// Pages of RAM and swap, for the overcommit heuristics.
     pub total_ram_pages: u64,
+    /// Pages of swap.
     pub total_swap_pages: u64,
     /// `stack_guard_gap` in bytes (boot parameter; 256 pages by default).
     pub stack_guard_gap: u64,
+    /// The process's resource limits.
     pub rlimits: Rlimits,
     /// `TASK_SIZE` of a 64-bit task: [`TASK_SIZE_4_LEVEL`], or
     /// [`TASK_SIZE_5_LEVEL`] on a `la57` CPU (see [`Config::with_cpu`]).
@@ -219,6 +241,7 @@ impl Config {
             soft_dirty: false,
             numa: true,
             pkeys: true,
+            pkeys_exhausted_without_pku: false,
             cpu: CpuFeatures {
                 pku: true,
                 user_shstk: false,

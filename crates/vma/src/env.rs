@@ -77,14 +77,23 @@ impl Env for NullEnv {}
 /// One call the core made into the environment.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum EnvEvent {
+    /// An allocation at a site, and whether it was allowed.
     Alloc(AllocSite, bool),
+    /// `zap(start, end)`.
     Zap(u64, u64),
+    /// `move_page_tables(from, to, len)`.
     MovePageTables(u64, u64, u64),
+    /// `change_protection(start, end, flags)`.
     ChangeProtection(u64, u64, VmFlags),
+    /// `file_mmap` on the file with this inode.
     FileMmap(u64),
+    /// `vma_open` on the VMA `[start, end)`.
     Open(u64, u64),
+    /// `vma_close` on the VMA `[start, end)`.
     Close(u64, u64),
+    /// `may_split` of the VMA `[start, end)` at an address.
     MaySplit(u64, u64, u64),
+    /// `vma_start_write` on a VMA.
     WriteLock(VmaId),
 }
 
@@ -92,6 +101,7 @@ pub enum EnvEvent {
 /// the n-th allocation or refuse splits: the test double of `vma_internal.h`.
 #[derive(Default, Debug, Clone)]
 pub struct RecordingEnv {
+    /// What was asked, in order (when `record` is on).
     pub events: Vec<EnvEvent>,
     /// Number of allocations attempted so far.
     pub allocs: usize,
@@ -112,6 +122,7 @@ pub struct RecordingEnv {
 }
 
 impl RecordingEnv {
+    /// A recording environment that fails nothing and records events.
     pub fn new() -> Self {
         RecordingEnv {
             record: true,

@@ -9,7 +9,10 @@ pub struct Errno(pub i32);
 macro_rules! errnos {
     ($($name:ident = $val:expr),* $(,)?) => {
         impl Errno {
-            $(pub const $name: Errno = Errno($val);)*
+            $(
+                #[doc = concat!("`", stringify!($name), "`.")]
+                pub const $name: Errno = Errno($val);
+            )*
 
             /// The symbolic name (`"ENOMEM"`), or `None` for a number we do not know.
             pub fn name(self) -> Option<&'static str> {

@@ -61,9 +61,11 @@ pub struct FileInner {
     pub path: String,
     /// Size in pages.
     pub size_pages: u64,
+    /// What backs the file (regular, shmem, hugetlbfs, ...).
     pub kind: FileKind,
     /// Opened for reading / writing (`FMODE_READ`, `FMODE_WRITE`).
     pub readable: bool,
+    /// Opened for writing (`FMODE_WRITE`).
     pub writable: bool,
     /// Has an `f_op->mmap` hook (every real file does).
     pub has_mmap: bool,
@@ -166,6 +168,7 @@ impl File {
         self.0.huge_page_shift.map(|s| 1u64 << s)
     }
 
+    /// The file's shared description.
     pub fn inner(&self) -> &FileInner {
         &self.0
     }

@@ -53,59 +53,101 @@ const TABLE: &[(u32, &str, &str)] = &[
 ];
 
 impl VmFlags {
+    /// No flag.
     pub const NONE: VmFlags = VmFlags(0);
+    /// `VM_READ`, smaps `rd`: readable.
     pub const READ: VmFlags = VmFlags(1 << 0);
+    /// `VM_WRITE`, smaps `wr`: writable.
     pub const WRITE: VmFlags = VmFlags(1 << 1);
+    /// `VM_EXEC`, smaps `ex`: executable.
     pub const EXEC: VmFlags = VmFlags(1 << 2);
+    /// `VM_SHARED`, smaps `sh`: shared mapping.
     pub const SHARED: VmFlags = VmFlags(1 << 3);
+    /// `VM_MAYREAD`, smaps `mr`: may be made readable.
     pub const MAYREAD: VmFlags = VmFlags(1 << 4);
+    /// `VM_MAYWRITE`, smaps `mw`: may be made writable.
     pub const MAYWRITE: VmFlags = VmFlags(1 << 5);
+    /// `VM_MAYEXEC`, smaps `me`: may be made executable.
     pub const MAYEXEC: VmFlags = VmFlags(1 << 6);
+    /// `VM_MAYSHARE`, smaps `ms`: may be shared.
     pub const MAYSHARE: VmFlags = VmFlags(1 << 7);
+    /// `VM_GROWSDOWN`, smaps `gd`: a stack that grows down.
     pub const GROWSDOWN: VmFlags = VmFlags(1 << 8);
+    /// `VM_UFFD_MISSING`, smaps `um`: userfaultfd reports missing pages.
     pub const UFFD_MISSING: VmFlags = VmFlags(1 << 9);
+    /// `VM_PFNMAP`, smaps `pf`: raw page frames, no struct page.
     pub const PFNMAP: VmFlags = VmFlags(1 << 10);
     /// Sticky: the range may hold guard markers (`MADV_GUARD_INSTALL`).
     pub const MAYBE_GUARD: VmFlags = VmFlags(1 << 11);
+    /// `VM_UFFD_WP`, smaps `uw`: userfaultfd reports writes to protected pages.
     pub const UFFD_WP: VmFlags = VmFlags(1 << 12);
+    /// `VM_LOCKED`, smaps `lo`: pages locked in memory.
     pub const LOCKED: VmFlags = VmFlags(1 << 13);
+    /// `VM_IO`, smaps `io`: memory-mapped I/O.
     pub const IO: VmFlags = VmFlags(1 << 14);
+    /// `VM_SEQ_READ`, smaps `sr`: sequential access expected.
     pub const SEQ_READ: VmFlags = VmFlags(1 << 15);
+    /// `VM_RAND_READ`, smaps `rr`: random access expected.
     pub const RAND_READ: VmFlags = VmFlags(1 << 16);
+    /// `VM_DONTCOPY`, smaps `dc`: not copied on fork.
     pub const DONTCOPY: VmFlags = VmFlags(1 << 17);
+    /// `VM_DONTEXPAND`, smaps `de`: cannot grow with mremap.
     pub const DONTEXPAND: VmFlags = VmFlags(1 << 18);
+    /// `VM_LOCKONFAULT`, smaps `lf`: locked as pages fault in.
     pub const LOCKONFAULT: VmFlags = VmFlags(1 << 19);
+    /// `VM_ACCOUNT`, smaps `ac`: charged to the commit limit.
     pub const ACCOUNT: VmFlags = VmFlags(1 << 20);
+    /// `VM_NORESERVE`, smaps `nr`: no swap reservation.
     pub const NORESERVE: VmFlags = VmFlags(1 << 21);
+    /// `VM_HUGETLB`, smaps `ht`: hugetlbfs pages.
     pub const HUGETLB: VmFlags = VmFlags(1 << 22);
+    /// `VM_SYNC`, smaps `sf`: synchronous faults (DAX).
     pub const SYNC: VmFlags = VmFlags(1 << 23);
     /// `VM_ARCH_1`, which is `VM_PAT` on x86.
     pub const PAT: VmFlags = VmFlags(1 << 24);
+    /// `VM_WIPEONFORK`, smaps `wf`: the child sees zeroes.
     pub const WIPEONFORK: VmFlags = VmFlags(1 << 25);
+    /// `VM_DONTDUMP`, smaps `dd`: left out of core dumps.
     pub const DONTDUMP: VmFlags = VmFlags(1 << 26);
     /// Sticky when `CONFIG_MEM_SOFT_DIRTY` is on; absent (never set) otherwise.
     pub const SOFTDIRTY: VmFlags = VmFlags(1 << 27);
+    /// `VM_MIXEDMAP`, smaps `mm`: mixed page frames and pages.
     pub const MIXEDMAP: VmFlags = VmFlags(1 << 28);
+    /// `VM_HUGEPAGE`, smaps `hg`: transparent huge pages preferred.
     pub const HUGEPAGE: VmFlags = VmFlags(1 << 29);
+    /// `VM_NOHUGEPAGE`, smaps `nh`: no transparent huge pages.
     pub const NOHUGEPAGE: VmFlags = VmFlags(1 << 30);
+    /// `VM_MERGEABLE`, smaps `mg`: KSM may merge the pages.
     pub const MERGEABLE: VmFlags = VmFlags(1 << 31);
+    /// `VM_PKEY_BIT0`: protection key, bit 0.
     pub const PKEY_BIT0: VmFlags = VmFlags(1 << 32);
+    /// `VM_PKEY_BIT1`: protection key, bit 1.
     pub const PKEY_BIT1: VmFlags = VmFlags(1 << 33);
+    /// `VM_PKEY_BIT2`: protection key, bit 2.
     pub const PKEY_BIT2: VmFlags = VmFlags(1 << 34);
+    /// `VM_PKEY_BIT3`: protection key, bit 3.
     pub const PKEY_BIT3: VmFlags = VmFlags(1 << 35);
+    /// `VM_SHADOW_STACK`, smaps `ss`: a user shadow stack.
     pub const SHADOW_STACK: VmFlags = VmFlags(1 << 37);
+    /// `VM_DROPPABLE`, smaps `dp`: pages may be dropped under pressure.
     pub const DROPPABLE: VmFlags = VmFlags(1 << 40);
+    /// `VM_UFFD_MINOR`, smaps `ui`: userfaultfd reports minor faults.
     pub const UFFD_MINOR: VmFlags = VmFlags(1 << 41);
+    /// `VM_SEALED`, smaps `sl`: sealed by mseal: no more changes.
     pub const SEALED: VmFlags = VmFlags(1 << 42);
 
     /// On x86 the stack grows down: `VM_STACK` is `VM_GROWSDOWN`.
     pub const STACK: VmFlags = VmFlags::GROWSDOWN;
+    /// The four protection-key bits.
     pub const PKEY_MASK: VmFlags = VmFlags(0xf << 32);
+    /// Read, write and execute.
     pub const ACCESS: VmFlags = VmFlags(0x7);
     /// Special mappings: never merged, never mlocked.
     pub const SPECIAL: VmFlags =
         VmFlags(Self::IO.0 | Self::DONTEXPAND.0 | Self::PFNMAP.0 | Self::MIXEDMAP.0);
+    /// Either kind of lock (`VM_LOCKED_MASK`).
     pub const LOCKED_MASK: VmFlags = VmFlags(Self::LOCKED.0 | Self::LOCKONFAULT.0);
+    /// Every userfaultfd mode (`__VM_UFFD_FLAGS`).
     pub const UFFD_FLAGS: VmFlags =
         VmFlags(Self::UFFD_MISSING.0 | Self::UFFD_WP.0 | Self::UFFD_MINOR.0);
     /// Flags a VMA grows a start gap for (`VM_STARTGAP_FLAGS`).
@@ -118,30 +160,39 @@ impl VmFlags {
     pub const COPY_ON_FORK: VmFlags =
         VmFlags(Self::PFNMAP.0 | Self::MIXEDMAP.0 | Self::UFFD_WP.0 | Self::MAYBE_GUARD.0);
 
+    /// No flag set.
     pub const fn empty() -> Self {
         VmFlags(0)
     }
+    /// The raw `vm_flags_t` value.
     pub const fn bits(self) -> u64 {
         self.0
     }
+    /// Whether every flag of `other` is set.
     pub const fn contains(self, other: VmFlags) -> bool {
         self.0 & other.0 == other.0
     }
+    /// Whether any flag of `other` is set.
     pub const fn intersects(self, other: VmFlags) -> bool {
         self.0 & other.0 != 0
     }
+    /// Whether no flag is set.
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
+    /// The flags of both.
     pub const fn union(self, other: VmFlags) -> Self {
         VmFlags(self.0 | other.0)
     }
+    /// These flags without those of `other`.
     pub const fn without(self, other: VmFlags) -> Self {
         VmFlags(self.0 & !other.0)
     }
+    /// Sets the flags of `other`.
     pub fn insert(&mut self, other: VmFlags) {
         self.0 |= other.0;
     }
+    /// Clears the flags of `other`.
     pub fn remove(&mut self, other: VmFlags) {
         self.0 &= !other.0;
     }

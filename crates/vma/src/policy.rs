@@ -4,11 +4,17 @@
 /// `MPOL_*` modes (`MPOL_DEFAULT` is no policy at all: `None` on a VMA).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum PolicyMode {
+    /// `MPOL_PREFERRED`: one preferred node.
     Preferred,
+    /// `MPOL_BIND`: only the given nodes.
     Bind,
+    /// `MPOL_INTERLEAVE`: round-robin over the nodes.
     Interleave,
+    /// `MPOL_LOCAL`: the faulting CPU's node.
     Local,
+    /// `MPOL_PREFERRED_MANY`: any of several preferred nodes.
     PreferredMany,
+    /// `MPOL_WEIGHTED_INTERLEAVE`: interleave by node weights.
     WeightedInterleave,
 }
 
@@ -39,6 +45,7 @@ impl PolicyMode {
 /// A memory policy attached to a VMA. `None` on a VMA is the default policy.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct MemPolicy {
+    /// The policy's mode.
     pub mode: PolicyMode,
     /// `MPOL_F_STATIC_NODES` / `MPOL_F_RELATIVE_NODES` / `MPOL_F_NUMA_BALANCING`.
     pub flags: u16,

@@ -45,16 +45,26 @@ pub struct Features {
     pub cpu: CpuFeatures,
     /// `CapEff` of the process that runs scenarios; `None` if unreadable.
     pub cap_eff: Option<u64>,
+    /// Without `pku`, every `pkey_alloc` answers ENOSPC (the kernel's key
+    /// map starts full; see `vma::Config::pkeys_exhausted_without_pku`).
+    /// Probed; scenarios name it `pkeys_exhausted`.
+    pub pkeys_exhausted: bool,
 }
+
+/// Facts scenarios may name besides CPU features and capabilities.
+pub const KERNEL_FACTS: [&str; 1] = ["pkeys_exhausted"];
 
 impl Features {
     /// Reads this machine: /proc/cpuinfo and /proc/self/status.
     pub fn detect() -> Features {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let cpu = cpu_features(&cpuinfo);
         Features {
-            cpu: cpu_features(&cpuinfo),
+            cpu,
             cap_eff: cap_eff(&status),
+            pkeys_exhausted: !cpu.pku
+                && crate::oracle::probe::first_pkey_alloc() == Some(-i64::from(libc::ENOSPC)),
         }
     }
 
@@ -65,13 +75,18 @@ impl Features {
         if let Some(on) = self.cpu.get(name) {
             return Some(on);
         }
+        if name == KERNEL_FACTS[0] {
+            return Some(self.pkeys_exhausted);
+        }
         let (_, bit) = CAPABILITIES.iter().find(|(n, _)| *n == name)?;
         self.cap_eff.map(|c| c & (1 << bit) != 0)
     }
 
     /// Whether `name` is a CPU feature or capability scenarios may name.
     pub fn knows(name: &str) -> bool {
-        CPU_FEATURES.contains(&name) || CAPABILITIES.iter().any(|(n, _)| *n == name)
+        CPU_FEATURES.contains(&name)
+            || KERNEL_FACTS.contains(&name)
+            || CAPABILITIES.iter().any(|(n, _)| *n == name)
     }
 
     /// Whether the task holds capability `name` (false if unknown).
@@ -429,6 +444,14 @@ impl fmt::Display for HostConfig {
             };
             writeln!(f, "cpu {name:<14}{on}")?;
         }
+        if !self.features.cpu.pku {
+            let answer = if self.features.pkeys_exhausted {
+                "ENOSPC from the first (pkeys_exhausted)"
+            } else {
+                "EINVAL, then ENOSPC"
+            };
+            writeln!(f, "pkey_alloc        {answer}")?;
+        }
         for (name, _) in CAPABILITIES {
             let held = match self.features.has(name) {
                 Some(true) => "held",
@@ -449,14 +472,10 @@ mod tests {
     fn versions() {
         assert_eq!(
             release_version("6.18.44-fc-v769"),
-            Some(KernelVersion {
-                major: 6,
-                minor: 18,
-                patch: 44
-            })
+            Some(KernelVersion(6, 18, 44))
         );
-        assert_eq!(release_version("6.1.0-rc1").unwrap().minor, 1);
-        assert_eq!(release_version("6.12").unwrap().patch, 0);
+        assert_eq!(release_version("6.1.0-rc1").unwrap().1, 1);
+        assert_eq!(release_version("6.12").unwrap().2, 0);
         assert_eq!(release_version("x"), None);
     }
 
@@ -475,7 +494,10 @@ mod tests {
         let m = Features {
             cpu: CpuFeatures::NONE,
             cap_eff: cap_eff("Name:\tx\nCapEff:\t0000000000804000\n"),
+            pkeys_exhausted: true,
         };
+        assert_eq!(m.has("pkeys_exhausted"), Some(true));
+        assert!(Features::knows("pkeys_exhausted"));
         assert_eq!(m.has("CAP_IPC_LOCK"), Some(true));
         assert_eq!(m.has("CAP_SYS_NICE"), Some(true));
         assert_eq!(m.has("CAP_SYS_RAWIO"), Some(false));

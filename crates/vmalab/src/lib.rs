@@ -13,11 +13,13 @@
 pub mod check;
 pub mod diff;
 pub mod explain;
+pub mod export;
 pub mod fuzz;
 pub mod harness;
 pub mod host;
 pub mod kernels;
 pub mod layout;
+pub mod machine;
 pub mod maps_cmd;
 pub mod model;
 pub mod oracle;

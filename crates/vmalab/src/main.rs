@@ -121,7 +121,8 @@ enum Cmd {
         jobs: usize,
         /// Relative weights of the generated calls, e.g.
         /// `mprotect=3,fork=2,pkey=0` (mmap munmap mprotect touch fork
-        /// mremap madvise mlock mseal mbind uffd prctl pkey).
+        /// mremap madvise mlock mseal mbind uffd prctl pkey; any other step
+        /// by its keyword, e.g. `mlockall=1`, off by default).
         #[arg(long, value_parser = vmalab::fuzz::Weights::parse)]
         weight: Option<vmalab::fuzz::Weights>,
         /// Directory for the shrunk failing scenarios.
@@ -240,6 +241,20 @@ enum Cmd {
         /// Draw up to this many scenario steps (or trace calls).
         #[arg(long)]
         at: Option<u64>,
+    },
+    /// Write each scenario as a standalone C program (libc only, TAP on
+    /// stdout) that checks a kernel against the answers and layouts this
+    /// machine's Linux gives: a conformance suite for Linux-ABI kernels.
+    Export {
+        /// The directory to write the programs into.
+        #[arg(long = "c", value_name = "DIR")]
+        c_dir: PathBuf,
+        /// Scenario files, or directories searched for *.scenario.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The kernel whose answers the programs expect.
+        #[command(flatten)]
+        kernel: KernelArgs,
     },
     /// Internal: execute a scenario read from stdin (the oracle's runner).
     #[command(hide = true)]
@@ -416,6 +431,11 @@ fn main() -> ExitCode {
             exit(vmalab::render::render_command(&input, &output, at))
         }
         Cmd::Maps { input } => exit(vmalab::maps_cmd::maps_command(&input)),
+        Cmd::Export {
+            c_dir,
+            files,
+            kernel,
+        } => exit(export(&c_dir, &files, &kernel.choice(10))),
         Cmd::OracleRunner => ExitCode::from(vmalab::oracle::runner::main() as u8),
     }
 }
@@ -435,6 +455,28 @@ fn exit(r: anyhow::Result<bool>) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `vmalab export --c DIR PATH...`.
+fn export(
+    dir: &std::path::Path,
+    files: &[PathBuf],
+    kernel: &vmalab::kernels::KernelChoice,
+) -> anyhow::Result<bool> {
+    let paths = vmalab::scenario::collect_files(files)?;
+    let s = vmalab::export::export_c(&paths, dir, kernel)?;
+    let mut out = std::io::stdout().lock();
+    for (p, why) in &s.skipped {
+        writeln!(out, "skip  {}: {why}", p.display())?;
+    }
+    writeln!(
+        out,
+        "export: {} programs checking a scenario, {} that only skip, in {}",
+        s.programs.len(),
+        s.skipped.len(),
+        dir.display()
+    )?;
+    Ok(true)
 }
 
 /// `vmalab replay`: a vmalab trace, or a foreign log, by its contents.

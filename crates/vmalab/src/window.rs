@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The window a scenario runs in, and the rule that decides which steps may
 //! run: a pure function of the step and the window, shared by the kernel
-//! oracle and the model runner so both refuse the same steps.
+//! oracle and the model runner (through `machine::run_step`) so both refuse
+//! the same steps. Which arguments form ranges is declared per step, as
+//! `Rule`s, in the step table (`scenario/steps.rs`).
 //!
 //! The rule (also in `docs/scenario.md`): a step's memory range, rounded out
 //! to whole pages, must lie inside the window, or be *absurd*: its rounded
@@ -15,13 +17,8 @@
 //! the host's physical pages.
 
 use crate::outcome::Value;
-use crate::scenario::{AddrArg, Amount, StepKind};
-
-const MAP_FIXED: u64 = 0x10;
-const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
-const MREMAP_FIXED: u64 = 2;
-const MADV_HWPOISON: u64 = 100;
-const MADV_SOFT_OFFLINE: u64 = 101;
+use crate::scenario::steps::Rule;
+use crate::scenario::{AddrArg, Amount, Arg, StepKind};
 
 /// Where a scenario's page 0 is, how many pages it spans, and the page size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,80 +113,79 @@ impl Window {
         }
     }
 
-    /// Applies the window rule to a step.
+    /// Applies the window rule to a step: its table entry's rules, in order.
     pub fn admit(&self, step: &StepKind) -> Admission {
-        let r = match step {
-            StepKind::Mmap {
+        for rule in step.spec.rules {
+            if let Rule::Skip(why) = rule {
+                return Admission::Skip(why.to_string());
+            }
+            if let Err(why) = self.check(rule, &step.args) {
+                return Admission::Refuse(why);
+            }
+        }
+        Admission::Run
+    }
+
+    /// One rule on a step's arguments.
+    fn check(&self, rule: &Rule, args: &[Arg]) -> Result<(), String> {
+        match *rule {
+            Rule::Range { label, addr, len } => {
+                self.range_ok(label, &addr_at(args, addr), &amount_at(args, len))
+            }
+            Rule::RangeIf {
+                label,
                 addr,
                 len,
                 flags,
-                off,
-                ..
+                mask,
             } => {
-                let fixed = flags.value & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
-                let off_ok = fits_off_t(off, self.page_size);
-                if !off_ok {
-                    Err("offset does not fit in 64 bits".into())
-                } else if fixed {
-                    self.range_ok("mmap", addr, len)
+                let (a, l) = (addr_at(args, addr), amount_at(args, len));
+                if flags_at(args, flags) & mask != 0 {
+                    self.range_ok(label, &a, &l)
                 } else {
-                    self.resolve(addr).and(self.length(len)).map(|_| ())
+                    self.resolve(&a).and(self.length(&l)).map(|_| ())
                 }
             }
-            StepKind::Munmap { addr, len }
-            | StepKind::Mprotect { addr, len, .. }
-            | StepKind::PkeyMprotect { addr, len, .. }
-            | StepKind::Mlock { addr, len }
-            | StepKind::Mlock2 { addr, len, .. }
-            | StepKind::Munlock { addr, len }
-            | StepKind::Mseal { addr, len, .. }
-            | StepKind::Mbind { addr, len, .. }
-            | StepKind::UffdRegister { addr, len, .. }
-            | StepKind::UffdUnregister { addr, len }
-            | StepKind::SetAnonName { addr, len, .. } => self.range_ok(step.keyword(), addr, len),
-            StepKind::Madvise { addr, len, advice } => {
-                if advice.value == MADV_HWPOISON || advice.value == MADV_SOFT_OFFLINE {
-                    Err("MADV_HWPOISON/MADV_SOFT_OFFLINE would retire host memory".into())
-                } else {
-                    self.range_ok("madvise", addr, len)
+            Rule::Inside { addr, why } => {
+                match self.reach(self.resolve(&addr_at(args, addr))?, 1) {
+                    Reach::Inside => Ok(()),
+                    _ => Err(why.into()),
                 }
             }
-            StepKind::Mremap {
-                addr,
-                old_len,
-                new_len,
-                flags,
-                new_addr,
-            } => self.range_ok("mremap old", addr, old_len).and_then(|()| {
-                let target = new_addr.unwrap_or(AddrArg::Absolute(0));
-                if flags.value & MREMAP_FIXED != 0 {
-                    self.range_ok("mremap new", &target, new_len)
-                } else {
-                    self.resolve(&target).and(self.length(new_len)).map(|_| ())
-                }
-            }),
-            StepKind::Touch { addr, .. } => {
-                let start = self.resolve(addr);
-                match start.map(|s| self.reach(s, 1)) {
-                    Ok(Reach::Inside) => Ok(()),
-                    Ok(_) => Err("touch must be inside the window".into()),
-                    Err(e) => Err(e),
-                }
-            }
-            StepKind::Brk { .. } => {
-                return Admission::Skip("brk: the heap is outside the window".into())
-            }
-            StepKind::PkeyAlloc { .. }
-            | StepKind::PkeyFree { .. }
-            | StepKind::Mlockall { .. }
-            | StepKind::Munlockall
-            | StepKind::MemoryMerge { .. }
-            | StepKind::Fork => Ok(()),
-        };
-        match r {
-            Ok(()) => Admission::Run,
-            Err(why) => Admission::Refuse(why),
+            Rule::Forbid { arg, values, why } => match values.contains(&flags_at(args, arg)) {
+                true => Err(why.into()),
+                false => Ok(()),
+            },
+            Rule::FitsOffT { arg } => match fits_off_t(&amount_at(args, arg), self.page_size) {
+                true => Ok(()),
+                false => Err("offset does not fit in 64 bits".into()),
+            },
+            Rule::Skip(_) => Ok(()),
         }
+    }
+}
+
+/// The address argument at `i` (a left-out address is 0).
+fn addr_at(args: &[Arg], i: usize) -> AddrArg {
+    match args.get(i) {
+        Some(Arg::Addr(a) | Arg::OptAddr(Some(a))) => *a,
+        _ => AddrArg::Absolute(0),
+    }
+}
+
+/// The amount argument at `i`.
+fn amount_at(args: &[Arg], i: usize) -> Amount {
+    match args.get(i) {
+        Some(Arg::Amount(a)) => *a,
+        _ => Amount::default(),
+    }
+}
+
+/// The value of the flags argument at `i`.
+fn flags_at(args: &[Arg], i: usize) -> u64 {
+    match args.get(i) {
+        Some(Arg::Flags(f)) => f.value,
+        _ => 0,
     }
 }
 

@@ -41,6 +41,7 @@ fn host(pku: bool, root: bool) -> HostConfig {
     let mut host = HostConfig::detect();
     host.features.cpu.pku = pku;
     host.features.cap_eff = Some(if root { !0 } else { 0 });
+    host.features.pkeys_exhausted = false;
     host
 }
 
@@ -59,6 +60,14 @@ fn expectations_hold_on_a_model_cpu_with_protection_keys() {
 #[test]
 fn expectations_hold_on_a_model_cpu_without_protection_keys() {
     all_hold(&host(false, true));
+}
+
+/// A kernel build whose key map starts full without `pku` (Debian's).
+#[test]
+fn expectations_hold_on_a_model_kernel_whose_pkeys_start_exhausted() {
+    let mut h = host(false, true);
+    h.features.pkeys_exhausted = true;
+    all_hold(&h);
 }
 
 #[test]

@@ -26,7 +26,9 @@ pub enum Signal {
 /// The kind of access that faults.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Access {
+    /// A load.
     Read,
+    /// A store.
     Write,
 }
 

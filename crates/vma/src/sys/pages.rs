@@ -72,10 +72,12 @@ fn remove_for(map: &mut BTreeMap<u64, RangeSet>, ino: u64, start: u64, end: u64)
 }
 
 impl Pages {
+    /// Whether the page at `page` is present in the page tables.
     pub fn is_mapped(&self, page: u64) -> bool {
         self.mapped.contains(page)
     }
 
+    /// Whether page `pgoff` of the file `ino` is in the page cache.
     pub fn is_cached(&self, ino: u64, pgoff: u64) -> bool {
         self.cached.get(&ino).is_some_and(|s| s.contains(pgoff))
     }

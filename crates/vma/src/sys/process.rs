@@ -11,15 +11,18 @@ pub struct Process {
     pub mmap_base: u64,
     /// Legacy bottom-up layout (`MMF_TOPDOWN` clear), with its base.
     pub legacy_layout: bool,
+    /// Where bottom-up placement starts in the legacy layout.
     pub mmap_legacy_base: u64,
     /// Start of the heap (`mm->start_brk`) and the current break (`mm->brk`).
     pub start_brk: u64,
+    /// The current break (`mm->brk`).
     pub brk: u64,
     /// Where the initial stack pointer was (`mm->start_stack`); the VMA
     /// containing it is `[stack]`.
     pub start_stack: Option<u64>,
     /// End of the data segment (`mm->end_data`), for `RLIMIT_DATA` on brk.
     pub start_data: u64,
+    /// End of the data segment (`mm->end_data`).
     pub end_data: u64,
     /// Flags every new VMA gets (`mm->def_flags`: `VM_LOCKED` after
     /// `mlockall(MCL_FUTURE)`, `VM_NOHUGEPAGE` after `PR_SET_THP_DISABLE`).
@@ -42,7 +45,9 @@ impl Process {
     /// allocates key 0 only where the CPU has protection keys.
     pub fn for_config(config: &crate::Config) -> Process {
         Process {
-            pkeys_allocated: u16::from(config.pkeys_enabled()),
+            pkeys_allocated: u16::from(
+                config.pkeys_enabled() || config.pkeys_exhausted_without_pku,
+            ),
             ..Process::default()
         }
     }

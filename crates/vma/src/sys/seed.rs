@@ -21,12 +21,16 @@ use crate::vma::Vma;
 /// One VMA of a snapshot.
 #[derive(Clone, Debug)]
 pub struct SeedVma {
+    /// First byte (page aligned).
     pub start: u64,
+    /// One past the last byte (page aligned).
     pub end: u64,
     /// File offset in pages (for anonymous memory: any, usually `start`'s
     /// page number).
     pub pgoff: u64,
+    /// The VMA's flags, as smaps' `VmFlags` line gives them.
     pub flags: VmFlags,
+    /// The mapped file, if any.
     pub file: Option<File>,
     /// It has anonymous pages (so it has an `anon_vma`).
     pub faulted: bool,
@@ -38,6 +42,7 @@ pub struct SeedProcess {
     /// `mm->start_brk` and `mm->brk` (/proc/PID/stat fields 47 and 48 hold
     /// start_brk; brk is the end of `[heap]`, or start_brk without one).
     pub start_brk: u64,
+    /// `mm->brk`.
     pub brk: u64,
     /// An address inside the initial stack (`mm->start_stack`).
     pub start_stack: Option<u64>,

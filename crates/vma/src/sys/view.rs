@@ -13,7 +13,9 @@ use core::fmt;
 /// One line of `/proc/PID/maps`, with the VMA's flags for smaps.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct MapEntry {
+    /// First byte.
     pub start: u64,
+    /// One past the last byte.
     pub end: u64,
     /// `rwxp` / `rwxs`.
     pub perms: [u8; 4],
@@ -24,6 +26,7 @@ pub struct MapEntry {
     /// The pathname column: a file path, `[heap]`, `[stack]`,
     /// `[anon:NAME]`, `[anon_shmem:NAME]`, or empty.
     pub name: String,
+    /// The VMA's flags (smaps prints their mnemonics).
     pub flags: VmFlags,
 }
 

@@ -5,9 +5,11 @@
 //! that a failing case can be written out and rerun as it is.
 
 use super::rng::Rng;
+use crate::scenario::steps::{Param, Spec, STEPS};
 use std::fmt::Write as _;
 
-/// The calls the fuzzer generates.
+/// The calls the fuzzer generates: hand-tuned groups of steps, and every
+/// other step of the step table with arguments drawn by parameter kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
     Mmap,
@@ -23,25 +25,52 @@ pub enum Op {
     Uffd,
     Prctl,
     Pkey,
+    /// A step no hand-tuned op generates (see [`Op::all`]).
+    Step(&'static Spec),
 }
 
 impl Op {
-    /// Every op, with its name for `--weight` and its default weight.
-    pub const TABLE: &'static [(Op, &'static str, u32)] = &[
-        (Op::Mmap, "mmap", 3),
-        (Op::Munmap, "munmap", 1),
-        (Op::Mprotect, "mprotect", 2),
-        (Op::Touch, "touch", 4),
-        (Op::Fork, "fork", 1),
-        (Op::Mremap, "mremap", 1),
-        (Op::Madvise, "madvise", 2),
-        (Op::Mlock, "mlock", 1),
-        (Op::Mseal, "mseal", 1),
-        (Op::Mbind, "mbind", 1),
-        (Op::Uffd, "uffd", 1),
-        (Op::Prctl, "prctl", 1),
-        (Op::Pkey, "pkey", 1),
+    /// The hand-tuned ops: name for `--weight`, default weight, and the
+    /// steps each generates.
+    const TUNED: &'static [(Op, &'static str, u32, &'static [&'static str])] = &[
+        (Op::Mmap, "mmap", 3, &["mmap", "touch"]),
+        (Op::Munmap, "munmap", 1, &["munmap"]),
+        (Op::Mprotect, "mprotect", 2, &["mprotect"]),
+        (Op::Touch, "touch", 4, &["touch"]),
+        (Op::Fork, "fork", 1, &["fork"]),
+        (Op::Mremap, "mremap", 1, &["mremap"]),
+        (Op::Madvise, "madvise", 2, &["madvise", "touch"]),
+        (
+            Op::Mlock,
+            "mlock",
+            1,
+            &["mlock", "mlock2", "munlock", "munlockall"],
+        ),
+        (Op::Mseal, "mseal", 1, &["mseal"]),
+        (Op::Mbind, "mbind", 1, &["mbind"]),
+        (Op::Uffd, "uffd", 1, &["uffd-register", "uffd-unregister"]),
+        (Op::Prctl, "prctl", 1, &["memory-merge", "set-anon-name"]),
+        (
+            Op::Pkey,
+            "pkey",
+            1,
+            &["pkey_alloc", "pkey_free", "pkey_mprotect"],
+        ),
     ];
+
+    /// Every op with its name and default weight: the tuned ones, then
+    /// each table step none of them generates, by its keyword at weight 0
+    /// (`--weight mlockall=1` turns one on), so a new call can be fuzzed
+    /// as soon as it is in the table.
+    pub fn all() -> Vec<(Op, &'static str, u32)> {
+        let tuned = Op::TUNED.iter().map(|&(op, name, w, _)| (op, name, w));
+        let claimed = |kw: &str| Op::TUNED.iter().any(|t| t.3.contains(&kw));
+        let rest = STEPS
+            .iter()
+            .filter(|s| !claimed(s.keyword))
+            .map(|s| (Op::Step(s), s.keyword, 0));
+        tuned.chain(rest).collect()
+    }
 }
 
 /// How often each op is drawn, relative to the others (0: never).
@@ -50,7 +79,7 @@ pub struct Weights(Vec<(Op, u32)>);
 
 impl Default for Weights {
     fn default() -> Weights {
-        Weights(Op::TABLE.iter().map(|&(op, _, w)| (op, w)).collect())
+        Weights(Op::all().into_iter().map(|(op, _, w)| (op, w)).collect())
     }
 }
 
@@ -69,12 +98,13 @@ impl Weights {
             if value > 1000 {
                 return Err(format!("`{item}`: weights go up to 1000"));
             }
-            let op = Op::TABLE
+            let all = Op::all();
+            let op = all
                 .iter()
                 .find(|(_, n, _)| *n == name.trim())
                 .map(|&(op, _, _)| op)
                 .ok_or_else(|| {
-                    let names: Vec<&str> = Op::TABLE.iter().map(|(_, n, _)| *n).collect();
+                    let names: Vec<&str> = all.iter().map(|(_, n, _)| *n).collect();
                     format!("`{name}`: unknown op (one of {})", names.join(", "))
                 })?;
             if let Some(slot) = w.0.iter_mut().find(|(o, _)| *o == op) {
@@ -336,7 +366,34 @@ impl Gen<'_> {
                 self.push(line);
             }
             Op::Touch => self.touch(),
+            Op::Step(spec) => self.generic(spec),
         }
+    }
+
+    /// A step from its table entry alone: one range for its address and
+    /// length, flags drawn from their tables, optional parameters left out.
+    fn generic(&mut self, spec: &Spec) {
+        let (a, l) = self.range();
+        let mut line = spec.keyword.to_string();
+        for p in spec.params {
+            let word = match *p {
+                Param::Addr => a.to_string(),
+                Param::Len(_) => l.to_string(),
+                Param::Flags(k) | Param::OptFlags(k, ..) => match k.table() {
+                    [] => "0".to_string(),
+                    names => self.rng.pick(names).0.to_string(),
+                },
+                Param::Int(_) => self.rng.below(3).to_string(),
+                Param::Choice { no, yes, .. } => {
+                    let pick = if self.rng.chance(1, 2) { yes } else { no };
+                    pick.to_string()
+                }
+                Param::OptAddr | Param::OptWord | Param::Key(..) => continue,
+            };
+            line.push(' ');
+            line.push_str(&word);
+        }
+        self.push(line);
     }
 
     fn uffd(&mut self, a: u64, l: u64) {
@@ -439,6 +496,30 @@ fn mremap(rng: &mut Rng, a: u64, l: u64) -> String {
 mod tests {
     use super::*;
 
+    /// Every step of the table can be generated, by a tuned op that
+    /// names it or by its own generic op; every generated line parses.
+    #[test]
+    fn every_step_is_generated() {
+        let all = Op::all();
+        for spec in STEPS {
+            assert!(
+                all.iter().any(|(_, n, _)| *n == spec.keyword)
+                    || Op::TUNED.iter().any(|t| t.3.contains(&spec.keyword))
+            );
+        }
+        for (_, _, _, steps) in Op::TUNED {
+            assert!(steps
+                .iter()
+                .all(|k| crate::scenario::steps::spec(k).is_some()));
+        }
+        let every: Vec<String> = all.iter().map(|(_, n, _)| format!("{n}=1")).collect();
+        let w = Weights::parse(&every.join(",")).unwrap();
+        for seed in 0..20 {
+            let text = scenario(&mut Rng::new(seed), "t", 60, &w);
+            crate::scenario::parse("t", &text).unwrap();
+        }
+    }
+
     #[test]
     fn weights_parse_and_refuse() {
         let w = Weights::parse("mprotect=3, fork=2,pkey=0").unwrap();
@@ -446,7 +527,7 @@ mod tests {
         assert!(Weights::parse("nope=1").is_err());
         assert!(Weights::parse("mmap").is_err());
         assert!(Weights::parse("mmap=-1").is_err());
-        let all_zero: Vec<String> = Op::TABLE.iter().map(|(_, n, _)| format!("{n}=0")).collect();
+        let all_zero: Vec<String> = Op::all().iter().map(|(_, n, _)| format!("{n}=0")).collect();
         assert!(Weights::parse(&all_zero.join(",")).is_err());
     }
 

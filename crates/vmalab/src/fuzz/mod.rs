@@ -201,6 +201,19 @@ fn shrink_case(
         text.to_string()
     };
     let report = run_case(&shrunk, host, opts).unwrap_or(first);
+    finding((seed, case), text, shrunk, report, reproduced, opts)
+}
+
+/// A finding of case `case` of `seed`, originally `text`, shrunk to
+/// `shrunk` (or kept, if it did not reproduce).
+fn finding(
+    (seed, case): (u64, u64),
+    text: &str,
+    shrunk: String,
+    report: String,
+    reproduced: bool,
+    opts: &FuzzOptions,
+) -> Finding {
     Finding {
         seed,
         case,
@@ -246,16 +259,14 @@ fn shrink_case_booted(
         text.to_string()
     };
     let report = rerun(&shrunk)?.unwrap_or(first);
-    Ok(Finding {
-        seed,
-        case,
-        steps_before: shrink::split(text).1.len(),
-        steps_after: shrink::split(&shrunk).1.len(),
-        path: opts.out_dir.join(format!("fuzz_s{seed}_c{case}.scenario")),
-        scenario: shrunk,
+    Ok(finding(
+        (seed, case),
+        text,
+        shrunk,
         report,
         reproduced,
-    })
+        opts,
+    ))
 }
 
 /// Writes a finding's scenario to its path.

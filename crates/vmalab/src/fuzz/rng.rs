@@ -2,6 +2,7 @@
 //! SplitMix64: a tiny generator whose sequence for a seed never changes
 //! between versions, so a fuzz seed reproduces the same scenarios forever
 //! (general-purpose crates do not promise that for their default generators).
+//! The lab's one generator: its randomised tests draw from it too.
 
 /// A reproducible pseudo-random sequence.
 #[derive(Clone, Debug)]

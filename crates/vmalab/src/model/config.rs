@@ -4,14 +4,14 @@
 //! capabilities.
 
 use crate::host::{HostConfig, Rlimit};
-use vma::config::{KernelVersion, Overcommit, Rlimits, RLIM_INFINITY};
+use vma::config::{Overcommit, Rlimits, RLIM_INFINITY};
 use vma::Config;
 
 /// The configuration of the host's kernel as the model understands it.
 pub fn config_for(host: &HostConfig) -> Config {
     let mut c = Config::linux_6_18();
     if let Some(v) = host.version {
-        c.version = KernelVersion(v.major as u16, v.minor as u16, v.patch as u16);
+        c.version = v;
     }
     let opt = |name: &str, default: bool| host.option(name).unwrap_or(default);
     c.anon_vma_name = opt("CONFIG_ANON_VMA_NAME", c.anon_vma_name);
@@ -23,6 +23,7 @@ pub fn config_for(host: &HostConfig) -> Config {
     c.numa = opt("CONFIG_NUMA", c.numa);
     c.pkeys = opt("CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS", c.pkeys);
     c = c.with_cpu(host.features.cpu);
+    c.pkeys_exhausted_without_pku = host.features.pkeys_exhausted;
     if let Some(v) = host.max_map_count {
         c.max_map_count = v as usize;
     }

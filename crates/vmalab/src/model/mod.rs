@@ -6,6 +6,7 @@
 mod config;
 mod content;
 mod layout;
+mod machine;
 mod runner;
 
 pub use config::config_for;

@@ -5,6 +5,8 @@
 //! kills whatever is left of the group and decodes the line protocol into a
 //! [`Trace`]. A crash or hang becomes a `ChildCrash` outcome, not an error.
 
+#[allow(unsafe_code)]
+pub mod probe;
 pub mod protocol;
 #[allow(unsafe_code)]
 pub mod runner;

@@ -2,6 +2,7 @@
 //! The parsed form of a scenario: what each step asks for, independent of
 //! who executes it (the live kernel or the model).
 
+use super::steps::{Returns, Spec};
 use crate::layout::ExpectedLayout;
 
 /// A whole scenario file.
@@ -25,19 +26,10 @@ pub struct Scenario {
 /// Default window size in pages when a scenario has no `window` line.
 pub const DEFAULT_WINDOW_PAGES: u64 = 256;
 
-/// A kernel version `major.minor.patch`, ordered numerically.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KernelVersion {
-    pub major: u32,
-    pub minor: u32,
-    pub patch: u32,
-}
-
-impl std::fmt::Display for KernelVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
-    }
-}
+/// A kernel version `major.minor.patch`, ordered numerically: the `vma`
+/// crate's, so a scenario's versions and the model's configuration are one
+/// type.
+pub use vma::KernelVersion;
 
 /// `requires NAME` (present) or `requires !NAME` (absent), where NAME is
 /// a build option (`CONFIG_USERFAULTFD`), a CPU feature (`pku`) or a
@@ -92,11 +84,11 @@ impl std::fmt::Display for Condition {
             Condition::Machine(r) => write!(f, "{r}"),
             Condition::Kernel { at_least, version } => {
                 let op = if *at_least { ">=" } else { "<" };
-                let v = version;
-                if v.patch == 0 {
-                    write!(f, "kernel{op}{}.{}", v.major, v.minor)
+                let KernelVersion(major, minor, patch) = version;
+                if *patch == 0 {
+                    write!(f, "kernel{op}{major}.{minor}")
                 } else {
-                    write!(f, "kernel{op}{}.{}.{}", v.major, v.minor, v.patch)
+                    write!(f, "kernel{op}{major}.{minor}.{patch}")
                 }
             }
         }
@@ -179,13 +171,6 @@ pub enum FdArg {
     Raw(i64),
 }
 
-/// A read or write fault.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    Read,
-    Write,
-}
-
 /// One step of a scenario.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
@@ -196,151 +181,50 @@ pub struct Step {
     pub expect: Vec<Expect>,
 }
 
-/// What a step does. System calls keep their C names and argument order;
-/// lab actions (`touch`, `fork`, ...) are hyphenated words.
+/// What a step does: a call from the step table and its arguments, one
+/// per parameter of the call's [`Spec`], in order. System calls keep their
+/// C names and argument order; lab actions (`touch`, `fork`, ...) are
+/// hyphenated words.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StepKind {
-    Mmap {
-        addr: AddrArg,
-        len: Amount,
-        prot: Flags,
-        flags: Flags,
-        fd: FdArg,
-        off: Amount,
-    },
-    Munmap {
-        addr: AddrArg,
-        len: Amount,
-    },
-    Mprotect {
-        addr: AddrArg,
-        len: Amount,
-        prot: Flags,
-    },
-    PkeyMprotect {
-        addr: AddrArg,
-        len: Amount,
-        prot: Flags,
-        pkey: i64,
-    },
-    PkeyAlloc {
-        flags: Flags,
-        access: Flags,
-    },
-    PkeyFree {
-        pkey: i64,
-    },
-    Mremap {
-        addr: AddrArg,
-        old_len: Amount,
-        new_len: Amount,
-        flags: Flags,
-        new_addr: Option<AddrArg>,
-    },
-    Madvise {
-        addr: AddrArg,
-        len: Amount,
-        advice: Flags,
-    },
-    Mlock {
-        addr: AddrArg,
-        len: Amount,
-    },
-    Mlock2 {
-        addr: AddrArg,
-        len: Amount,
-        flags: Flags,
-    },
-    Munlock {
-        addr: AddrArg,
-        len: Amount,
-    },
-    Mlockall {
-        flags: Flags,
-    },
-    Munlockall,
-    Mseal {
-        addr: AddrArg,
-        len: Amount,
-        flags: Flags,
-    },
-    Mbind {
-        addr: AddrArg,
-        len: Amount,
-        mode: Flags,
-        /// `nodes=0,2`; `None` passes a NULL node mask.
-        nodes: Option<Vec<u32>>,
-        flags: Flags,
-    },
-    /// `brk ADDR`: parsed for completeness; the heap lies outside any window.
-    Brk {
-        addr: AddrArg,
-    },
-    UffdRegister {
-        addr: AddrArg,
-        len: Amount,
-        modes: Flags,
-    },
-    UffdUnregister {
-        addr: AddrArg,
-        len: Amount,
-    },
-    /// `prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, ...)`; `None` clears the name.
-    SetAnonName {
-        addr: AddrArg,
-        len: Amount,
-        name: Option<String>,
-    },
-    /// `prctl(PR_SET_MEMORY_MERGE, on)`.
-    MemoryMerge {
-        on: bool,
-    },
-    /// A one-byte access at an address (a read returns the byte, a write
-    /// stores 1).
-    Touch {
-        access: Access,
-        addr: AddrArg,
-    },
-    /// `fork()`: later steps run in the child.
-    Fork,
+pub struct StepKind {
+    pub spec: &'static Spec,
+    pub args: Vec<Arg>,
+}
+
+/// One parsed argument, of the kind its [`Param`](super::steps::Param)
+/// declares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// An address (`Param::Addr`).
+    Addr(AddrArg),
+    /// An address that may be left out (`Param::OptAddr`).
+    OptAddr(Option<AddrArg>),
+    /// A length or an offset.
+    Amount(Amount),
+    /// A flag set or enumeration.
+    Flags(Flags),
+    /// A signed integer.
+    Int(i64),
+    /// One of two words (`Param::Choice`): true for the `yes` word.
+    Bool(bool),
+    /// A word that may be left out (`Param::OptWord`).
+    Word(Option<String>),
+    /// `fd=`.
+    Fd(FdArg),
+    /// `nodes=0,2`; `None` passes a NULL node mask.
+    Nodes(Option<Vec<u32>>),
 }
 
 impl StepKind {
     /// The command word that starts this step's line.
     pub fn keyword(&self) -> &'static str {
-        match self {
-            StepKind::Mmap { .. } => "mmap",
-            StepKind::Munmap { .. } => "munmap",
-            StepKind::Mprotect { .. } => "mprotect",
-            StepKind::PkeyMprotect { .. } => "pkey_mprotect",
-            StepKind::PkeyAlloc { .. } => "pkey_alloc",
-            StepKind::PkeyFree { .. } => "pkey_free",
-            StepKind::Mremap { .. } => "mremap",
-            StepKind::Madvise { .. } => "madvise",
-            StepKind::Mlock { .. } => "mlock",
-            StepKind::Mlock2 { .. } => "mlock2",
-            StepKind::Munlock { .. } => "munlock",
-            StepKind::Mlockall { .. } => "mlockall",
-            StepKind::Munlockall => "munlockall",
-            StepKind::Mseal { .. } => "mseal",
-            StepKind::Mbind { .. } => "mbind",
-            StepKind::Brk { .. } => "brk",
-            StepKind::UffdRegister { .. } => "uffd-register",
-            StepKind::UffdUnregister { .. } => "uffd-unregister",
-            StepKind::SetAnonName { .. } => "set-anon-name",
-            StepKind::MemoryMerge { .. } => "memory-merge",
-            StepKind::Touch { .. } => "touch",
-            StepKind::Fork => "fork",
-        }
+        self.spec.keyword
     }
 
     /// True for steps whose successful return value is an address
     /// (`mmap`, `mremap`, `brk`): `expect = N` then means window page N.
     pub fn returns_address(&self) -> bool {
-        matches!(
-            self,
-            StepKind::Mmap { .. } | StepKind::Mremap { .. } | StepKind::Brk { .. }
-        )
+        self.spec.returns == Returns::Address
     }
 }
 

@@ -6,6 +6,7 @@ use std::fmt;
 
 use super::ast::*;
 use super::lexer::{format_addr as addr, format_amount as amt};
+use super::steps::Param;
 
 impl fmt::Display for Scenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -37,133 +38,44 @@ impl fmt::Display for Scenario {
 }
 
 impl fmt::Display for StepKind {
-    /// The step as one scenario line.
+    /// The step as one scenario line: its keyword, then each argument as
+    /// its parameter spells it (optional keys left out at their default).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let k = self.keyword();
-        match self {
-            StepKind::Mmap {
-                addr: a,
-                len,
-                prot,
-                flags,
-                fd,
-                off,
-            } => {
-                write!(
-                    f,
-                    "{k} {} {} {} {}",
-                    addr(a),
-                    amt(len),
-                    prot.text,
-                    flags.text
-                )?;
-                match fd {
-                    FdArg::Raw(-1) => {}
-                    FdArg::Raw(n) => write!(f, " fd={n}")?,
-                    FdArg::File(n) => write!(f, " fd={n}")?,
-                }
-                if *off != Amount::default() {
-                    write!(f, " off={}", amt(off))?;
-                }
-                Ok(())
-            }
-            StepKind::Munmap { addr: a, len }
-            | StepKind::Mlock { addr: a, len }
-            | StepKind::Munlock { addr: a, len }
-            | StepKind::UffdUnregister { addr: a, len } => {
-                write!(f, "{k} {} {}", addr(a), amt(len))
-            }
-            StepKind::Mprotect { addr: a, len, prot } => {
-                write!(f, "{k} {} {} {}", addr(a), amt(len), prot.text)
-            }
-            StepKind::PkeyMprotect {
-                addr: a,
-                len,
-                prot,
-                pkey,
-            } => write!(f, "{k} {} {} {} {pkey}", addr(a), amt(len), prot.text),
-            StepKind::PkeyAlloc { flags, access } => {
-                write!(f, "{k} {} {}", flags.text, access.text)
-            }
-            StepKind::PkeyFree { pkey } => write!(f, "{k} {pkey}"),
-            StepKind::Mremap {
-                addr: a,
-                old_len,
-                new_len,
-                flags,
-                new_addr,
-            } => {
-                write!(
-                    f,
-                    "{k} {} {} {} {}",
-                    addr(a),
-                    amt(old_len),
-                    amt(new_len),
-                    flags.text
-                )?;
-                if let Some(n) = new_addr {
-                    write!(f, " {}", addr(n))?;
-                }
-                Ok(())
-            }
-            StepKind::Madvise {
-                addr: a,
-                len,
-                advice,
-            } => write!(f, "{k} {} {} {}", addr(a), amt(len), advice.text),
-            StepKind::Mlock2 {
-                addr: a,
-                len,
-                flags,
-            }
-            | StepKind::Mseal {
-                addr: a,
-                len,
-                flags,
-            } => write!(f, "{k} {} {} {}", addr(a), amt(len), flags.text),
-            StepKind::UffdRegister {
-                addr: a,
-                len,
-                modes,
-            } => write!(f, "{k} {} {} {}", addr(a), amt(len), modes.text),
-            StepKind::Mlockall { flags } => write!(f, "{k} {}", flags.text),
-            StepKind::Munlockall | StepKind::Fork => f.write_str(k),
-            StepKind::Mbind {
-                addr: a,
-                len,
-                mode,
-                nodes,
-                flags,
-            } => {
-                write!(f, "{k} {} {} {}", addr(a), amt(len), mode.text)?;
-                if let Some(n) = nodes {
-                    let list: Vec<String> = n.iter().map(u32::to_string).collect();
-                    write!(f, " nodes={}", list.join(","))?;
-                }
-                if flags.value != 0 {
-                    write!(f, " flags={}", flags.text)?;
-                }
-                Ok(())
-            }
-            StepKind::Brk { addr: a } => write!(f, "{k} {}", addr(a)),
-            StepKind::SetAnonName { addr: a, len, name } => {
-                write!(f, "{k} {} {}", addr(a), amt(len))?;
-                if let Some(n) = name {
-                    write!(f, " {n}")?;
-                }
-                Ok(())
-            }
-            StepKind::MemoryMerge { on } => {
-                write!(f, "{k} {}", if *on { "on" } else { "off" })
-            }
-            StepKind::Touch { access, addr: a } => {
-                let acc = match access {
-                    Access::Read => "read",
-                    Access::Write => "write",
-                };
-                write!(f, "{k} {acc} {}", addr(a))
-            }
+        f.write_str(self.keyword())?;
+        for (p, a) in self.spec.params.iter().zip(&self.args) {
+            write_arg(f, p, a)?;
         }
+        Ok(())
+    }
+}
+
+/// One argument with its leading space, or nothing if it is left out.
+fn write_arg(f: &mut fmt::Formatter<'_>, p: &Param, a: &Arg) -> fmt::Result {
+    let key = match p {
+        Param::Key(k, _) => *k,
+        _ => "",
+    };
+    match (p, a) {
+        (_, Arg::Addr(x) | Arg::OptAddr(Some(x))) => write!(f, " {}", addr(x)),
+        (Param::Key(..), Arg::Amount(x)) if *x == Amount::default() => Ok(()),
+        (Param::Key(..), Arg::Amount(x)) => write!(f, " {key}={}", amt(x)),
+        (_, Arg::Amount(x)) => write!(f, " {}", amt(x)),
+        (Param::Key(..), Arg::Flags(x)) if x.value == 0 => Ok(()),
+        (Param::Key(..), Arg::Flags(x)) => write!(f, " {key}={}", x.text),
+        (_, Arg::Flags(x)) => write!(f, " {}", x.text),
+        (_, Arg::Int(n)) => write!(f, " {n}"),
+        (Param::Choice { no, yes, .. }, Arg::Bool(b)) => {
+            write!(f, " {}", if *b { yes } else { no })
+        }
+        (_, Arg::Word(Some(w))) => write!(f, " {w}"),
+        (_, Arg::Fd(FdArg::Raw(-1))) => Ok(()),
+        (_, Arg::Fd(FdArg::Raw(n))) => write!(f, " {key}={n}"),
+        (_, Arg::Fd(FdArg::File(n))) => write!(f, " {key}={n}"),
+        (_, Arg::Nodes(Some(n))) => {
+            let list: Vec<String> = n.iter().map(u32::to_string).collect();
+            write!(f, " {key}={}", list.join(","))
+        }
+        (_, Arg::OptAddr(None) | Arg::Word(None) | Arg::Nodes(None) | Arg::Bool(_)) => Ok(()),
     }
 }
 

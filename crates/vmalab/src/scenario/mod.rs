@@ -8,6 +8,7 @@ mod display;
 pub mod lexer;
 pub mod names;
 mod parser;
+pub mod steps;
 
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,11 @@
 //! Symbolic names accepted in scenarios: flag tables per argument kind
 //! (x86_64 Linux UAPI values), errno and signal names.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use vma::sys::consts as uapi;
+
 /// Which table a flag argument draws its names from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlagKind {
@@ -45,105 +50,115 @@ impl FlagKind {
             FlagKind::Map => MAP,
             FlagKind::Mremap => MREMAP,
             FlagKind::Madv => MADV,
-            FlagKind::Mlock2 => &[("MLOCK_ONFAULT", 1)],
-            FlagKind::Mcl => &[("MCL_CURRENT", 1), ("MCL_FUTURE", 2), ("MCL_ONFAULT", 4)],
+            FlagKind::Mlock2 => MLOCK2,
+            FlagKind::Mcl => MCL,
             FlagKind::Mpol => MPOL,
-            FlagKind::MbindFlags => &[
-                ("MPOL_MF_STRICT", 1),
-                ("MPOL_MF_MOVE", 2),
-                ("MPOL_MF_MOVE_ALL", 4),
-            ],
-            FlagKind::UffdMode => &[("MISSING", 1), ("WP", 2), ("MINOR", 4)],
+            FlagKind::MbindFlags => MBIND_FLAGS,
+            FlagKind::UffdMode => UFFD_MODE,
             FlagKind::PkeyAlloc => &[],
-            FlagKind::PkeyAccess => &[("PKEY_DISABLE_ACCESS", 1), ("PKEY_DISABLE_WRITE", 2)],
+            FlagKind::PkeyAccess => PKEY_ACCESS,
             FlagKind::Mseal => &[],
         }
     }
 }
 
-const PROT: &[(&str, u64)] = &[
-    ("PROT_NONE", 0),
-    ("PROT_READ", 1),
-    ("PROT_WRITE", 2),
-    ("PROT_EXEC", 4),
-    ("PROT_SEM", 8),
-    ("PROT_GROWSDOWN", 0x0100_0000),
-    ("PROT_GROWSUP", 0x0200_0000),
+/// A table row named as the UAPI constant it reads from `vma`.
+macro_rules! uapi {
+    ($($name:ident),* $(,)?) => {
+        &[$((stringify!($name), uapi::$name as u64)),*]
+    };
+}
+
+const PROT: &[(&str, u64)] = uapi![
+    PROT_NONE,
+    PROT_READ,
+    PROT_WRITE,
+    PROT_EXEC,
+    PROT_SEM,
+    PROT_GROWSDOWN,
+    PROT_GROWSUP,
 ];
 
 const MAP: &[(&str, u64)] = &[
-    ("MAP_SHARED", 0x01),
-    ("MAP_PRIVATE", 0x02),
-    ("MAP_SHARED_VALIDATE", 0x03),
-    ("MAP_DROPPABLE", 0x08),
-    ("MAP_FIXED", 0x10),
-    ("MAP_ANONYMOUS", 0x20),
-    ("MAP_ANON", 0x20),
-    ("MAP_32BIT", 0x40),
-    ("MAP_GROWSDOWN", 0x100),
-    ("MAP_DENYWRITE", 0x800),
-    ("MAP_EXECUTABLE", 0x1000),
-    ("MAP_LOCKED", 0x2000),
-    ("MAP_NORESERVE", 0x4000),
-    ("MAP_POPULATE", 0x8000),
-    ("MAP_NONBLOCK", 0x1_0000),
-    ("MAP_STACK", 0x2_0000),
-    ("MAP_HUGETLB", 0x4_0000),
-    ("MAP_SYNC", 0x8_0000),
-    ("MAP_FIXED_NOREPLACE", 0x10_0000),
-    ("MAP_UNINITIALIZED", 0x400_0000),
+    ("MAP_SHARED", uapi::MAP_SHARED as u64),
+    ("MAP_PRIVATE", uapi::MAP_PRIVATE as u64),
+    ("MAP_SHARED_VALIDATE", uapi::MAP_SHARED_VALIDATE as u64),
+    ("MAP_DROPPABLE", uapi::MAP_DROPPABLE as u64),
+    ("MAP_FIXED", uapi::MAP_FIXED as u64),
+    ("MAP_ANONYMOUS", uapi::MAP_ANONYMOUS as u64),
+    ("MAP_ANON", uapi::MAP_ANONYMOUS as u64),
+    ("MAP_32BIT", uapi::MAP_32BIT as u64),
+    ("MAP_GROWSDOWN", uapi::MAP_GROWSDOWN as u64),
+    ("MAP_DENYWRITE", uapi::MAP_DENYWRITE as u64),
+    ("MAP_EXECUTABLE", uapi::MAP_EXECUTABLE as u64),
+    ("MAP_LOCKED", uapi::MAP_LOCKED as u64),
+    ("MAP_NORESERVE", uapi::MAP_NORESERVE as u64),
+    ("MAP_POPULATE", uapi::MAP_POPULATE as u64),
+    ("MAP_NONBLOCK", uapi::MAP_NONBLOCK as u64),
+    ("MAP_STACK", uapi::MAP_STACK as u64),
+    ("MAP_HUGETLB", uapi::MAP_HUGETLB as u64),
+    ("MAP_SYNC", uapi::MAP_SYNC as u64),
+    ("MAP_FIXED_NOREPLACE", uapi::MAP_FIXED_NOREPLACE as u64),
+    ("MAP_UNINITIALIZED", uapi::MAP_UNINITIALIZED as u64),
     // MAP_HUGETLB page sizes: log2 of the size in the top six bits.
-    ("MAP_HUGE_2MB", 21 << 26),
-    ("MAP_HUGE_1GB", 30 << 26),
+    ("MAP_HUGE_2MB", uapi::MAP_HUGE_2MB as u64),
+    ("MAP_HUGE_1GB", uapi::MAP_HUGE_1GB as u64),
 ];
 
-const MREMAP: &[(&str, u64)] = &[
-    ("MREMAP_MAYMOVE", 1),
-    ("MREMAP_FIXED", 2),
-    ("MREMAP_DONTUNMAP", 4),
+const MREMAP: &[(&str, u64)] = uapi![MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP];
+
+const MADV: &[(&str, u64)] = uapi![
+    MADV_NORMAL,
+    MADV_RANDOM,
+    MADV_SEQUENTIAL,
+    MADV_WILLNEED,
+    MADV_DONTNEED,
+    MADV_FREE,
+    MADV_REMOVE,
+    MADV_DONTFORK,
+    MADV_DOFORK,
+    MADV_MERGEABLE,
+    MADV_UNMERGEABLE,
+    MADV_HUGEPAGE,
+    MADV_NOHUGEPAGE,
+    MADV_DONTDUMP,
+    MADV_DODUMP,
+    MADV_WIPEONFORK,
+    MADV_KEEPONFORK,
+    MADV_COLD,
+    MADV_PAGEOUT,
+    MADV_POPULATE_READ,
+    MADV_POPULATE_WRITE,
+    MADV_DONTNEED_LOCKED,
+    MADV_COLLAPSE,
+    MADV_HWPOISON,
+    MADV_SOFT_OFFLINE,
+    MADV_GUARD_INSTALL,
+    MADV_GUARD_REMOVE,
 ];
 
-const MADV: &[(&str, u64)] = &[
-    ("MADV_NORMAL", 0),
-    ("MADV_RANDOM", 1),
-    ("MADV_SEQUENTIAL", 2),
-    ("MADV_WILLNEED", 3),
-    ("MADV_DONTNEED", 4),
-    ("MADV_FREE", 8),
-    ("MADV_REMOVE", 9),
-    ("MADV_DONTFORK", 10),
-    ("MADV_DOFORK", 11),
-    ("MADV_MERGEABLE", 12),
-    ("MADV_UNMERGEABLE", 13),
-    ("MADV_HUGEPAGE", 14),
-    ("MADV_NOHUGEPAGE", 15),
-    ("MADV_DONTDUMP", 16),
-    ("MADV_DODUMP", 17),
-    ("MADV_WIPEONFORK", 18),
-    ("MADV_KEEPONFORK", 19),
-    ("MADV_COLD", 20),
-    ("MADV_PAGEOUT", 21),
-    ("MADV_POPULATE_READ", 22),
-    ("MADV_POPULATE_WRITE", 23),
-    ("MADV_DONTNEED_LOCKED", 24),
-    ("MADV_COLLAPSE", 25),
-    ("MADV_HWPOISON", 100),
-    ("MADV_SOFT_OFFLINE", 101),
-    ("MADV_GUARD_INSTALL", 102),
-    ("MADV_GUARD_REMOVE", 103),
+const MPOL: &[(&str, u64)] = uapi![
+    MPOL_DEFAULT,
+    MPOL_PREFERRED,
+    MPOL_BIND,
+    MPOL_INTERLEAVE,
+    MPOL_LOCAL,
+    MPOL_PREFERRED_MANY,
+    MPOL_WEIGHTED_INTERLEAVE,
+    MPOL_F_NUMA_BALANCING,
+    MPOL_F_RELATIVE_NODES,
+    MPOL_F_STATIC_NODES,
 ];
 
-const MPOL: &[(&str, u64)] = &[
-    ("MPOL_DEFAULT", 0),
-    ("MPOL_PREFERRED", 1),
-    ("MPOL_BIND", 2),
-    ("MPOL_INTERLEAVE", 3),
-    ("MPOL_LOCAL", 4),
-    ("MPOL_PREFERRED_MANY", 5),
-    ("MPOL_WEIGHTED_INTERLEAVE", 6),
-    ("MPOL_F_NUMA_BALANCING", 1 << 13),
-    ("MPOL_F_RELATIVE_NODES", 1 << 14),
-    ("MPOL_F_STATIC_NODES", 1 << 15),
+const MLOCK2: &[(&str, u64)] = uapi![MLOCK_ONFAULT];
+const MCL: &[(&str, u64)] = uapi![MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT];
+const MBIND_FLAGS: &[(&str, u64)] = uapi![MPOL_MF_STRICT, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL];
+const PKEY_ACCESS: &[(&str, u64)] = uapi![PKEY_DISABLE_ACCESS, PKEY_DISABLE_WRITE];
+/// The scenario spells userfaultfd modes without their long prefix.
+const UFFD_MODE: &[(&str, u64)] = &[
+    ("MISSING", uapi::UFFDIO_REGISTER_MODE_MISSING),
+    ("WP", uapi::UFFDIO_REGISTER_MODE_WP),
+    ("MINOR", uapi::UFFDIO_REGISTER_MODE_MINOR),
 ];
 
 /// Looks a name up in a table.
@@ -201,9 +216,40 @@ pub fn errno_name(errno: i32) -> String {
 
 /// True if `name` is an errno name this platform knows.
 pub fn is_errno_name(name: &str) -> bool {
-    (1..4096).any(|n| {
-        let e = nix::errno::Errno::from_raw(n);
-        e != nix::errno::Errno::UnknownErrno && format!("{e:?}") == name
+    errno_numbers().contains_key(name)
+}
+
+/// The number of the errno called `name` (`ENOMEM` is 12).
+pub fn errno_number(name: &str) -> Option<i32> {
+    errno_numbers().get(name).copied()
+}
+
+/// The number of the signal called `name` (`SIGSEGV` is 11).
+pub fn signal_number(name: &str) -> Option<i32> {
+    name.parse::<nix::sys::signal::Signal>()
+        .ok()
+        .map(|s| s as i32)
+}
+
+/// The si_code called `code` of signal `signal` (`SEGV_ACCERR` is 2), or
+/// a number written as one.
+pub fn signal_code_number(signal: &str, code: &str) -> Option<i32> {
+    signal_codes(signal)
+        .iter()
+        .find(|(n, _)| *n == code)
+        .map(|(_, c)| *c)
+        .or_else(|| code.parse().ok())
+}
+
+/// Every errno name the platform knows, with its number: built once, so
+/// checking a name is a lookup rather than formatting every number.
+fn errno_numbers() -> &'static HashMap<String, i32> {
+    static NAMES: OnceLock<HashMap<String, i32>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        (1..4096)
+            .filter(|&n| nix::errno::Errno::from_raw(n) != nix::errno::Errno::UnknownErrno)
+            .map(|n| (errno_name(n), n))
+            .collect()
     })
 }
 
@@ -217,4 +263,21 @@ pub fn signal_name(sig: i32) -> String {
 /// True if `name` is a signal name this platform knows.
 pub fn is_signal_name(name: &str) -> bool {
     name.parse::<nix::sys::signal::Signal>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_looked_up() {
+        assert!(is_errno_name("ENOMEM") && is_errno_name("EHWPOISON"));
+        assert!(!is_errno_name("ENOPE") && !is_errno_name("E12"));
+        assert_eq!(
+            lookup(FlagKind::Map, "MAP_FIXED_NOREPLACE"),
+            Some(0x10_0000)
+        );
+        assert_eq!(lookup(FlagKind::Madv, "MADV_GUARD_REMOVE"), Some(103));
+        assert_eq!(lookup(FlagKind::UffdMode, "MINOR"), Some(4));
+    }
 }

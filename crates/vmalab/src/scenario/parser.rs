@@ -8,6 +8,7 @@ use std::fmt;
 use super::ast::*;
 use super::lexer::{self, LexError, Word};
 use super::names::{self, FlagKind};
+use super::steps::{self, KeyKind, Param, STEPS};
 use crate::host::{Features, CAPABILITIES, CPU_FEATURES};
 use crate::layout::{self, ExpectedLayout};
 
@@ -248,206 +249,76 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// A step line: the arguments its entry in the step table declares.
     fn step(&self, a: &mut Args<'_, '_>) -> Result<StepKind, LexError> {
-        use FlagKind as K;
-        let kind = match a.head.text {
-            "mmap" => {
-                let addr = a.addr()?;
-                let len = a.amount("a length")?;
-                let prot = a.flags(K::Prot)?;
-                let flags = a.flags(K::Map)?;
-                let mut fd = FdArg::Raw(-1);
-                let mut off = Amount::default();
-                while let Some(o) = a.next() {
-                    if let Some(v) = o.text.strip_prefix("fd=") {
-                        let vcol = o.col + 3;
-                        fd = if v.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
-                            FdArg::Raw(lexer::integer(v, vcol)?)
-                        } else if self.scenario.files.iter().any(|f| f.name == v) {
-                            FdArg::File(v.to_string())
-                        } else {
-                            return Err((
-                                vcol,
-                                format!("no file named `{v}` (declare it with `file`)"),
-                            ));
-                        };
-                    } else if let Some(v) = o.text.strip_prefix("off=") {
-                        off = lexer::amount(v, o.col + 4)?;
-                    } else {
-                        return Err((o.col, format!("unexpected `{}` (fd=, off=)", o.text)));
-                    }
-                }
-                StepKind::Mmap {
-                    addr,
-                    len,
-                    prot,
-                    flags,
-                    fd,
-                    off,
-                }
+        let spec = steps::spec(a.head.text).ok_or_else(|| unknown_step(a.head))?;
+        let mut args = Vec::with_capacity(spec.params.len());
+        let mut i = 0;
+        while i < spec.params.len() {
+            if let Param::Key(..) = spec.params[i] {
+                // Consecutive `KEY=` parameters come in any order.
+                let keys = spec.params[i..]
+                    .iter()
+                    .take_while(|p| matches!(p, Param::Key(..)))
+                    .count();
+                args.extend(self.keys(a, &spec.params[i..i + keys])?);
+                i += keys;
+            } else {
+                args.push(a.param(spec.params[i])?);
+                i += 1;
             }
-            "munmap" => StepKind::Munmap {
-                addr: a.addr()?,
-                len: a.amount("a length")?,
-            },
-            "mprotect" => StepKind::Mprotect {
-                addr: a.addr()?,
-                len: a.amount("a length")?,
-                prot: a.flags(K::Prot)?,
-            },
-            "pkey_mprotect" => StepKind::PkeyMprotect {
-                addr: a.addr()?,
-                len: a.amount("a length")?,
-                prot: a.flags(K::Prot)?,
-                pkey: a.integer("a protection key")?,
-            },
-            "pkey_alloc" => StepKind::PkeyAlloc {
-                flags: a.opt_flags(K::PkeyAlloc)?,
-                access: a.opt_flags(K::PkeyAccess)?,
-            },
-            "pkey_free" => StepKind::PkeyFree {
-                pkey: a.integer("a protection key")?,
-            },
-            "mremap" => {
-                let addr = a.addr()?;
-                let old_len = a.amount("the old length")?;
-                let new_len = a.amount("the new length")?;
-                let flags = a.opt_flags(K::Mremap)?;
-                let new_addr = if a.peek().is_some() {
-                    Some(a.addr()?)
-                } else {
-                    None
-                };
-                StepKind::Mremap {
-                    addr,
-                    old_len,
-                    new_len,
-                    flags,
-                    new_addr,
-                }
-            }
-            "madvise" => StepKind::Madvise {
-                addr: a.addr()?,
-                len: a.amount("a length")?,
-                advice: a.flags(K::Madv)?,
-            },
-            "mlock" => StepKind::Mlock {
-                addr: a.addr()?,
-                len: a.amount("a length")?,
-            },
-            "mlock2" => StepKind::Mlock2 {
-                addr: a.addr()?,
-                len: a.amount("a length")?,
-                flags: a.opt_flags(K::Mlock2)?,
-            },
-            "munlock" => StepKind::Munlock {
-                addr: a.addr()?,
-                len: a.amount("a length")?,
-            },
-            "mlockall" => StepKind::Mlockall {
-                flags: a.flags(K::Mcl)?,
-            },
-            "munlockall" => StepKind::Munlockall,
-            "mseal" => StepKind::Mseal {
-                addr: a.addr()?,
-                len: a.amount("a length")?,
-                flags: a.opt_flags(K::Mseal)?,
-            },
-            "mbind" => {
-                let addr = a.addr()?;
-                let len = a.amount("a length")?;
-                let mode = a.flags(K::Mpol)?;
-                let mut nodes = None;
-                let mut flags = Flags::raw(0);
-                while let Some(o) = a.next() {
-                    if let Some(v) = o.text.strip_prefix("nodes=") {
-                        let mut list = Vec::new();
-                        let mut c = o.col + 6;
-                        if !v.is_empty() {
-                            for n in v.split(',') {
-                                let node = lexer::number(n, c)?;
-                                if node >= 1024 {
-                                    return Err((c, "node numbers must be below 1024".into()));
-                                }
-                                list.push(node as u32);
-                                c += n.len() + 1;
-                            }
-                        }
-                        nodes = Some(list);
-                    } else if let Some(v) = o.text.strip_prefix("flags=") {
-                        flags = lexer::flags(v, o.col + 6, K::MbindFlags)?;
-                    } else {
-                        return Err((o.col, format!("unexpected `{}` (nodes=, flags=)", o.text)));
-                    }
-                }
-                StepKind::Mbind {
-                    addr,
-                    len,
-                    mode,
-                    nodes,
-                    flags,
-                }
-            }
-            "brk" => StepKind::Brk { addr: a.addr()? },
-            "uffd-register" => StepKind::UffdRegister {
-                addr: a.addr()?,
-                len: a.amount("a length")?,
-                modes: match a.peek() {
-                    Some(_) => a.flags(K::UffdMode)?,
-                    None => Flags {
-                        value: 1,
-                        text: "MISSING".into(),
-                    },
-                },
-            },
-            "uffd-unregister" => StepKind::UffdUnregister {
-                addr: a.addr()?,
-                len: a.amount("a length")?,
-            },
-            "set-anon-name" => {
-                let addr = a.addr()?;
-                let len = a.amount("a length")?;
-                let name = a.next().map(|w| w.text.to_string());
-                StepKind::SetAnonName { addr, len, name }
-            }
-            "memory-merge" => {
-                let w = a.word("on or off")?;
-                let on = match w.text {
-                    "on" => true,
-                    "off" => false,
-                    _ => return Err((w.col, format!("expected on or off, found `{}`", w.text))),
-                };
-                StepKind::MemoryMerge { on }
-            }
-            "touch" => {
-                let w = a.word("read or write")?;
-                let access = match w.text {
-                    "read" => Access::Read,
-                    "write" => Access::Write,
-                    _ => {
-                        return Err((w.col, format!("expected read or write, found `{}`", w.text)))
-                    }
-                };
-                StepKind::Touch {
-                    access,
-                    addr: a.addr()?,
-                }
-            }
-            "fork" => StepKind::Fork,
-            other => {
+        }
+        a.finish()?;
+        Ok(StepKind { spec, args })
+    }
+
+    /// The `KEY=VALUE` words ending a line, one argument per key (its
+    /// default when absent).
+    fn keys(&self, a: &mut Args<'_, '_>, keys: &[Param]) -> Result<Vec<Arg>, LexError> {
+        let kinds: Vec<(&str, KeyKind)> = keys
+            .iter()
+            .filter_map(|p| match *p {
+                Param::Key(k, kind) => Some((k, kind)),
+                _ => None,
+            })
+            .collect();
+        let mut out: Vec<Arg> = kinds.iter().map(|&(_, k)| key_default(k)).collect();
+        while let Some(o) = a.next() {
+            let found = kinds.iter().enumerate().find_map(|(n, &(k, kind))| {
+                let v = o.text.strip_prefix(k)?.strip_prefix('=')?;
+                Some((n, kind, v, o.col + k.len() + 1))
+            });
+            let Some((n, kind, v, vcol)) = found else {
+                let list: Vec<String> = kinds.iter().map(|(k, _)| format!("{k}=")).collect();
                 return Err((
-                    a.head.col,
-                    format!(
-                        "unknown step `{other}` (mmap munmap mprotect pkey_mprotect pkey_alloc \
-                         pkey_free mremap madvise mlock mlock2 munlock mlockall munlockall mseal \
-                         mbind brk uffd-register uffd-unregister set-anon-name memory-merge touch \
-                         fork expect; headers: name min-kernel window requires file)"
-                    ),
+                    o.col,
+                    format!("unexpected `{}` ({})", o.text, list.join(", ")),
+                ));
+            };
+            out[n] = self.key_value(kind, v, vcol)?;
+        }
+        Ok(out)
+    }
+
+    /// The value of one `KEY=VALUE` word.
+    fn key_value(&self, kind: KeyKind, v: &str, vcol: usize) -> Result<Arg, LexError> {
+        Ok(match kind {
+            KeyKind::Fd if v.starts_with(|c: char| c.is_ascii_digit() || c == '-') => {
+                Arg::Fd(FdArg::Raw(lexer::integer(v, vcol)?))
+            }
+            KeyKind::Fd if self.scenario.files.iter().any(|f| f.name == v) => {
+                Arg::Fd(FdArg::File(v.to_string()))
+            }
+            KeyKind::Fd => {
+                return Err((
+                    vcol,
+                    format!("no file named `{v}` (declare it with `file`)"),
                 ))
             }
-        };
-        a.finish()?;
-        Ok(kind)
+            KeyKind::Offset => Arg::Amount(lexer::amount(v, vcol)?),
+            KeyKind::Nodes => Arg::Nodes(Some(node_list(v, vcol)?)),
+            KeyKind::Flags(k) => Arg::Flags(lexer::flags(v, vcol, k)?),
+        })
     }
 
     /// An `expect` line (and, for `expect layout`, its block). Returns the
@@ -645,15 +516,35 @@ impl<'a> Args<'_, 'a> {
         lexer::flags(w.text, w.col, kind)
     }
 
-    /// Flags that default to 0 when absent.
-    fn opt_flags(&mut self, kind: FlagKind) -> Result<Flags, LexError> {
-        match self.peek() {
-            Some(_) => self.flags(kind),
-            None => Ok(Flags {
-                value: 0,
-                text: "0".into(),
+    /// One positional parameter.
+    fn param(&mut self, p: Param) -> Result<Arg, LexError> {
+        Ok(match p {
+            Param::Addr => Arg::Addr(self.addr()?),
+            Param::OptAddr => Arg::OptAddr(match self.peek() {
+                Some(_) => Some(self.addr()?),
+                None => None,
             }),
-        }
+            Param::Len(what) => Arg::Amount(self.amount(what)?),
+            Param::Flags(kind) => Arg::Flags(self.flags(kind)?),
+            Param::OptFlags(kind, value, text) => Arg::Flags(match self.peek() {
+                Some(_) => self.flags(kind)?,
+                None => Flags {
+                    value,
+                    text: text.into(),
+                },
+            }),
+            Param::Int(what) => Arg::Int(self.integer(what)?),
+            Param::Choice { what, no, yes } => {
+                let w = self.word(what)?;
+                match w.text {
+                    t if t == yes => Arg::Bool(true),
+                    t if t == no => Arg::Bool(false),
+                    t => return Err((w.col, format!("expected {what}, found `{t}`"))),
+                }
+            }
+            Param::OptWord => Arg::Word(self.next().map(|w| w.text.to_string())),
+            Param::Key(_, kind) => key_default(kind),
+        })
     }
 
     fn finish(&self) -> Result<(), LexError> {
@@ -670,6 +561,46 @@ impl<'a> Args<'_, 'a> {
     }
 }
 
+/// The default of an absent `KEY=VALUE` parameter.
+fn key_default(kind: KeyKind) -> Arg {
+    match kind {
+        KeyKind::Fd => Arg::Fd(FdArg::Raw(-1)),
+        KeyKind::Offset => Arg::Amount(Amount::default()),
+        KeyKind::Nodes => Arg::Nodes(None),
+        KeyKind::Flags(_) => Arg::Flags(Flags::raw(0)),
+    }
+}
+
+/// `N,N,...` after `nodes=` (empty: an empty mask).
+fn node_list(v: &str, mut col: usize) -> Result<Vec<u32>, LexError> {
+    let mut list = Vec::new();
+    if v.is_empty() {
+        return Ok(list);
+    }
+    for n in v.split(',') {
+        let node = lexer::number(n, col)?;
+        if node >= 1024 {
+            return Err((col, "node numbers must be below 1024".into()));
+        }
+        list.push(node as u32);
+        col += n.len() + 1;
+    }
+    Ok(list)
+}
+
+/// The error for a line that starts with no known word.
+fn unknown_step(head: Word<'_>) -> LexError {
+    let names: Vec<&str> = STEPS.iter().map(|s| s.keyword).collect();
+    (
+        head.col,
+        format!(
+            "unknown step `{}` ({} expect; headers: name min-kernel window requires file)",
+            head.text,
+            names.join(" ")
+        ),
+    )
+}
+
 /// Parses `X.Y` or `X.Y.Z` (a `uname -r` suffix after the numbers is
 /// ignored by the caller, not here).
 pub fn parse_version(s: &str) -> Option<KernelVersion> {
@@ -683,11 +614,7 @@ pub fn parse_version(s: &str) -> Option<KernelVersion> {
     if it.next().is_some() {
         return None;
     }
-    Some(KernelVersion {
-        major,
-        minor,
-        patch,
-    })
+    Some(KernelVersion(major, minor, patch))
 }
 
 /// The condition of `expect when`: `kernel>=X.Y[.Z]`, `kernel<X.Y[.Z]`

@@ -3,6 +3,7 @@
 //! garbage input (no panics).
 
 use super::*;
+use crate::fuzz::rng::Rng;
 
 const SAMPLE: &str = "\
 # merge of two adjacent anonymous mappings
@@ -50,14 +51,7 @@ fn parses_sample() {
     let s = parse("x/sample.scenario", SAMPLE).unwrap();
     assert_eq!(s.name, "anon_adjacent_merge");
     assert_eq!(s.window_pages, 64);
-    assert_eq!(
-        s.min_kernel,
-        Some(KernelVersion {
-            major: 6,
-            minor: 16,
-            patch: 0
-        })
-    );
+    assert_eq!(s.min_kernel, Some(KernelVersion(6, 16, 0)));
     assert_eq!(s.files.len(), 2);
     assert_eq!(
         s.files[1].size,
@@ -72,27 +66,23 @@ fn parses_sample() {
         s.steps[0].expect,
         vec![Expect::Value(ExpectValue::Amount(Amount::pages(0)))]
     );
-    match &s.steps[1].kind {
-        StepKind::Mmap { fd, off, flags, .. } => {
-            assert_eq!(*fd, FdArg::File("f1".into()));
-            assert_eq!(*off, Amount::pages(2));
-            assert_eq!(flags.value, 0x11);
-        }
-        k => panic!("{k:?}"),
-    }
-    match &s.steps[3].kind {
-        StepKind::Munmap { addr, len } => {
-            assert_eq!(*addr, AddrArg::Absolute(0xffff_ffff_ffff_f000));
-            assert_eq!(len.bytes, 0xffff);
-        }
-        k => panic!("{k:?}"),
-    }
-    let last = s.steps.last().unwrap();
+    let mmap = &s.steps[1].kind;
+    assert_eq!(mmap.keyword(), "mmap");
+    assert_eq!(mmap.args[4], Arg::Fd(FdArg::File("f1".into())));
+    assert_eq!(mmap.args[5], Arg::Amount(Amount::pages(2)));
+    assert!(matches!(&mmap.args[3], Arg::Flags(f) if f.value == 0x11));
+    let munmap = &s.steps[3].kind;
+    assert_eq!(munmap.keyword(), "munmap");
     assert_eq!(
-        last.kind,
-        StepKind::Brk {
-            addr: AddrArg::Window(Amount::pages(0))
-        }
+        munmap.args[0],
+        Arg::Addr(AddrArg::Absolute(0xffff_ffff_ffff_f000))
+    );
+    assert!(matches!(&munmap.args[1], Arg::Amount(l) if l.bytes == 0xffff));
+    let last = s.steps.last().unwrap();
+    assert_eq!(last.kind.keyword(), "brk");
+    assert_eq!(
+        last.kind.args,
+        [Arg::Addr(AddrArg::Window(Amount::pages(0)))]
     );
     assert_eq!(last.expect.len(), 2);
     let Expect::Layout(l) = &last.expect[1] else {
@@ -200,18 +190,6 @@ fn errors_carry_positions() {
     }
 }
 
-/// Small deterministic generator (xorshift64*), enough for garbage tests.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 #[test]
 fn garbage_never_panics() {
     let alphabet: Vec<char> = "0123456789abxfABXF +-|=:#\n\t[]*!_.,\u{e9}"
@@ -249,15 +227,15 @@ fn garbage_never_panics() {
         "rw-p ",
         "anon ",
     ];
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     for _ in 0..20_000 {
-        let n = (rng.next() % 40) as usize;
+        let n = (rng.next_u64() % 40) as usize;
         let mut s = String::new();
         for _ in 0..n {
-            if rng.next() % 2 == 0 {
-                s.push(alphabet[(rng.next() % alphabet.len() as u64) as usize]);
+            if rng.next_u64() % 2 == 0 {
+                s.push(alphabet[(rng.next_u64() % alphabet.len() as u64) as usize]);
             } else {
-                s.push_str(tokens[(rng.next() % tokens.len() as u64) as usize]);
+                s.push_str(tokens[(rng.next_u64() % tokens.len() as u64) as usize]);
             }
         }
         if let Ok(sc) = parse("g.scenario", &s) {
@@ -269,18 +247,18 @@ fn garbage_never_panics() {
 
 #[test]
 fn mutated_sample_never_panics() {
-    let mut rng = Rng(42);
+    let mut rng = Rng::new(42);
     let bytes = SAMPLE.as_bytes();
     for _ in 0..5_000 {
         let mut b = bytes.to_vec();
-        for _ in 0..(1 + rng.next() % 4) {
-            let i = (rng.next() % b.len() as u64) as usize;
-            match rng.next() % 3 {
-                0 => b[i] = (rng.next() % 128) as u8,
+        for _ in 0..(1 + rng.next_u64() % 4) {
+            let i = (rng.next_u64() % b.len() as u64) as usize;
+            match rng.next_u64() % 3 {
+                0 => b[i] = (rng.next_u64() % 128) as u8,
                 1 => {
                     b.remove(i);
                 }
-                _ => b.insert(i, b"0 -+|#\nb"[(rng.next() % 8) as usize]),
+                _ => b.insert(i, b"0 -+|#\nb"[(rng.next_u64() % 8) as usize]),
             }
         }
         let s = String::from_utf8_lossy(&b);
@@ -314,7 +292,7 @@ expect when kernel>=6.11 when kernel<6.17 = 0
     assert!(matches!(
         &e[1],
         Expect::When { condition: Condition::Kernel { at_least: false, version }, .. }
-            if version.patch == 37
+            if version.2 == 37
     ));
     let again = parse("v.scenario", &s.to_string()).unwrap();
     assert_eq!(again.to_string(), s.to_string());

@@ -41,6 +41,10 @@ pub fn encode(h: &HostConfig) -> String {
         ),
     );
     line("cap_eff", opt(h.features.cap_eff));
+    line(
+        "pkeys_exhausted",
+        u8::from(h.features.pkeys_exhausted).to_string(),
+    );
     line("mem_total", opt(h.mem_total));
     line("swap_total", opt(h.swap_total));
     line("nr_hugepages", opt(h.nr_hugepages));
@@ -105,6 +109,7 @@ pub fn decode(text: &str) -> anyhow::Result<HostConfig> {
                 cpu.la57 = la57 == "1";
             }
             "cap_eff" => h.features.cap_eff = num(value)?,
+            "pkeys_exhausted" => h.features.pkeys_exhausted = value == "1",
             "mem_total" => h.mem_total = num(value)?,
             "swap_total" => h.swap_total = num(value)?,
             "nr_hugepages" => h.nr_hugepages = num(value)?,

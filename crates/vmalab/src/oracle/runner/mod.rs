@@ -3,6 +3,10 @@
 //! reserved window of its own address space and reports each step's
 //! outcome and the window's layout (see `protocol` for the format).
 //!
+//! Each step goes through `machine::run_step` (window rule, argument
+//! resolution) to the kernel machine in `calls.rs`, the same path the
+//! model's steps take.
+//!
 //! Self-contained on purpose (stdin in, stdout out, no threads, no files
 //! besides /proc/self), so the same binary can later run statically linked
 //! inside a VM.
@@ -14,19 +18,27 @@
 //! their own, so nothing in the window ever merges with them, and they stop
 //! in-place growth (mremap) at the window's edges.
 
+mod calls;
 mod touch;
 mod uffd;
 
-use std::collections::HashMap;
-use std::ffi::CString;
 use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::fcntl::{open, OFlag};
+use nix::sys::memfd::{memfd_create, MFdFlags};
+use nix::sys::prctl::set_pdeathsig;
+use nix::sys::signal::Signal;
+use nix::sys::stat::{fstat, Mode};
+use nix::unistd::{ftruncate, sysconf, SysconfVar};
 
 use super::protocol::{encode_outcome, VERSION};
 use super::smaps::{dev_parts, window_layout, Identities};
-use crate::outcome::{Outcome, Value};
-use crate::scenario::names::{errno_name, signal_code_name, signal_name};
-use crate::scenario::{parse, Access, FdArg, Scenario, StepKind};
-use crate::window::{off_arg, Admission, Window};
+use crate::machine::{run_step, Reply};
+use crate::outcome::Outcome;
+use crate::scenario::names::{errno_name, signal_name};
+use crate::scenario::{parse, Scenario};
+use crate::window::Window;
 
 /// Window bases tried in order (1 GiB aligned, far from heap, mmap area and
 /// stack on x86_64 with 4- or 5-level paging).
@@ -37,6 +49,9 @@ const BASES: &[u64] = &[
     0x0800_0000_0000,
     0x4000_0000_0000,
 ];
+
+/// A system call argument register.
+type L = libc::c_long;
 
 const SYS_MSEAL: libc::c_long = 462;
 const PR_SET_VMA: libc::c_long = 0x5356_4d41;
@@ -53,9 +68,8 @@ pub fn main() -> i32 {
         Ok(s) => s,
         Err(e) => return fatal(&e.to_string()),
     };
-    // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain integers; it makes the
-    // runner die with its parent so no runner outlives a killed `vmalab`.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    // Die with the parent, so no runner outlives a killed `vmalab`.
+    let _ = set_pdeathsig(Signal::SIGKILL);
     let mut runner = match Runner::setup(&scenario) {
         Ok(r) => r,
         Err(e) => return fatal(&e),
@@ -103,21 +117,24 @@ fn raw(nr: libc::c_long, args: &[libc::c_long]) -> Result<i64, i32> {
 struct Runner<'s> {
     sc: &'s Scenario,
     w: Window,
-    fds: HashMap<String, libc::c_int>,
+    /// The scenario's files, by declaration index.
+    fds: Vec<OwnedFd>,
     ids: Identities,
     uffd: Option<Result<uffd::Uffd, i32>>,
 }
 
 impl<'s> Runner<'s> {
     fn setup(sc: &'s Scenario) -> Result<Self, String> {
-        // SAFETY: sysconf has no memory-safety preconditions.
-        let ps = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        let page_size = u64::try_from(ps).map_err(|_| "cannot read the page size".to_string())?;
+        let page_size = sysconf(SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .and_then(|ps| u64::try_from(ps).ok())
+            .ok_or("cannot read the page size")?;
         let w = reserve_window(sc.window_pages, page_size)?;
         let mut r = Runner {
             sc,
             w,
-            fds: HashMap::new(),
+            fds: Vec::new(),
             ids: Identities::default(),
             uffd: None,
         };
@@ -128,17 +145,10 @@ impl<'s> Runner<'s> {
                 .ok_or_else(|| format!("file {}: size does not fit in 64 bits", f.name))?;
             let fd = make_file(&f.name, size, f.writable)
                 .map_err(|e| format!("file {}: {}", f.name, errno_name(e)))?;
-            // SAFETY: fstat writes a struct stat, which `st` is.
-            let st = unsafe {
-                let mut st: libc::stat = std::mem::zeroed();
-                if libc::fstat(fd, &mut st) != 0 {
-                    return Err(format!("file {}: fstat failed", f.name));
-                }
-                st
-            };
+            let st = fstat(&fd).map_err(|_| format!("file {}: fstat failed", f.name))?;
             let (ma, mi) = dev_parts(st.st_dev);
             r.ids.files.insert((ma, mi, st.st_ino), f.name.clone());
-            r.fds.insert(f.name.clone(), fd);
+            r.fds.push(fd);
         }
         touch::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
         Ok(r)
@@ -168,11 +178,8 @@ impl<'s> Runner<'s> {
             if let Some(t) = &selftest {
                 selftest_fault(t, i);
             }
-            let outcome = if step.kind == StepKind::Fork {
-                fork_step()
-            } else {
-                self.exec(&step.kind)
-            };
+            let (sc, w) = (self.sc, self.w);
+            let outcome = run_step(self, &w, &sc.files, &step.kind);
             let layout = self.layout();
             let mut text = format!("result {i} {}\nlayout {i}\n", encode_outcome(&outcome));
             for e in &layout.0 {
@@ -192,218 +199,11 @@ impl<'s> Runner<'s> {
         window_layout(&smaps, &numa, &self.w, &mut self.ids)
     }
 
-    /// Executes one non-fork step.
-    fn exec(&mut self, kind: &StepKind) -> Outcome {
-        match self.w.admit(kind) {
-            Admission::Run => {}
-            Admission::Skip(why) => return Outcome::Skipped(why),
-            Admission::Refuse(why) => return Outcome::Refused(why),
-        }
-        match self.call(kind) {
-            Ok(o) => o,
-            Err(why) => Outcome::Refused(why),
-        }
-    }
-
-    /// Performs the call; `Err` only for arguments that cannot be passed.
-    fn call(&mut self, kind: &StepKind) -> Result<Outcome, String> {
-        use libc::c_long as L;
-        let w = self.w;
-        let ps = w.page_size;
-        let addr = |a| w.resolve(a).map(|v| v as L);
-        let len = |l| w.length(l).map(|v| v as L);
-        let int = |r: Result<i64, i32>| match r {
-            Ok(v) => Outcome::Ok(Value::Int(v)),
-            Err(e) => Outcome::Err(errno_name(e)),
-        };
-        let address = |r: Result<i64, i32>| match r {
-            Ok(v) => Outcome::Ok(w.value_of(v as u64)),
-            Err(e) => Outcome::Err(errno_name(e)),
-        };
-        Ok(match kind {
-            StepKind::Mmap {
-                addr: a,
-                len: l,
-                prot,
-                flags,
-                fd,
-                off,
-            } => {
-                let fd = match fd {
-                    FdArg::File(n) => L::from(*self.fds.get(n).ok_or("unknown file")?),
-                    FdArg::Raw(n) => *n as L,
-                };
-                let args = [
-                    addr(a)?,
-                    len(l)?,
-                    prot.value as L,
-                    flags.value as L,
-                    fd,
-                    off_arg(off, ps) as L,
-                ];
-                address(raw(libc::SYS_mmap, &args))
-            }
-            StepKind::Munmap { addr: a, len: l } => {
-                int(raw(libc::SYS_munmap, &[addr(a)?, len(l)?]))
-            }
-            StepKind::Mprotect {
-                addr: a,
-                len: l,
-                prot,
-            } => int(raw(
-                libc::SYS_mprotect,
-                &[addr(a)?, len(l)?, prot.value as L],
-            )),
-            StepKind::PkeyMprotect {
-                addr: a,
-                len: l,
-                prot,
-                pkey,
-            } => int(raw(
-                libc::SYS_pkey_mprotect,
-                &[addr(a)?, len(l)?, prot.value as L, *pkey as L],
-            )),
-            StepKind::PkeyAlloc { flags, access } => int(raw(
-                libc::SYS_pkey_alloc,
-                &[flags.value as L, access.value as L],
-            )),
-            StepKind::PkeyFree { pkey } => int(raw(libc::SYS_pkey_free, &[*pkey as L])),
-            StepKind::Mremap {
-                addr: a,
-                old_len,
-                new_len,
-                flags,
-                new_addr,
-            } => {
-                let target = match new_addr {
-                    Some(n) => addr(n)?,
-                    None => 0,
-                };
-                let args = [
-                    addr(a)?,
-                    len(old_len)?,
-                    len(new_len)?,
-                    flags.value as L,
-                    target,
-                ];
-                address(raw(libc::SYS_mremap, &args))
-            }
-            StepKind::Madvise {
-                addr: a,
-                len: l,
-                advice,
-            } => int(raw(
-                libc::SYS_madvise,
-                &[addr(a)?, len(l)?, advice.value as L],
-            )),
-            StepKind::Mlock { addr: a, len: l } => int(raw(libc::SYS_mlock, &[addr(a)?, len(l)?])),
-            StepKind::Mlock2 {
-                addr: a,
-                len: l,
-                flags,
-            } => int(raw(
-                libc::SYS_mlock2,
-                &[addr(a)?, len(l)?, flags.value as L],
-            )),
-            StepKind::Munlock { addr: a, len: l } => {
-                int(raw(libc::SYS_munlock, &[addr(a)?, len(l)?]))
-            }
-            StepKind::Mlockall { flags } => int(raw(libc::SYS_mlockall, &[flags.value as L])),
-            StepKind::Munlockall => int(raw(libc::SYS_munlockall, &[])),
-            StepKind::Mseal {
-                addr: a,
-                len: l,
-                flags,
-            } => int(raw(SYS_MSEAL, &[addr(a)?, len(l)?, flags.value as L])),
-            StepKind::Mbind {
-                addr: a,
-                len: l,
-                mode,
-                nodes,
-                flags,
-            } => {
-                let mut mask = [0u64; 16];
-                let (ptr, maxnode) = match nodes {
-                    Some(list) => {
-                        for &n in list {
-                            mask[(n / 64) as usize] |= 1 << (n % 64);
-                        }
-                        (mask.as_ptr() as L, 16 * 64 + 1)
-                    }
-                    None => (0, 0),
-                };
-                let args = [
-                    addr(a)?,
-                    len(l)?,
-                    mode.value as L,
-                    ptr,
-                    maxnode,
-                    flags.value as L,
-                ];
-                int(raw(libc::SYS_mbind, &args))
-            }
-            StepKind::UffdRegister {
-                addr: a,
-                len: l,
-                modes,
-            } => {
-                let (a, l) = (addr(a)? as u64, len(l)? as u64);
-                match self.uffd() {
-                    Ok(u) => int(u.register(a, l, modes.value).map(|()| 0)),
-                    Err(why) => Outcome::Skipped(why),
-                }
-            }
-            StepKind::UffdUnregister { addr: a, len: l } => {
-                let (a, l) = (addr(a)? as u64, len(l)? as u64);
-                match self.uffd() {
-                    Ok(u) => int(u.unregister(a, l).map(|()| 0)),
-                    Err(why) => Outcome::Skipped(why),
-                }
-            }
-            StepKind::SetAnonName {
-                addr: a,
-                len: l,
-                name,
-            } => {
-                let c = match name {
-                    Some(n) => Some(CString::new(n.as_str()).map_err(|_| "name contains NUL")?),
-                    None => None,
-                };
-                let ptr = c.as_ref().map_or(0, |c| c.as_ptr() as L);
-                let args = [PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr(a)?, len(l)?, ptr];
-                int(raw(libc::SYS_prctl, &args))
-            }
-            StepKind::MemoryMerge { on } => int(raw(
-                libc::SYS_prctl,
-                &[PR_SET_MEMORY_MERGE, L::from(*on), 0, 0, 0],
-            )),
-            StepKind::Touch { .. } if !touch::SUPPORTED => {
-                Outcome::Skipped("touch is implemented for x86_64 only".into())
-            }
-            StepKind::Touch { access, addr: a } => {
-                let at = addr(a)? as u64;
-                match touch::touch(at, *access == Access::Write) {
-                    Ok(v) => Outcome::Ok(Value::Int(i64::from(v))),
-                    Err((sig, code)) => {
-                        let name = signal_name(sig);
-                        Outcome::Signal {
-                            code: Some(signal_code_name(&name, code)),
-                            name,
-                        }
-                    }
-                }
-            }
-            StepKind::Brk { .. } | StepKind::Fork => {
-                return Err("internal: step handled elsewhere".into())
-            }
-        })
-    }
-
     /// The userfaultfd, opened on first use.
-    fn uffd(&mut self) -> Result<&uffd::Uffd, String> {
+    fn uffd(&mut self) -> Result<&uffd::Uffd, Outcome> {
         let u = self.uffd.get_or_insert_with(uffd::Uffd::open);
         u.as_ref()
-            .map_err(|e| format!("userfaultfd unavailable: {}", errno_name(*e)))
+            .map_err(|e| Outcome::Skipped(format!("userfaultfd unavailable: {}", errno_name(*e))))
     }
 }
 
@@ -439,16 +239,16 @@ fn emit(s: &str) {
 
 /// `fork`: the child returns and runs the remaining steps; the parent waits
 /// for it and exits with its status (reporting a death by signal).
-fn fork_step() -> Outcome {
+fn fork_step() -> Reply {
     // SAFETY: the runner is single-threaded, so the child may run any code.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return Outcome::Err(errno_name(errno()));
+        return Err(Outcome::Err(errno_name(errno())));
     }
     if pid == 0 {
-        // SAFETY: as in main(): die with the parent.
-        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
-        return Outcome::Ok(Value::Int(0));
+        // As in main(): die with the parent.
+        let _ = set_pdeathsig(Signal::SIGKILL);
+        return Ok(0);
     }
     let mut status = 0;
     loop {
@@ -520,30 +320,14 @@ fn reserve_window(pages: u64, ps: u64) -> Result<Window, String> {
 }
 
 /// Creates a scenario file: a memfd of `size` bytes, reopened read-only if
-/// asked.
-fn make_file(name: &str, size: u64, writable: bool) -> Result<libc::c_int, i32> {
-    let cname = CString::new(name).map_err(|_| libc::EINVAL)?;
-    // SAFETY: memfd_create reads a NUL-terminated name.
-    let fd = unsafe { libc::memfd_create(cname.as_ptr(), 0) };
-    if fd < 0 {
-        return Err(errno());
-    }
-    // SAFETY: plain integer arguments.
-    if unsafe { libc::ftruncate(fd, size as libc::off_t) } != 0 {
-        return Err(errno());
-    }
+/// asked (the writable memfd is closed then; the read-only fd keeps the
+/// file alive).
+fn make_file(name: &str, size: u64, writable: bool) -> Result<OwnedFd, i32> {
+    let fd = memfd_create(name, MFdFlags::empty()).map_err(|e| e as i32)?;
+    ftruncate(&fd, size as libc::off_t).map_err(|e| e as i32)?;
     if writable {
         return Ok(fd);
     }
-    let path = CString::new(format!("/proc/self/fd/{fd}")).map_err(|_| libc::EINVAL)?;
-    // SAFETY: open reads a NUL-terminated path; close takes our own fd.
-    let ro = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };
-    let e = errno();
-    // SAFETY: closing the memfd we created; the read-only fd keeps it alive.
-    unsafe { libc::close(fd) };
-    if ro < 0 {
-        Err(e)
-    } else {
-        Ok(ro)
-    }
+    let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    open(path.as_str(), OFlag::O_RDONLY, Mode::empty()).map_err(|e| e as i32)
 }

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The machine a scenario runs on -- the model (`vma::Mm`) or the live
+//! kernel (the oracle runner) -- as one trait, and the one function that
+//! admits a step, resolves its arguments and runs it. Both sides go through
+//! [`run_step`], so they get the same resolved arguments and refuse the
+//! same steps.
+
+use std::cell::Cell;
+
+use crate::outcome::{Outcome, Value};
+use crate::scenario::steps::{Param, Returns};
+use crate::scenario::{AddrArg, Arg, FdArg, FileDecl, StepKind};
+use crate::window::{off_arg, Admission, Window};
+
+/// A call's answer: its raw return value, or the outcome that replaces a
+/// success (an errno, a signal, a reason it could not run).
+pub type Reply = Result<i64, Outcome>;
+
+/// Node masks are 1024 bits, as `mbind(2)` reads them on x86-64
+/// distribution kernels (`MAX_NUMNODES`).
+pub type NodeMask = [u64; 16];
+
+/// A resolved file descriptor argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fd {
+    /// The scenario's file at this index of its `file` declarations.
+    File(usize),
+    /// A raw number (-1: none).
+    Raw(i64),
+}
+
+/// Something that runs the scenario steps: the memory system calls with
+/// their resolved arguments (absolute addresses, byte lengths), plus the
+/// lab actions `touch` and `fork`. Steps are only called once the window
+/// rule admitted them.
+pub trait Machine {
+    fn mmap(&mut self, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd, off: u64) -> Reply;
+    fn munmap(&mut self, addr: u64, len: u64) -> Reply;
+    fn mprotect(&mut self, addr: u64, len: u64, prot: u64) -> Reply;
+    fn pkey_mprotect(&mut self, addr: u64, len: u64, prot: u64, pkey: i64) -> Reply;
+    fn pkey_alloc(&mut self, flags: u64, access: u64) -> Reply;
+    fn pkey_free(&mut self, pkey: i64) -> Reply;
+    fn mremap(&mut self, addr: u64, old_len: u64, new_len: u64, flags: u64, new: u64) -> Reply;
+    fn madvise(&mut self, addr: u64, len: u64, advice: u64) -> Reply;
+    fn mlock(&mut self, addr: u64, len: u64) -> Reply;
+    fn mlock2(&mut self, addr: u64, len: u64, flags: u64) -> Reply;
+    fn munlock(&mut self, addr: u64, len: u64) -> Reply;
+    fn mlockall(&mut self, flags: u64) -> Reply;
+    fn munlockall(&mut self) -> Reply;
+    fn mseal(&mut self, addr: u64, len: u64, flags: u64) -> Reply;
+    /// `nodes`: `None` passes a NULL mask.
+    fn mbind(
+        &mut self,
+        addr: u64,
+        len: u64,
+        mode: u64,
+        nodes: Option<&NodeMask>,
+        flags: u64,
+    ) -> Reply;
+    /// Registers with the process's one userfaultfd (opened on first use).
+    fn uffd_register(&mut self, addr: u64, len: u64, modes: u64) -> Reply;
+    fn uffd_unregister(&mut self, addr: u64, len: u64) -> Reply;
+    /// `prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, ...)`; `None` clears.
+    fn set_anon_name(&mut self, addr: u64, len: u64, name: Option<&str>) -> Reply;
+    /// `prctl(PR_SET_MEMORY_MERGE, on)`.
+    fn memory_merge(&mut self, on: bool) -> Reply;
+    /// A one-byte access: a read returns the byte, a write stores 1.
+    fn touch(&mut self, addr: u64, write: bool) -> Reply;
+    /// `fork()`: the following steps run in the child.
+    fn fork(&mut self) -> Reply;
+}
+
+/// A resolved argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Val {
+    Word(u64),
+    Int(i64),
+    Bool(bool),
+    Fd(Fd),
+    Nodes(Option<NodeMask>),
+    Name(Option<String>),
+}
+
+/// A step's resolved arguments, read by position as the step table's
+/// `call` does. Reading one as the wrong kind gives a neutral value and
+/// marks the arguments, which [`run_step`] then reports (a table error,
+/// caught by the table's tests, never a panic).
+#[derive(Debug, Default)]
+pub struct Args {
+    vals: Vec<Val>,
+    mismatch: Cell<bool>,
+}
+
+impl Args {
+    fn get(&self, i: usize) -> Option<&Val> {
+        self.vals.get(i)
+    }
+
+    fn wrong<T>(&self, neutral: T) -> T {
+        self.mismatch.set(true);
+        neutral
+    }
+
+    /// A machine word: an address, a length, an offset or flags.
+    pub fn word(&self, i: usize) -> u64 {
+        match self.get(i) {
+            Some(Val::Word(w)) => *w,
+            _ => self.wrong(0),
+        }
+    }
+
+    pub fn int(&self, i: usize) -> i64 {
+        match self.get(i) {
+            Some(Val::Int(v)) => *v,
+            _ => self.wrong(0),
+        }
+    }
+
+    pub fn bool(&self, i: usize) -> bool {
+        match self.get(i) {
+            Some(Val::Bool(b)) => *b,
+            _ => self.wrong(false),
+        }
+    }
+
+    pub fn fd(&self, i: usize) -> Fd {
+        match self.get(i) {
+            Some(Val::Fd(f)) => *f,
+            _ => self.wrong(Fd::Raw(-1)),
+        }
+    }
+
+    pub fn nodes(&self, i: usize) -> Option<&NodeMask> {
+        match self.get(i) {
+            Some(Val::Nodes(n)) => n.as_ref(),
+            _ => self.wrong(None),
+        }
+    }
+
+    pub fn name(&self, i: usize) -> Option<&str> {
+        match self.get(i) {
+            Some(Val::Name(n)) => n.as_deref(),
+            _ => self.wrong(None),
+        }
+    }
+}
+
+/// Resolves a step's arguments against the window and the scenario's
+/// files; `Err` names an argument that cannot be passed.
+pub fn resolve(w: &Window, files: &[FileDecl], step: &StepKind) -> Result<Args, String> {
+    let vals = step
+        .spec
+        .params
+        .iter()
+        .zip(&step.args)
+        .map(|(p, a)| resolve_one(w, files, p, a))
+        .collect::<Result<_, _>>()?;
+    Ok(Args {
+        vals,
+        mismatch: Cell::new(false),
+    })
+}
+
+/// One argument: addresses made absolute, amounts in bytes, flags as their
+/// value, files as their index, node lists as a mask.
+fn resolve_one(w: &Window, files: &[FileDecl], p: &Param, a: &Arg) -> Result<Val, String> {
+    Ok(match a {
+        Arg::Addr(x) => Val::Word(w.resolve(x)?),
+        Arg::OptAddr(x) => Val::Word(w.resolve(&x.unwrap_or(AddrArg::Absolute(0)))?),
+        Arg::Amount(x) if matches!(p, Param::Key(..)) => Val::Word(off_arg(x, w.page_size)),
+        Arg::Amount(x) => Val::Word(w.length(x)?),
+        Arg::Flags(x) => Val::Word(x.value),
+        Arg::Int(v) => Val::Int(*v),
+        Arg::Bool(b) => Val::Bool(*b),
+        Arg::Word(Some(n)) if n.contains('\0') => return Err("name contains NUL".into()),
+        Arg::Word(n) => Val::Name(n.clone()),
+        Arg::Fd(FdArg::Raw(n)) => Val::Fd(Fd::Raw(*n)),
+        Arg::Fd(FdArg::File(n)) => Val::Fd(Fd::File(
+            files
+                .iter()
+                .position(|f| f.name == *n)
+                .ok_or("unknown file")?,
+        )),
+        Arg::Nodes(list) => Val::Nodes(list.as_deref().map(node_mask)),
+    })
+}
+
+/// The mask of a node list (nodes are below 1024: the parser's bound).
+fn node_mask(list: &[u32]) -> NodeMask {
+    let mut mask = [0u64; 16];
+    for &n in list {
+        if let Some(word) = mask.get_mut((n / 64) as usize) {
+            *word |= 1 << (n % 64);
+        }
+    }
+    mask
+}
+
+/// Admits, resolves and runs one step on `m`: the only way either side
+/// runs a step.
+pub fn run_step(m: &mut dyn Machine, w: &Window, files: &[FileDecl], step: &StepKind) -> Outcome {
+    match w.admit(step) {
+        Admission::Run => {}
+        Admission::Skip(why) => return Outcome::Skipped(why),
+        Admission::Refuse(why) => return Outcome::Refused(why),
+    }
+    let args = match resolve(w, files, step) {
+        Ok(a) => a,
+        Err(why) => return Outcome::Refused(why),
+    };
+    let reply = (step.spec.call)(m, &args);
+    if args.mismatch.get() {
+        return Outcome::Refused(format!(
+            "internal: `{}` reads an argument of another kind than its table declares",
+            step.keyword()
+        ));
+    }
+    match reply {
+        Ok(v) if step.spec.returns == Returns::Address => Outcome::Ok(w.value_of(v as u64)),
+        Ok(v) => Outcome::Ok(Value::Int(v)),
+        Err(o) => o,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::steps::STEPS;
+
+    /// A minimal line for a step: each required parameter at a simple
+    /// value, optional ones left out.
+    fn sample(spec: &crate::scenario::steps::Spec) -> String {
+        let mut line = spec.keyword.to_string();
+        for p in spec.params {
+            let word = match p {
+                Param::Addr => "0".to_string(),
+                Param::Len(_) | Param::Int(_) => "1".to_string(),
+                Param::Flags(k) => k.table().first().map_or("0", |(n, _)| n).to_string(),
+                Param::Choice { yes, .. } => yes.to_string(),
+                _ => continue,
+            };
+            line.push(' ');
+            line.push_str(&word);
+        }
+        line
+    }
+
+    /// Every table entry parses, prints back as it was written, and runs
+    /// on the model with arguments of the kinds its parameters declare (a
+    /// new entry is covered without touching this test).
+    #[test]
+    fn every_step_runs_with_the_kinds_it_declares() {
+        let host = crate::host::HostConfig::detect();
+        for spec in STEPS {
+            let line = sample(spec);
+            let sc = crate::scenario::parse("t", &line).unwrap();
+            let step = &sc.steps[0].kind;
+            let again = crate::scenario::parse("t", &step.to_string()).unwrap();
+            assert_eq!(&again.steps[0].kind, step, "{line}");
+            let trace = crate::model::run_model(&sc, &host).trace;
+            let out = &trace.steps[0].outcome;
+            assert!(!matches!(out, Outcome::Refused(_)), "{line}: {out:?}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_kind_is_reported_not_run() {
+        let args = Args {
+            vals: vec![Val::Int(1)],
+            mismatch: Cell::new(false),
+        };
+        assert_eq!(args.word(0), 0);
+        assert!(args.mismatch.get());
+    }
+
+    #[test]
+    fn node_lists_become_one_mask() {
+        let m = node_mask(&[0, 65, 1023]);
+        assert_eq!((m[0], m[1], m[15]), (1, 2, 1 << 63));
+    }
+}

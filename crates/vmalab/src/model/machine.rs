@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The model as a [`Machine`]: each step as the `vma` system call it names,
+//! on the current process of the run, with the page contents the model
+//! keeps beside the address space (written bytes follow their pages through
+//! fork, mremap and discards, so `touch read` answers as the kernel does).
+
+use super::content::{Content, FileContent};
+use super::runner::{ModelOptions, PlantedBug};
+use crate::machine::{Fd, Machine, NodeMask, Reply};
+use crate::outcome::Outcome;
+use vma::{Access, Errno, File, Mm, Signal};
+
+/// One process of the run (the parent stays alive after `fork`, holding
+/// its `anon_vma`s, as the kernel's parent does while it waits).
+struct Proc {
+    mm: Mm,
+    content: Content,
+}
+
+/// What every process of a run shares: the files and their contents.
+struct Shared<'a> {
+    files: &'a [(String, File)],
+    content: FileContent,
+}
+
+/// The model as a [`Machine`]: the current process, the ancestors a fork
+/// left waiting, and what they share.
+pub(super) struct Model<'a> {
+    proc: Proc,
+    ancestors: Vec<Proc>,
+    shared: Shared<'a>,
+    /// The userfaultfd belongs to the process that opened it (on first
+    /// use): after a fork the child's registrations act on the parent.
+    uffd_owner: Option<usize>,
+    page_size: u64,
+    opts: ModelOptions,
+}
+
+impl<'a> Model<'a> {
+    /// A run that starts with one process, `mm`, sharing `files`.
+    pub(super) fn new(
+        mm: Mm,
+        files: &'a [(String, File)],
+        page_size: u64,
+        opts: ModelOptions,
+    ) -> Self {
+        Model {
+            proc: Proc {
+                mm,
+                content: Content::default(),
+            },
+            ancestors: Vec::new(),
+            shared: Shared {
+                files,
+                content: FileContent::default(),
+            },
+            uffd_owner: None,
+            page_size,
+            opts,
+        }
+    }
+
+    /// The address space of the process that runs the next step.
+    pub(super) fn current(&self) -> &Mm {
+        &self.proc.mm
+    }
+
+    /// The current process's address space, the run over (the ancestors
+    /// are dropped).
+    pub(super) fn into_current(self) -> Mm {
+        self.proc.mm
+    }
+
+    /// Runs an ordinary call on the current process and settles page
+    /// contents after it.
+    fn plain(&mut self, f: impl FnOnce(&mut Proc, &mut Shared, u64) -> Reply) -> Reply {
+        let ps = self.page_size;
+        let p = &mut self.proc;
+        p.mm.take_undetermined();
+        let reply = f(p, &mut self.shared, ps);
+        // What the step threw away is gone before a later step maps the
+        // same pages again (a populate after MADV_REMOVE must not bring
+        // back the old bytes).
+        p.content.sync(&p.mm, &mut self.shared.content, ps);
+        p.content.adopt_copies(&p.mm, &self.shared.content, ps);
+        if p.mm.take_undetermined() {
+            Err(Outcome::Undetermined("depends on what reclaim took".into()))
+        } else {
+            reply
+        }
+    }
+
+    /// A call on the current process's address space alone.
+    fn mm(&mut self, f: impl FnOnce(&mut Mm) -> Result<(), Errno>) -> Reply {
+        self.plain(|p, _, _| unit(f(&mut p.mm)))
+    }
+
+    /// The process that owns the userfaultfd.
+    fn uffd_mm(&mut self) -> &mut Mm {
+        let here = self.ancestors.len();
+        let owner = *self.uffd_owner.get_or_insert(here);
+        match self.ancestors.get_mut(owner) {
+            Some(p) if owner != here => &mut p.mm,
+            _ => &mut self.proc.mm,
+        }
+    }
+}
+
+impl Machine for Model<'_> {
+    fn mmap(&mut self, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd, off: u64) -> Reply {
+        self.plain(|p, shared, _| {
+            let file = match fd {
+                Fd::File(i) => shared.files.get(i).map(|(_, f)| f),
+                Fd::Raw(_) => None,
+            };
+            match p.mm.mmap(addr, len, prot as u32, flags as u32, file, off) {
+                Ok(at) => {
+                    p.content.clear(at, at.saturating_add(len));
+                    Ok(at as i64)
+                }
+                Err(e) => Err(errno(e)),
+            }
+        })
+    }
+
+    fn munmap(&mut self, addr: u64, len: u64) -> Reply {
+        self.plain(|p, _, _| {
+            let r = unit(p.mm.munmap(addr, len));
+            forget_unmapped(p);
+            r
+        })
+    }
+
+    fn mprotect(&mut self, addr: u64, len: u64, prot: u64) -> Reply {
+        let mut prot = prot as u32;
+        if self.opts.plant == Some(PlantedBug::MprotectDropsExec) {
+            prot &= !vma::sys::consts::PROT_EXEC;
+        }
+        self.mm(|mm| mm.mprotect(addr, len, prot))
+    }
+
+    fn pkey_mprotect(&mut self, addr: u64, len: u64, prot: u64, pkey: i64) -> Reply {
+        self.mm(|mm| mm.pkey_mprotect(addr, len, prot as u32, pkey as i32))
+    }
+
+    fn pkey_alloc(&mut self, flags: u64, access: u64) -> Reply {
+        self.plain(|p, _, _| p.mm.pkey_alloc(flags, access).map(i64::from).map_err(errno))
+    }
+
+    fn pkey_free(&mut self, pkey: i64) -> Reply {
+        self.mm(|mm| mm.pkey_free(pkey))
+    }
+
+    fn mremap(&mut self, addr: u64, old_len: u64, new_len: u64, flags: u64, new: u64) -> Reply {
+        self.plain(|p, _, ps| {
+            let call = RemapCall {
+                old: addr,
+                old_len,
+                new_len,
+                flags: flags as u32,
+                new_addr: new,
+            };
+            remap(p, call, ps)
+        })
+    }
+
+    fn madvise(&mut self, addr: u64, len: u64, advice: u64) -> Reply {
+        self.mm(|mm| mm.madvise(addr, len, advice as i32))
+    }
+
+    fn mlock(&mut self, addr: u64, len: u64) -> Reply {
+        self.mm(|mm| mm.mlock(addr, len))
+    }
+
+    fn mlock2(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
+        self.mm(|mm| mm.mlock2(addr, len, flags as u32))
+    }
+
+    fn munlock(&mut self, addr: u64, len: u64) -> Reply {
+        self.mm(|mm| mm.munlock(addr, len))
+    }
+
+    fn mlockall(&mut self, flags: u64) -> Reply {
+        self.mm(|mm| mm.mlockall(flags as u32))
+    }
+
+    fn munlockall(&mut self) -> Reply {
+        self.mm(|mm| mm.munlockall())
+    }
+
+    fn mseal(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
+        self.mm(|mm| mm.mseal(addr, len, flags))
+    }
+
+    fn mbind(
+        &mut self,
+        addr: u64,
+        len: u64,
+        mode: u64,
+        nodes: Option<&NodeMask>,
+        flags: u64,
+    ) -> Reply {
+        // The model's node mask has 64 bits; a higher node is never
+        // online, so it only matters if it is the only one (EINVAL).
+        let mut mask = nodes.map_or(0, |n| n[0]);
+        if mask == 0 && nodes.is_some_and(|n| n.iter().any(|&w| w != 0)) {
+            mask = 1 << 63;
+        }
+        self.mm(|mm| mm.mbind(addr, len, mode as u32, mask, flags as u32))
+    }
+
+    fn uffd_register(&mut self, addr: u64, len: u64, modes: u64) -> Reply {
+        unit(self.uffd_mm().uffd_register(UFFD_CTX, addr, len, modes))
+    }
+
+    fn uffd_unregister(&mut self, addr: u64, len: u64) -> Reply {
+        unit(self.uffd_mm().uffd_unregister(UFFD_CTX, addr, len))
+    }
+
+    fn set_anon_name(&mut self, addr: u64, len: u64, name: Option<&str>) -> Reply {
+        self.mm(|mm| mm.prctl_set_vma_anon_name(addr, len, name))
+    }
+
+    fn memory_merge(&mut self, on: bool) -> Reply {
+        self.mm(|mm| mm.prctl_set_memory_merge(on))
+    }
+
+    fn touch(&mut self, addr: u64, write: bool) -> Reply {
+        self.plain(|p, shared, ps| touch(p, shared, addr, write, ps))
+    }
+
+    fn fork(&mut self) -> Reply {
+        let child = self.proc.mm.fork().map_err(errno)?;
+        let content = self.proc.content.clone();
+        let parent = std::mem::replace(&mut self.proc, Proc { mm: child, content });
+        self.ancestors.push(parent);
+        let mm = &self.proc.mm;
+        self.proc
+            .content
+            .retain(|a| mm.vma_at(a).is_some_and(|v| !wiped(mm, v)));
+        Ok(0)
+    }
+}
+
+/// A fork child's `VM_WIPEONFORK` memory reads as zero.
+fn wiped(mm: &Mm, v: vma::VmaId) -> bool {
+    mm.get(v).unwrap().flags.contains(vma::VmFlags::WIPEONFORK)
+}
+
+/// The one userfaultfd context the oracle's runner opens.
+const UFFD_CTX: vma::UffdCtx = vma::UffdCtx(1);
+
+fn errno(e: Errno) -> Outcome {
+    Outcome::Err(e.name().map_or_else(|| format!("E{}", e.0), str::to_string))
+}
+
+fn unit(r: Result<(), Errno>) -> Reply {
+    r.map(|()| 0).map_err(errno)
+}
+
+/// A one-byte access on the model: the fault, then the byte read or
+/// written in the model's page contents.
+fn touch(p: &mut Proc, shared: &mut Shared, at: u64, write: bool, ps: u64) -> Reply {
+    let mm = &mut p.mm;
+    let acc = if write { Access::Write } else { Access::Read };
+    // Before the access maps the page again: forget what was discarded.
+    p.content.sync(mm, &mut shared.content, ps);
+    let fault = mm.fault(at, acc);
+    p.content.adopt_copies(mm, &shared.content, ps);
+    match fault {
+        Ok(()) if write => {
+            p.content.write(mm, &mut shared.content, at, ps);
+            Ok(0)
+        }
+        Ok(()) => Ok(p.content.read(mm, &mut shared.content, at, ps)),
+        Err(sig) => Err(signal(sig)),
+    }
+}
+
+/// `mremap` on the model, carrying the moved pages' contents along.
+fn remap(p: &mut Proc, call: RemapCall, ps: u64) -> Reply {
+    let align = |l: u64| l.wrapping_add(ps - 1) & !(ps - 1);
+    let mm = &mut p.mm;
+    let pieces = mapped_pieces(mm, call.old, align(call.old_len));
+    let target = mapped_pieces(mm, call.new_addr, align(call.old_len));
+    let r = mm.mremap(
+        call.old,
+        call.old_len,
+        call.new_len,
+        call.flags,
+        call.new_addr,
+    );
+    // Content moves by whole pages, as the kernel aligns lengths.
+    let call = RemapCall {
+        old_len: align(call.old_len),
+        new_len: align(call.new_len),
+        ..call
+    };
+    carry_content(p, &call, (&pieces, &target), r);
+    r.map(|at| at as i64).map_err(errno)
+}
+
+/// The arguments of one `mremap` step, resolved.
+struct RemapCall {
+    old: u64,
+    old_len: u64,
+    new_len: u64,
+    flags: u32,
+    new_addr: u64,
+}
+
+/// A mapped range `[start, end)`.
+type Piece = (u64, u64);
+
+/// The mapped pieces of `[start, start + len)`, before a remap moves them.
+fn mapped_pieces(mm: &Mm, start: u64, len: u64) -> Vec<(u64, u64)> {
+    let end = start.saturating_add(len);
+    let mut pieces = Vec::new();
+    let mut at = start;
+    while let Some(id) = mm.find_vma_intersection(at, end) {
+        let v = mm.get(id).unwrap();
+        pieces.push((v.start.max(start), v.end.min(end)));
+        at = v.end;
+    }
+    pieces
+}
+
+/// Private memory follows its pages through an `mremap`: each mapped piece
+/// of the source that moved lands at the same offset from the destination
+/// (replacing what a fixed move unmapped there); with `MREMAP_DONTUNMAP`
+/// the source reads zero after. A failed multi-VMA move has carried the
+/// pieces it moved before failing.
+fn carry_content(
+    p: &mut Proc,
+    c: &RemapCall,
+    (pieces, target): (&[Piece], &[Piece]),
+    r: Result<u64, Errno>,
+) {
+    use vma::sys::consts::{MREMAP_DONTUNMAP, MREMAP_FIXED};
+    let moves = c.flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) != 0;
+    let fixed = c.flags & MREMAP_FIXED != 0;
+    // A failure that left the target range as it was (an argument check)
+    // moved nothing.
+    let target_untouched = || mapped_pieces(&p.mm, c.new_addr, c.old_len) == target;
+    let (to, limit) = match r {
+        Ok(at) if at != c.old || moves => (at, c.new_len),
+        Err(_) if fixed && !target_untouched() => (c.new_addr, c.old_len),
+        _ => {
+            forget_unmapped(p);
+            return;
+        }
+    };
+    // A successful move of one VMA lands in a range that held nothing
+    // before (free, or unmapped by MREMAP_FIXED): no byte there survives,
+    // even where no piece lands (the grown part, which a locked VMA
+    // populates at once). A move of several pieces (or with holes) unmaps
+    // only where each piece lands.
+    let one_vma = pieces == [(c.old, c.old.saturating_add(c.old_len))];
+    if r.is_ok() && one_vma {
+        p.content.clear(to, to.saturating_add(c.new_len));
+    }
+    let limit = c.old.saturating_add(limit);
+    for &(s, e) in pieces {
+        let e = e.min(limit);
+        let dest = to.wrapping_add(s - c.old);
+        // A failed move carried the pieces before the failure: their source
+        // is unmapped, or, with MREMAP_DONTUNMAP, their destination changed.
+        let moved = match r {
+            Ok(_) => true,
+            Err(_) if c.flags & MREMAP_DONTUNMAP != 0 => {
+                let now = mapped_pieces(&p.mm, dest, e.saturating_sub(s));
+                now != clip(target, dest, dest.saturating_add(e.saturating_sub(s)))
+            }
+            Err(_) => p.mm.vma_at(s).is_none(),
+        };
+        if s >= e || !moved {
+            continue;
+        }
+        p.content.clear(dest, dest.saturating_add(e - s));
+        p.content.relocate(s, e - s, dest);
+    }
+    if r.is_ok() {
+        for &(s, e) in pieces {
+            p.content.clear(s, e);
+        }
+    }
+    forget_unmapped(p);
+}
+
+/// The parts of `pieces` inside `[start, end)`.
+fn clip(pieces: &[(u64, u64)], start: u64, end: u64) -> Vec<(u64, u64)> {
+    pieces
+        .iter()
+        .map(|&(s, e)| (s.max(start), e.min(end)))
+        .filter(|&(s, e)| s < e)
+        .collect()
+}
+
+/// Drops written bytes that are no longer mapped.
+fn forget_unmapped(p: &mut Proc) {
+    let mm = &p.mm;
+    p.content.retain(|a| mm.vma_at(a).is_some());
+}
+
+/// The signal and si_code names the oracle reports.
+fn signal(s: Signal) -> Outcome {
+    let (name, code) = match s {
+        Signal::SegvMaperr => ("SIGSEGV", "SEGV_MAPERR"),
+        Signal::SegvAccerr => ("SIGSEGV", "SEGV_ACCERR"),
+        Signal::SegvPkuerr => ("SIGSEGV", "SEGV_PKUERR"),
+        Signal::Bus => ("SIGBUS", "BUS_ADRERR"),
+    };
+    Outcome::Signal {
+        name: name.into(),
+        code: Some(code.into()),
+    }
+}

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The live kernel as a [`Machine`]: each step is the raw system call with
+//! the arguments `machine::run_step` resolved, so the kernel sees exactly
+//! what the model is given.
+
+use std::ffi::CString;
+use std::os::fd::AsRawFd;
+
+use super::{fork_step, raw, touch, Runner, L, PR_SET_MEMORY_MERGE, PR_SET_VMA};
+use super::{PR_SET_VMA_ANON_NAME, SYS_MSEAL};
+use crate::machine::{Fd, Machine, NodeMask, Reply};
+use crate::outcome::Outcome;
+use crate::scenario::names::{errno_name, signal_code_name, signal_name};
+
+/// A system call's answer as a [`Reply`].
+fn reply(r: Result<i64, i32>) -> Reply {
+    r.map_err(|e| Outcome::Err(errno_name(e)))
+}
+
+impl Machine for Runner<'_> {
+    fn mmap(&mut self, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd, off: u64) -> Reply {
+        let fd = match fd {
+            Fd::File(i) => L::from(
+                self.fds
+                    .get(i)
+                    .ok_or_else(|| refused("unknown file"))?
+                    .as_raw_fd(),
+            ),
+            Fd::Raw(n) => n as L,
+        };
+        let args = [addr as L, len as L, prot as L, flags as L, fd, off as L];
+        reply(raw(libc::SYS_mmap, &args))
+    }
+
+    fn munmap(&mut self, addr: u64, len: u64) -> Reply {
+        reply(raw(libc::SYS_munmap, &[addr as L, len as L]))
+    }
+
+    fn mprotect(&mut self, addr: u64, len: u64, prot: u64) -> Reply {
+        reply(raw(libc::SYS_mprotect, &[addr as L, len as L, prot as L]))
+    }
+
+    fn pkey_mprotect(&mut self, addr: u64, len: u64, prot: u64, pkey: i64) -> Reply {
+        let args = [addr as L, len as L, prot as L, pkey as L];
+        reply(raw(libc::SYS_pkey_mprotect, &args))
+    }
+
+    fn pkey_alloc(&mut self, flags: u64, access: u64) -> Reply {
+        reply(raw(libc::SYS_pkey_alloc, &[flags as L, access as L]))
+    }
+
+    fn pkey_free(&mut self, pkey: i64) -> Reply {
+        reply(raw(libc::SYS_pkey_free, &[pkey as L]))
+    }
+
+    fn mremap(&mut self, addr: u64, old_len: u64, new_len: u64, flags: u64, new: u64) -> Reply {
+        let args = [addr as L, old_len as L, new_len as L, flags as L, new as L];
+        reply(raw(libc::SYS_mremap, &args))
+    }
+
+    fn madvise(&mut self, addr: u64, len: u64, advice: u64) -> Reply {
+        reply(raw(libc::SYS_madvise, &[addr as L, len as L, advice as L]))
+    }
+
+    fn mlock(&mut self, addr: u64, len: u64) -> Reply {
+        reply(raw(libc::SYS_mlock, &[addr as L, len as L]))
+    }
+
+    fn mlock2(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
+        reply(raw(libc::SYS_mlock2, &[addr as L, len as L, flags as L]))
+    }
+
+    fn munlock(&mut self, addr: u64, len: u64) -> Reply {
+        reply(raw(libc::SYS_munlock, &[addr as L, len as L]))
+    }
+
+    fn mlockall(&mut self, flags: u64) -> Reply {
+        reply(raw(libc::SYS_mlockall, &[flags as L]))
+    }
+
+    fn munlockall(&mut self) -> Reply {
+        reply(raw(libc::SYS_munlockall, &[]))
+    }
+
+    fn mseal(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
+        reply(raw(SYS_MSEAL, &[addr as L, len as L, flags as L]))
+    }
+
+    fn mbind(
+        &mut self,
+        addr: u64,
+        len: u64,
+        mode: u64,
+        nodes: Option<&NodeMask>,
+        flags: u64,
+    ) -> Reply {
+        let (ptr, maxnode) = match nodes {
+            Some(mask) => (mask.as_ptr() as L, (mask.len() * 64 + 1) as L),
+            None => (0, 0),
+        };
+        let args = [addr as L, len as L, mode as L, ptr, maxnode, flags as L];
+        reply(raw(libc::SYS_mbind, &args))
+    }
+
+    fn uffd_register(&mut self, addr: u64, len: u64, modes: u64) -> Reply {
+        reply(self.uffd()?.register(addr, len, modes).map(|()| 0))
+    }
+
+    fn uffd_unregister(&mut self, addr: u64, len: u64) -> Reply {
+        reply(self.uffd()?.unregister(addr, len).map(|()| 0))
+    }
+
+    fn set_anon_name(&mut self, addr: u64, len: u64, name: Option<&str>) -> Reply {
+        let c = match name {
+            Some(n) => Some(CString::new(n).map_err(|_| refused("name contains NUL"))?),
+            None => None,
+        };
+        let ptr = c.as_ref().map_or(0, |c| c.as_ptr() as L);
+        let args = [PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr as L, len as L, ptr];
+        reply(raw(libc::SYS_prctl, &args))
+    }
+
+    fn memory_merge(&mut self, on: bool) -> Reply {
+        let args = [PR_SET_MEMORY_MERGE, L::from(on), 0, 0, 0];
+        reply(raw(libc::SYS_prctl, &args))
+    }
+
+    fn touch(&mut self, addr: u64, write: bool) -> Reply {
+        if !touch::SUPPORTED {
+            return Err(Outcome::Skipped(
+                "touch is implemented for x86_64 only".into(),
+            ));
+        }
+        match touch::touch(addr, write) {
+            Ok(v) => Ok(i64::from(v)),
+            Err((sig, code)) => {
+                let name = signal_name(sig);
+                Err(Outcome::Signal {
+                    code: Some(signal_code_name(&name, code)),
+                    name,
+                })
+            }
+        }
+    }
+
+    fn fork(&mut self) -> Reply {
+        fork_step()
+    }
+}
+
+/// An argument that cannot be passed.
+fn refused(why: &str) -> Outcome {
+    Outcome::Refused(why.into())
+}

@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The step table: every scenario step declared once -- its keyword, its
+//! parameters in order, which of them form memory ranges (the window rule),
+//! what it returns, and which [`Machine`] method runs it. The parser, the
+//! canonical display, window admission and the runners all read this table,
+//! so a new call is one entry here plus its method on the [`Machine`] trait
+//! and that method's two implementations (the model's in
+//! `model/machine.rs`, the kernel's in `oracle/runner/calls.rs`). The
+//! fuzzer generates it too (`--weight KEYWORD=N`), and the table's tests
+//! run it on the model.
+
+use super::names::FlagKind as K;
+use crate::machine::{Args, Machine, Reply};
+use vma::sys::consts as uapi;
+
+/// One step's declaration.
+pub struct Spec {
+    /// The word that starts the step's line.
+    pub keyword: &'static str,
+    /// The parameters, in the order they are written.
+    pub params: &'static [Param],
+    /// The window rule: checked in order, the first failing rule decides.
+    pub rules: &'static [Rule],
+    /// How a successful return value reads.
+    pub returns: Returns,
+    /// Runs the step's resolved arguments on a machine.
+    pub call: fn(&mut dyn Machine, &Args) -> Reply,
+}
+
+/// A parameter of a step.
+#[derive(Clone, Copy, Debug)]
+pub enum Param {
+    /// An address: window pages, or `abs:NUMBER`.
+    Addr,
+    /// A trailing address that may be left out (resolves to 0).
+    OptAddr,
+    /// A length in pages (and bytes), described as `what` in messages.
+    Len(&'static str),
+    /// A flag set drawn from a table.
+    Flags(K),
+    /// A flag set that may be left out, with the value and spelling it
+    /// then takes.
+    OptFlags(K, u64, &'static str),
+    /// A signed integer, described as `what`.
+    Int(&'static str),
+    /// One of two words: `no` reads as false, `yes` as true.
+    Choice {
+        what: &'static str,
+        no: &'static str,
+        yes: &'static str,
+    },
+    /// A trailing word that may be left out.
+    OptWord,
+    /// `KEY=VALUE`, optional; consecutive keys may come in any order.
+    Key(&'static str, KeyKind),
+}
+
+/// The value of a `KEY=VALUE` parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    /// `fd=NAME` (a declared file) or `fd=N`; -1 when absent.
+    Fd,
+    /// `off=AMOUNT`; 0 when absent.
+    Offset,
+    /// `nodes=N,N,...`; a NULL mask when absent.
+    Nodes,
+    /// `flags=NAME|...`; 0 when absent.
+    Flags(K),
+}
+
+/// A window rule (see `window.rs` for why ranges are confined).
+#[derive(Clone, Copy, Debug)]
+pub enum Rule {
+    /// Parameters `addr` and `len` form a range that must lie inside the
+    /// window or be absurd; `label` names it in messages.
+    Range {
+        label: &'static str,
+        addr: usize,
+        len: usize,
+    },
+    /// As `Range`, but only when the flags parameter `flags` has a bit of
+    /// `mask` (a fixed placement); otherwise both need only resolve.
+    RangeIf {
+        label: &'static str,
+        addr: usize,
+        len: usize,
+        flags: usize,
+        mask: u64,
+    },
+    /// The one byte at parameter `addr` must be inside the window.
+    Inside { addr: usize, why: &'static str },
+    /// The flags parameter `arg` must not be one of `values`.
+    Forbid {
+        arg: usize,
+        values: &'static [u64],
+        why: &'static str,
+    },
+    /// The amount parameter `arg` must fit a 64-bit `off_t`.
+    FitsOffT { arg: usize },
+    /// The step never runs here.
+    Skip(&'static str),
+}
+
+/// What a successful step returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Returns {
+    /// An integer (0 for most calls).
+    Int,
+    /// An address: `expect = N` means window page N.
+    Address,
+}
+
+const ADDR: Param = Param::Addr;
+const LEN: Param = Param::Len("a length");
+const PROT: Param = Param::Flags(K::Prot);
+const PKEY: Param = Param::Int("a protection key");
+
+/// The common rule: the step's range `[arg 0, + arg 1)` stays in the window.
+const fn range(label: &'static str) -> Rule {
+    Rule::Range {
+        label,
+        addr: 0,
+        len: 1,
+    }
+}
+
+/// A step of the common shape `KEYWORD ADDR LEN`.
+macro_rules! addr_len {
+    ($kw:literal, $method:ident) => {
+        Spec {
+            keyword: $kw,
+            params: &[ADDR, LEN],
+            rules: &[range($kw)],
+            returns: Returns::Int,
+            call: |m, a| m.$method(a.word(0), a.word(1)),
+        }
+    };
+}
+
+/// Every step, in the order the parser's message lists them.
+pub static STEPS: &[Spec] = &[
+    Spec {
+        keyword: "mmap",
+        params: &[
+            ADDR,
+            LEN,
+            PROT,
+            Param::Flags(K::Map),
+            Param::Key("fd", KeyKind::Fd),
+            Param::Key("off", KeyKind::Offset),
+        ],
+        rules: &[
+            Rule::FitsOffT { arg: 5 },
+            Rule::RangeIf {
+                label: "mmap",
+                addr: 0,
+                len: 1,
+                flags: 3,
+                mask: (uapi::MAP_FIXED | uapi::MAP_FIXED_NOREPLACE) as u64,
+            },
+        ],
+        returns: Returns::Address,
+        call: |m, a| {
+            m.mmap(
+                a.word(0),
+                a.word(1),
+                a.word(2),
+                a.word(3),
+                a.fd(4),
+                a.word(5),
+            )
+        },
+    },
+    addr_len!("munmap", munmap),
+    Spec {
+        keyword: "mprotect",
+        params: &[ADDR, LEN, PROT],
+        rules: &[range("mprotect")],
+        returns: Returns::Int,
+        call: |m, a| m.mprotect(a.word(0), a.word(1), a.word(2)),
+    },
+    Spec {
+        keyword: "pkey_mprotect",
+        params: &[ADDR, LEN, PROT, PKEY],
+        rules: &[range("pkey_mprotect")],
+        returns: Returns::Int,
+        call: |m, a| m.pkey_mprotect(a.word(0), a.word(1), a.word(2), a.int(3)),
+    },
+    Spec {
+        keyword: "pkey_alloc",
+        params: &[
+            Param::OptFlags(K::PkeyAlloc, 0, "0"),
+            Param::OptFlags(K::PkeyAccess, 0, "0"),
+        ],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, a| m.pkey_alloc(a.word(0), a.word(1)),
+    },
+    Spec {
+        keyword: "pkey_free",
+        params: &[PKEY],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, a| m.pkey_free(a.int(0)),
+    },
+    Spec {
+        keyword: "mremap",
+        params: &[
+            ADDR,
+            Param::Len("the old length"),
+            Param::Len("the new length"),
+            Param::OptFlags(K::Mremap, 0, "0"),
+            Param::OptAddr,
+        ],
+        rules: &[
+            Rule::Range {
+                label: "mremap old",
+                addr: 0,
+                len: 1,
+            },
+            Rule::RangeIf {
+                label: "mremap new",
+                addr: 4,
+                len: 2,
+                flags: 3,
+                mask: uapi::MREMAP_FIXED as u64,
+            },
+        ],
+        returns: Returns::Address,
+        call: |m, a| m.mremap(a.word(0), a.word(1), a.word(2), a.word(3), a.word(4)),
+    },
+    Spec {
+        keyword: "madvise",
+        params: &[ADDR, LEN, Param::Flags(K::Madv)],
+        rules: &[
+            Rule::Forbid {
+                arg: 2,
+                values: &[uapi::MADV_HWPOISON as u64, uapi::MADV_SOFT_OFFLINE as u64],
+                why: "MADV_HWPOISON/MADV_SOFT_OFFLINE would retire host memory",
+            },
+            range("madvise"),
+        ],
+        returns: Returns::Int,
+        call: |m, a| m.madvise(a.word(0), a.word(1), a.word(2)),
+    },
+    addr_len!("mlock", mlock),
+    Spec {
+        keyword: "mlock2",
+        params: &[ADDR, LEN, Param::OptFlags(K::Mlock2, 0, "0")],
+        rules: &[range("mlock2")],
+        returns: Returns::Int,
+        call: |m, a| m.mlock2(a.word(0), a.word(1), a.word(2)),
+    },
+    addr_len!("munlock", munlock),
+    Spec {
+        keyword: "mlockall",
+        params: &[Param::Flags(K::Mcl)],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, a| m.mlockall(a.word(0)),
+    },
+    Spec {
+        keyword: "munlockall",
+        params: &[],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, _| m.munlockall(),
+    },
+    Spec {
+        keyword: "mseal",
+        params: &[ADDR, LEN, Param::OptFlags(K::Mseal, 0, "0")],
+        rules: &[range("mseal")],
+        returns: Returns::Int,
+        call: |m, a| m.mseal(a.word(0), a.word(1), a.word(2)),
+    },
+    Spec {
+        keyword: "mbind",
+        params: &[
+            ADDR,
+            LEN,
+            Param::Flags(K::Mpol),
+            Param::Key("nodes", KeyKind::Nodes),
+            Param::Key("flags", KeyKind::Flags(K::MbindFlags)),
+        ],
+        rules: &[range("mbind")],
+        returns: Returns::Int,
+        call: |m, a| m.mbind(a.word(0), a.word(1), a.word(2), a.nodes(3), a.word(4)),
+    },
+    Spec {
+        keyword: "brk",
+        params: &[ADDR],
+        rules: &[Rule::Skip("brk: the heap is outside the window")],
+        returns: Returns::Address,
+        // Never reached: the Skip rule stops the step before it runs.
+        call: |_, _| Err(crate::outcome::Outcome::Skipped("brk: not run".into())),
+    },
+    Spec {
+        keyword: "uffd-register",
+        params: &[ADDR, LEN, Param::OptFlags(K::UffdMode, 1, "MISSING")],
+        rules: &[range("uffd-register")],
+        returns: Returns::Int,
+        call: |m, a| m.uffd_register(a.word(0), a.word(1), a.word(2)),
+    },
+    addr_len!("uffd-unregister", uffd_unregister),
+    Spec {
+        keyword: "set-anon-name",
+        params: &[ADDR, LEN, Param::OptWord],
+        rules: &[range("set-anon-name")],
+        returns: Returns::Int,
+        call: |m, a| m.set_anon_name(a.word(0), a.word(1), a.name(2)),
+    },
+    Spec {
+        keyword: "memory-merge",
+        params: &[Param::Choice {
+            what: "on or off",
+            no: "off",
+            yes: "on",
+        }],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, a| m.memory_merge(a.bool(0)),
+    },
+    Spec {
+        keyword: "touch",
+        params: &[
+            Param::Choice {
+                what: "read or write",
+                no: "read",
+                yes: "write",
+            },
+            ADDR,
+        ],
+        rules: &[Rule::Inside {
+            addr: 1,
+            why: "touch must be inside the window",
+        }],
+        returns: Returns::Int,
+        call: |m, a| m.touch(a.word(1), a.bool(0)),
+    },
+    Spec {
+        keyword: "fork",
+        params: &[],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, _| m.fork(),
+    },
+];
+
+/// The step whose keyword is `word`.
+pub fn spec(word: &str) -> Option<&'static Spec> {
+    STEPS.iter().find(|s| s.keyword == word)
+}
+
+impl std::fmt::Debug for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.keyword)
+    }
+}
+
+impl PartialEq for Spec {
+    fn eq(&self, other: &Spec) -> bool {
+        self.keyword == other.keyword
+    }
+}
+
+impl Eq for Spec {}
