@@ -149,6 +149,10 @@ enum Cmd {
         /// first divergent step.
         #[arg(long)]
         explain: bool,
+        /// Draw the model's timeline of each failing scenario into this
+        /// directory (NAME.html).
+        #[arg(long, value_name = "DIR")]
+        render: Option<PathBuf>,
         #[command(flatten)]
         kernel: KernelArgs,
     },
@@ -285,6 +289,7 @@ fn main() -> ExitCode {
             timeout,
             verbose,
             explain,
+            render,
             kernel,
         } => {
             let opts = vmalab::verify::CheckOptions {
@@ -297,6 +302,7 @@ fn main() -> ExitCode {
                 boot: kernel.boot(),
                 kernel: kernel.kernel,
                 explain,
+                render,
             };
             exit(vmalab::verify::check_command(&opts))
         }

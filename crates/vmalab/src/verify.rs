@@ -33,6 +33,9 @@ pub struct CheckOptions {
     /// For a failing scenario, the model's merge verdicts at the first
     /// divergent step (or at the end).
     pub explain: bool,
+    /// Draw each failing scenario's model timeline into this directory
+    /// (`NAME.html`).
+    pub render: Option<PathBuf>,
 }
 
 impl Default for CheckOptions {
@@ -44,6 +47,7 @@ impl Default for CheckOptions {
             kernel: KernelSpec::Host,
             boot: BootOptions::default(),
             explain: false,
+            render: None,
         }
     }
 }
@@ -156,7 +160,7 @@ pub fn check_command(opts: &CheckOptions) -> anyhow::Result<bool> {
         writeln!(std::io::stdout().lock(), "{h}")?;
     }
     let bad_input = unparsable(&files);
-    let verdicts = runs
+    let verdicts: Vec<Verdict> = runs
         .files
         .iter()
         .zip(&bad_input)
@@ -177,9 +181,37 @@ pub fn check_command(opts: &CheckOptions) -> anyhow::Result<bool> {
             }
         })
         .collect();
+    let failing: Vec<&PathBuf> = files
+        .iter()
+        .zip(&verdicts)
+        .zip(&bad_input)
+        .filter(|((_, v), &bad)| matches!(v, Verdict::Failed(_)) && !bad)
+        .map(|((f, _), _)| f)
+        .collect();
     let passed = print_verdicts(&files, verdicts, opts.verbose)?;
+    if let Some(dir) = &opts.render {
+        render_failures(dir, &failing)?;
+    }
     bail_on_bad_input(&bad_input)?;
     Ok(passed)
+}
+
+/// Draws the model's timeline of each failing scenario into `dir`.
+fn render_failures(dir: &std::path::Path, failing: &[&PathBuf]) -> anyhow::Result<()> {
+    if failing.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    for f in failing {
+        let stem = f
+            .file_stem()
+            .map_or("scenario".into(), |s| s.to_string_lossy());
+        let out = dir.join(format!("{stem}.html"));
+        if let Err(e) = crate::render::render_command(f, &out, None) {
+            writeln!(std::io::stdout().lock(), "render {}: {e:#}", f.display())?;
+        }
+    }
+    Ok(())
 }
 
 /// The model's merge verdicts in the window at the first step where the

@@ -127,8 +127,11 @@ fn run_and_check_explain_their_steps() {
     assert!(std::fs::read_to_string(&svg)
         .unwrap()
         .contains("<rect class=\"vma\""));
-    let (code, out) = vmalab(&["check", "--explain", sc]);
+    let pics = d.join("pics");
+    let (code, out) = vmalab(&["check", "--explain", "--render", pics.to_str().unwrap(), sc]);
     assert_eq!(code, 1, "{out}");
+    let page = std::fs::read_to_string(pics.join("apart.html")).unwrap();
+    assert!(page.contains("<rect class=\"vma\""), "{page}");
     assert!(
         out.contains("model's merge verdicts after step 2:"),
         "{out}"
