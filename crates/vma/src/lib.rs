@@ -21,6 +21,7 @@ pub mod policy;
 pub mod slab;
 pub mod sys;
 pub(crate) mod tree;
+pub mod verdict;
 pub mod vma;
 
 #[cfg(any(test, feature = "harness"))]
@@ -36,4 +37,5 @@ pub use mm::{Invariant, Mm, VmStats};
 pub use policy::{MemPolicy, PolicyMode};
 pub use slab::VmaId;
 pub use sys::{Access, MapEntry, Maps, SeedProcess, SeedVma, Signal};
+pub use verdict::{MergeVerdict, NoMerge, PairVerdict};
 pub use vma::{AnonName, UffdCtx, Vma};

@@ -12,6 +12,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod explain;
 pub mod export;
 pub mod fuzz;
 pub mod harness;
@@ -19,13 +20,16 @@ pub mod host;
 pub mod kernels;
 pub mod layout;
 pub mod machine;
+pub mod maps_cmd;
 pub mod model;
 pub mod oracle;
 pub mod outcome;
+pub mod render;
 pub mod report;
 pub mod run_cmd;
 pub mod scenario;
 pub mod shadow;
+pub mod snapshot;
 pub mod trace;
 pub mod verify;
 pub mod vm;

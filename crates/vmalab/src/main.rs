@@ -88,6 +88,13 @@ enum Cmd {
     Run {
         /// The scenario file.
         file: PathBuf,
+        /// After each step, the merge verdicts on adjacent VMAs of the
+        /// window (see `explain`).
+        #[arg(long)]
+        explain: bool,
+        /// Also draw the timeline to OUT.svg or OUT.html (see `render`).
+        #[arg(long, value_name = "OUT")]
+        render: Option<PathBuf>,
     },
     /// Random scenarios on the kernel and the model; every divergence is
     /// shrunk, distinct ones are written to a directory, and the command
@@ -138,6 +145,14 @@ enum Cmd {
         /// List passing scenarios too.
         #[arg(short, long)]
         verbose: bool,
+        /// For a failing scenario, print the model's merge verdicts at the
+        /// first divergent step.
+        #[arg(long)]
+        explain: bool,
+        /// Draw the model's timeline of each failing scenario into this
+        /// directory (NAME.html).
+        #[arg(long, value_name = "DIR")]
+        render: Option<PathBuf>,
         #[command(flatten)]
         kernel: KernelArgs,
     },
@@ -191,6 +206,46 @@ enum Cmd {
         #[arg(long)]
         until: Option<u64>,
     },
+    /// Read a /proc/PID/maps or smaps snapshot (a file, or a PID) into the
+    /// model and report: VMA count and headroom to vm.max_map_count,
+    /// adjacent VMAs grouped by why they did not merge, the largest free
+    /// gaps, totals by kind.
+    Maps {
+        /// A maps/smaps file, or a PID (`self` for vmalab itself).
+        input: String,
+    },
+    /// Why neighbouring VMAs did not merge: for every adjacent pair still
+    /// apart (or the pair at ADDR, or A and B), the verdict of the model's
+    /// merge rules, naming the kernel function that decided it.
+    Explain {
+        /// A scenario, a vmalab trace, or a maps/smaps snapshot.
+        input: PathBuf,
+        /// Explain after this many scenario steps (or trace calls).
+        #[arg(long)]
+        at: Option<u64>,
+        /// The VMA at ADDR and the one above it (`0x...`; for a scenario a
+        /// bare number is a window page; for a snapshot bare hex), or two
+        /// addresses A B of neighbouring VMAs.
+        #[arg(num_args = 0..=2)]
+        addrs: Vec<String>,
+        /// For a scenario: the history of the VMA at ADDR instead (which
+        /// steps mapped, split, merged and grew it, and made its boundaries).
+        #[arg(long)]
+        history: bool,
+    },
+    /// Draw an address space as a self-contained SVG or HTML page: VMAs
+    /// coloured by permissions, labelled, merge-blocking boundaries marked
+    /// with their verdict; a scenario as a timeline, one row per step.
+    Render {
+        /// A scenario, a vmalab trace, or a maps/smaps snapshot.
+        input: PathBuf,
+        /// The picture to write: OUT.svg or OUT.html.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Draw up to this many scenario steps (or trace calls).
+        #[arg(long)]
+        at: Option<u64>,
+    },
     /// Write each scenario as a standalone C program (libc only, TAP on
     /// stdout) that checks a kernel against the answers and layouts this
     /// machine's Linux gives: a conformance suite for Linux-ABI kernels.
@@ -233,6 +288,8 @@ fn main() -> ExitCode {
             files,
             timeout,
             verbose,
+            explain,
+            render,
             kernel,
         } => {
             let opts = vmalab::verify::CheckOptions {
@@ -244,10 +301,19 @@ fn main() -> ExitCode {
                 verbose,
                 boot: kernel.boot(),
                 kernel: kernel.kernel,
+                explain,
+                render,
             };
             exit(vmalab::verify::check_command(&opts))
         }
-        Cmd::Run { file } => exit(vmalab::run_cmd::run_command(&file)),
+        Cmd::Run {
+            file,
+            explain,
+            render,
+        } => {
+            let opts = vmalab::run_cmd::RunOptions { explain, render };
+            exit(vmalab::run_cmd::run_command_with(&file, &opts))
+        }
         Cmd::Fuzz {
             seed,
             cases,
@@ -359,6 +425,18 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Replay { trace, until } => exit(replay(&trace, until)),
+        Cmd::Explain {
+            input,
+            at,
+            addrs,
+            history,
+        } => exit(vmalab::explain::explain_command(
+            &input, at, &addrs, history,
+        )),
+        Cmd::Render { input, output, at } => {
+            exit(vmalab::render::render_command(&input, &output, at))
+        }
+        Cmd::Maps { input } => exit(vmalab::maps_cmd::maps_command(&input)),
         Cmd::Export {
             c_dir,
             files,

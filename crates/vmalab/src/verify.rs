@@ -30,6 +30,12 @@ pub struct CheckOptions {
     pub kernel: KernelSpec,
     /// How to boot it (ignored for the host).
     pub boot: BootOptions,
+    /// For a failing scenario, the model's merge verdicts at the first
+    /// divergent step (or at the end).
+    pub explain: bool,
+    /// Draw each failing scenario's model timeline into this directory
+    /// (`NAME.html`).
+    pub render: Option<PathBuf>,
 }
 
 impl Default for CheckOptions {
@@ -40,6 +46,8 @@ impl Default for CheckOptions {
             verbose: false,
             kernel: KernelSpec::Host,
             boot: BootOptions::default(),
+            explain: false,
+            render: None,
         }
     }
 }
@@ -152,7 +160,7 @@ pub fn check_command(opts: &CheckOptions) -> anyhow::Result<bool> {
         writeln!(std::io::stdout().lock(), "{h}")?;
     }
     let bad_input = unparsable(&files);
-    let verdicts = runs
+    let verdicts: Vec<Verdict> = runs
         .files
         .iter()
         .zip(&bad_input)
@@ -162,12 +170,68 @@ pub fn check_command(opts: &CheckOptions) -> anyhow::Result<bool> {
             Ok((_, k)) if k.trace.skipped.is_some() => {
                 Verdict::Skipped(k.trace.skipped.clone().unwrap_or_default())
             }
-            Ok((sc, k)) => judge(sc, &k.trace, &run_model(sc, &runs.host).trace),
+            Ok((sc, k)) => {
+                let model = run_model(sc, &runs.host);
+                match judge(sc, &k.trace, &model.trace) {
+                    Verdict::Failed(report) if opts.explain => {
+                        Verdict::Failed(report + &explain_failure(sc, &k.trace, &model, &runs.host))
+                    }
+                    v => v,
+                }
+            }
         })
         .collect();
+    let failing: Vec<&PathBuf> = files
+        .iter()
+        .zip(&verdicts)
+        .zip(&bad_input)
+        .filter(|((_, v), &bad)| matches!(v, Verdict::Failed(_)) && !bad)
+        .map(|((f, _), _)| f)
+        .collect();
     let passed = print_verdicts(&files, verdicts, opts.verbose)?;
+    if let Some(dir) = &opts.render {
+        render_failures(dir, &failing)?;
+    }
     bail_on_bad_input(&bad_input)?;
     Ok(passed)
+}
+
+/// Draws the model's timeline of each failing scenario into `dir`.
+fn render_failures(dir: &std::path::Path, failing: &[&PathBuf]) -> anyhow::Result<()> {
+    if failing.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    for f in failing {
+        let stem = f
+            .file_stem()
+            .map_or("scenario".into(), |s| s.to_string_lossy());
+        let out = dir.join(format!("{stem}.html"));
+        if let Err(e) = crate::render::render_command(f, &out, None) {
+            writeln!(std::io::stdout().lock(), "render {}: {e:#}", f.display())?;
+        }
+    }
+    Ok(())
+}
+
+/// The model's merge verdicts in the window at the first step where the
+/// kernel and the model diverge (or after the last step).
+fn explain_failure(
+    sc: &Scenario,
+    kernel: &Trace,
+    model: &crate::model::ModelTrace,
+    host: &HostConfig,
+) -> String {
+    let at = diff(sc, kernel, &model.trace)
+        .first()
+        .map_or(sc.steps.len(), |d| d.index + 1);
+    match crate::explain::scenario_space(sc, host, Some(at)) {
+        Ok(space) => format!(
+            "model's merge verdicts after step {at}:\n{}",
+            crate::explain::window_verdict_lines(&space, "  ")
+        ),
+        Err(why) => format!("no merge verdicts: {why}\n"),
+    }
 }
 
 /// Which of the files cannot be read or parsed.

@@ -155,7 +155,7 @@ fn reusable_anon_vma(old: &Vma, a: &Vma, b: &Vma, sticky: VmFlags) -> Option<Ano
 
 impl Vma {
     /// `(vma->vm_flags ^ flags)` restricted to the bits a merge compares.
-    pub(crate) fn flags_differ(&self, flags: VmFlags, sticky: VmFlags) -> bool {
-        !((self.flags ^ flags) & !sticky).is_empty()
+    pub(crate) fn flags_differ(&self, flags: VmFlags, sticky: VmFlags) -> VmFlags {
+        (self.flags ^ flags) & !sticky
     }
 }

@@ -9,11 +9,12 @@
 //! drawn in capitals of its VMA and the unchanged part of `middle` in
 //! lower case. Below each layout is the layout after the commit.
 
-use super::vmg::MergeState;
+use super::vmg::{MergeRules, MergeState};
 use super::Core;
 use crate::env::Env;
 use crate::flags::VmFlags;
 use crate::slab::VmaId;
+use crate::verdict::{MergeVerdict, NoMerge};
 
 /// Why an existing-range merge was refused. Read by whoever wants to
 /// explain a layout; deciding does not depend on anyone reading it.
@@ -104,6 +105,13 @@ impl MergePlan {
 }
 
 impl<E: Env> Core<'_, E> {
+    /// Decides an existing-range merge (see [`MergeRules::plan_existing_merge`]).
+    pub(crate) fn plan_existing_merge(&self, vmg: &MergeState, middle: VmaId) -> MergePlan {
+        self.rules().plan_existing_merge(vmg, middle)
+    }
+}
+
+impl MergeRules<'_> {
     /// Decides how `[vmg.start, vmg.end)` of `middle`, about to take the
     /// attributes in `vmg`, merges with `vmg.prev` and `vmg.next` (which
     /// the caller looked up: `next` is the VMA starting at `middle`'s end,
@@ -130,12 +138,12 @@ impl<E: Env> Core<'_, E> {
         }
         let prev = vmg
             .prev
-            .filter(|_| left_side && self.can_vma_merge_left(vmg));
+            .filter(|_| left_side && self.can_vma_merge_left(vmg).is_ok());
         let next = vmg
             .next
-            .filter(|_| right_side && self.can_vma_merge_right(vmg, prev.is_some()));
+            .filter(|_| right_side && self.can_vma_merge_right(vmg, prev.is_some()).is_ok());
         if left_side && right_side && (prev.is_some() || next.is_some()) {
-            if !self.can_merge_remove_vma(middle) {
+            if self.can_merge_remove_vma(middle).is_err() {
                 return MergePlan::Refused(Refusal::MiddleHasClose);
             }
             return self.whole_middle_plan(prev, middle, next);
@@ -157,13 +165,44 @@ impl<E: Env> Core<'_, E> {
         next: Option<VmaId>,
     ) -> MergePlan {
         match (prev, next) {
-            (Some(prev), Some(next)) if self.can_merge_remove_vma(next) => {
+            (Some(prev), Some(next)) if self.can_merge_remove_vma(next).is_ok() => {
                 MergePlan::PrevAbsorbsBoth { prev, middle, next }
             }
             (Some(prev), _) => MergePlan::PrevAbsorbsMiddle { prev, middle },
             (None, Some(next)) => MergePlan::NextAbsorbsMiddle { middle, next },
             (None, None) => MergePlan::Refused(Refusal::NoCompatibleNeighbour),
         }
+    }
+
+    /// Would all of `upper`, its attributes set again as they are, be
+    /// absorbed by `lower` below it? The plan decides (prev absorbs
+    /// middle, with or without next); the reason is the first rule of that
+    /// path that refused.
+    pub(crate) fn whole_into_prev(&self, lower: VmaId, upper: VmaId) -> MergeVerdict {
+        let u = self.vma(upper);
+        let (start, end) = (u.start, u.end);
+        let mut vmg = MergeState::for_vma(self.set, Some(lower), upper, start, end);
+        vmg.next = self.set.vma_starting_at(end);
+        let lower_end = self.vma(lower).end;
+        if lower_end != start {
+            return MergeVerdict::Refused(NoMerge::NotAdjacent {
+                end: lower_end,
+                start,
+            });
+        }
+        let merges = matches!(
+            self.plan_existing_merge(&vmg, upper),
+            MergePlan::PrevAbsorbsBoth { .. } | MergePlan::PrevAbsorbsMiddle { .. }
+        );
+        let special = vmg.flags & VmFlags::SPECIAL;
+        let why = if !special.is_empty() {
+            Err(NoMerge::Special { flags: special })
+        } else {
+            self.can_vma_merge_left(&vmg)
+                .and_then(|()| self.can_merge_remove_vma(upper))
+        };
+        debug_assert_eq!(merges, why.is_ok(), "the plan and its reason agree");
+        why.into()
     }
 }
 
@@ -270,5 +309,32 @@ mod tests {
         assert_eq!(t.merge_existing(&mut vmg).unwrap(), Some(p));
         assert_eq!(vmg.refused, None);
         assert_eq!(t.mm.map_count(), 1);
+    }
+
+    #[test]
+    fn whole_into_prev_names_the_refusing_rule() {
+        let (mut t, p, m, _) = pmn();
+        let verdict = |t: &mut Ctx| t.mm.core().rules().whole_into_prev(p, m);
+        let exec = VmFlags::EXEC;
+        assert_eq!(
+            verdict(&mut t),
+            MergeVerdict::Refused(NoMerge::FlagsDiffer { differ: exec })
+        );
+        t.vma_mut(m).flags = F | VmFlags::DONTEXPAND;
+        let special = NoMerge::Special {
+            flags: VmFlags::DONTEXPAND,
+        };
+        assert_eq!(verdict(&mut t), MergeVerdict::Refused(special));
+        t.vma_mut(m).flags = F;
+        assert_eq!(verdict(&mut t), MergeVerdict::Merges);
+        t.vma_mut(m).ops = Some(CLOSE_OPS);
+        assert_eq!(verdict(&mut t), MergeVerdict::Refused(NoMerge::CloseHook));
+        t.vma_mut(m).ops = None;
+        t.vma_mut(m).pgoff = 7;
+        let gap = NoMerge::PgoffDiscontiguous {
+            expected: 1,
+            actual: 7,
+        };
+        assert_eq!(verdict(&mut t), MergeVerdict::Refused(gap));
     }
 }

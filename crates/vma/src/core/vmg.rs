@@ -4,13 +4,14 @@
 use super::plan::Refusal;
 use super::{Core, VmaSet};
 use crate::anon_vma::AnonVma;
-use crate::config::PAGE_SHIFT;
+use crate::config::{Config, PAGE_SHIFT};
 use crate::env::Env;
 use crate::file::File;
 use crate::flags::VmFlags;
 use crate::policy::{mpol_equal, MemPolicy};
 use crate::slab::VmaId;
-use crate::vma::{AnonName, UffdCtx};
+use crate::verdict::{AnonConflict, NoMerge, Role};
+use crate::vma::{AnonName, UffdCtx, Vma};
 
 /// How a merge attempt ended (`enum vma_merge_state`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -139,83 +140,200 @@ impl MergeState {
     }
 }
 
-impl<E: Env> Core<'_, E> {
+/// The merge rules over a VMA set, read-only. Each rule returns the
+/// reason it refused ([`NoMerge`]); the merges decide on whether it
+/// refused, and explanations ([`crate::verdict`]) report the reason, so the
+/// two always agree.
+#[derive(Clone, Copy)]
+pub(crate) struct MergeRules<'a> {
+    pub set: &'a VmaSet,
+    pub config: &'a Config,
+}
+
+impl VmaSet {
+    /// The merge rules of this set under `config`.
+    pub(crate) fn rules<'a>(&'a self, config: &'a Config) -> MergeRules<'a> {
+        MergeRules { set: self, config }
+    }
+}
+
+impl MergeRules<'_> {
+    pub(crate) fn vma(&self, id: VmaId) -> &Vma {
+        self.set.vma(id)
+    }
+
     /// `is_mergeable_vma`: policy, flags (but sticky ones), file, userfaultfd
     /// context and anon name of the neighbour match the proposal.
-    fn is_mergeable_vma(&self, vmg: &MergeState, neighbour: VmaId) -> bool {
+    fn is_mergeable_vma(&self, vmg: &MergeState, neighbour: VmaId) -> Result<(), NoMerge> {
         let vma = self.vma(neighbour);
-        mpol_equal(vmg.policy.as_ref(), vma.policy.as_ref())
-            && !vma.flags_differ(vmg.flags, self.config.sticky_flags())
-            && vma.file == vmg.file
-            && vma.uffd_ctx == vmg.uffd_ctx
-            && vma.anon_name == vmg.anon_name
+        if !mpol_equal(vmg.policy.as_ref(), vma.policy.as_ref()) {
+            return Err(NoMerge::PolicyDiffers);
+        }
+        let differ = vma.flags_differ(vmg.flags, self.config.sticky_flags());
+        if !differ.is_empty() {
+            return Err(NoMerge::FlagsDiffer { differ });
+        }
+        if vma.file != vmg.file {
+            return Err(NoMerge::FileDiffers);
+        }
+        if vma.uffd_ctx != vmg.uffd_ctx {
+            return Err(NoMerge::UffdCtxDiffers);
+        }
+        if vma.anon_name != vmg.anon_name {
+            return Err(NoMerge::AnonNameDiffers);
+        }
+        Ok(())
     }
 
     /// `is_mergeable_anon_vma`. Since 6.16 a faulted and an unfaulted VMA may
     /// merge unless the faulted one (or, for mremap, the VMA copied from) is a
     /// fork child; before, only an unfaulted proposal could join a neighbour
     /// with a single-entry chain.
-    fn is_mergeable_anon_vma(&self, vmg: &MergeState, tgt: VmaId) -> bool {
+    fn is_mergeable_anon_vma(&self, vmg: &MergeState, tgt: VmaId) -> Result<(), NoMerge> {
         let tgt = self.vma(tgt);
         let src_anon = vmg.anon_vma.as_ref();
         let tgt_anon = tgt.anon_vma.as_ref();
+        let refuse = |c| Err(NoMerge::AnonVma(c));
         if !self.config.anon_merge_6_16() {
-            if (src_anon.is_none() || tgt_anon.is_none()) && tgt.chain.len() == 1 {
-                return true;
+            let one_missing = src_anon.is_none() || tgt_anon.is_none();
+            if one_missing && tgt.chain.len() == 1 || src_anon == tgt_anon {
+                return Ok(());
             }
-            return src_anon == tgt_anon;
+            return if one_missing {
+                refuse(AnonConflict::ChainNotSingular {
+                    chain_len: tgt.chain.len(),
+                })
+            } else {
+                refuse(AnonConflict::BothFaulted)
+            };
         }
         let fork_child = |id: Option<VmaId>| id.is_some_and(|id| self.vma(id).is_fork_child());
         match (tgt_anon, src_anon) {
-            (None, Some(_)) => !fork_child(vmg.middle) && !fork_child(vmg.copied_from),
-            (Some(_), None) => !tgt.is_fork_child(),
-            (t, s) => t == s,
+            (None, Some(_)) if fork_child(vmg.middle) => {
+                refuse(AnonConflict::ForkChild(Role::Range))
+            }
+            (None, Some(_)) if fork_child(vmg.copied_from) => {
+                refuse(AnonConflict::ForkChild(Role::CopySource))
+            }
+            (None, Some(_)) => Ok(()),
+            (Some(_), None) if tgt.is_fork_child() => {
+                refuse(AnonConflict::ForkChild(Role::Neighbour))
+            }
+            (Some(_), None) => Ok(()),
+            (t, s) if t == s => Ok(()),
+            _ => refuse(AnonConflict::BothFaulted),
         }
     }
 
     /// `can_vma_merge_before`: the proposal may join `next` from below.
-    pub(crate) fn can_vma_merge_before(&self, vmg: &MergeState, next: VmaId) -> bool {
+    pub(crate) fn can_vma_merge_before(
+        &self,
+        vmg: &MergeState,
+        next: VmaId,
+    ) -> Result<(), NoMerge> {
         let pglen = (vmg.end - vmg.start) >> PAGE_SHIFT;
-        self.is_mergeable_vma(vmg, next)
-            && self.is_mergeable_anon_vma(vmg, next)
-            && self.vma(next).pgoff == vmg.pgoff.wrapping_add(pglen)
+        self.is_mergeable_vma(vmg, next)?;
+        self.is_mergeable_anon_vma(vmg, next)?;
+        let expected = vmg.pgoff.wrapping_add(pglen);
+        let actual = self.vma(next).pgoff;
+        if actual != expected {
+            return Err(NoMerge::PgoffDiscontiguous { expected, actual });
+        }
+        Ok(())
     }
 
     /// `can_vma_merge_after`: the proposal may join `prev` from above.
-    fn can_vma_merge_after(&self, vmg: &MergeState, prev: VmaId) -> bool {
+    fn can_vma_merge_after(&self, vmg: &MergeState, prev: VmaId) -> Result<(), NoMerge> {
+        self.is_mergeable_vma(vmg, prev)?;
+        self.is_mergeable_anon_vma(vmg, prev)?;
         let p = self.vma(prev);
-        self.is_mergeable_vma(vmg, prev)
-            && self.is_mergeable_anon_vma(vmg, prev)
-            && p.pgoff.wrapping_add(p.pages()) == vmg.pgoff
+        let expected = p.pgoff.wrapping_add(p.pages());
+        if vmg.pgoff != expected {
+            return Err(NoMerge::PgoffDiscontiguous {
+                expected,
+                actual: vmg.pgoff,
+            });
+        }
+        Ok(())
     }
 
     /// `can_vma_merge_left`: `prev` ends where the proposal starts and matches.
-    pub(crate) fn can_vma_merge_left(&self, vmg: &MergeState) -> bool {
-        vmg.prev
-            .is_some_and(|p| self.vma(p).end == vmg.start && self.can_vma_merge_after(vmg, p))
+    pub(crate) fn can_vma_merge_left(&self, vmg: &MergeState) -> Result<(), NoMerge> {
+        let prev = vmg.prev.ok_or(NoMerge::NoNeighbour)?;
+        let end = self.vma(prev).end;
+        if end != vmg.start {
+            return Err(NoMerge::NotAdjacent {
+                end,
+                start: vmg.start,
+            });
+        }
+        self.can_vma_merge_after(vmg, prev)
     }
 
     /// `can_vma_merge_right`: `next` starts where the proposal ends and
     /// matches; if merging both sides, `prev` and `next` must also agree on
     /// their `anon_vma`s.
-    pub(crate) fn can_vma_merge_right(&self, vmg: &MergeState, can_merge_left: bool) -> bool {
-        let Some(next) = vmg.next else { return false };
-        if vmg.end != self.vma(next).start || !self.can_vma_merge_before(vmg, next) {
-            return false;
+    pub(crate) fn can_vma_merge_right(
+        &self,
+        vmg: &MergeState,
+        can_merge_left: bool,
+    ) -> Result<(), NoMerge> {
+        let next = vmg.next.ok_or(NoMerge::NoNeighbour)?;
+        let start = self.vma(next).start;
+        if vmg.end != start {
+            return Err(NoMerge::NotAdjacent {
+                end: vmg.end,
+                start,
+            });
         }
+        self.can_vma_merge_before(vmg, next)?;
         if !can_merge_left {
-            return true;
+            return Ok(());
         }
-        let prev = vmg
-            .prev
-            .map(|p| self.vma(p).anon_vma.clone())
-            .unwrap_or_default();
+        let prev = vmg.prev.and_then(|p| self.vma(p).anon_vma.as_ref());
         let next = self.vma(next).anon_vma.as_ref();
-        prev.is_none() || next.is_none() || prev.as_ref() == next
+        if prev.is_none() || next.is_none() || prev == next {
+            Ok(())
+        } else {
+            Err(NoMerge::PrevNextAnonVma)
+        }
     }
 
     /// `can_merge_remove_vma`: a VMA with a `close` hook is never removed by a merge.
+    pub(crate) fn can_merge_remove_vma(&self, id: VmaId) -> Result<(), NoMerge> {
+        if self.vma(id).has_close() {
+            Err(NoMerge::CloseHook)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<E: Env> Core<'_, E> {
+    /// The merge rules over this core's set.
+    pub(crate) fn rules(&self) -> MergeRules<'_> {
+        self.set.rules(self.config)
+    }
+
+    /// `can_vma_merge_before`, decided.
+    pub(crate) fn can_vma_merge_before(&self, vmg: &MergeState, next: VmaId) -> bool {
+        self.rules().can_vma_merge_before(vmg, next).is_ok()
+    }
+
+    /// `can_vma_merge_left`, decided.
+    pub(crate) fn can_vma_merge_left(&self, vmg: &MergeState) -> bool {
+        self.rules().can_vma_merge_left(vmg).is_ok()
+    }
+
+    /// `can_vma_merge_right`, decided.
+    pub(crate) fn can_vma_merge_right(&self, vmg: &MergeState, can_merge_left: bool) -> bool {
+        self.rules()
+            .can_vma_merge_right(vmg, can_merge_left)
+            .is_ok()
+    }
+
+    /// `can_merge_remove_vma`, decided.
     pub(crate) fn can_merge_remove_vma(&self, id: VmaId) -> bool {
-        !self.vma(id).has_close()
+        self.rules().can_merge_remove_vma(id).is_ok()
     }
 }

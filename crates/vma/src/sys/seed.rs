@@ -130,3 +130,18 @@ fn check_seed(vmas: &[SeedVma], task_size: u64) -> KResult<()> {
     }
     Ok(())
 }
+
+impl<E: Env> Mm<E> {
+    /// Gives the seeded VMA containing `addr` the anonymous name a
+    /// snapshot shows (`[anon:NAME]`), as it is: nothing merges or splits.
+    /// EFAULT if no VMA holds `addr`; EINVAL for a file VMA.
+    pub fn seed_anon_name(&mut self, addr: u64, name: &str) -> KResult<()> {
+        let id = self.vma_at(addr).ok_or(Errno::EFAULT)?;
+        let vma = self.vma_mut(id);
+        if vma.file.is_some() {
+            return Err(Errno::EINVAL);
+        }
+        vma.anon_name = Some(alloc::sync::Arc::from(name));
+        Ok(())
+    }
+}

@@ -66,6 +66,12 @@ impl<'a> Model<'a> {
         &self.proc.mm
     }
 
+    /// The current process's address space, the run over (the ancestors
+    /// are dropped).
+    pub(super) fn into_current(self) -> Mm {
+        self.proc.mm
+    }
+
     /// Runs an ordinary call on the current process and settles page
     /// contents after it.
     fn plain(&mut self, f: impl FnOnce(&mut Proc, &mut Shared, u64) -> Reply) -> Reply {

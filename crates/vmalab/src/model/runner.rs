@@ -25,6 +25,8 @@ pub struct ModelTrace {
     pub trace: Trace,
     pub window: Window,
     pub maps: Option<vma::Maps>,
+    /// The final address space itself (for explaining it).
+    pub mm: Option<Mm>,
 }
 
 /// A deliberate model bug, to show that the checker and the fuzzer catch
@@ -65,6 +67,7 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
             trace,
             window,
             maps: None,
+            mm: None,
         };
     }
     let mut names = FileNames::default();
@@ -105,11 +108,11 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
         }
     }
     let maps = Some(model.current().maps());
-    drop(model);
     ModelTrace {
         trace,
         window,
         maps,
+        mm: Some(model.into_current()),
     }
 }
 /// The oracle's one-page PROT_NONE shared-anonymous guards on both sides.

@@ -166,10 +166,44 @@ struct Replayer {
     keys: HashMap<u64, FileKey>,
     spaces: Vec<Option<Mm>>,
     summary: ReplaySummary,
+    /// Do not print mismatches.
+    quiet: bool,
 }
 
 /// Replays a trace file on the model; errors name the file and line.
 pub fn replay(path: &Path, opts: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
+    let end = replay_to(path, opts, false)?;
+    if let (Some(space), Some(mut r)) = (end.stopped_in, end.replayer) {
+        print!("{}", r.space(space)?.maps());
+        return Ok(r.summary);
+    }
+    Ok(end.summary)
+}
+
+/// The address space that made the last call replayed (the `until`th,
+/// or the trace's last), without printing anything.
+pub fn replay_space(path: &Path, until: Option<u64>) -> anyhow::Result<Mm> {
+    let end = replay_to(path, &ReplayOptions { until }, true)?;
+    let space = end
+        .stopped_in
+        .or(end.last_space)
+        .ok_or_else(|| anyhow::anyhow!("{}: the trace has no address space", path.display()))?;
+    end.replayer
+        .and_then(|mut r| r.spaces.get_mut(space)?.take())
+        .ok_or_else(|| anyhow::anyhow!("{}: address space {space} is gone", path.display()))
+}
+
+/// Where a replay stopped.
+struct ReplayEnd {
+    summary: ReplaySummary,
+    replayer: Option<Replayer>,
+    /// The space of the `until`th call, if the replay stopped there.
+    stopped_in: Option<usize>,
+    /// The space of the last call replayed.
+    last_space: Option<usize>,
+}
+
+fn replay_to(path: &Path, opts: &ReplayOptions, quiet: bool) -> anyhow::Result<ReplayEnd> {
     let f = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
     let mut lines = std::io::BufReader::new(f).lines().enumerate();
     let mut next = || -> anyhow::Result<Option<(usize, String)>> {
@@ -189,6 +223,7 @@ pub fn replay(path: &Path, opts: &ReplayOptions) -> anyhow::Result<ReplaySummary
     }
     let mut host_lines = String::new();
     let mut r: Option<Replayer> = None;
+    let mut last_space = None;
     while let Some((n, line)) = next()? {
         let words: Vec<&str> = line.split(' ').collect();
         if let Some(rest) = line.strip_prefix("host ") {
@@ -206,6 +241,7 @@ pub fn replay(path: &Path, opts: &ReplayOptions) -> anyhow::Result<ReplaySummary
                     keys: HashMap::new(),
                     spaces: Vec::new(),
                     summary: ReplaySummary::default(),
+                    quiet,
                 })
             }
         };
@@ -298,15 +334,25 @@ pub fn replay(path: &Path, opts: &ReplayOptions) -> anyhow::Result<ReplaySummary
                 let call = Call::decode(&raw).ok_or_else(bad)?;
                 rp.summary.calls += 1;
                 rp.call(space, &call, file.as_ref(), recorded, &kernel, n)?;
+                last_space = Some(space);
                 if opts.until == Some(rp.summary.calls) {
-                    print!("{}", rp.space(space)?.maps());
-                    return Ok(rp.summary.clone());
+                    return Ok(ReplayEnd {
+                        summary: rp.summary.clone(),
+                        replayer: r,
+                        stopped_in: Some(space),
+                        last_space,
+                    });
                 }
             }
             _ => return Err(bad()),
         }
     }
-    Ok(r.map(|r| r.summary).unwrap_or_default())
+    Ok(ReplayEnd {
+        summary: r.as_ref().map(|r| r.summary.clone()).unwrap_or_default(),
+        replayer: r,
+        stopped_in: None,
+        last_space,
+    })
 }
 
 impl Replayer {
@@ -405,6 +451,9 @@ impl Replayer {
         });
         if result != recorded || model != kernel {
             self.summary.mismatches += 1;
+            if self.quiet {
+                return Ok(());
+            }
             println!(
                 "replay: line {line}: {call}: recorded {}, model {}",
                 show_result(recorded),
