@@ -6,6 +6,7 @@ use crate::file::{File, VmOps};
 use crate::flags::VmFlags;
 use crate::policy::MemPolicy;
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -14,7 +15,9 @@ use alloc::vec::Vec;
 pub struct UffdCtx(pub u32);
 
 /// A VMA's anonymous name (`PR_SET_VMA_ANON_NAME`); compared by content.
-pub type AnonName = Arc<str>;
+/// An `Arc<String>` rather than an `Arc<str>`: one word in every VMA
+/// instead of two, for a field almost all VMAs leave empty.
+pub type AnonName = Arc<String>;
 
 /// `struct vm_area_struct`, the parts that decide VMA behaviour.
 #[derive(Debug)]

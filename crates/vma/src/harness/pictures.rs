@@ -214,7 +214,7 @@ pub(crate) fn max_map_count() -> Result<(), Failure> {
 pub(crate) fn attributes_are_identity() -> Result<(), Failure> {
     use crate::policy::{MemPolicy, PolicyMode};
     use crate::vma::UffdCtx;
-    let name: crate::vma::AnonName = alloc::sync::Arc::from("heap");
+    let name: crate::vma::AnonName = alloc::sync::Arc::new("heap".into());
     let policy = MemPolicy {
         mode: PolicyMode::Bind,
         flags: 0,
