@@ -7,6 +7,7 @@ use core::mem::size_of;
 impl<V> MapleTree<V> {
     /// A leaf with no entries: from the free list, else newly allocated.
     pub(crate) fn alloc_leaf(&mut self) -> u32 {
+        self.reshaped();
         if self.free_leaf != NIL {
             let id = self.free_leaf;
             let leaf = &mut self.leaves[id as usize];
@@ -22,6 +23,7 @@ impl<V> MapleTree<V> {
 
     /// An inner node with no children: from the free list, else newly allocated.
     pub(crate) fn alloc_inner(&mut self) -> u32 {
+        self.reshaped();
         if self.free_inner != NIL {
             let id = self.free_inner;
             let inner = &mut self.inners[id as usize];
@@ -36,6 +38,7 @@ impl<V> MapleTree<V> {
 
     /// Puts an emptied leaf on the free list (its value storage is kept).
     pub(crate) fn free_leaf_node(&mut self, id: u32) {
+        self.reshaped();
         let leaf = &mut self.leaves[id as usize];
         leaf.vals.clear();
         leaf.starts[0] = self.free_leaf as u64;
@@ -45,6 +48,7 @@ impl<V> MapleTree<V> {
 
     /// Puts an inner node on the free list.
     pub(crate) fn free_inner_node(&mut self, id: u32) {
+        self.reshaped();
         let inner = &mut self.inners[id as usize];
         inner.len = 0;
         inner.starts[0] = self.free_inner as u64;

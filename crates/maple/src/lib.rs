@@ -25,6 +25,12 @@
 //!   elsewhere a full leaf first hands entries to a neighbour with room
 //!   (B*-tree style) before it splits.
 //!
+//! * The tree remembers where its last descent ended (the finger, see
+//!   `finger.rs`): a lookup or store whose key falls inside that leaf's
+//!   entries starts there, so an operation that finds an entry, looks at
+//!   its neighbours and stores next to it walks from the root once. Stores
+//!   that move no node keep the finger valid.
+//!
 //! Memory: about 26 bytes per entry beyond the value at a million entries
 //! (see `examples/compare.rs`).
 //!
@@ -40,6 +46,7 @@ mod arena;
 mod chunks;
 mod cursor;
 mod debug;
+mod finger;
 mod gap;
 mod iter;
 mod node;
@@ -54,6 +61,7 @@ pub use iter::Iter;
 pub use validate::ValidateError;
 
 use chunks::Chunked;
+use finger::Finger;
 use node::{Inner, Leaf, NIL};
 
 /// Allocation failure, reported by the `try_*` methods and [`MapleTree::preallocate`]
@@ -88,6 +96,11 @@ pub struct MapleTree<V> {
     height: usize,
     /// Number of entries.
     len: usize,
+    /// Bumped whenever nodes are linked, unlinked or re-parented, which
+    /// is what can make a remembered root-to-leaf path stale.
+    shape: u64,
+    /// Where the last descent ended (see `finger.rs`).
+    finger: Finger,
 }
 
 impl<V> MapleTree<V> {
@@ -103,6 +116,8 @@ impl<V> MapleTree<V> {
             root: NIL,
             height: 0,
             len: 0,
+            shape: 0,
+            finger: Finger::new(),
         }
     }
 
@@ -145,6 +160,8 @@ impl<V: Clone> Clone for MapleTree<V> {
             root: self.root,
             height: self.height,
             len: self.len,
+            shape: self.shape,
+            finger: self.finger.clone(),
         }
     }
 }

@@ -69,17 +69,36 @@ impl<V> MapleTree<V> {
     /// to the last leaf when there is none.
     #[inline]
     pub(crate) fn descend_by_end(&self, key: u64) -> Option<Path> {
-        self.descend(|n| count_le(&n.ends[..n.len() - 1], key))
+        if let Some(p) = self.finger_for(key) {
+            debug_assert!(
+                self.descend(|n| count_le(&n.ends[..n.len() - 1], key)) == Some(p),
+                "the finger's leaf is the one a descent by end finds"
+            );
+            return Some(p);
+        }
+        let p = self.descend(|n| count_le(&n.ends[..n.len() - 1], key));
+        self.remember(p);
+        p
     }
 
     /// Path to the leaf holding the last entry whose start is at most `key`,
     /// or to the first leaf when there is none.
     #[inline]
     pub(crate) fn descend_by_start(&self, key: u64) -> Option<Path> {
-        self.descend(|n| count_le(&n.starts[1..n.len()], key))
+        if let Some(p) = self.finger_for(key) {
+            debug_assert!(
+                self.descend(|n| count_le(&n.starts[1..n.len()], key)) == Some(p),
+                "the finger's leaf is the one a descent by start finds"
+            );
+            return Some(p);
+        }
+        let p = self.descend(|n| count_le(&n.starts[1..n.len()], key));
+        self.remember(p);
+        p
     }
 
     /// Position of the first entry whose end is above `key`, or past the end.
+    #[inline]
     pub(crate) fn seek_end_above(&self, key: u64) -> Option<Pos> {
         let path = self.descend_by_end(key)?;
         let leaf = &self.leaves[path.leaf() as usize];
@@ -88,6 +107,7 @@ impl<V> MapleTree<V> {
     }
 
     /// Position of the last entry whose start is at most `key`, if any.
+    #[inline]
     pub(crate) fn seek_start_at_most(&self, key: u64) -> Option<Pos> {
         let path = self.descend_by_start(key)?;
         let leaf = &self.leaves[path.leaf() as usize];

@@ -7,6 +7,7 @@ use core::ops::Range;
 
 impl<V> MapleTree<V> {
     /// The entry containing `addr`, with its range.
+    #[inline]
     pub fn load(&self, addr: u64) -> Option<(Range<u64>, &V)> {
         let path = self.descend_by_start(addr)?;
         let leaf = &self.leaves[path.leaf() as usize];
@@ -21,6 +22,7 @@ impl<V> MapleTree<V> {
     }
 
     /// The lowest entry intersecting `[start, end)`.
+    #[inline]
     pub fn find(&self, start: u64, end: u64) -> Option<(Range<u64>, &V)> {
         if start >= end {
             return None;
@@ -41,6 +43,7 @@ impl<V> MapleTree<V> {
     }
 
     /// The first entry starting at or above `addr`.
+    #[inline]
     pub fn next_entry(&self, addr: u64) -> Option<(Range<u64>, &V)> {
         let mut pos = self.seek_end_above(addr)?;
         let (s, _, _) = self.entry_at(&pos)?;
@@ -51,6 +54,7 @@ impl<V> MapleTree<V> {
     }
 
     /// The last entry ending at or below `addr`.
+    #[inline]
     pub fn prev_entry(&self, addr: u64) -> Option<(Range<u64>, &V)> {
         let mut pos = self.seek_end_above(addr)?;
         if !self.retreat(&mut pos) {

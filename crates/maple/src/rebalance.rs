@@ -188,6 +188,8 @@ impl<V> MapleTree<V> {
 
     /// Moves children between neighbouring inner nodes so the left one has `target`.
     fn even_inners(&mut self, lid: u32, rid: u32, target: usize) {
+        // Children change parents: remembered paths through them go stale.
+        self.reshaped();
         let (a, b) = self.inners.pair_mut(lid as usize, rid as usize);
         while a.len() < target {
             a.insert(a.len(), b.kids[0], b.child_summary(0));

@@ -57,13 +57,22 @@ pub struct MemPolicy {
     pub user_nodes: u64,
 }
 
+/// So that [`mpol_equal`] takes a policy by reference or boxed alike.
+impl AsRef<MemPolicy> for MemPolicy {
+    fn as_ref(&self) -> &MemPolicy {
+        self
+    }
+}
+
 /// `MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES` as stored in `flags`.
 const USER_NODEMASK_FLAGS: u16 = (1 << 15) | (1 << 14);
 
 /// `mpol_equal`: both default, or same mode and flags, same user node mask
 /// where one is kept, and same nodes unless the policy is local. (Both are
 /// created by mbind, so their `home_node` is `NUMA_NO_NODE` alike.)
-pub fn mpol_equal(a: Option<&MemPolicy>, b: Option<&MemPolicy>) -> bool {
+pub fn mpol_equal(a: Option<impl AsRef<MemPolicy>>, b: Option<impl AsRef<MemPolicy>>) -> bool {
+    let a = a.as_ref().map(|p| p.as_ref());
+    let b = b.as_ref().map(|p| p.as_ref());
     match (a, b) {
         (None, None) => true,
         (Some(a), Some(b)) => {
@@ -100,6 +109,6 @@ mod tests {
         let l1 = pol(PolicyMode::Local, 0, 0, 0);
         let l2 = pol(PolicyMode::Local, 0, 5, 0);
         assert!(mpol_equal(Some(&l1), Some(&l2)));
-        assert!(!mpol_equal(Some(&l1), None));
+        assert!(!mpol_equal(Some(&l1), None::<&MemPolicy>));
     }
 }

@@ -13,16 +13,22 @@ pub struct VmaId {
     gen: u32,
 }
 
-#[derive(Debug)]
-struct Slot<T> {
-    gen: u32,
-    value: Option<T>,
-}
+/// Slots per chunk of the value array (88 KiB of VMAs).
+const CHUNK: usize = 1024;
 
-/// Slots with a free list.
+/// Slots with a free list. Values live in fixed-size chunks, so growing
+/// never copies them and never leaves more than one chunk unused (a
+/// doubling `Vec` leaves up to half its capacity idle: 5% at a million
+/// VMAs, 50% just past a power of two). Generations live in their own
+/// array beside the values, so a slot costs exactly its value (a
+/// generation in the slot would pad every VMA by eight bytes).
 #[derive(Debug)]
 pub(crate) struct Slab<T> {
-    slots: Vec<Slot<T>>,
+    /// Slot `i` is `chunks[i / CHUNK][i % CHUNK]`; every chunk but the last
+    /// is full, and each was allocated with room for exactly `CHUNK`.
+    chunks: Vec<Vec<Option<T>>>,
+    /// `gens[i]` is the generation of slot `i`; one entry per slot.
+    gens: Vec<u32>,
     free: Vec<u32>,
     live: usize,
 }
@@ -30,7 +36,8 @@ pub(crate) struct Slab<T> {
 impl<T> Default for Slab<T> {
     fn default() -> Self {
         Slab {
-            slots: Vec::new(),
+            chunks: Vec::new(),
+            gens: Vec::new(),
             free: Vec::new(),
             live: 0,
         }
@@ -41,57 +48,101 @@ impl<T> Slab<T> {
     pub(crate) fn insert(&mut self, value: T) -> VmaId {
         self.live += 1;
         if let Some(idx) = self.free.pop() {
-            let slot = &mut self.slots[idx as usize];
-            slot.gen = slot.gen.wrapping_add(1);
-            slot.value = Some(value);
-            VmaId { idx, gen: slot.gen }
-        } else {
-            self.slots.push(Slot {
-                gen: 0,
-                value: Some(value),
-            });
-            VmaId {
-                idx: (self.slots.len() - 1) as u32,
-                gen: 0,
-            }
+            let i = idx as usize;
+            self.gens[i] = self.gens[i].wrapping_add(1);
+            self.chunks[i / CHUNK][i % CHUNK] = Some(value);
+            return VmaId {
+                idx,
+                gen: self.gens[i],
+            };
+        }
+        let i = self.gens.len();
+        if i % CHUNK == 0 {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        let chunk = self.chunks.last_mut().expect("a chunk with room");
+        debug_assert!(chunk.len() < CHUNK, "chunks never grow past CHUNK");
+        chunk.push(Some(value));
+        self.gens.push(0);
+        VmaId {
+            idx: i as u32,
+            gen: 0,
         }
     }
 
+    /// Index of `id`'s slot, if `id` is of its current generation.
+    #[inline]
+    fn slot(&self, id: VmaId) -> Option<usize> {
+        let i = id.idx as usize;
+        (self.gens.get(i) == Some(&id.gen)).then_some(i)
+    }
+
     pub(crate) fn remove(&mut self, id: VmaId) -> Option<T> {
-        let slot = self
-            .slots
-            .get_mut(id.idx as usize)
-            .filter(|s| s.gen == id.gen)?;
-        let v = slot.value.take()?;
+        let i = self.slot(id)?;
+        let v = self.chunks[i / CHUNK][i % CHUNK].take()?;
         self.free.push(id.idx);
         self.live -= 1;
         Some(v)
     }
 
+    #[inline]
     pub(crate) fn get(&self, id: VmaId) -> Option<&T> {
-        self.slots
-            .get(id.idx as usize)
-            .filter(|s| s.gen == id.gen)?
-            .value
-            .as_ref()
+        let i = self.slot(id)?;
+        self.chunks[i / CHUNK][i % CHUNK].as_ref()
     }
 
+    #[inline]
     pub(crate) fn get_mut(&mut self, id: VmaId) -> Option<&mut T> {
-        self.slots
-            .get_mut(id.idx as usize)
-            .filter(|s| s.gen == id.gen)?
-            .value
-            .as_mut()
+        let i = self.slot(id)?;
+        self.chunks[i / CHUNK][i % CHUNK].as_mut()
     }
 
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (VmaId, &mut T)> {
-        self.slots.iter_mut().enumerate().filter_map(|(i, s)| {
-            let gen = s.gen;
-            s.value.as_mut().map(|v| (VmaId { idx: i as u32, gen }, v))
-        })
+        let gens = &self.gens;
+        self.chunks
+            .iter_mut()
+            .flatten()
+            .enumerate()
+            .filter_map(move |(i, v)| {
+                v.as_mut().map(|v| {
+                    (
+                        VmaId {
+                            idx: i as u32,
+                            gen: gens[i],
+                        },
+                        v,
+                    )
+                })
+            })
     }
 
     pub(crate) fn len(&self) -> usize {
         self.live
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_stay_distinct_across_chunks_and_reuse() {
+        let mut s = Slab::default();
+        let ids: Vec<VmaId> = (0..3 * CHUNK as u32 + 5).map(|i| s.insert(i)).collect();
+        assert_eq!(s.len(), ids.len());
+        assert_eq!(s.get(ids[CHUNK]), Some(&(CHUNK as u32)));
+        assert_eq!(s.remove(ids[CHUNK + 1]), Some(CHUNK as u32 + 1));
+        assert_eq!(s.get(ids[CHUNK + 1]), None);
+        let again = s.insert(7);
+        assert_eq!(again.idx, ids[CHUNK + 1].idx);
+        assert_ne!(again, ids[CHUNK + 1], "a reused slot has a new generation");
+        assert_eq!(s.get(ids[CHUNK + 1]), None, "a stale id names nothing");
+        assert_eq!(s.remove(ids[CHUNK + 1]), None);
+        *s.get_mut(again).unwrap() += 1;
+        assert_eq!(s.get(again), Some(&8));
+        let seen: Vec<VmaId> = s.iter_mut().map(|(id, _)| id).collect();
+        assert_eq!(seen.len(), s.len());
+        assert!(seen.contains(&again) && seen.contains(&ids[3 * CHUNK + 4]));
+        assert!(s.chunks.iter().all(|c| c.capacity() == CHUNK));
     }
 }

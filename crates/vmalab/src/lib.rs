@@ -10,6 +10,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod bench;
 pub mod check;
 pub mod diff;
 pub mod explain;

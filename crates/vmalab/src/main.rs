@@ -8,6 +8,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+mod heap_meter;
+
+#[global_allocator]
+static ALLOC: heap_meter::Counting = heap_meter::Counting;
+
 #[derive(Parser)]
 #[command(
     name = "vmalab",
@@ -260,6 +265,21 @@ enum Cmd {
         #[command(flatten)]
         kernel: KernelArgs,
     },
+    /// Benchmark the model against the live kernel and against itself at
+    /// 1k and 1M VMAs, and count its heap bytes per VMA (exit 1 if the
+    /// kernel and the model end the op mix with different VMA counts).
+    Bench {
+        /// A short run for CI (its times mean little; the VMA counts are
+        /// what it checks).
+        #[arg(long)]
+        quick: bool,
+        /// Rounds per measurement (medians are over these).
+        #[arg(long)]
+        rounds: Option<usize>,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Internal: execute a scenario read from stdin (the oracle's runner).
     #[command(hide = true)]
     OracleRunner,
@@ -442,6 +462,21 @@ fn main() -> ExitCode {
             files,
             kernel,
         } => exit(export(&c_dir, &files, &kernel.choice(10))),
+        Cmd::Bench {
+            quick,
+            rounds,
+            json,
+        } => {
+            let mut o = if quick {
+                vmalab::bench::Options::quick()
+            } else {
+                vmalab::bench::Options::full()
+            };
+            o.rounds = rounds.unwrap_or(o.rounds).max(1);
+            o.json = json;
+            heap_meter::start();
+            exit(vmalab::bench::run(o, Some(heap_meter::live)))
+        }
         Cmd::OracleRunner => ExitCode::from(vmalab::oracle::runner::main() as u8),
     }
 }

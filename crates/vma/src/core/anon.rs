@@ -20,7 +20,7 @@ pub(crate) fn chain_link(vma: &mut Vma, av: &AnonVma) {
 /// `unlink_anon_vmas`: drops every chain entry of `vma` and its `anon_vma`.
 /// An `anon_vma` whose tree empties stops counting as its parent's child.
 pub(crate) fn unlink_anon_vmas(vma: &mut Vma) {
-    for av in vma.chain.drain(..).rev() {
+    for av in vma.chain.take().into_iter().rev() {
         av.add_linked(-1);
         if av.linked() == 0 {
             av.parent().add_children(-1);

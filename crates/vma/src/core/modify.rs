@@ -78,7 +78,7 @@ impl<E: Env> Core<'_, E> {
         policy: Option<MemPolicy>,
     ) -> KResult<VmaId> {
         let mut vmg = MergeState::for_vma(self.set, prev, vma, start, end);
-        vmg.policy = policy;
+        vmg.policy = policy.map(alloc::boxed::Box::new);
         self.modify(&mut vmg)
     }
 

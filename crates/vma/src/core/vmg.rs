@@ -67,7 +67,7 @@ pub(crate) struct MergeState {
     /// The range's `anon_vma` (an existing range's, or none for a new one).
     pub anon_vma: Option<AnonVma>,
     /// The NUMA policy the range will have.
-    pub policy: Option<MemPolicy>,
+    pub policy: Option<alloc::boxed::Box<MemPolicy>>,
     /// The userfaultfd context the range will be registered with.
     pub uffd_ctx: Option<UffdCtx>,
     /// The anonymous name the range will carry.

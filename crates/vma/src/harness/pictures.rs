@@ -214,7 +214,7 @@ pub(crate) fn max_map_count() -> Result<(), Failure> {
 pub(crate) fn attributes_are_identity() -> Result<(), Failure> {
     use crate::policy::{MemPolicy, PolicyMode};
     use crate::vma::UffdCtx;
-    let name: crate::vma::AnonName = alloc::sync::Arc::from("heap");
+    let name: crate::vma::AnonName = alloc::sync::Arc::new("heap".into());
     let policy = MemPolicy {
         mode: PolicyMode::Bind,
         flags: 0,
@@ -249,7 +249,7 @@ pub(crate) fn attributes_are_identity() -> Result<(), Failure> {
         .mm
         .core()
         .modify_policy(Some(a), a, 2 * PAGE, 4 * PAGE, Some(policy.clone())));
-    t.vma_mut(got).policy = Some(policy.clone());
+    t.vma_mut(got).policy = Some(alloc::boxed::Box::new(policy.clone()));
     expect(&t, &names, "xxAA")?;
     let x = t.mm.vma_at(0).expect("x");
     check_eq!(

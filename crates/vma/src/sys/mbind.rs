@@ -212,7 +212,7 @@ impl<E: Env> Mm<E> {
                 self.alloc(AllocSite::Policy)?;
             }
             self.env.vma_start_write(got);
-            self.vma_mut(got).policy = new.clone();
+            self.vma_mut(got).policy = new.clone().map(alloc::boxed::Box::new);
             self.set_shared_policy(got);
         }
         Ok(())

@@ -11,6 +11,7 @@ use crate::flags::VmFlags;
 use crate::mm::Mm;
 use crate::slab::VmaId;
 use crate::vma::AnonName;
+use alloc::string::String;
 use alloc::sync::Arc;
 
 /// `is_valid_name_char`: printable ASCII except `\`, `` ` ``, `$`, `[`, `]`.
@@ -47,7 +48,7 @@ impl<E: Env> Mm<E> {
                 }
                 self.alloc(AllocSite::AnonName)?;
                 // All bytes are ASCII, so this slice is a valid str.
-                Some(Arc::from(&s[..cstr.len()]))
+                Some(Arc::new(String::from(&s[..cstr.len()])))
             }
         };
         // madvise_set_anon_name

@@ -141,7 +141,7 @@ impl<E: Env> Mm<E> {
         if vma.file.is_some() {
             return Err(Errno::EINVAL);
         }
-        vma.anon_name = Some(alloc::sync::Arc::from(name));
+        vma.anon_name = Some(alloc::sync::Arc::new(alloc::string::String::from(name)));
         Ok(())
     }
 }

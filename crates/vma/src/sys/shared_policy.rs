@@ -68,7 +68,7 @@ impl<E: Env> Mm<E> {
                 f.inner().ino,
                 vma.pgoff,
                 vma.pgoff + vma.pages(),
-                vma.policy.clone(),
+                vma.policy.as_deref().cloned(),
             );
             self.shared_policies
                 .entry(ino)
@@ -81,7 +81,7 @@ impl<E: Env> Mm<E> {
     pub fn numa_policy<'a>(&'a self, vma: &'a Vma) -> Option<&'a MemPolicy> {
         match &vma.file {
             Some(f) if is_shmem(vma) => self.shared_policies.get(&f.inner().ino)?.lookup(vma.pgoff),
-            _ => vma.policy.as_ref(),
+            _ => vma.policy.as_deref(),
         }
     }
 }
