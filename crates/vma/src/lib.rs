@@ -6,6 +6,7 @@
 //! allocation failures -- is behind the one [`Env`] trait.
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 extern crate alloc;
 

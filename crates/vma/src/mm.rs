@@ -16,7 +16,9 @@ pub use crate::core::set::{Invariant, VmStats};
 pub struct Mm<E: Env = NullEnv> {
     /// The VMAs and their counters; changed only by the core's operations.
     pub(crate) set: VmaSet,
+    /// The kernel reproduced.
     pub config: Config,
+    /// The embedder's side of the world (page tables, files, allocation).
     pub env: E,
     /// Process state beside the VMAs (mmap base, brk, `def_flags`, pkeys).
     pub process: crate::sys::Process,
@@ -61,6 +63,7 @@ impl<E: Env> Mm<E> {
         self.set.map_count()
     }
 
+    /// The address space's page counters.
     pub fn stats(&self) -> VmStats {
         self.set.stats()
     }

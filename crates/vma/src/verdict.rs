@@ -48,7 +48,10 @@ pub enum AnonConflict {
     /// Before 6.16: only one side has an `anon_vma`, and the neighbour is
     /// not linked to exactly one (`chain_len` entries): an unfaulted range
     /// joins only a neighbour with a single-entry chain.
-    ChainNotSingular { chain_len: usize },
+    ChainNotSingular {
+        /// The neighbour's `anon_vma_chain` length.
+        chain_len: usize,
+    },
 }
 
 /// The first merge rule that refused, with the values it compared.
@@ -57,11 +60,22 @@ pub enum NoMerge {
     /// There is no neighbour on that side.
     NoNeighbour,
     /// The neighbour does not touch the range: `[end, start)` is a hole.
-    NotAdjacent { end: u64, start: u64 },
+    NotAdjacent {
+        /// Where the lower VMA ends.
+        end: u64,
+        /// Where the upper VMA starts.
+        start: u64,
+    },
     /// The range has flags of `VM_SPECIAL` (these): such VMAs never merge.
-    Special { flags: VmFlags },
+    Special {
+        /// The special flags present.
+        flags: VmFlags,
+    },
     /// The flags differ in these bits (sticky flags are not compared).
-    FlagsDiffer { differ: VmFlags },
+    FlagsDiffer {
+        /// The bits set on one side only.
+        differ: VmFlags,
+    },
     /// The NUMA memory policies differ.
     PolicyDiffers,
     /// They map different files (or one maps a file and the other not).
@@ -74,7 +88,12 @@ pub enum NoMerge {
     AnonVma(AnonConflict),
     /// The page offsets are not contiguous: the upper side starts at page
     /// `actual` of its file (or anonymous offset), not `expected`.
-    PgoffDiscontiguous { expected: u64, actual: u64 },
+    PgoffDiscontiguous {
+        /// The offset that would continue the lower side.
+        expected: u64,
+        /// The upper side's offset.
+        actual: u64,
+    },
     /// The VMA a merge would remove has a `vm_ops->close` hook.
     CloseHook,
     /// The range would join both neighbours, but those two have different
@@ -180,11 +199,14 @@ impl fmt::Display for NoMerge {
 /// Whether two VMAs would merge, and if not, why.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum MergeVerdict {
+    /// The rules allow the merge.
     Merges,
+    /// The first rule that refused.
     Refused(NoMerge),
 }
 
 impl MergeVerdict {
+    /// Whether the rules allow the merge.
     pub fn would_merge(&self) -> bool {
         matches!(self, MergeVerdict::Merges)
     }
@@ -219,8 +241,11 @@ impl fmt::Display for MergeVerdict {
 /// The verdict on one pair of neighbouring VMAs.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct PairVerdict {
+    /// The VMA below.
     pub lower: VmaId,
+    /// The VMA above, starting where `lower` ends.
     pub upper: VmaId,
+    /// Whether `lower` would absorb `upper`.
     pub verdict: MergeVerdict,
 }
 

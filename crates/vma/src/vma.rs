@@ -17,18 +17,25 @@ pub struct UffdCtx(pub u32);
 /// A VMA's anonymous name (`PR_SET_VMA_ANON_NAME`); compared by content.
 /// An `Arc<String>` rather than an `Arc<str>`: one word in every VMA
 /// instead of two, for a field almost all VMAs leave empty.
+/// An anonymous VMA name (`PR_SET_VMA_ANON_NAME`), shared by the VMAs a
+/// split made from one.
 pub type AnonName = Arc<String>;
 
 /// `struct vm_area_struct`, the parts that decide VMA behaviour.
 #[derive(Debug)]
 pub struct Vma {
+    /// First byte (page aligned).
     pub start: u64,
+    /// One past the last byte (page aligned).
     pub end: u64,
     /// Offset in the file, in pages; for anonymous memory the virtual page
     /// number the VMA had when created (moved with it until faulted).
     pub pgoff: u64,
+    /// `vm_flags`.
     pub flags: VmFlags,
+    /// The mapped file (`vm_file`).
     pub file: Option<File>,
+    /// The hooks its file's `mmap` installed (`vm_ops`).
     pub ops: Option<VmOps>,
     /// The `anon_vma` anonymous pages of this VMA go to, once faulted.
     pub anon_vma: Option<AnonVma>,
@@ -37,7 +44,9 @@ pub struct Vma {
     pub(crate) chain: Chain,
     /// The VMA's NUMA policy; boxed, as most VMAs have none.
     pub policy: Option<Box<MemPolicy>>,
+    /// The userfaultfd it is registered with.
     pub uffd_ctx: Option<UffdCtx>,
+    /// Its anonymous name.
     pub anon_name: Option<AnonName>,
 }
 
@@ -98,6 +107,7 @@ impl Vma {
         ]
     }
 
+    /// Its length in pages.
     pub fn pages(&self) -> u64 {
         (self.end - self.start) >> PAGE_SHIFT
     }
@@ -123,6 +133,8 @@ impl Vma {
         self.anon_vma.is_some() && self.chain.len() != 1
     }
 
+    /// Whether its `vm_ops` have a `close` hook (which blocks merges
+    /// that would remove it).
     pub fn has_close(&self) -> bool {
         self.ops.is_some_and(|o| o.close)
     }

@@ -380,7 +380,11 @@ ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsysca
         assert_eq!(m.left_out.len(), 1);
         let named = m.mm.vma_at(0x7f00_0000_1000).unwrap();
         assert_eq!(
-            m.mm.get(named).unwrap().anon_name.as_deref(),
+            m.mm.get(named)
+                .unwrap()
+                .anon_name
+                .as_deref()
+                .map(String::as_str),
             Some("jit code")
         );
     }

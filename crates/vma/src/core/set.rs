@@ -14,10 +14,16 @@ use alloc::string::String;
 /// Page counters of an address space, as `/proc/PID/status` reports them.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct VmStats {
+    /// Pages mapped (`VmSize`).
     pub total_vm: u64,
+    /// Pages of `VM_LOCKED` VMAs (`VmLck`).
     pub locked_vm: u64,
+    /// Pages of private writable, non-stack VMAs (`VmData`).
     pub data_vm: u64,
+    /// Pages of executable, non-writable, non-stack VMAs (`VmExe` and
+    /// libraries).
     pub exec_vm: u64,
+    /// Pages of stack VMAs (`VmStk`).
     pub stack_vm: u64,
     /// Pages charged to overcommit accounting (`VM_ACCOUNT` VMAs).
     pub committed: u64,

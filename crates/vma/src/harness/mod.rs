@@ -22,8 +22,11 @@ use core::fmt;
 /// Where and why a harness test failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
+    /// The source file of the failed check.
     pub file: &'static str,
+    /// Its line.
     pub line: u32,
+    /// What did not hold.
     pub message: String,
 }
 
@@ -154,7 +157,9 @@ harness_tests!(
 /// The result of one harness test.
 #[derive(Clone, Debug)]
 pub struct Outcome {
+    /// The test's name.
     pub name: &'static str,
+    /// Passed, or where and why it failed.
     pub result: Result<(), Failure>,
 }
 
