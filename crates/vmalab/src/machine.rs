@@ -199,6 +199,9 @@ fn node_mask(list: &[u32]) -> NodeMask {
 /// Admits, resolves and runs one step on `m`: the only way either side
 /// runs a step.
 pub fn run_step(m: &mut dyn Machine, w: &Window, files: &[FileDecl], step: &StepKind) -> Outcome {
+    if !step.body.is_empty() {
+        return run_repeat(m, w, files, step);
+    }
     match w.admit(step) {
         Admission::Run => {}
         Admission::Skip(why) => return Outcome::Skipped(why),
@@ -222,6 +225,43 @@ pub fn run_step(m: &mut dyn Machine, w: &Window, files: &[FileDecl], step: &Step
     }
 }
 
+/// A `repeat N stride=S` block: the body N times, iteration `i` in the
+/// window moved up by `i * S` pages (and shortened by as much, so the
+/// window rule still keeps every range inside the scenario's window). The
+/// first outcome that is not a success ends the block and is its outcome;
+/// a block that runs to the end answers N.
+fn run_repeat(m: &mut dyn Machine, w: &Window, files: &[FileDecl], step: &StepKind) -> Outcome {
+    let count = match step.args.first() {
+        Some(Arg::Int(n)) => *n,
+        _ => return Outcome::Refused("repeat: no iteration count".into()),
+    };
+    let stride = match step.args.get(1) {
+        Some(Arg::Amount(a)) => u64::try_from(a.pages).unwrap_or(u64::MAX),
+        _ => 0,
+    };
+    for i in 0..count.max(0) as u64 {
+        let shift = i.saturating_mul(stride);
+        if shift >= w.pages && stride != 0 {
+            return Outcome::Refused(format!(
+                "repeat: iteration {i} would start {shift} pages into a {}-page window",
+                w.pages
+            ));
+        }
+        let here = Window {
+            base: w.base + shift * w.page_size,
+            pages: w.pages - shift,
+            page_size: w.page_size,
+        };
+        for s in &step.body {
+            match run_step(m, &here, files, s) {
+                Outcome::Ok(_) => {}
+                other => return other,
+            }
+        }
+    }
+    Outcome::Ok(Value::Int(count))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +270,9 @@ mod tests {
     /// A minimal line for a step: each required parameter at a simple
     /// value, optional ones left out.
     fn sample(spec: &crate::scenario::steps::Spec) -> String {
+        if spec.keyword == "repeat" {
+            return "repeat 2 stride=1\nmunlockall\nend".into();
+        }
         let mut line = spec.keyword.to_string();
         for p in spec.params {
             let word = match p {

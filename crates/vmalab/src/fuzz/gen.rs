@@ -373,6 +373,9 @@ impl Gen<'_> {
     /// A step from its table entry alone: one range for its address and
     /// length, flags drawn from their tables, optional parameters left out.
     fn generic(&mut self, spec: &Spec) {
+        if spec.keyword == "repeat" {
+            return self.repeat();
+        }
         let (a, l) = self.range();
         let mut line = spec.keyword.to_string();
         for p in spec.params {
@@ -394,6 +397,19 @@ impl Gen<'_> {
             line.push_str(&word);
         }
         self.push(line);
+    }
+
+    /// A short `repeat` block of one mprotect, moving up a page per
+    /// iteration where the window has room (a block of one page per
+    /// iteration, as exhaustion scenarios write them).
+    fn repeat(&mut self) {
+        let (a, _) = self.range();
+        let count = 2 + self.rng.below(3);
+        let stride = u64::from(a + count < WINDOW);
+        let prot = self.rng.pick(PROTS);
+        self.push(format!(
+            "repeat {count} stride={stride}\n  mprotect {a} 1 {prot}\nend"
+        ));
     }
 
     fn uffd(&mut self, a: u64, l: u64) {

@@ -12,7 +12,7 @@ use crate::machine::run_step;
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
 use crate::trace::{StepResult, Trace};
-use crate::window::Window;
+use crate::window::{Window, RUNNER_EXTRA_VMAS};
 use vma::sys::consts::{MAP_ANONYMOUS, MAP_FIXED, MAP_SHARED, PROT_NONE};
 use vma::{File, FileKind, Mm};
 
@@ -81,7 +81,9 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
         names.declared.insert(file.inner().ino, f.name.clone());
         files.push((f.name.clone(), file));
     }
-    let mut mm = Mm::new(config_for(host));
+    let mut config = config_for(host);
+    config.max_map_count = config.max_map_count.saturating_sub(RUNNER_EXTRA_VMAS);
+    let mut mm = Mm::new(config);
     place_guards(&mut mm, &window);
     let mut model = Model::new(mm, &files, window.page_size, *opts);
     for (index, step) in scenario.steps.iter().enumerate() {

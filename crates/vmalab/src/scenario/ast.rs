@@ -189,6 +189,9 @@ pub struct Step {
 pub struct StepKind {
     pub spec: &'static Spec,
     pub args: Vec<Arg>,
+    /// The steps of a `repeat` block, in order (empty for every other
+    /// step).
+    pub body: Vec<StepKind>,
 }
 
 /// One parsed argument, of the kind its [`Param`](super::steps::Param)

@@ -45,6 +45,12 @@ impl fmt::Display for StepKind {
         for (p, a) in self.spec.params.iter().zip(&self.args) {
             write_arg(f, p, a)?;
         }
+        if !self.body.is_empty() {
+            for s in &self.body {
+                write!(f, "\n  {s}")?;
+            }
+            f.write_str("\nend")?;
+        }
         Ok(())
     }
 }

@@ -338,6 +338,21 @@ pub static STEPS: &[Spec] = &[
         call: |m, a| m.touch(a.word(1), a.bool(0)),
     },
     Spec {
+        keyword: "repeat",
+        params: &[
+            Param::Int("an iteration count"),
+            Param::Key("stride", KeyKind::Offset),
+        ],
+        rules: &[],
+        returns: Returns::Int,
+        // Never reached: `machine::run_step` runs the block's body itself.
+        call: |_, _| {
+            Err(crate::outcome::Outcome::Refused(
+                "repeat: empty block".into(),
+            ))
+        },
+    },
+    Spec {
         keyword: "fork",
         params: &[],
         rules: &[],

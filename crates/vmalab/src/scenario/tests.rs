@@ -33,6 +33,11 @@ uffd-register 0 4 MISSING|WP
 set-anon-name 0 4 heap
 set-anon-name 0 4
 memory-merge on
+repeat 3 stride=2
+  mprotect 0 1 PROT_NONE   # comment
+  touch read 0
+end
+expect = 3
 touch write 3
 expect signal SIGSEGV SEGV_MAPERR
 fork
@@ -322,4 +327,38 @@ fn kernel_condition_holds_by_version() {
     assert_eq!(c.holds(parse_version("6.12.118"), &m), Some(false));
     assert_eq!(c.holds(parse_version("6.13"), &m), Some(true));
     assert_eq!(c.holds(None, &m), None);
+}
+
+#[test]
+fn repeat_blocks() {
+    let s = parse(
+        "r",
+        "repeat 2\n\n  munlockall\nmunmap 0 1\nend\nexpect ok\nmunmap 0 1\n",
+    )
+    .unwrap();
+    assert_eq!(s.steps.len(), 2);
+    assert_eq!(s.steps[0].kind.body.len(), 2);
+    assert_eq!(s.steps[0].expect, vec![Expect::Ok]);
+    assert_eq!(s.steps[1].line, 7);
+    let bad = [
+        ("repeat 0\nmunlockall\nend\n", 1, "count"),
+        ("repeat 2000000\nmunlockall\nend\n", 1, "count"),
+        ("repeat 2 stride=1+5b\nmunlockall\nend\n", 1, "whole pages"),
+        ("repeat 2\nend\n", 1, "without steps"),
+        ("repeat 2\nmunlockall\n", 1, "without a closing"),
+        (
+            "repeat 2\nmunlockall\nexpect ok\nend\n",
+            3,
+            "inside a `repeat`",
+        ),
+        ("repeat 2\nrepeat 2\nend\nend\n", 2, "inside a `repeat`"),
+        ("repeat 2\nmunlockall\nend x\n", 3, "unexpected"),
+        ("repeat 2\nmunmap 0\nend\n", 2, "missing"),
+        ("end\n", 1, "without"),
+    ];
+    for (text, line, msg) in bad {
+        let e = parse("r", text).unwrap_err();
+        assert_eq!(e.line, line, "{text}: {e}");
+        assert!(e.msg.contains(msg), "{text}: {e}");
+    }
 }
