@@ -68,6 +68,15 @@ pub trait Machine {
     fn touch(&mut self, addr: u64, write: bool) -> Reply;
     /// `fork()`: the following steps run in the child.
     fn fork(&mut self) -> Reply;
+    /// `prlimit64(0, resource, {soft, hard}, NULL)` for one of the
+    /// resources the VMA layer checks.
+    fn setrlimit(&mut self, resource: u64, soft: u64, hard: u64) -> Reply;
+    /// Removes capability `cap` from the effective, permitted and
+    /// inheritable sets (`capset`).
+    fn drop_cap(&mut self, cap: u64) -> Reply;
+    /// Writes `value` to the sysctl at index `name` of the sysctl table
+    /// (`names::SYSCTL`).
+    fn sysctl(&mut self, name: u64, value: i64) -> Reply;
 }
 
 /// A resolved argument.
@@ -168,6 +177,10 @@ fn resolve_one(w: &Window, files: &[FileDecl], p: &Param, a: &Arg) -> Result<Val
         Arg::Addr(x) => Val::Word(w.resolve(x)?),
         Arg::OptAddr(x) => Val::Word(w.resolve(&x.unwrap_or(AddrArg::Absolute(0)))?),
         Arg::Amount(x) if matches!(p, Param::Key(..)) => Val::Word(off_arg(x, w.page_size)),
+        Arg::Amount(x) if matches!(p, Param::Limit(_)) => Val::Word(
+            x.to_u64(w.page_size)
+                .ok_or("a limit is negative or does not fit in 64 bits")?,
+        ),
         Arg::Amount(x) => Val::Word(w.length(x)?),
         Arg::Flags(x) => Val::Word(x.value),
         Arg::Int(v) => Val::Int(*v),
@@ -277,7 +290,7 @@ mod tests {
         for p in spec.params {
             let word = match p {
                 Param::Addr => "0".to_string(),
-                Param::Len(_) | Param::Int(_) => "1".to_string(),
+                Param::Len(_) | Param::Int(_) | Param::Limit(_) => "1".to_string(),
                 Param::Flags(k) => k.table().first().map_or("0", |(n, _)| n).to_string(),
                 Param::Choice { yes, .. } => yes.to_string(),
                 _ => continue,

@@ -170,6 +170,16 @@ impl Window {
                 true => Ok(()),
                 false => Err("offset does not fit in 64 bits".into()),
             },
+            Rule::Known { arg, kind } => {
+                let text = match args.get(arg) {
+                    Some(Arg::Flags(f)) => f.text.as_str(),
+                    _ => "",
+                };
+                match kind.table().iter().any(|&(n, _)| n == text) {
+                    true => Ok(()),
+                    false => Err(format!("`{text}` is not one {} name", kind.describe())),
+                }
+            }
             Rule::Skip(_) => Ok(()),
         }
     }

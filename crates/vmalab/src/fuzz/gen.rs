@@ -5,6 +5,7 @@
 //! that a failing case can be written out and rerun as it is.
 
 use super::rng::Rng;
+use crate::scenario::names::FlagKind as K;
 use crate::scenario::steps::{Param, Spec, STEPS};
 use std::fmt::Write as _;
 
@@ -382,6 +383,11 @@ impl Gen<'_> {
             let word = match *p {
                 Param::Addr => a.to_string(),
                 Param::Len(_) => l.to_string(),
+                // Only the locked-memory limit: limits on address space or
+                // data low enough to matter in a window starve the runner.
+                Param::Flags(K::Rlimit) => "RLIMIT_MEMLOCK".to_string(),
+                Param::Limit(_) if self.rng.chance(1, 4) => "unlimited".to_string(),
+                Param::Limit(_) => self.rng.below(9).to_string(),
                 Param::Flags(k) | Param::OptFlags(k, ..) => match k.table() {
                     [] => "0".to_string(),
                     names => self.rng.pick(names).0.to_string(),

@@ -23,9 +23,21 @@ struct Shared<'a> {
     content: FileContent,
 }
 
+/// The task's credentials beyond what `vma::Config` holds: hard resource
+/// limits (by row of the scenario's RLIMIT table) and the effective
+/// capability set, so `setrlimit` answers EPERM as the kernel does.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Creds {
+    /// Hard limits of RLIMIT_DATA, RLIMIT_STACK, RLIMIT_MEMLOCK, RLIMIT_AS.
+    pub hard: [u64; 4],
+    /// `CapEff`.
+    pub caps: u64,
+}
+
 /// The model as a [`Machine`]: the current process, the ancestors a fork
 /// left waiting, and what they share.
 pub(super) struct Model<'a> {
+    creds: Creds,
     proc: Proc,
     ancestors: Vec<Proc>,
     shared: Shared<'a>,
@@ -43,8 +55,10 @@ impl<'a> Model<'a> {
         files: &'a [(String, File)],
         page_size: u64,
         opts: ModelOptions,
+        creds: Creds,
     ) -> Self {
         Model {
+            creds,
             proc: Proc {
                 mm,
                 content: Content::default(),
@@ -223,6 +237,67 @@ impl Machine for Model<'_> {
         self.plain(|p, shared, ps| touch(p, shared, addr, write, ps))
     }
 
+    fn setrlimit(&mut self, resource: u64, soft: u64, hard: u64) -> Reply {
+        // `do_prlimit`: a soft limit above the hard one is invalid; only
+        // CAP_SYS_RESOURCE may raise a hard limit.
+        let Some(slot) = RLIMIT_SLOTS.iter().position(|&r| r == resource) else {
+            return Err(errno(Errno::EINVAL));
+        };
+        if soft > hard {
+            return Err(errno(Errno::EINVAL));
+        }
+        if hard > self.creds.hard[slot] && !self.capable(CAP_SYS_RESOURCE) {
+            return Err(errno(Errno::EPERM));
+        }
+        self.creds.hard[slot] = hard;
+        let r = &mut self.proc.mm.config.rlimits;
+        *[
+            &mut r.data,
+            &mut r.stack,
+            &mut r.memlock,
+            &mut r.address_space,
+        ][slot] = soft;
+        Ok(0)
+    }
+
+    fn drop_cap(&mut self, cap: u64) -> Reply {
+        self.creds.caps &= !(1u64 << (cap & 63));
+        let c = &mut self.proc.mm.config;
+        c.cap_ipc_lock = self.creds.caps & (1 << CAP_IPC_LOCK) != 0;
+        c.cap_sys_rawio = self.creds.caps & (1 << CAP_SYS_RAWIO) != 0;
+        c.cap_sys_nice = self.creds.caps & (1 << CAP_SYS_NICE) != 0;
+        Ok(0)
+    }
+
+    fn sysctl(&mut self, name: u64, value: i64) -> Reply {
+        let int = i32::try_from(value).map_err(|_| errno(Errno::EINVAL));
+        let rawio = self.capable(CAP_SYS_RAWIO);
+        let c = &mut self.proc.mm.config;
+        match name {
+            // proc_dointvec_minmax, at least 0.
+            0 => {
+                let v = usize::try_from(int?).map_err(|_| errno(Errno::EINVAL))?;
+                c.max_map_count = v.saturating_sub(crate::window::RUNNER_EXTRA_VMAS);
+            }
+            // proc_dointvec_minmax, 0 to 2.
+            1 => {
+                c.overcommit = match int? {
+                    0 => vma::config::Overcommit::Guess,
+                    1 => vma::config::Overcommit::Always,
+                    2 => vma::config::Overcommit::Never,
+                    _ => return Err(errno(Errno::EINVAL)),
+                }
+            }
+            // proc_dointvec: any int (a negative ratio commits nothing).
+            2 => c.overcommit_ratio = u64::try_from(int?).unwrap_or(0),
+            // Writing needs CAP_SYS_RAWIO; proc_doulongvec_minmax.
+            3 if !rawio => return Err(errno(Errno::EPERM)),
+            3 => c.mmap_min_addr = u64::try_from(value).map_err(|_| errno(Errno::EINVAL))?,
+            _ => return Err(errno(Errno::EINVAL)),
+        }
+        Ok(0)
+    }
+
     fn fork(&mut self) -> Reply {
         let child = self.proc.mm.fork().map_err(errno)?;
         let content = self.proc.content.clone();
@@ -233,6 +308,22 @@ impl Machine for Model<'_> {
             .content
             .retain(|a| mm.vma_at(a).is_some_and(|v| !wiped(mm, v)));
         Ok(0)
+    }
+}
+
+/// The resources of the scenario's RLIMIT table, in the order of
+/// [`Creds::hard`].
+const RLIMIT_SLOTS: [u64; 4] = [2, 3, 8, 9];
+
+/// Capability bit numbers the model consults.
+const CAP_IPC_LOCK: u32 = 14;
+const CAP_SYS_RAWIO: u32 = 17;
+const CAP_SYS_NICE: u32 = 23;
+const CAP_SYS_RESOURCE: u32 = 24;
+
+impl Model<'_> {
+    fn capable(&self, bit: u32) -> bool {
+        self.creds.caps & (1 << bit) != 0
     }
 }
 

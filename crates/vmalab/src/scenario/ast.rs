@@ -135,6 +135,12 @@ impl Amount {
     }
 }
 
+/// `unlimited` (RLIM_INFINITY) as a limit amount.
+pub const UNLIMITED: Amount = Amount {
+    pages: 0,
+    bytes: u64::MAX as i128,
+};
+
 /// An address argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AddrArg {

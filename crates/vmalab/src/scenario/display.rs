@@ -63,6 +63,7 @@ fn write_arg(f: &mut fmt::Formatter<'_>, p: &Param, a: &Arg) -> fmt::Result {
     };
     match (p, a) {
         (_, Arg::Addr(x) | Arg::OptAddr(Some(x))) => write!(f, " {}", addr(x)),
+        (Param::Limit(_), Arg::Amount(x)) if *x == UNLIMITED => f.write_str(" unlimited"),
         (Param::Key(..), Arg::Amount(x)) if *x == Amount::default() => Ok(()),
         (Param::Key(..), Arg::Amount(x)) => write!(f, " {key}={}", amt(x)),
         (_, Arg::Amount(x)) => write!(f, " {}", amt(x)),

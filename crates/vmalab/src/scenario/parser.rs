@@ -632,6 +632,13 @@ impl<'a> Args<'_, 'a> {
                 }
             }
             Param::OptWord => Arg::Word(self.next().map(|w| w.text.to_string())),
+            Param::Limit(what) => match self.peek() {
+                Some(w) if w.text == "unlimited" => {
+                    self.next();
+                    Arg::Amount(UNLIMITED)
+                }
+                _ => Arg::Amount(self.amount(&format!("{what} or `unlimited`"))?),
+            },
             Param::Key(_, kind) => key_default(kind),
         })
     }

@@ -51,6 +51,8 @@ pub enum Param {
     },
     /// A trailing word that may be left out.
     OptWord,
+    /// A resource limit in bytes (an amount), or `unlimited`.
+    Limit(&'static str),
     /// `KEY=VALUE`, optional; consecutive keys may come in any order.
     Key(&'static str, KeyKind),
 }
@@ -97,6 +99,10 @@ pub enum Rule {
     },
     /// The amount parameter `arg` must fit a 64-bit `off_t`.
     FitsOffT { arg: usize },
+    /// The flags parameter `arg` must be spelled as exactly one name of
+    /// table `kind` (no raw number, no combination): calls that would change the
+    /// runner itself in ways the model cannot follow.
+    Known { arg: usize, kind: K },
     /// The step never runs here.
     Skip(&'static str),
 }
@@ -336,6 +342,40 @@ pub static STEPS: &[Spec] = &[
         }],
         returns: Returns::Int,
         call: |m, a| m.touch(a.word(1), a.bool(0)),
+    },
+    Spec {
+        keyword: "setrlimit",
+        params: &[
+            Param::Flags(K::Rlimit),
+            Param::Limit("a soft limit"),
+            Param::Limit("a hard limit"),
+        ],
+        rules: &[Rule::Known {
+            arg: 0,
+            kind: K::Rlimit,
+        }],
+        returns: Returns::Int,
+        call: |m, a| m.setrlimit(a.word(0), a.word(1), a.word(2)),
+    },
+    Spec {
+        keyword: "drop-cap",
+        params: &[Param::Flags(K::Cap)],
+        rules: &[Rule::Known {
+            arg: 0,
+            kind: K::Cap,
+        }],
+        returns: Returns::Int,
+        call: |m, a| m.drop_cap(a.word(0)),
+    },
+    Spec {
+        keyword: "sysctl",
+        params: &[Param::Flags(K::Sysctl), Param::Int("a value")],
+        rules: &[Rule::Known {
+            arg: 0,
+            kind: K::Sysctl,
+        }],
+        returns: Returns::Int,
+        call: |m, a| m.sysctl(a.word(0), a.int(1)),
     },
     Spec {
         keyword: "repeat",

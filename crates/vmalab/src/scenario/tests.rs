@@ -33,6 +33,10 @@ uffd-register 0 4 MISSING|WP
 set-anon-name 0 4 heap
 set-anon-name 0 4
 memory-merge on
+setrlimit RLIMIT_MEMLOCK 4 unlimited
+setrlimit RLIMIT_AS 0xFFFFFFFFFFFFFFFFb 1+5b
+drop-cap CAP_IPC_LOCK
+sysctl vm.max_map_count 1000
 repeat 3 stride=2
   mprotect 0 1 PROT_NONE   # comment
   touch read 0
@@ -360,5 +364,52 @@ fn repeat_blocks() {
         let e = parse("r", text).unwrap_err();
         assert_eq!(e.line, line, "{text}: {e}");
         assert!(e.msg.contains(msg), "{text}: {e}");
+    }
+}
+
+#[test]
+fn limits_capabilities_and_sysctls() {
+    let s = parse("l", "setrlimit RLIMIT_AS unlimited 4\n").unwrap();
+    assert_eq!(s.steps[0].kind.args[1], Arg::Amount(UNLIMITED));
+    assert_eq!(
+        s.steps[0].kind.to_string(),
+        "setrlimit RLIMIT_AS unlimited 4"
+    );
+    for (text, msg) in [
+        ("setrlimit RLIMIT_NOFILE 1 1\n", "not a resource"),
+        ("setrlimit RLIMIT_AS 1\n", "missing a hard limit"),
+        ("setrlimit RLIMIT_AS -1 1\n", ""),
+        ("drop-cap CAP_NOPE\n", "not a capability"),
+        ("sysctl kernel.pid_max 1\n", "not a sysctl"),
+        ("sysctl vm.max_map_count\n", "missing a value"),
+    ] {
+        match parse("l", text) {
+            Err(e) => assert!(e.msg.contains(msg), "{text}: {e}"),
+            // A negative limit parses and is refused when resolved.
+            Ok(sc) => {
+                let host = crate::host::HostConfig::detect();
+                let t = crate::model::run_model(&sc, &host).trace;
+                assert!(matches!(
+                    t.steps[0].outcome,
+                    crate::outcome::Outcome::Refused(_)
+                ));
+            }
+        }
+    }
+    // Raw numbers and combinations parse but are refused on both sides.
+    let host = crate::host::HostConfig::detect();
+    for text in [
+        "setrlimit 7 1 1\n",
+        "drop-cap 99\n",
+        "sysctl 0x1 1\n",
+        "setrlimit RLIMIT_AS|RLIMIT_DATA 1 1\n",
+    ] {
+        let sc = parse("l", text).unwrap();
+        let t = crate::model::run_model(&sc, &host).trace;
+        assert!(
+            matches!(t.steps[0].outcome, crate::outcome::Outcome::Refused(_)),
+            "{text}: {:?}",
+            t.steps[0].outcome
+        );
     }
 }

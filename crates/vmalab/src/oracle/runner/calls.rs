@@ -7,10 +7,10 @@ use std::ffi::CString;
 use std::os::fd::AsRawFd;
 
 use super::{fork_step, raw, touch, Runner, L, PR_SET_MEMORY_MERGE, PR_SET_VMA};
-use super::{PR_SET_VMA_ANON_NAME, SYS_MSEAL};
+use super::{ALLOW_SYSCTL_ENV, PR_SET_VMA_ANON_NAME, SYS_MSEAL};
 use crate::machine::{Fd, Machine, NodeMask, Reply};
 use crate::outcome::Outcome;
-use crate::scenario::names::{errno_name, signal_code_name, signal_name};
+use crate::scenario::names::{errno_name, signal_code_name, signal_name, SYSCTL};
 
 /// A system call's answer as a [`Reply`].
 fn reply(r: Result<i64, i32>) -> Reply {
@@ -146,6 +146,48 @@ impl Machine for Runner<'_> {
     fn fork(&mut self) -> Reply {
         fork_step()
     }
+
+    fn setrlimit(&mut self, resource: u64, soft: u64, hard: u64) -> Reply {
+        let new = [soft, hard];
+        let args = [0, resource as L, new.as_ptr() as L, 0];
+        reply(raw(libc::SYS_prlimit64, &args))
+    }
+
+    fn drop_cap(&mut self, cap: u64) -> Reply {
+        // _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set.
+        let header: [u32; 2] = [0x2008_0522, 0];
+        let mut data = [0u32; 6];
+        reply(raw(
+            libc::SYS_capget,
+            &[header.as_ptr() as L, data.as_mut_ptr() as L],
+        ))?;
+        let (word, bit) = ((cap / 32) as usize * 3, 1u32 << (cap % 32));
+        for set in &mut data[word..word + 3] {
+            *set &= !bit;
+        }
+        reply(raw(
+            libc::SYS_capset,
+            &[header.as_ptr() as L, data.as_ptr() as L],
+        ))
+    }
+
+    fn sysctl(&mut self, name: u64, value: i64) -> Reply {
+        if std::env::var_os(ALLOW_SYSCTL_ENV).is_none() {
+            return Err(refused(
+                "sysctl changes the whole machine: pass --allow-sysctl, or run in a booted kernel",
+            ));
+        }
+        let path = sysctl_path(name).ok_or_else(|| refused("unknown sysctl"))?;
+        std::fs::write(&path, format!("{value}\n"))
+            .map(|()| 0)
+            .map_err(|e| Outcome::Err(errno_name(e.raw_os_error().unwrap_or(libc::EIO))))
+    }
+}
+
+/// The /proc/sys file of the sysctl at index `name` of the sysctl table.
+pub fn sysctl_path(name: u64) -> Option<String> {
+    let (n, _) = SYSCTL.iter().find(|(_, v)| *v == name)?;
+    Some(format!("/proc/sys/{}", n.replace('.', "/")))
 }
 
 /// An argument that cannot be passed.

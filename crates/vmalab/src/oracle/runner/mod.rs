@@ -18,7 +18,7 @@
 //! their own, so nothing in the window ever merges with them, and they stop
 //! in-place growth (mremap) at the window's edges.
 
-mod calls;
+pub mod calls;
 mod touch;
 mod uffd;
 
@@ -208,6 +208,10 @@ impl<'s> Runner<'s> {
             .map_err(|e| Outcome::Skipped(format!("userfaultfd unavailable: {}", errno_name(*e))))
     }
 }
+
+/// Set (to any value) when the runner may write sysctls: by `--allow-sysctl`
+/// on the host, always inside a booted kernel.
+pub const ALLOW_SYSCTL_ENV: &str = "VMALAB_ALLOW_SYSCTL";
 
 /// Environment variable of the runner's self-test hook (used by the
 /// integration tests to prove crashes and hangs are reported):
