@@ -64,10 +64,14 @@ pub trait Machine {
     fn set_anon_name(&mut self, addr: u64, len: u64, name: Option<&str>) -> Reply;
     /// `prctl(PR_SET_MEMORY_MERGE, on)`.
     fn memory_merge(&mut self, on: bool) -> Reply;
-    /// A one-byte access: a read returns the byte, a write stores 1.
-    fn touch(&mut self, addr: u64, write: bool) -> Reply;
+    /// A one-byte access: a read (`None`) returns the byte, a write
+    /// stores its value.
+    fn touch(&mut self, addr: u64, write: Option<u8>) -> Reply;
     /// `fork()`: the following steps run in the child.
     fn fork(&mut self) -> Reply;
+    /// `mincore`: the residency vector as a bit mask (bit i: page i; at
+    /// most 63 pages, by the step's window rule).
+    fn mincore(&mut self, addr: u64, len: u64) -> Reply;
     /// `prlimit64(0, resource, {soft, hard}, NULL)` for one of the
     /// resources the VMA layer checks.
     fn setrlimit(&mut self, resource: u64, soft: u64, hard: u64) -> Reply;

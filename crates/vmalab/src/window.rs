@@ -180,6 +180,21 @@ impl Window {
                     false => Err(format!("`{text}` is not one {} name", kind.describe())),
                 }
             }
+            Rule::MaxPages {
+                addr,
+                len,
+                pages,
+                why,
+            } => {
+                let a = self.resolve(&addr_at(args, addr))?;
+                let l = self.length(&amount_at(args, len))?;
+                let max = u128::from(pages) * u128::from(self.page_size);
+                match self.reach(a, l) {
+                    Reach::Absurd => Ok(()),
+                    _ if u128::from(l) <= max => Ok(()),
+                    _ => Err(why.into()),
+                }
+            }
             Rule::Skip(_) => Ok(()),
         }
     }

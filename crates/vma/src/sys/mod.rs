@@ -14,6 +14,7 @@ mod guard;
 pub(crate) mod hugetlb;
 mod madvise;
 mod mbind;
+mod mincore;
 mod mlock;
 pub(crate) mod mmap;
 mod mprotect;

@@ -397,7 +397,7 @@ impl Gen<'_> {
                     let pick = if self.rng.chance(1, 2) { yes } else { no };
                     pick.to_string()
                 }
-                Param::OptAddr | Param::OptWord | Param::Key(..) => continue,
+                Param::OptAddr | Param::OptWord | Param::OptByte(..) | Param::Key(..) => continue,
             };
             line.push(' ');
             line.push_str(&word);

@@ -233,8 +233,18 @@ impl Machine for Model<'_> {
         self.mm(|mm| mm.prctl_set_memory_merge(on))
     }
 
-    fn touch(&mut self, addr: u64, write: bool) -> Reply {
+    fn touch(&mut self, addr: u64, write: Option<u8>) -> Reply {
         self.plain(|p, shared, ps| touch(p, shared, addr, write, ps))
+    }
+
+    fn mincore(&mut self, addr: u64, len: u64) -> Reply {
+        self.plain(|p, _, _| {
+            let v = p.mm.mincore(addr, len).map_err(errno)?;
+            Ok(v.iter()
+                .take(63)
+                .enumerate()
+                .fold(0, |m, (i, &on)| m | (i64::from(on) << i)))
+        })
     }
 
     fn setrlimit(&mut self, resource: u64, soft: u64, hard: u64) -> Reply {
@@ -345,19 +355,25 @@ fn unit(r: Result<(), Errno>) -> Reply {
 
 /// A one-byte access on the model: the fault, then the byte read or
 /// written in the model's page contents.
-fn touch(p: &mut Proc, shared: &mut Shared, at: u64, write: bool, ps: u64) -> Reply {
+fn touch(p: &mut Proc, shared: &mut Shared, at: u64, write: Option<u8>, ps: u64) -> Reply {
     let mm = &mut p.mm;
-    let acc = if write { Access::Write } else { Access::Read };
+    let acc = if write.is_some() {
+        Access::Write
+    } else {
+        Access::Read
+    };
     // Before the access maps the page again: forget what was discarded.
     p.content.sync(mm, &mut shared.content, ps);
     let fault = mm.fault(at, acc);
     p.content.adopt_copies(mm, &shared.content, ps);
     match fault {
-        Ok(()) if write => {
-            p.content.write(mm, &mut shared.content, at, ps);
-            Ok(0)
-        }
-        Ok(()) => Ok(p.content.read(mm, &mut shared.content, at, ps)),
+        Ok(()) => match write {
+            Some(value) => {
+                p.content.write(mm, &mut shared.content, (at, value), ps);
+                Ok(0)
+            }
+            None => Ok(p.content.read(mm, &mut shared.content, at, ps)),
+        },
         Err(sig) => Err(signal(sig)),
     }
 }

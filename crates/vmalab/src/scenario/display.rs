@@ -70,6 +70,7 @@ fn write_arg(f: &mut fmt::Formatter<'_>, p: &Param, a: &Arg) -> fmt::Result {
         (Param::Key(..), Arg::Flags(x)) if x.value == 0 => Ok(()),
         (Param::Key(..), Arg::Flags(x)) => write!(f, " {key}={}", x.text),
         (_, Arg::Flags(x)) => write!(f, " {}", x.text),
+        (Param::OptByte(_, default), Arg::Int(n)) if n == default => Ok(()),
         (_, Arg::Int(n)) => write!(f, " {n}"),
         (Param::Choice { no, yes, .. }, Arg::Bool(b)) => {
             write!(f, " {}", if *b { yes } else { no })

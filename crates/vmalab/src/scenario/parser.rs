@@ -273,6 +273,11 @@ impl<'a> Parser<'a> {
             }
         }
         a.finish()?;
+        if spec.keyword == "touch" && args.first() == Some(&Arg::Bool(false)) {
+            if let Some(w) = a.words.get(2) {
+                return Err((w.col, "only `touch write` takes a value".into()));
+            }
+        }
         Ok(StepKind {
             spec,
             args,
@@ -632,6 +637,17 @@ impl<'a> Args<'_, 'a> {
                 }
             }
             Param::OptWord => Arg::Word(self.next().map(|w| w.text.to_string())),
+            Param::OptByte(what, default) => match self.peek() {
+                Some(w) => {
+                    let v = lexer::integer(w.text, w.col)?;
+                    if !(0..=255).contains(&v) {
+                        return Err((w.col, format!("{what} must be 0..=255")));
+                    }
+                    self.next();
+                    Arg::Int(v)
+                }
+                None => Arg::Int(default),
+            },
             Param::Limit(what) => match self.peek() {
                 Some(w) if w.text == "unlimited" => {
                     self.next();

@@ -51,6 +51,9 @@ pub enum Param {
     },
     /// A trailing word that may be left out.
     OptWord,
+    /// A trailing byte value (0 to 255) that may be left out, with its
+    /// default (which the canonical text leaves out).
+    OptByte(&'static str, i64),
     /// A resource limit in bytes (an amount), or `unlimited`.
     Limit(&'static str),
     /// `KEY=VALUE`, optional; consecutive keys may come in any order.
@@ -103,6 +106,15 @@ pub enum Rule {
     /// table `kind` (no raw number, no combination): calls that would change the
     /// runner itself in ways the model cannot follow.
     Known { arg: usize, kind: K },
+    /// The amount parameter `len` (with address `addr`) must be at most
+    /// `pages` pages, unless the range is absurd (the kernel rejects it
+    /// before it writes any result).
+    MaxPages {
+        addr: usize,
+        len: usize,
+        pages: u64,
+        why: &'static str,
+    },
     /// The step never runs here.
     Skip(&'static str),
 }
@@ -335,13 +347,32 @@ pub static STEPS: &[Spec] = &[
                 yes: "write",
             },
             ADDR,
+            Param::OptByte("the byte a write stores", 1),
         ],
         rules: &[Rule::Inside {
             addr: 1,
             why: "touch must be inside the window",
         }],
         returns: Returns::Int,
-        call: |m, a| m.touch(a.word(1), a.bool(0)),
+        call: |m, a| {
+            let value = a.int(2) as u8;
+            m.touch(a.word(1), a.bool(0).then_some(value))
+        },
+    },
+    Spec {
+        keyword: "mincore",
+        params: &[ADDR, LEN],
+        rules: &[
+            range("mincore"),
+            Rule::MaxPages {
+                addr: 0,
+                len: 1,
+                pages: 63,
+                why: "mincore: at most 63 pages (the answer is a bit mask)",
+            },
+        ],
+        returns: Returns::Int,
+        call: |m, a| m.mincore(a.word(0), a.word(1)),
     },
     Spec {
         keyword: "setrlimit",

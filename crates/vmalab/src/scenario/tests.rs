@@ -413,3 +413,20 @@ fn limits_capabilities_and_sysctls() {
         );
     }
 }
+
+#[test]
+fn touch_write_values() {
+    let s = parse("t", "touch write 3 0x5a\ntouch write 3 1\ntouch read 3\n").unwrap();
+    assert_eq!(s.steps[0].kind.args[2], Arg::Int(0x5a));
+    assert_eq!(s.steps[0].kind.to_string(), "touch write 3 90");
+    assert_eq!(s.steps[1].kind.to_string(), "touch write 3");
+    for (text, msg) in [
+        ("touch write 3 256\n", "0..=255"),
+        ("touch write 3 -1\n", "0..=255"),
+        ("touch read 3 1\n", "only `touch write`"),
+        ("touch write 3 1 2\n", "unexpected"),
+    ] {
+        let e = parse("t", text).unwrap_err();
+        assert!(e.msg.contains(msg), "{text}: {e}");
+    }
+}

@@ -125,7 +125,7 @@ impl Machine for Runner<'_> {
         reply(raw(libc::SYS_prctl, &args))
     }
 
-    fn touch(&mut self, addr: u64, write: bool) -> Reply {
+    fn touch(&mut self, addr: u64, write: Option<u8>) -> Reply {
         if !touch::SUPPORTED {
             return Err(Outcome::Skipped(
                 "touch is implemented for x86_64 only".into(),
@@ -145,6 +145,21 @@ impl Machine for Runner<'_> {
 
     fn fork(&mut self) -> Reply {
         fork_step()
+    }
+
+    fn mincore(&mut self, addr: u64, len: u64) -> Reply {
+        // At most 63 pages unless the kernel rejects the range first (the
+        // step's window rule); a spare byte keeps any answer in bounds.
+        let mut vec = [0u8; 64];
+        reply(raw(
+            libc::SYS_mincore,
+            &[addr as L, len as L, vec.as_mut_ptr() as L],
+        ))?;
+        let pages = len.div_ceil(self.w.page_size).min(63) as usize;
+        Ok(vec[..pages]
+            .iter()
+            .enumerate()
+            .fold(0, |m, (i, &b)| m | (i64::from(b & 1) << i)))
     }
 
     fn setrlimit(&mut self, resource: u64, soft: u64, hard: u64) -> Reply {
