@@ -72,6 +72,11 @@ pub trait Machine {
     /// `mincore`: the residency vector as a bit mask (bit i: page i; at
     /// most 63 pages, by the step's window rule).
     fn mincore(&mut self, addr: u64, len: u64) -> Reply;
+    /// A /proc/self/status field (index into `names::STATUS`), in kB.
+    fn status(&mut self, field: u64) -> Reply;
+    /// An smaps field (index into `names::SMAPS`) of the VMA at `addr`, in
+    /// kB; ENOENT where no VMA is.
+    fn smaps(&mut self, addr: u64, field: u64) -> Reply;
     /// `prlimit64(0, resource, {soft, hard}, NULL)` for one of the
     /// resources the VMA layer checks.
     fn setrlimit(&mut self, resource: u64, soft: u64, hard: u64) -> Reply;

@@ -247,6 +247,37 @@ impl Machine for Model<'_> {
         })
     }
 
+    fn status(&mut self, _field: u64) -> Reply {
+        // VmLck, the only field: locked_vm.
+        Ok((self.proc.mm.stats().locked_vm * self.page_size / 1024) as i64)
+    }
+
+    fn smaps(&mut self, addr: u64, field: u64) -> Reply {
+        let mm = &self.proc.mm;
+        let v = mm
+            .vma_at(addr)
+            .and_then(|id| mm.get(id))
+            .ok_or_else(|| errno(Errno::ENOENT))?;
+        let pages = mm.pages();
+        if pages.unsettled_in(v.start, v.end) {
+            return Err(Outcome::Undetermined("depends on what reclaim took".into()));
+        }
+        let bytes = |set: &vma::sys::RangeSet| -> u64 {
+            set.slice(v.start, v.end).iter().map(|(s, e)| e - s).sum()
+        };
+        // The zero page is no page of the process: in no Rss.
+        let rss = bytes(pages.mapped()) - bytes(pages.zero());
+        let private = !v.flags.contains(vma::VmFlags::SHARED);
+        let kb = match field {
+            0 => v.end - v.start,
+            1 => rss,
+            2 if private && v.file.is_none() => rss,
+            2 if private => bytes(pages.copied()),
+            _ => 0,
+        };
+        Ok((kb / 1024) as i64)
+    }
+
     fn setrlimit(&mut self, resource: u64, soft: u64, hard: u64) -> Reply {
         // `do_prlimit`: a soft limit above the hard one is invalid; only
         // CAP_SYS_RESOURCE may raise a hard limit.

@@ -25,6 +25,8 @@ pub enum FlagKind {
     Rlimit,
     Cap,
     Sysctl,
+    Status,
+    Smaps,
 }
 
 impl FlagKind {
@@ -45,6 +47,8 @@ impl FlagKind {
             FlagKind::Mseal => "mseal flags (0)",
             FlagKind::Rlimit => "resource (RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK, RLIMIT_MEMLOCK)",
             FlagKind::Cap => "capability (CAP_*)",
+            FlagKind::Status => "/proc/self/status field (VmLck)",
+            FlagKind::Smaps => "smaps field (Size, Rss, Anonymous)",
             FlagKind::Sysctl => {
                 "sysctl (vm.max_map_count, vm.overcommit_memory, vm.overcommit_ratio, \
                  vm.mmap_min_addr)"
@@ -70,6 +74,8 @@ impl FlagKind {
             FlagKind::Rlimit => RLIMIT,
             FlagKind::Cap => CAPS,
             FlagKind::Sysctl => SYSCTL,
+            FlagKind::Status => STATUS,
+            FlagKind::Smaps => SMAPS,
         }
     }
 }
@@ -142,6 +148,15 @@ pub const SYSCTL: &[(&str, u64)] = &[
     ("vm.overcommit_ratio", 2),
     ("vm.mmap_min_addr", 3),
 ];
+
+/// The /proc/self/status fields the model knows exactly: those that count
+/// only what the scenario did (the runner's own mappings count in VmSize,
+/// VmData, VmStk...). Values are indices.
+pub const STATUS: &[(&str, u64)] = &[("VmLck", 0)];
+
+/// The smaps fields of one VMA the model knows exactly (values are
+/// indices).
+pub const SMAPS: &[(&str, u64)] = &[("Size", 0), ("Rss", 1), ("Anonymous", 2)];
 
 const PROT: &[(&str, u64)] = uapi![
     PROT_NONE,

@@ -375,6 +375,32 @@ pub static STEPS: &[Spec] = &[
         call: |m, a| m.mincore(a.word(0), a.word(1)),
     },
     Spec {
+        keyword: "status",
+        params: &[Param::Flags(K::Status)],
+        rules: &[Rule::Known {
+            arg: 0,
+            kind: K::Status,
+        }],
+        returns: Returns::Int,
+        call: |m, a| m.status(a.word(0)),
+    },
+    Spec {
+        keyword: "smaps",
+        params: &[ADDR, Param::Flags(K::Smaps)],
+        rules: &[
+            Rule::Inside {
+                addr: 0,
+                why: "smaps must name a page inside the window",
+            },
+            Rule::Known {
+                arg: 1,
+                kind: K::Smaps,
+            },
+        ],
+        returns: Returns::Int,
+        call: |m, a| m.smaps(a.word(0), a.word(1)),
+    },
+    Spec {
         keyword: "setrlimit",
         params: &[
             Param::Flags(K::Rlimit),

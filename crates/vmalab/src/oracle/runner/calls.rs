@@ -10,7 +10,7 @@ use super::{fork_step, raw, touch, Runner, L, PR_SET_MEMORY_MERGE, PR_SET_VMA};
 use super::{ALLOW_SYSCTL_ENV, PR_SET_VMA_ANON_NAME, SYS_MSEAL};
 use crate::machine::{Fd, Machine, NodeMask, Reply};
 use crate::outcome::Outcome;
-use crate::scenario::names::{errno_name, signal_code_name, signal_name, SYSCTL};
+use crate::scenario::names::{errno_name, signal_code_name, signal_name, SMAPS, STATUS, SYSCTL};
 
 /// A system call's answer as a [`Reply`].
 fn reply(r: Result<i64, i32>) -> Reply {
@@ -162,6 +162,23 @@ impl Machine for Runner<'_> {
             .fold(0, |m, (i, &b)| m | (i64::from(b & 1) << i)))
     }
 
+    fn status(&mut self, field: u64) -> Reply {
+        let name = name_of(STATUS, field)?;
+        let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        kb_field(text.lines(), name)
+    }
+
+    fn smaps(&mut self, addr: u64, field: u64) -> Reply {
+        let name = name_of(SMAPS, field)?;
+        let text = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+        // The VMA's block: from its header line to the next header.
+        let mut lines = text.lines().skip_while(|l| !header_holds(l, addr));
+        let Some(_) = lines.next() else {
+            return Err(Outcome::Err("ENOENT".into()));
+        };
+        kb_field(lines.take_while(|l| !is_header(l)), name)
+    }
+
     fn setrlimit(&mut self, resource: u64, soft: u64, hard: u64) -> Reply {
         let new = [soft, hard];
         let args = [0, resource as L, new.as_ptr() as L, 0];
@@ -196,6 +213,45 @@ impl Machine for Runner<'_> {
         std::fs::write(&path, format!("{value}\n"))
             .map(|()| 0)
             .map_err(|e| Outcome::Err(errno_name(e.raw_os_error().unwrap_or(libc::EIO))))
+    }
+}
+
+/// The name of row `value` of a lab table.
+fn name_of(table: &'static [(&'static str, u64)], value: u64) -> Result<&'static str, Outcome> {
+    table
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map(|(n, _)| *n)
+        .ok_or_else(|| refused("unknown field"))
+}
+
+/// The value of `NAME:   N kB` among `lines`.
+fn kb_field<'a>(mut lines: impl Iterator<Item = &'a str>, name: &str) -> Reply {
+    lines
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| refused(&format!("no {name} field")))
+}
+
+/// Whether an smaps line is a VMA header (`start-end perms ...`).
+fn is_header(line: &str) -> bool {
+    line.split_whitespace()
+        .next()
+        .and_then(|r| r.split_once('-'))
+        .is_some_and(|(s, e)| {
+            u64::from_str_radix(s, 16).is_ok() && u64::from_str_radix(e, 16).is_ok()
+        })
+}
+
+/// Whether an smaps header line's range holds `addr`.
+fn header_holds(line: &str, addr: u64) -> bool {
+    let range = line
+        .split_whitespace()
+        .next()
+        .and_then(|r| r.split_once('-'));
+    match range.map(|(s, e)| (u64::from_str_radix(s, 16), u64::from_str_radix(e, 16))) {
+        Some((Ok(s), Ok(e))) => s <= addr && addr < e,
+        _ => false,
     }
 }
 
