@@ -69,6 +69,9 @@ pub trait Machine {
     fn touch(&mut self, addr: u64, write: Option<u8>) -> Reply;
     /// `fork()`: the following steps run in the child.
     fn fork(&mut self) -> Reply;
+    fn msync(&mut self, addr: u64, len: u64, flags: u64) -> Reply;
+    /// `prctl(PR_GET_MEMORY_MERGE)`.
+    fn memory_merge_get(&mut self) -> Reply;
     /// `mincore`: the residency vector as a bit mask (bit i: page i; at
     /// most 63 pages, by the step's window rule).
     fn mincore(&mut self, addr: u64, len: u64) -> Reply;

@@ -90,6 +90,11 @@ pub const MLOCK_ONFAULT: u32 = 1;
 // pkey_alloc(2) access rights.
 pub const PKEY_DISABLE_ACCESS: u64 = 0x1;
 pub const PKEY_DISABLE_WRITE: u64 = 0x2;
+/// `msync(2)` flags.
+pub const MS_ASYNC: u32 = 1;
+pub const MS_INVALIDATE: u32 = 2;
+pub const MS_SYNC: u32 = 4;
+
 pub const MCL_CURRENT: u32 = 1;
 pub const MCL_FUTURE: u32 = 2;
 pub const MCL_ONFAULT: u32 = 4;

@@ -61,3 +61,27 @@ impl<E: Env> Mm<E> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sys::consts::*;
+    use crate::{Access, Config, Errno, Mm};
+
+    const P: u64 = crate::config::PAGE_SIZE;
+
+    #[test]
+    fn faulted_pages_are_resident() {
+        let mut mm = Mm::new(Config::linux_6_18());
+        let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+        mm.mmap(0x10000, 4 * P, PROT_READ | PROT_WRITE, flags, None, 0)
+            .unwrap();
+        mm.fault(0x10000 + P, Access::Write).unwrap();
+        assert_eq!(
+            mm.mincore(0x10000, 4 * P),
+            Ok(alloc::vec![false, true, false, false])
+        );
+        assert_eq!(mm.mincore(0x10001, P), Err(Errno::EINVAL));
+        assert_eq!(mm.mincore(0x10000, 5 * P), Err(Errno::ENOMEM));
+        assert_eq!(mm.mincore(0x10000, 0), Ok(alloc::vec![]));
+    }
+}

@@ -23,6 +23,7 @@ mod mremap_move;
 #[cfg(test)]
 mod mremap_tests;
 mod mseal;
+mod msync;
 mod pages;
 mod pkeys;
 mod prctl;

@@ -237,6 +237,15 @@ impl Machine for Model<'_> {
         self.plain(|p, shared, ps| touch(p, shared, addr, write, ps))
     }
 
+    fn msync(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
+        // The kernel takes the flags as an int.
+        self.plain(|p, _, _| unit(p.mm.msync(addr, len, flags as u32)))
+    }
+
+    fn memory_merge_get(&mut self) -> Reply {
+        self.plain(|p, _, _| p.mm.prctl_get_memory_merge().map(i64::from).map_err(errno))
+    }
+
     fn mincore(&mut self, addr: u64, len: u64) -> Reply {
         self.plain(|p, _, _| {
             let v = p.mm.mincore(addr, len).map_err(errno)?;

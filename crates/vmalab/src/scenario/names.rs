@@ -27,6 +27,7 @@ pub enum FlagKind {
     Sysctl,
     Status,
     Smaps,
+    Msync,
 }
 
 impl FlagKind {
@@ -48,6 +49,7 @@ impl FlagKind {
             FlagKind::Rlimit => "resource (RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK, RLIMIT_MEMLOCK)",
             FlagKind::Cap => "capability (CAP_*)",
             FlagKind::Status => "/proc/self/status field (VmLck)",
+            FlagKind::Msync => "msync flags (MS_*)",
             FlagKind::Smaps => "smaps field (Size, Rss, Anonymous)",
             FlagKind::Sysctl => {
                 "sysctl (vm.max_map_count, vm.overcommit_memory, vm.overcommit_ratio, \
@@ -75,6 +77,7 @@ impl FlagKind {
             FlagKind::Cap => CAPS,
             FlagKind::Sysctl => SYSCTL,
             FlagKind::Status => STATUS,
+            FlagKind::Msync => MSYNC,
             FlagKind::Smaps => SMAPS,
         }
     }
@@ -193,6 +196,8 @@ const MAP: &[(&str, u64)] = &[
     ("MAP_HUGE_2MB", uapi::MAP_HUGE_2MB as u64),
     ("MAP_HUGE_1GB", uapi::MAP_HUGE_1GB as u64),
 ];
+
+const MSYNC: &[(&str, u64)] = uapi![MS_ASYNC, MS_INVALIDATE, MS_SYNC];
 
 const MREMAP: &[(&str, u64)] = uapi![MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP];
 

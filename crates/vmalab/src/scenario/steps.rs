@@ -360,6 +360,20 @@ pub static STEPS: &[Spec] = &[
         },
     },
     Spec {
+        keyword: "msync",
+        params: &[ADDR, LEN, Param::Flags(K::Msync)],
+        rules: &[range("msync")],
+        returns: Returns::Int,
+        call: |m, a| m.msync(a.word(0), a.word(1), a.word(2)),
+    },
+    Spec {
+        keyword: "memory-merge-get",
+        params: &[],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, _| m.memory_merge_get(),
+    },
+    Spec {
         keyword: "mincore",
         params: &[ADDR, LEN],
         rules: &[

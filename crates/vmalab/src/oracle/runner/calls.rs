@@ -7,7 +7,7 @@ use std::ffi::CString;
 use std::os::fd::AsRawFd;
 
 use super::{fork_step, raw, touch, Runner, L, PR_SET_MEMORY_MERGE, PR_SET_VMA};
-use super::{ALLOW_SYSCTL_ENV, PR_SET_VMA_ANON_NAME, SYS_MSEAL};
+use super::{ALLOW_SYSCTL_ENV, PR_GET_MEMORY_MERGE, PR_SET_VMA_ANON_NAME, SYS_MSEAL};
 use crate::machine::{Fd, Machine, NodeMask, Reply};
 use crate::outcome::Outcome;
 use crate::scenario::names::{errno_name, signal_code_name, signal_name, SMAPS, STATUS, SYSCTL};
@@ -145,6 +145,14 @@ impl Machine for Runner<'_> {
 
     fn fork(&mut self) -> Reply {
         fork_step()
+    }
+
+    fn msync(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
+        reply(raw(libc::SYS_msync, &[addr as L, len as L, flags as L]))
+    }
+
+    fn memory_merge_get(&mut self) -> Reply {
+        reply(raw(libc::SYS_prctl, &[PR_GET_MEMORY_MERGE, 0, 0, 0, 0]))
     }
 
     fn mincore(&mut self, addr: u64, len: u64) -> Reply {

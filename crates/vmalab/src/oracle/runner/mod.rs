@@ -57,6 +57,7 @@ const SYS_MSEAL: libc::c_long = 462;
 const PR_SET_VMA: libc::c_long = 0x5356_4d41;
 const PR_SET_VMA_ANON_NAME: libc::c_long = 0;
 const PR_SET_MEMORY_MERGE: libc::c_long = 67;
+const PR_GET_MEMORY_MERGE: libc::c_long = 68;
 
 /// Entry point of `vmalab oracle-runner`; returns the exit code.
 pub fn main() -> i32 {
