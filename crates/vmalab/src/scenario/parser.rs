@@ -360,6 +360,11 @@ impl<'a> Parser<'a> {
                 head,
             };
             let step = self.step(&mut ba).map_err(|(c, m)| e(at, c, m))?;
+            if step.keyword() == "fork" {
+                // Each iteration would fork again from the child: a chain
+                // of processes as long as the count.
+                return Err(e(at, head.col, "`fork` inside a `repeat` block".into()));
+            }
             kind.body.push(step);
             at += 1;
         }

@@ -358,6 +358,7 @@ fn repeat_blocks() {
         ("repeat 2\nrepeat 2\nend\nend\n", 2, "inside a `repeat`"),
         ("repeat 2\nmunlockall\nend x\n", 3, "unexpected"),
         ("repeat 2\nmunmap 0\nend\n", 2, "missing"),
+        ("repeat 2\nfork\nend\n", 2, "`fork` inside"),
         ("end\n", 1, "without"),
     ];
     for (text, line, msg) in bad {
