@@ -35,6 +35,8 @@ pub const CAPABILITIES: &[(&str, u32)] = &[
     ("CAP_IPC_LOCK", 14),
     ("CAP_SYS_RAWIO", 17),
     ("CAP_SYS_NICE", 23),
+    ("CAP_SYS_RESOURCE", 24),
+    ("CAP_SYS_ADMIN", 21),
 ];
 
 /// The machine a kernel runs on, as far as scenarios can ask about it

@@ -64,10 +64,31 @@ pub trait Machine {
     fn set_anon_name(&mut self, addr: u64, len: u64, name: Option<&str>) -> Reply;
     /// `prctl(PR_SET_MEMORY_MERGE, on)`.
     fn memory_merge(&mut self, on: bool) -> Reply;
-    /// A one-byte access: a read returns the byte, a write stores 1.
-    fn touch(&mut self, addr: u64, write: bool) -> Reply;
+    /// A one-byte access: a read (`None`) returns the byte, a write
+    /// stores its value.
+    fn touch(&mut self, addr: u64, write: Option<u8>) -> Reply;
     /// `fork()`: the following steps run in the child.
     fn fork(&mut self) -> Reply;
+    fn msync(&mut self, addr: u64, len: u64, flags: u64) -> Reply;
+    /// `prctl(PR_GET_MEMORY_MERGE)`.
+    fn memory_merge_get(&mut self) -> Reply;
+    /// `mincore`: the residency vector as a bit mask (bit i: page i; at
+    /// most 63 pages, by the step's window rule).
+    fn mincore(&mut self, addr: u64, len: u64) -> Reply;
+    /// A /proc/self/status field (index into `names::STATUS`), in kB.
+    fn status(&mut self, field: u64) -> Reply;
+    /// An smaps field (index into `names::SMAPS`) of the VMA at `addr`, in
+    /// kB; ENOENT where no VMA is.
+    fn smaps(&mut self, addr: u64, field: u64) -> Reply;
+    /// `prlimit64(0, resource, {soft, hard}, NULL)` for one of the
+    /// resources the VMA layer checks.
+    fn setrlimit(&mut self, resource: u64, soft: u64, hard: u64) -> Reply;
+    /// Removes capability `cap` from the effective, permitted and
+    /// inheritable sets (`capset`).
+    fn drop_cap(&mut self, cap: u64) -> Reply;
+    /// Writes `value` to the sysctl at index `name` of the sysctl table
+    /// (`names::SYSCTL`).
+    fn sysctl(&mut self, name: u64, value: i64) -> Reply;
 }
 
 /// A resolved argument.
@@ -168,6 +189,10 @@ fn resolve_one(w: &Window, files: &[FileDecl], p: &Param, a: &Arg) -> Result<Val
         Arg::Addr(x) => Val::Word(w.resolve(x)?),
         Arg::OptAddr(x) => Val::Word(w.resolve(&x.unwrap_or(AddrArg::Absolute(0)))?),
         Arg::Amount(x) if matches!(p, Param::Key(..)) => Val::Word(off_arg(x, w.page_size)),
+        Arg::Amount(x) if matches!(p, Param::Limit(_)) => Val::Word(
+            x.to_u64(w.page_size)
+                .ok_or("a limit is negative or does not fit in 64 bits")?,
+        ),
         Arg::Amount(x) => Val::Word(w.length(x)?),
         Arg::Flags(x) => Val::Word(x.value),
         Arg::Int(v) => Val::Int(*v),
@@ -199,6 +224,9 @@ fn node_mask(list: &[u32]) -> NodeMask {
 /// Admits, resolves and runs one step on `m`: the only way either side
 /// runs a step.
 pub fn run_step(m: &mut dyn Machine, w: &Window, files: &[FileDecl], step: &StepKind) -> Outcome {
+    if !step.body.is_empty() {
+        return run_repeat(m, w, files, step);
+    }
     match w.admit(step) {
         Admission::Run => {}
         Admission::Skip(why) => return Outcome::Skipped(why),
@@ -222,6 +250,43 @@ pub fn run_step(m: &mut dyn Machine, w: &Window, files: &[FileDecl], step: &Step
     }
 }
 
+/// A `repeat N stride=S` block: the body N times, iteration `i` in the
+/// window moved up by `i * S` pages (and shortened by as much, so the
+/// window rule still keeps every range inside the scenario's window). The
+/// first outcome that is not a success ends the block and is its outcome;
+/// a block that runs to the end answers N.
+fn run_repeat(m: &mut dyn Machine, w: &Window, files: &[FileDecl], step: &StepKind) -> Outcome {
+    let count = match step.args.first() {
+        Some(Arg::Int(n)) => *n,
+        _ => return Outcome::Refused("repeat: no iteration count".into()),
+    };
+    let stride = match step.args.get(1) {
+        Some(Arg::Amount(a)) => u64::try_from(a.pages).unwrap_or(u64::MAX),
+        _ => 0,
+    };
+    for i in 0..count.max(0) as u64 {
+        let shift = i.saturating_mul(stride);
+        if shift >= w.pages && stride != 0 {
+            return Outcome::Refused(format!(
+                "repeat: iteration {i} would start {shift} pages into a {}-page window",
+                w.pages
+            ));
+        }
+        let here = Window {
+            base: w.base + shift * w.page_size,
+            pages: w.pages - shift,
+            page_size: w.page_size,
+        };
+        for s in &step.body {
+            match run_step(m, &here, files, s) {
+                Outcome::Ok(_) => {}
+                other => return other,
+            }
+        }
+    }
+    Outcome::Ok(Value::Int(count))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,11 +295,14 @@ mod tests {
     /// A minimal line for a step: each required parameter at a simple
     /// value, optional ones left out.
     fn sample(spec: &crate::scenario::steps::Spec) -> String {
+        if spec.keyword == "repeat" {
+            return "repeat 2 stride=1\nmunlockall\nend".into();
+        }
         let mut line = spec.keyword.to_string();
         for p in spec.params {
             let word = match p {
                 Param::Addr => "0".to_string(),
-                Param::Len(_) | Param::Int(_) => "1".to_string(),
+                Param::Len(_) | Param::Int(_) | Param::Limit(_) => "1".to_string(),
                 Param::Flags(k) => k.table().first().map_or("0", |(n, _)| n).to_string(),
                 Param::Choice { yes, .. } => yes.to_string(),
                 _ => continue,

@@ -36,6 +36,11 @@ struct KernelArgs {
     /// `max,-pku` has not).
     #[arg(long, default_value = "max")]
     cpu: String,
+    /// Let scenarios write this host's sysctls (`sysctl` steps); the old
+    /// values are put back after each scenario. Without it such scenarios
+    /// are skipped here. A booted kernel always allows them.
+    #[arg(long)]
+    allow_sysctl: bool,
 }
 
 impl KernelArgs {
@@ -63,6 +68,7 @@ impl KernelArgs {
             spec: self.kernel.clone(),
             oracle: vmalab::oracle::OracleOptions {
                 timeout: Duration::from_secs(timeout),
+                allow_sysctl: self.allow_sysctl,
                 ..Default::default()
             },
             boot: self.boot(),
@@ -316,6 +322,7 @@ fn main() -> ExitCode {
                 paths: files,
                 oracle: vmalab::oracle::OracleOptions {
                     timeout: Duration::from_secs(timeout),
+                    allow_sysctl: kernel.allow_sysctl,
                     ..Default::default()
                 },
                 verbose,
@@ -365,6 +372,10 @@ fn main() -> ExitCode {
                 jobs,
                 weights: weight.unwrap_or_default(),
                 out_dir: out,
+                oracle: vmalab::oracle::OracleOptions {
+                    allow_sysctl: kernel.allow_sysctl,
+                    ..Default::default()
+                },
                 ..Default::default()
             };
             exit(vmalab::fuzz::campaign(&opts).and_then(|r| {

@@ -20,6 +20,16 @@ use crate::outcome::Value;
 use crate::scenario::steps::Rule;
 use crate::scenario::{AddrArg, Amount, Arg, StepKind};
 
+/// VMAs the oracle runner holds outside its window, its two guards
+/// included: it pads itself up to this count before the first step, so
+/// that `vm.max_map_count` runs out at the same step in the kernel and in
+/// the model (whose only VMAs outside the window are the two guards).
+pub const RUNNER_VMAS: usize = 64;
+
+/// How far the model lowers `vm.max_map_count`: the runner's VMAs beyond
+/// the two guards both sides have.
+pub const RUNNER_EXTRA_VMAS: usize = RUNNER_VMAS - 2;
+
 /// Where a scenario's page 0 is, how many pages it spans, and the page size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
@@ -160,6 +170,31 @@ impl Window {
                 true => Ok(()),
                 false => Err("offset does not fit in 64 bits".into()),
             },
+            Rule::Known { arg, kind } => {
+                let text = match args.get(arg) {
+                    Some(Arg::Flags(f)) => f.text.as_str(),
+                    _ => "",
+                };
+                match kind.table().iter().any(|&(n, _)| n == text) {
+                    true => Ok(()),
+                    false => Err(format!("`{text}` is not one {} name", kind.describe())),
+                }
+            }
+            Rule::MaxPages {
+                addr,
+                len,
+                pages,
+                why,
+            } => {
+                let a = self.resolve(&addr_at(args, addr))?;
+                let l = self.length(&amount_at(args, len))?;
+                let max = u128::from(pages) * u128::from(self.page_size);
+                match self.reach(a, l) {
+                    Reach::Absurd => Ok(()),
+                    _ if u128::from(l) <= max => Ok(()),
+                    _ => Err(why.into()),
+                }
+            }
             Rule::Skip(_) => Ok(()),
         }
     }

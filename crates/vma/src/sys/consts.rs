@@ -154,6 +154,13 @@ pub const MLOCK_ONFAULT: u32 = 1;
 pub const PKEY_DISABLE_ACCESS: u64 = 0x1;
 /// pkey_alloc: the key forbids writes.
 pub const PKEY_DISABLE_WRITE: u64 = 0x2;
+/// msync: start writing back, return at once.
+pub const MS_ASYNC: u32 = 1;
+/// msync: invalidate other mappings of the same file.
+pub const MS_INVALIDATE: u32 = 2;
+/// msync: write back and wait.
+pub const MS_SYNC: u32 = 4;
+
 /// mlockall: lock what is mapped now.
 pub const MCL_CURRENT: u32 = 1;
 /// mlockall: lock what is mapped later (`def_flags`).

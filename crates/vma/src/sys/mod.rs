@@ -14,6 +14,7 @@ mod guard;
 pub(crate) mod hugetlb;
 mod madvise;
 mod mbind;
+mod mincore;
 mod mlock;
 pub(crate) mod mmap;
 mod mprotect;
@@ -22,6 +23,7 @@ mod mremap_move;
 #[cfg(test)]
 mod mremap_tests;
 mod mseal;
+mod msync;
 mod pages;
 mod pkeys;
 mod prctl;

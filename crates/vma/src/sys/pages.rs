@@ -87,6 +87,12 @@ impl Pages {
         &self.mapped
     }
 
+    /// Mapped pages of private anonymous memory that map the shared zero
+    /// page (counted in no `Rss`).
+    pub fn zero(&self) -> &RangeSet {
+        &self.zero
+    }
+
     /// Pages of private file mappings holding their own copy.
     pub fn copied(&self) -> &RangeSet {
         &self.copied

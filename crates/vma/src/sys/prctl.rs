@@ -120,4 +120,13 @@ impl<E: Env> Mm<E> {
         self.process.merge_any = on;
         Ok(())
     }
+
+    /// `prctl(PR_GET_MEMORY_MERGE)`: whether the process is KSM-mergeable
+    /// as a whole; EINVAL where `PR_SET_MEMORY_MERGE` would be.
+    pub fn prctl_get_memory_merge(&self) -> KResult<bool> {
+        if !self.config.ksm || !self.config.memory_merge_prctl_6_4() {
+            return Err(Errno::EINVAL);
+        }
+        Ok(self.process.merge_any)
+    }
 }

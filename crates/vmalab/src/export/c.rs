@@ -11,7 +11,7 @@ use crate::layout::{FileId, Layout, MapEntry};
 use crate::machine::{run_step, Fd, Machine, NodeMask, Reply};
 use crate::oracle::KernelTrace;
 use crate::outcome::{Outcome, Value};
-use crate::scenario::names::{errno_number, signal_code_number, signal_number};
+use crate::scenario::names::{errno_number, signal_code_number, signal_number, SMAPS, STATUS};
 use crate::scenario::Scenario;
 use crate::window::Window;
 
@@ -168,11 +168,11 @@ impl Machine for Emitter {
         );
         Ok(0)
     }
-    fn touch(&mut self, addr: u64, write: bool) -> Reply {
+    fn touch(&mut self, addr: u64, write: Option<u8>) -> Reply {
+        let (w, v) = write.map_or((0, 0), |v| (1, v));
         let _ = writeln!(
             self.code,
-            "\tr = touch({addr:#x}UL, {}, &sig, &code);",
-            u8::from(write)
+            "\tr = touch({addr:#x}UL, {w}, {v}, &sig, &code);"
         );
         Ok(0)
     }
@@ -180,6 +180,55 @@ impl Machine for Emitter {
         let _ = writeln!(self.code, "\tr = do_fork();");
         Ok(0)
     }
+    fn msync(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
+        self.sys("SYS_msync", &[addr, len, flags])
+    }
+    fn memory_merge_get(&mut self) -> Reply {
+        self.sys("SYS_prctl", &[68])
+    }
+    fn mincore(&mut self, addr: u64, len: u64) -> Reply {
+        let _ = writeln!(self.code, "\tr = mincore_mask({addr:#x}UL, {len:#x}UL);");
+        Ok(0)
+    }
+    fn status(&mut self, field: u64) -> Reply {
+        let name = table_name(STATUS, field)?;
+        let _ = writeln!(self.code, "\tr = status_kb({});", c_string(name));
+        Ok(0)
+    }
+    fn smaps(&mut self, addr: u64, field: u64) -> Reply {
+        let name = table_name(SMAPS, field)?;
+        let _ = writeln!(
+            self.code,
+            "\tr = smaps_kb({addr:#x}UL, {});",
+            c_string(name)
+        );
+        Ok(0)
+    }
+    fn setrlimit(&mut self, resource: u64, soft: u64, hard: u64) -> Reply {
+        let _ = writeln!(
+            self.code,
+            "\tr = set_rlimit({resource}, {soft:#x}UL, {hard:#x}UL);"
+        );
+        Ok(0)
+    }
+    fn drop_cap(&mut self, cap: u64) -> Reply {
+        let _ = writeln!(self.code, "\tr = drop_cap({cap});");
+        Ok(0)
+    }
+    fn sysctl(&mut self, _name: u64, _value: i64) -> Reply {
+        Err(Outcome::Refused(
+            "an exported program does not change the machine's sysctls".into(),
+        ))
+    }
+}
+
+/// The name of row `value` of a lab table.
+fn table_name(table: &'static [(&'static str, u64)], value: u64) -> Result<&'static str, Outcome> {
+    table
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map(|(n, _)| *n)
+        .ok_or_else(|| Outcome::Refused("unknown field".into()))
 }
 
 /// The C condition under which the step's answer `r` (and `sig`, `code`
@@ -257,6 +306,9 @@ pub fn program(sc: &Scenario, kernel: &KernelTrace, source: &str) -> Result<Stri
         .ok_or_else(|| "the scenario did not run on this kernel".to_string())?;
     if kernel.trace.steps.len() != sc.steps.len() {
         return Err("the kernel's run stopped early".into());
+    }
+    if sc.steps.iter().any(|s| s.kind.keyword() == "repeat") {
+        return Err("repeat blocks are not exported (their iterations would be unrolled)".into());
     }
     let mut out = String::new();
     let _ = writeln!(

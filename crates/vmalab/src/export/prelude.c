@@ -85,9 +85,9 @@ static void on_fault(int sig, siginfo_t *info, void *ctx)
 	siglongjmp(touch_jump, 1);
 }
 
-/* A one-byte access: the byte read (0 for a write, which stores 1); on a
- * fault, *sig and *code are set and -1 is returned. */
-static long touch(uint64_t addr, int write, int *sig, int *code)
+/* A one-byte access: the byte read (0 for a write, which stores `stored`);
+ * on a fault, *sig and *code are set and -1 is returned. */
+static long touch(uint64_t addr, int write, unsigned char stored, int *sig, int *code)
 {
 	struct sigaction sa;
 	volatile long value = 0;
@@ -106,7 +106,7 @@ static long touch(uint64_t addr, int write, int *sig, int *code)
 		return -1;
 	}
 	if (write)
-		*(volatile unsigned char *)(uintptr_t)addr = 1;
+		*(volatile unsigned char *)(uintptr_t)addr = stored;
 	else
 		value = *(volatile unsigned char *)(uintptr_t)addr;
 	return value;
@@ -135,6 +135,95 @@ static long do_fork(void)
 	       WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	printf("1..%d\n", tests + 1);
 	exit(1);
+}
+
+/* mincore's residency vector as a bit mask (bit i: page i, at most 63). */
+static long mincore_mask(uint64_t addr, uint64_t len)
+{
+	unsigned char vec[64] = { 0 };
+	long r = sys(SYS_mincore, (long)addr, (long)len, (long)(uintptr_t)vec, 0, 0, 0);
+	uint64_t pages = (len + PS - 1) / PS;
+	long mask = 0;
+
+	if (r < 0)
+		return r;
+	for (uint64_t i = 0; i < pages && i < 63; i++)
+		mask |= (long)(vec[i] & 1) << i;
+	return mask;
+}
+
+/* The `NAME:  N kB` value among the lines of `f` up to the next smaps
+ * header (or the end); -ENOENT if absent. */
+static long kb_field(FILE *f, const char *name)
+{
+	char line[512];
+	size_t n = strlen(name);
+
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a, b;
+
+		if (sscanf(line, "%llx-%llx ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' '))
+			break;
+		if (strncmp(line, name, n) == 0 && line[n] == ':')
+			return strtol(line + n + 1, NULL, 10);
+	}
+	return -ENOENT;
+}
+
+/* A /proc/self/status field in kB. */
+static long status_kb(const char *name)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	long v;
+
+	if (!f)
+		bail("cannot read /proc/self/status");
+	v = kb_field(f, name);
+	fclose(f);
+	return v;
+}
+
+/* An smaps field in kB of the VMA holding `addr`; -ENOENT without one. */
+static long smaps_kb(uint64_t addr, const char *name)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/smaps", "r");
+	long v = -ENOENT;
+
+	if (!f)
+		bail("cannot read /proc/self/smaps");
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a, b;
+
+		if (sscanf(line, "%llx-%llx ", &a, &b) == 2 && a <= addr && addr < b) {
+			v = kb_field(f, name);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/* prlimit64 on this process. */
+static long set_rlimit(int resource, uint64_t soft, uint64_t hard)
+{
+	uint64_t lim[2] = { soft, hard };
+
+	return sys(SYS_prlimit64, 0, resource, (long)(uintptr_t)lim, 0, 0, 0);
+}
+
+/* Removes a capability from the effective, permitted and inheritable sets. */
+static long drop_cap(int cap)
+{
+	uint32_t header[2] = { 0x20080522, 0 };
+	uint32_t data[6] = { 0 };
+	long r = sys(SYS_capget, (long)(uintptr_t)header, (long)(uintptr_t)data, 0, 0, 0, 0);
+
+	if (r < 0)
+		return r;
+	for (int i = 0; i < 3; i++)
+		data[(cap / 32) * 3 + i] &= ~(1U << (cap % 32));
+	return sys(SYS_capset, (long)(uintptr_t)header, (long)(uintptr_t)data, 0, 0, 0, 0);
 }
 
 static int uffd = -1;

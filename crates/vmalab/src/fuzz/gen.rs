@@ -5,6 +5,7 @@
 //! that a failing case can be written out and rerun as it is.
 
 use super::rng::Rng;
+use crate::scenario::names::FlagKind as K;
 use crate::scenario::steps::{Param, Spec, STEPS};
 use std::fmt::Write as _;
 
@@ -373,12 +374,20 @@ impl Gen<'_> {
     /// A step from its table entry alone: one range for its address and
     /// length, flags drawn from their tables, optional parameters left out.
     fn generic(&mut self, spec: &Spec) {
+        if spec.keyword == "repeat" {
+            return self.repeat();
+        }
         let (a, l) = self.range();
         let mut line = spec.keyword.to_string();
         for p in spec.params {
             let word = match *p {
                 Param::Addr => a.to_string(),
                 Param::Len(_) => l.to_string(),
+                // Only the locked-memory limit: limits on address space or
+                // data low enough to matter in a window starve the runner.
+                Param::Flags(K::Rlimit) => "RLIMIT_MEMLOCK".to_string(),
+                Param::Limit(_) if self.rng.chance(1, 4) => "unlimited".to_string(),
+                Param::Limit(_) => self.rng.below(9).to_string(),
                 Param::Flags(k) | Param::OptFlags(k, ..) => match k.table() {
                     [] => "0".to_string(),
                     names => self.rng.pick(names).0.to_string(),
@@ -388,12 +397,25 @@ impl Gen<'_> {
                     let pick = if self.rng.chance(1, 2) { yes } else { no };
                     pick.to_string()
                 }
-                Param::OptAddr | Param::OptWord | Param::Key(..) => continue,
+                Param::OptAddr | Param::OptWord | Param::OptByte(..) | Param::Key(..) => continue,
             };
             line.push(' ');
             line.push_str(&word);
         }
         self.push(line);
+    }
+
+    /// A short `repeat` block of one mprotect, moving up a page per
+    /// iteration where the window has room (a block of one page per
+    /// iteration, as exhaustion scenarios write them).
+    fn repeat(&mut self) {
+        let (a, _) = self.range();
+        let count = 2 + self.rng.below(3);
+        let stride = u64::from(a + count < WINDOW);
+        let prot = self.rng.pick(PROTS);
+        self.push(format!(
+            "repeat {count} stride={stride}\n  mprotect {a} 1 {prot}\nend"
+        ));
     }
 
     fn uffd(&mut self, a: u64, l: u64) {

@@ -3,12 +3,24 @@
 //! then single steps) while the scenario still fails, so the report shows
 //! a minimal case.
 
-/// Splits scenario text into its header lines and its step lines.
+/// Splits scenario text into its header lines and its step lines (a
+/// `repeat` block, up to its `end`, is one step: dropping part of it would
+/// only make the text unparseable).
 pub fn split(text: &str) -> (Vec<String>, Vec<String>) {
     let mut header = Vec::new();
-    let mut steps = Vec::new();
+    let mut steps: Vec<String> = Vec::new();
+    let mut in_block = false;
     for line in text.lines() {
         let word = line.split_whitespace().next().unwrap_or("");
+        if in_block {
+            if let Some(block) = steps.last_mut() {
+                block.push('\n');
+                block.push_str(line);
+            }
+            in_block = word != "end";
+            continue;
+        }
+        in_block = word == "repeat";
         let is_header = line.starts_with('#')
             || matches!(
                 word,
@@ -107,6 +119,15 @@ mod tests {
         let text = "name t\nwindow 8\na\nb\nbad1\nc\nd\nbad2\ne\n";
         let out = shrink(text, |t| t.contains("bad1") && t.contains("bad2"));
         assert_eq!(out, "name t\nwindow 8\nbad1\nbad2\n");
+    }
+
+    #[test]
+    fn repeat_blocks_stay_whole() {
+        let text = "window 8\na\nrepeat 2\n  bad\nend\nb\n";
+        let (_, steps) = split(text);
+        assert_eq!(steps, ["a", "repeat 2\n  bad\nend", "b"]);
+        let out = shrink(text, |t| t.contains("bad"));
+        assert_eq!(out, "window 8\nrepeat 2\n  bad\nend\n");
     }
 
     #[test]

@@ -1,27 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! What `touch read` returns in the model. Page contents are not part of
-//! the VMA model, so this tracks only what scenarios observe: a byte is 1
-//! where it was written and 0 elsewhere, with the kernel's sharing rules --
+//! the VMA model, so this tracks only what scenarios observe: a byte holds
+//! the value last written there (`touch write ADDR VALUE`, 1 by default)
+//! and 0 elsewhere, with the kernel's sharing rules --
 //! file and shared-memory pages belong to their file (seen through every
 //! shared mapping of it, and through private mappings until they copy the
 //! page on write), private anonymous and copied pages belong to the
 //! process (inherited by a fork child, dropped when unmapped).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use vma::sys::RangeSet;
 use vma::{Env, Mm, VmFlags};
 
-/// Written bytes of files, by `(inode, byte offset in the file)`; shared
-/// by every process of a run.
+/// Written bytes of files, by `(inode, byte offset in the file)`, with
+/// their values; shared by every process of a run.
 #[derive(Clone, Debug, Default)]
-pub struct FileContent(BTreeSet<(u64, u64)>);
+pub struct FileContent(BTreeMap<(u64, u64), u8>);
 
 /// One process's private memory.
 #[derive(Clone, Debug, Default)]
 pub struct Content {
-    /// Written bytes of private pages, by address.
-    bytes: BTreeSet<u64>,
+    /// Written bytes of private pages, by address, with their values.
+    bytes: BTreeMap<u64, u8>,
     /// Pages (by address) that hold a private copy: anonymous pages once
     /// written, file pages once copied on write.
     pages: BTreeSet<u64>,
@@ -60,11 +61,12 @@ impl Content {
         let present = mm.pages();
         self.pages.retain(|&p| present.is_mapped(p));
         let pages = &self.pages;
-        self.bytes
-            .retain(|&a| pages.contains(&(a & !(page - 1))) || present.is_mapped(a & !(page - 1)));
+        self.bytes.retain(|&a, _| {
+            pages.contains(&(a & !(page - 1))) || present.is_mapped(a & !(page - 1))
+        });
         files
             .0
-            .retain(|&(ino, off)| present.is_cached(ino, off / page));
+            .retain(|&(ino, off), _| present.is_cached(ino, off / page));
     }
 
     /// Takes in the private file pages copied since the last call (by a
@@ -105,17 +107,23 @@ impl Content {
                 let ino = f.inner().ino;
                 let off = v.pgoff * page + (a - v.start);
                 let off_end = off + (piece_end - a);
-                for &(_, b) in files.0.range((ino, off)..(ino, off_end)) {
-                    self.bytes.insert(a + (b - off));
+                for (&(_, b), &v) in files.0.range((ino, off)..(ino, off_end)) {
+                    self.bytes.insert(a + (b - off), v);
                 }
             }
             a = piece_end;
         }
     }
 
-    /// A successful write access stores 1 (a private write to a file page
-    /// first copies the page).
-    pub fn write<E: Env>(&mut self, mm: &Mm<E>, files: &mut FileContent, addr: u64, page: u64) {
+    /// A successful write access stores `value` (a private write to a file
+    /// page first copies the page).
+    pub fn write<E: Env>(
+        &mut self,
+        mm: &Mm<E>,
+        files: &mut FileContent,
+        (addr, value): (u64, u8),
+        page: u64,
+    ) {
         let Some(id) = mm.vma_at(addr) else { return };
         let v = mm.get(id).unwrap();
         let page_addr = addr & !(page - 1);
@@ -126,18 +134,18 @@ impl Content {
             if let Some(f) = v.file.as_ref().filter(|_| !copied) {
                 let off = v.pgoff * page + (page_addr - v.start);
                 let ino = f.inner().ino;
-                for (_, b) in files.0.range((ino, off)..(ino, off + page)) {
-                    self.bytes.insert(page_addr + (b - off));
+                for (&(_, b), &v) in files.0.range((ino, off)..(ino, off + page)) {
+                    self.bytes.insert(page_addr + (b - off), v);
                 }
             }
             self.pages.insert(page_addr);
         }
         match self.home(mm, addr, page) {
             Some(Home::Private(a)) => {
-                self.bytes.insert(a);
+                self.bytes.insert(a, value);
             }
             Some(Home::File(ino, off)) => {
-                files.0.insert((ino, off));
+                files.0.insert((ino, off), value);
             }
             None => {}
         }
@@ -152,15 +160,15 @@ impl Content {
         page: u64,
     ) -> i64 {
         match self.home(mm, addr, page) {
-            Some(Home::Private(a)) => i64::from(self.bytes.contains(&a)),
-            Some(Home::File(ino, off)) => i64::from(files.0.contains(&(ino, off))),
+            Some(Home::Private(a)) => i64::from(self.bytes.get(&a).copied().unwrap_or(0)),
+            Some(Home::File(ino, off)) => i64::from(files.0.get(&(ino, off)).copied().unwrap_or(0)),
             None => 0,
         }
     }
 
     /// Forgets the private memory of `[start, end)` (new or discarded).
     pub fn clear(&mut self, start: u64, end: u64) {
-        let gone: Vec<u64> = self.bytes.range(start..end).copied().collect();
+        let gone: Vec<u64> = self.bytes.range(start..end).map(|(&a, _)| a).collect();
         for a in gone {
             self.bytes.remove(&a);
         }
@@ -180,19 +188,23 @@ impl Content {
     pub fn relocate(&mut self, from: u64, len: u64, to: u64) {
         let end = from.saturating_add(len);
         let shift = |a: u64| to.wrapping_add(a - from);
-        for set in [&mut self.bytes, &mut self.pages] {
-            let going: Vec<u64> = set.range(from..end).copied().collect();
-            for a in &going {
-                set.remove(a);
-            }
-            set.extend(going.into_iter().map(shift));
+        let going: Vec<(u64, u8)> = self.bytes.range(from..end).map(|(&a, &v)| (a, v)).collect();
+        for (a, _) in &going {
+            self.bytes.remove(a);
         }
+        self.bytes
+            .extend(going.into_iter().map(|(a, v)| (shift(a), v)));
+        let going: Vec<u64> = self.pages.range(from..end).copied().collect();
+        for a in &going {
+            self.pages.remove(a);
+        }
+        self.pages.extend(going.into_iter().map(shift));
         self.adopted.move_range(from, to, len);
     }
 
     /// Keeps only the private memory at addresses for which `keep` holds.
     pub fn retain(&mut self, keep: impl Fn(u64) -> bool) {
-        self.bytes.retain(|&a| keep(a));
+        self.bytes.retain(|&a, _| keep(a));
         self.pages.retain(|&a| keep(a));
     }
 }

@@ -24,9 +24,21 @@ struct Shared<'a> {
     content: FileContent,
 }
 
+/// The task's credentials beyond what `vma::Config` holds: hard resource
+/// limits (by row of the scenario's RLIMIT table) and the effective
+/// capability set, so `setrlimit` answers EPERM as the kernel does.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Creds {
+    /// Hard limits of RLIMIT_DATA, RLIMIT_STACK, RLIMIT_MEMLOCK, RLIMIT_AS.
+    pub hard: [u64; 4],
+    /// `CapEff`.
+    pub caps: u64,
+}
+
 /// The model as a [`Machine`]: the current process, the ancestors a fork
 /// left waiting, and what they share.
 pub(super) struct Model<'a> {
+    creds: Creds,
     proc: Proc,
     ancestors: Vec<Proc>,
     shared: Shared<'a>,
@@ -44,8 +56,10 @@ impl<'a> Model<'a> {
         files: &'a [(String, File)],
         page_size: u64,
         opts: ModelOptions,
+        creds: Creds,
     ) -> Self {
         Model {
+            creds,
             proc: Proc {
                 mm,
                 content: Content::default(),
@@ -226,8 +240,119 @@ impl Machine for Model<'_> {
         self.mm(|mm| mm.prctl_set_memory_merge(on))
     }
 
-    fn touch(&mut self, addr: u64, write: bool) -> Reply {
+    fn touch(&mut self, addr: u64, write: Option<u8>) -> Reply {
         self.plain(|p, shared, ps| touch(p, shared, addr, write, ps))
+    }
+
+    fn msync(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
+        // The kernel takes the flags as an int.
+        self.plain(|p, _, _| unit(p.mm.msync(addr, len, flags as u32)))
+    }
+
+    fn memory_merge_get(&mut self) -> Reply {
+        self.plain(|p, _, _| p.mm.prctl_get_memory_merge().map(i64::from).map_err(errno))
+    }
+
+    fn mincore(&mut self, addr: u64, len: u64) -> Reply {
+        self.plain(|p, _, _| {
+            let v = p.mm.mincore(addr, len).map_err(errno)?;
+            Ok(v.iter()
+                .take(63)
+                .enumerate()
+                .fold(0, |m, (i, &on)| m | (i64::from(on) << i)))
+        })
+    }
+
+    fn status(&mut self, _field: u64) -> Reply {
+        // VmLck, the only field: locked_vm.
+        Ok((self.proc.mm.stats().locked_vm * self.page_size / 1024) as i64)
+    }
+
+    fn smaps(&mut self, addr: u64, field: u64) -> Reply {
+        let mm = &self.proc.mm;
+        let v = mm
+            .vma_at(addr)
+            .and_then(|id| mm.get(id))
+            .ok_or_else(|| errno(Errno::ENOENT))?;
+        let pages = mm.pages();
+        if pages.unsettled_in(v.start, v.end) {
+            return Err(Outcome::Undetermined("depends on what reclaim took".into()));
+        }
+        let bytes = |set: &vma::sys::RangeSet| -> u64 {
+            set.slice(v.start, v.end).iter().map(|(s, e)| e - s).sum()
+        };
+        // The zero page is no page of the process: in no Rss.
+        let rss = bytes(pages.mapped()) - bytes(pages.zero());
+        let private = !v.flags.contains(vma::VmFlags::SHARED);
+        let kb = match field {
+            0 => v.end - v.start,
+            1 => rss,
+            2 if private && v.file.is_none() => rss,
+            2 if private => bytes(pages.copied()),
+            _ => 0,
+        };
+        Ok((kb / 1024) as i64)
+    }
+
+    fn setrlimit(&mut self, resource: u64, soft: u64, hard: u64) -> Reply {
+        // `do_prlimit`: a soft limit above the hard one is invalid; only
+        // CAP_SYS_RESOURCE may raise a hard limit.
+        let Some(slot) = RLIMIT_SLOTS.iter().position(|&r| r == resource) else {
+            return Err(errno(Errno::EINVAL));
+        };
+        if soft > hard {
+            return Err(errno(Errno::EINVAL));
+        }
+        if hard > self.creds.hard[slot] && !self.capable(CAP_SYS_RESOURCE) {
+            return Err(errno(Errno::EPERM));
+        }
+        self.creds.hard[slot] = hard;
+        let r = &mut self.proc.mm.config.rlimits;
+        *[
+            &mut r.data,
+            &mut r.stack,
+            &mut r.memlock,
+            &mut r.address_space,
+        ][slot] = soft;
+        Ok(0)
+    }
+
+    fn drop_cap(&mut self, cap: u64) -> Reply {
+        self.creds.caps &= !(1u64 << (cap & 63));
+        let c = &mut self.proc.mm.config;
+        c.cap_ipc_lock = self.creds.caps & (1 << CAP_IPC_LOCK) != 0;
+        c.cap_sys_rawio = self.creds.caps & (1 << CAP_SYS_RAWIO) != 0;
+        c.cap_sys_nice = self.creds.caps & (1 << CAP_SYS_NICE) != 0;
+        Ok(0)
+    }
+
+    fn sysctl(&mut self, name: u64, value: i64) -> Reply {
+        let int = i32::try_from(value).map_err(|_| errno(Errno::EINVAL));
+        let rawio = self.capable(CAP_SYS_RAWIO);
+        let c = &mut self.proc.mm.config;
+        match name {
+            // proc_dointvec_minmax, at least 0.
+            0 => {
+                let v = usize::try_from(int?).map_err(|_| errno(Errno::EINVAL))?;
+                c.max_map_count = v.saturating_sub(crate::window::RUNNER_EXTRA_VMAS);
+            }
+            // proc_dointvec_minmax, 0 to 2.
+            1 => {
+                c.overcommit = match int? {
+                    0 => vma::config::Overcommit::Guess,
+                    1 => vma::config::Overcommit::Always,
+                    2 => vma::config::Overcommit::Never,
+                    _ => return Err(errno(Errno::EINVAL)),
+                }
+            }
+            // proc_dointvec: any int (a negative ratio commits nothing).
+            2 => c.overcommit_ratio = u64::try_from(int?).unwrap_or(0),
+            // Writing needs CAP_SYS_RAWIO; proc_doulongvec_minmax.
+            3 if !rawio => return Err(errno(Errno::EPERM)),
+            3 => c.mmap_min_addr = u64::try_from(value).map_err(|_| errno(Errno::EINVAL))?,
+            _ => return Err(errno(Errno::EINVAL)),
+        }
+        Ok(0)
     }
 
     fn fork(&mut self) -> Reply {
@@ -240,6 +365,22 @@ impl Machine for Model<'_> {
             .content
             .retain(|a| mm.vma_at(a).is_some_and(|v| !wiped(mm, v)));
         Ok(0)
+    }
+}
+
+/// The resources of the scenario's RLIMIT table, in the order of
+/// [`Creds::hard`].
+const RLIMIT_SLOTS: [u64; 4] = [2, 3, 8, 9];
+
+/// Capability bit numbers the model consults.
+const CAP_IPC_LOCK: u32 = 14;
+const CAP_SYS_RAWIO: u32 = 17;
+const CAP_SYS_NICE: u32 = 23;
+const CAP_SYS_RESOURCE: u32 = 24;
+
+impl Model<'_> {
+    fn capable(&self, bit: u32) -> bool {
+        self.creds.caps & (1 << bit) != 0
     }
 }
 
@@ -261,19 +402,25 @@ fn unit(r: Result<(), Errno>) -> Reply {
 
 /// A one-byte access on the model: the fault, then the byte read or
 /// written in the model's page contents.
-fn touch(p: &mut Proc, shared: &mut Shared, at: u64, write: bool, ps: u64) -> Reply {
+fn touch(p: &mut Proc, shared: &mut Shared, at: u64, write: Option<u8>, ps: u64) -> Reply {
     let mm = &mut p.mm;
-    let acc = if write { Access::Write } else { Access::Read };
+    let acc = if write.is_some() {
+        Access::Write
+    } else {
+        Access::Read
+    };
     // Before the access maps the page again: forget what was discarded.
     p.content.sync(mm, &mut shared.content, ps);
     let fault = mm.fault(at, acc);
     p.content.adopt_copies(mm, &shared.content, ps);
     match fault {
-        Ok(()) if write => {
-            p.content.write(mm, &mut shared.content, at, ps);
-            Ok(0)
-        }
-        Ok(()) => Ok(p.content.read(mm, &mut shared.content, at, ps)),
+        Ok(()) => match write {
+            Some(value) => {
+                p.content.write(mm, &mut shared.content, (at, value), ps);
+                Ok(0)
+            }
+            None => Ok(p.content.read(mm, &mut shared.content, at, ps)),
+        },
         Err(sig) => Err(signal(sig)),
     }
 }

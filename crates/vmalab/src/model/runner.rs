@@ -6,13 +6,13 @@
 
 use super::config::config_for;
 use super::layout::{window_layout, FileNames};
-use super::machine::Model;
+use super::machine::{Creds, Model};
 use crate::host::HostConfig;
 use crate::machine::run_step;
 use crate::outcome::Outcome;
 use crate::scenario::Scenario;
 use crate::trace::{StepResult, Trace};
-use crate::window::Window;
+use crate::window::{Window, RUNNER_EXTRA_VMAS};
 use vma::sys::consts::{MAP_ANONYMOUS, MAP_FIXED, MAP_SHARED, PROT_NONE};
 use vma::{File, FileKind, Mm};
 
@@ -84,9 +84,21 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
         names.declared.insert(file.inner().ino, f.name.clone());
         files.push((f.name.clone(), file));
     }
-    let mut mm = Mm::new(config_for(host));
+    let mut config = config_for(host);
+    config.max_map_count = config.max_map_count.saturating_sub(RUNNER_EXTRA_VMAS);
+    let mut mm = Mm::new(config);
     place_guards(&mut mm, &window);
-    let mut model = Model::new(mm, &files, window.page_size, *opts);
+    let hard = |r: crate::host::Rlimit| r.hard.unwrap_or(vma::config::RLIM_INFINITY);
+    let creds = Creds {
+        hard: [
+            hard(host.rlimit_data),
+            hard(host.rlimit_stack),
+            hard(host.rlimit_memlock),
+            hard(host.rlimit_as),
+        ],
+        caps: host.features.cap_eff.unwrap_or(0),
+    };
+    let mut model = Model::new(mm, &files, window.page_size, *opts, creds);
     for (index, step) in scenario.steps.iter().enumerate() {
         let mut outcome = run_step(&mut model, &window, &scenario.files, &step.kind);
         let mut layout = window_layout(model.current(), &window, &mut names);

@@ -39,6 +39,10 @@ pub struct OracleOptions {
     /// Test hook passed to the runner as [`runner::SELFTEST_ENV`]
     /// (`crash:N`, `hang:N`); `None` in normal use.
     pub selftest: Option<String>,
+    /// Let scenarios write sysctls (`--allow-sysctl`; always inside a
+    /// booted kernel). Without it a scenario with a `sysctl` step is
+    /// skipped on the host.
+    pub allow_sysctl: bool,
 }
 
 impl Default for OracleOptions {
@@ -47,6 +51,7 @@ impl Default for OracleOptions {
             timeout: Duration::from_secs(10),
             runner: None,
             selftest: None,
+            allow_sysctl: false,
         }
     }
 }
@@ -78,8 +83,40 @@ pub fn run_kernel_with(
     if let Some(why) = host.unmet(scenario) {
         return Ok(skipped(why, host));
     }
+    if let (Some(line), false) = (sysctl_line(scenario), opts.allow_sysctl) {
+        let why = format!(
+            "line {line} writes a sysctl, which changes the whole machine: pass \
+             --allow-sysctl to run it here, or run it in a booted kernel (--kernel 7.2)"
+        );
+        return Ok(skipped(why, host));
+    }
     let raw = run_runner(scenario, opts)?;
     decode_run(scenario, &raw, host)
+}
+
+/// The line of the scenario's first `sysctl` step, if it has one.
+pub fn sysctl_line(scenario: &Scenario) -> Option<usize> {
+    fn writes(k: &crate::scenario::StepKind) -> bool {
+        k.keyword() == "sysctl" || k.body.iter().any(writes)
+    }
+    scenario
+        .steps
+        .iter()
+        .find(|s| writes(&s.kind))
+        .map(|s| s.line)
+}
+
+/// The current values of every sysctl the scenario may write, to put back
+/// after it ran (the host's, or the next scenario's in a booted kernel).
+fn sysctl_snapshot(scenario: &Scenario) -> Vec<(String, String)> {
+    if sysctl_line(scenario).is_none() {
+        return Vec::new();
+    }
+    crate::scenario::names::SYSCTL
+        .iter()
+        .filter_map(|&(_, i)| runner::calls::sysctl_path(i))
+        .filter_map(|p| Some((p.clone(), std::fs::read_to_string(&p).ok()?)))
+        .collect()
 }
 
 /// The trace of a scenario that did not run, and why.
@@ -118,6 +155,30 @@ pub fn run_runner(scenario: &Scenario, opts: &OracleOptions) -> anyhow::Result<R
         None => std::env::current_exe().context("cannot find the vmalab binary")?,
     };
     let mut cmd = Command::new(&exe);
+    if opts.allow_sysctl {
+        cmd.env(runner::ALLOW_SYSCTL_ENV, "1");
+    } else {
+        cmd.env_remove(runner::ALLOW_SYSCTL_ENV);
+    }
+    let saved = if opts.allow_sysctl {
+        sysctl_snapshot(scenario)
+    } else {
+        Vec::new()
+    };
+    let raw = run_runner_inner(cmd, &exe, scenario, opts);
+    for (path, value) in saved {
+        let _ = std::fs::write(path, value);
+    }
+    raw
+}
+
+/// [`run_runner`] once the command is set up.
+fn run_runner_inner(
+    mut cmd: Command,
+    exe: &std::path::Path,
+    scenario: &Scenario,
+    opts: &OracleOptions,
+) -> anyhow::Result<RawRun> {
     match &opts.selftest {
         Some(t) => cmd.env(runner::SELFTEST_ENV, t),
         None => cmd.env_remove(runner::SELFTEST_ENV),

@@ -135,6 +135,12 @@ impl Amount {
     }
 }
 
+/// `unlimited` (RLIM_INFINITY) as a limit amount.
+pub const UNLIMITED: Amount = Amount {
+    pages: 0,
+    bytes: u64::MAX as i128,
+};
+
 /// An address argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AddrArg {
@@ -189,6 +195,9 @@ pub struct Step {
 pub struct StepKind {
     pub spec: &'static Spec,
     pub args: Vec<Arg>,
+    /// The steps of a `repeat` block, in order (empty for every other
+    /// step).
+    pub body: Vec<StepKind>,
 }
 
 /// One parsed argument, of the kind its [`Param`](super::steps::Param)

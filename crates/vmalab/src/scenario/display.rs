@@ -45,6 +45,12 @@ impl fmt::Display for StepKind {
         for (p, a) in self.spec.params.iter().zip(&self.args) {
             write_arg(f, p, a)?;
         }
+        if !self.body.is_empty() {
+            for s in &self.body {
+                write!(f, "\n  {s}")?;
+            }
+            f.write_str("\nend")?;
+        }
         Ok(())
     }
 }
@@ -57,12 +63,14 @@ fn write_arg(f: &mut fmt::Formatter<'_>, p: &Param, a: &Arg) -> fmt::Result {
     };
     match (p, a) {
         (_, Arg::Addr(x) | Arg::OptAddr(Some(x))) => write!(f, " {}", addr(x)),
+        (Param::Limit(_), Arg::Amount(x)) if *x == UNLIMITED => f.write_str(" unlimited"),
         (Param::Key(..), Arg::Amount(x)) if *x == Amount::default() => Ok(()),
         (Param::Key(..), Arg::Amount(x)) => write!(f, " {key}={}", amt(x)),
         (_, Arg::Amount(x)) => write!(f, " {}", amt(x)),
         (Param::Key(..), Arg::Flags(x)) if x.value == 0 => Ok(()),
         (Param::Key(..), Arg::Flags(x)) => write!(f, " {key}={}", x.text),
         (_, Arg::Flags(x)) => write!(f, " {}", x.text),
+        (Param::OptByte(_, default), Arg::Int(n)) if n == default => Ok(()),
         (_, Arg::Int(n)) => write!(f, " {n}"),
         (Param::Choice { no, yes, .. }, Arg::Bool(b)) => {
             write!(f, " {}", if *b { yes } else { no })

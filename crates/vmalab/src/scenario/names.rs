@@ -22,6 +22,12 @@ pub enum FlagKind {
     PkeyAlloc,
     PkeyAccess,
     Mseal,
+    Rlimit,
+    Cap,
+    Sysctl,
+    Status,
+    Smaps,
+    Msync,
 }
 
 impl FlagKind {
@@ -40,6 +46,15 @@ impl FlagKind {
             FlagKind::PkeyAlloc => "pkey_alloc flags (0)",
             FlagKind::PkeyAccess => "pkey access rights (PKEY_DISABLE_*)",
             FlagKind::Mseal => "mseal flags (0)",
+            FlagKind::Rlimit => "resource (RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK, RLIMIT_MEMLOCK)",
+            FlagKind::Cap => "capability (CAP_*)",
+            FlagKind::Status => "/proc/self/status field (VmLck)",
+            FlagKind::Msync => "msync flags (MS_*)",
+            FlagKind::Smaps => "smaps field (Size, Rss, Anonymous)",
+            FlagKind::Sysctl => {
+                "sysctl (vm.max_map_count, vm.overcommit_memory, vm.overcommit_ratio, \
+                 vm.mmap_min_addr)"
+            }
         }
     }
 
@@ -58,6 +73,12 @@ impl FlagKind {
             FlagKind::PkeyAlloc => &[],
             FlagKind::PkeyAccess => PKEY_ACCESS,
             FlagKind::Mseal => &[],
+            FlagKind::Rlimit => RLIMIT,
+            FlagKind::Cap => CAPS,
+            FlagKind::Sysctl => SYSCTL,
+            FlagKind::Status => STATUS,
+            FlagKind::Msync => MSYNC,
+            FlagKind::Smaps => SMAPS,
         }
     }
 }
@@ -68,6 +89,77 @@ macro_rules! uapi {
         &[$((stringify!($name), uapi::$name as u64)),*]
     };
 }
+
+/// The resource limits the VMA layer checks (x86-64 numbers).
+const RLIMIT: &[(&str, u64)] = &[
+    ("RLIMIT_DATA", 2),
+    ("RLIMIT_STACK", 3),
+    ("RLIMIT_MEMLOCK", 8),
+    ("RLIMIT_AS", 9),
+];
+
+/// Capabilities by bit number (include/uapi/linux/capability.h).
+const CAPS: &[(&str, u64)] = &[
+    ("CAP_CHOWN", 0),
+    ("CAP_DAC_OVERRIDE", 1),
+    ("CAP_DAC_READ_SEARCH", 2),
+    ("CAP_FOWNER", 3),
+    ("CAP_FSETID", 4),
+    ("CAP_KILL", 5),
+    ("CAP_SETGID", 6),
+    ("CAP_SETUID", 7),
+    ("CAP_SETPCAP", 8),
+    ("CAP_LINUX_IMMUTABLE", 9),
+    ("CAP_NET_BIND_SERVICE", 10),
+    ("CAP_NET_BROADCAST", 11),
+    ("CAP_NET_ADMIN", 12),
+    ("CAP_NET_RAW", 13),
+    ("CAP_IPC_LOCK", 14),
+    ("CAP_IPC_OWNER", 15),
+    ("CAP_SYS_MODULE", 16),
+    ("CAP_SYS_RAWIO", 17),
+    ("CAP_SYS_CHROOT", 18),
+    ("CAP_SYS_PTRACE", 19),
+    ("CAP_SYS_PACCT", 20),
+    ("CAP_SYS_ADMIN", 21),
+    ("CAP_SYS_BOOT", 22),
+    ("CAP_SYS_NICE", 23),
+    ("CAP_SYS_RESOURCE", 24),
+    ("CAP_SYS_TIME", 25),
+    ("CAP_SYS_TTY_CONFIG", 26),
+    ("CAP_MKNOD", 27),
+    ("CAP_LEASE", 28),
+    ("CAP_AUDIT_WRITE", 29),
+    ("CAP_AUDIT_CONTROL", 30),
+    ("CAP_SETFCAP", 31),
+    ("CAP_MAC_OVERRIDE", 32),
+    ("CAP_MAC_ADMIN", 33),
+    ("CAP_SYSLOG", 34),
+    ("CAP_WAKE_ALARM", 35),
+    ("CAP_BLOCK_SUSPEND", 36),
+    ("CAP_AUDIT_READ", 37),
+    ("CAP_PERFMON", 38),
+    ("CAP_BPF", 39),
+    ("CAP_CHECKPOINT_RESTORE", 40),
+];
+
+/// The sysctls that change VMA behaviour and may be written (a value is
+/// an index, not a kernel number).
+pub const SYSCTL: &[(&str, u64)] = &[
+    ("vm.max_map_count", 0),
+    ("vm.overcommit_memory", 1),
+    ("vm.overcommit_ratio", 2),
+    ("vm.mmap_min_addr", 3),
+];
+
+/// The /proc/self/status fields the model knows exactly: those that count
+/// only what the scenario did (the runner's own mappings count in VmSize,
+/// VmData, VmStk...). Values are indices.
+pub const STATUS: &[(&str, u64)] = &[("VmLck", 0)];
+
+/// The smaps fields of one VMA the model knows exactly (values are
+/// indices).
+pub const SMAPS: &[(&str, u64)] = &[("Size", 0), ("Rss", 1), ("Anonymous", 2)];
 
 const PROT: &[(&str, u64)] = uapi![
     PROT_NONE,
@@ -104,6 +196,8 @@ const MAP: &[(&str, u64)] = &[
     ("MAP_HUGE_2MB", uapi::MAP_HUGE_2MB as u64),
     ("MAP_HUGE_1GB", uapi::MAP_HUGE_1GB as u64),
 ];
+
+const MSYNC: &[(&str, u64)] = uapi![MS_ASYNC, MS_INVALIDATE, MS_SYNC];
 
 const MREMAP: &[(&str, u64)] = uapi![MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP];
 

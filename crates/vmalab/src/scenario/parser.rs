@@ -35,6 +35,9 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ParseError> {
     Parser::new(file, text).run()
 }
 
+/// Most iterations a `repeat` block may ask for.
+pub const MAX_REPEAT: i64 = 1 << 20;
+
 /// Largest window accepted (2^32 pages = 16 TiB with 4 KiB pages).
 const MAX_WINDOW_PAGES: u64 = 1 << 32;
 
@@ -96,6 +99,7 @@ impl<'a> Parser<'a> {
             lno = match ws.first() {
                 None => lno + 1,
                 Some(w) if w.text == "expect" => self.expect(lno, text, &ws)?,
+                Some(w) if w.text == "repeat" => self.repeat(lno, text, &ws)?,
                 Some(_) => {
                     self.line(lno, text, &ws)
                         .map_err(|(c, m)| self.err(lno, c, m))?;
@@ -181,7 +185,7 @@ impl<'a> Parser<'a> {
                 return Ok(());
             }
             "file" => return self.file_decl(lno, &mut a),
-            "end" => return Err((head.col, "`end` without `expect layout`".into())),
+            "end" => return Err((head.col, "`end` without `expect layout` or `repeat`".into())),
             _ => self.step(&mut a)?,
         };
         self.scenario.steps.push(Step {
@@ -269,7 +273,102 @@ impl<'a> Parser<'a> {
             }
         }
         a.finish()?;
-        Ok(StepKind { spec, args })
+        if spec.keyword == "touch" && args.first() == Some(&Arg::Bool(false)) {
+            if let Some(w) = a.words.get(2) {
+                return Err((w.col, "only `touch write` takes a value".into()));
+            }
+        }
+        Ok(StepKind {
+            spec,
+            args,
+            body: Vec::new(),
+        })
+    }
+
+    /// A `repeat N [stride=PAGES]` line and its block up to `end`: one
+    /// step whose body runs N times. Returns the next line index to read.
+    fn repeat(&mut self, lno: usize, text: &str, ws: &[Word<'_>]) -> Result<usize, ParseError> {
+        let e = |l: usize, c: usize, m: String| self.err(l, c, m);
+        let mut a = Args {
+            words: &ws[1..],
+            pos: 0,
+            end: text.len(),
+            head: ws[0],
+        };
+        let mut kind = self.step(&mut a).map_err(|(c, m)| e(lno, c, m))?;
+        let count_col = ws.get(1).map_or(text.len(), |w| w.col);
+        match kind.args.first() {
+            Some(Arg::Int(n)) if (1..=MAX_REPEAT).contains(n) => {}
+            _ => {
+                return Err(e(
+                    lno,
+                    count_col,
+                    format!("`repeat`: the count must be 1..={MAX_REPEAT}"),
+                ))
+            }
+        }
+        if let Some(Arg::Amount(s)) = kind.args.get(1) {
+            if s.bytes != 0 || s.pages < 0 {
+                let col = ws.get(2).map_or(text.len(), |w| w.col);
+                return Err(e(lno, col, "`stride=` is a number of whole pages".into()));
+            }
+        }
+        let mut at = lno + 1;
+        while at < self.lines.len() {
+            let body_text = lexer::strip_comment(self.lines[at]);
+            let bws = lexer::words(body_text);
+            let Some(head) = bws.first().copied() else {
+                at += 1;
+                continue;
+            };
+            match head.text {
+                "end" => {
+                    let end = Args {
+                        words: &bws[1..],
+                        pos: 0,
+                        end: body_text.len(),
+                        head,
+                    };
+                    end.finish().map_err(|(c, m)| e(at, c, m))?;
+                    if kind.body.is_empty() {
+                        return Err(e(lno, ws[0].col, "`repeat` block without steps".into()));
+                    }
+                    self.scenario.steps.push(Step {
+                        line: lno + 1,
+                        kind,
+                        expect: Vec::new(),
+                    });
+                    return Ok(at + 1);
+                }
+                "expect" | "repeat" | "name" | "min-kernel" | "window" | "file"
+                | "requires" => {
+                    return Err(e(
+                        at,
+                        head.col,
+                        format!(
+                            "`{}` inside a `repeat` block (only steps; expectations go after `end`)",
+                            head.text
+                        ),
+                    ))
+                }
+                _ => {}
+            }
+            let mut ba = Args {
+                words: &bws[1..],
+                pos: 0,
+                end: body_text.len(),
+                head,
+            };
+            let step = self.step(&mut ba).map_err(|(c, m)| e(at, c, m))?;
+            if step.keyword() == "fork" {
+                // Each iteration would fork again from the child: a chain
+                // of processes as long as the count.
+                return Err(e(at, head.col, "`fork` inside a `repeat` block".into()));
+            }
+            kind.body.push(step);
+            at += 1;
+        }
+        Err(e(lno, ws[0].col, "`repeat` without a closing `end`".into()))
     }
 
     /// The `KEY=VALUE` words ending a line, one argument per key (its
@@ -543,6 +642,24 @@ impl<'a> Args<'_, 'a> {
                 }
             }
             Param::OptWord => Arg::Word(self.next().map(|w| w.text.to_string())),
+            Param::OptByte(what, default) => match self.peek() {
+                Some(w) => {
+                    let v = lexer::integer(w.text, w.col)?;
+                    if !(0..=255).contains(&v) {
+                        return Err((w.col, format!("{what} must be 0..=255")));
+                    }
+                    self.next();
+                    Arg::Int(v)
+                }
+                None => Arg::Int(default),
+            },
+            Param::Limit(what) => match self.peek() {
+                Some(w) if w.text == "unlimited" => {
+                    self.next();
+                    Arg::Amount(UNLIMITED)
+                }
+                _ => Arg::Amount(self.amount(&format!("{what} or `unlimited`"))?),
+            },
             Param::Key(_, kind) => key_default(kind),
         })
     }

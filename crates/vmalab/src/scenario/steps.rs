@@ -51,6 +51,11 @@ pub enum Param {
     },
     /// A trailing word that may be left out.
     OptWord,
+    /// A trailing byte value (0 to 255) that may be left out, with its
+    /// default (which the canonical text leaves out).
+    OptByte(&'static str, i64),
+    /// A resource limit in bytes (an amount), or `unlimited`.
+    Limit(&'static str),
     /// `KEY=VALUE`, optional; consecutive keys may come in any order.
     Key(&'static str, KeyKind),
 }
@@ -97,6 +102,19 @@ pub enum Rule {
     },
     /// The amount parameter `arg` must fit a 64-bit `off_t`.
     FitsOffT { arg: usize },
+    /// The flags parameter `arg` must be spelled as exactly one name of
+    /// table `kind` (no raw number, no combination): calls that would change the
+    /// runner itself in ways the model cannot follow.
+    Known { arg: usize, kind: K },
+    /// The amount parameter `len` (with address `addr`) must be at most
+    /// `pages` pages, unless the range is absurd (the kernel rejects it
+    /// before it writes any result).
+    MaxPages {
+        addr: usize,
+        len: usize,
+        pages: u64,
+        why: &'static str,
+    },
     /// The step never runs here.
     Skip(&'static str),
 }
@@ -329,13 +347,121 @@ pub static STEPS: &[Spec] = &[
                 yes: "write",
             },
             ADDR,
+            Param::OptByte("the byte a write stores", 1),
         ],
         rules: &[Rule::Inside {
             addr: 1,
             why: "touch must be inside the window",
         }],
         returns: Returns::Int,
-        call: |m, a| m.touch(a.word(1), a.bool(0)),
+        call: |m, a| {
+            let value = a.int(2) as u8;
+            m.touch(a.word(1), a.bool(0).then_some(value))
+        },
+    },
+    Spec {
+        keyword: "msync",
+        params: &[ADDR, LEN, Param::Flags(K::Msync)],
+        rules: &[range("msync")],
+        returns: Returns::Int,
+        call: |m, a| m.msync(a.word(0), a.word(1), a.word(2)),
+    },
+    Spec {
+        keyword: "memory-merge-get",
+        params: &[],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, _| m.memory_merge_get(),
+    },
+    Spec {
+        keyword: "mincore",
+        params: &[ADDR, LEN],
+        rules: &[
+            range("mincore"),
+            Rule::MaxPages {
+                addr: 0,
+                len: 1,
+                pages: 63,
+                why: "mincore: at most 63 pages (the answer is a bit mask)",
+            },
+        ],
+        returns: Returns::Int,
+        call: |m, a| m.mincore(a.word(0), a.word(1)),
+    },
+    Spec {
+        keyword: "status",
+        params: &[Param::Flags(K::Status)],
+        rules: &[Rule::Known {
+            arg: 0,
+            kind: K::Status,
+        }],
+        returns: Returns::Int,
+        call: |m, a| m.status(a.word(0)),
+    },
+    Spec {
+        keyword: "smaps",
+        params: &[ADDR, Param::Flags(K::Smaps)],
+        rules: &[
+            Rule::Inside {
+                addr: 0,
+                why: "smaps must name a page inside the window",
+            },
+            Rule::Known {
+                arg: 1,
+                kind: K::Smaps,
+            },
+        ],
+        returns: Returns::Int,
+        call: |m, a| m.smaps(a.word(0), a.word(1)),
+    },
+    Spec {
+        keyword: "setrlimit",
+        params: &[
+            Param::Flags(K::Rlimit),
+            Param::Limit("a soft limit"),
+            Param::Limit("a hard limit"),
+        ],
+        rules: &[Rule::Known {
+            arg: 0,
+            kind: K::Rlimit,
+        }],
+        returns: Returns::Int,
+        call: |m, a| m.setrlimit(a.word(0), a.word(1), a.word(2)),
+    },
+    Spec {
+        keyword: "drop-cap",
+        params: &[Param::Flags(K::Cap)],
+        rules: &[Rule::Known {
+            arg: 0,
+            kind: K::Cap,
+        }],
+        returns: Returns::Int,
+        call: |m, a| m.drop_cap(a.word(0)),
+    },
+    Spec {
+        keyword: "sysctl",
+        params: &[Param::Flags(K::Sysctl), Param::Int("a value")],
+        rules: &[Rule::Known {
+            arg: 0,
+            kind: K::Sysctl,
+        }],
+        returns: Returns::Int,
+        call: |m, a| m.sysctl(a.word(0), a.int(1)),
+    },
+    Spec {
+        keyword: "repeat",
+        params: &[
+            Param::Int("an iteration count"),
+            Param::Key("stride", KeyKind::Offset),
+        ],
+        rules: &[],
+        returns: Returns::Int,
+        // Never reached: `machine::run_step` runs the block's body itself.
+        call: |_, _| {
+            Err(crate::outcome::Outcome::Refused(
+                "repeat: empty block".into(),
+            ))
+        },
     },
     Spec {
         keyword: "fork",

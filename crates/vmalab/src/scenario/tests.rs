@@ -33,6 +33,15 @@ uffd-register 0 4 MISSING|WP
 set-anon-name 0 4 heap
 set-anon-name 0 4
 memory-merge on
+setrlimit RLIMIT_MEMLOCK 4 unlimited
+setrlimit RLIMIT_AS 0xFFFFFFFFFFFFFFFFb 1+5b
+drop-cap CAP_IPC_LOCK
+sysctl vm.max_map_count 1000
+repeat 3 stride=2
+  mprotect 0 1 PROT_NONE   # comment
+  touch read 0
+end
+expect = 3
 touch write 3
 expect signal SIGSEGV SEGV_MAPERR
 fork
@@ -322,4 +331,103 @@ fn kernel_condition_holds_by_version() {
     assert_eq!(c.holds(parse_version("6.12.118"), &m), Some(false));
     assert_eq!(c.holds(parse_version("6.13"), &m), Some(true));
     assert_eq!(c.holds(None, &m), None);
+}
+
+#[test]
+fn repeat_blocks() {
+    let s = parse(
+        "r",
+        "repeat 2\n\n  munlockall\nmunmap 0 1\nend\nexpect ok\nmunmap 0 1\n",
+    )
+    .unwrap();
+    assert_eq!(s.steps.len(), 2);
+    assert_eq!(s.steps[0].kind.body.len(), 2);
+    assert_eq!(s.steps[0].expect, vec![Expect::Ok]);
+    assert_eq!(s.steps[1].line, 7);
+    let bad = [
+        ("repeat 0\nmunlockall\nend\n", 1, "count"),
+        ("repeat 2000000\nmunlockall\nend\n", 1, "count"),
+        ("repeat 2 stride=1+5b\nmunlockall\nend\n", 1, "whole pages"),
+        ("repeat 2\nend\n", 1, "without steps"),
+        ("repeat 2\nmunlockall\n", 1, "without a closing"),
+        (
+            "repeat 2\nmunlockall\nexpect ok\nend\n",
+            3,
+            "inside a `repeat`",
+        ),
+        ("repeat 2\nrepeat 2\nend\nend\n", 2, "inside a `repeat`"),
+        ("repeat 2\nmunlockall\nend x\n", 3, "unexpected"),
+        ("repeat 2\nmunmap 0\nend\n", 2, "missing"),
+        ("repeat 2\nfork\nend\n", 2, "`fork` inside"),
+        ("end\n", 1, "without"),
+    ];
+    for (text, line, msg) in bad {
+        let e = parse("r", text).unwrap_err();
+        assert_eq!(e.line, line, "{text}: {e}");
+        assert!(e.msg.contains(msg), "{text}: {e}");
+    }
+}
+
+#[test]
+fn limits_capabilities_and_sysctls() {
+    let s = parse("l", "setrlimit RLIMIT_AS unlimited 4\n").unwrap();
+    assert_eq!(s.steps[0].kind.args[1], Arg::Amount(UNLIMITED));
+    assert_eq!(
+        s.steps[0].kind.to_string(),
+        "setrlimit RLIMIT_AS unlimited 4"
+    );
+    for (text, msg) in [
+        ("setrlimit RLIMIT_NOFILE 1 1\n", "not a resource"),
+        ("setrlimit RLIMIT_AS 1\n", "missing a hard limit"),
+        ("setrlimit RLIMIT_AS -1 1\n", ""),
+        ("drop-cap CAP_NOPE\n", "not a capability"),
+        ("sysctl kernel.pid_max 1\n", "not a sysctl"),
+        ("sysctl vm.max_map_count\n", "missing a value"),
+    ] {
+        match parse("l", text) {
+            Err(e) => assert!(e.msg.contains(msg), "{text}: {e}"),
+            // A negative limit parses and is refused when resolved.
+            Ok(sc) => {
+                let host = crate::host::HostConfig::detect();
+                let t = crate::model::run_model(&sc, &host).trace;
+                assert!(matches!(
+                    t.steps[0].outcome,
+                    crate::outcome::Outcome::Refused(_)
+                ));
+            }
+        }
+    }
+    // Raw numbers and combinations parse but are refused on both sides.
+    let host = crate::host::HostConfig::detect();
+    for text in [
+        "setrlimit 7 1 1\n",
+        "drop-cap 99\n",
+        "sysctl 0x1 1\n",
+        "setrlimit RLIMIT_AS|RLIMIT_DATA 1 1\n",
+    ] {
+        let sc = parse("l", text).unwrap();
+        let t = crate::model::run_model(&sc, &host).trace;
+        assert!(
+            matches!(t.steps[0].outcome, crate::outcome::Outcome::Refused(_)),
+            "{text}: {:?}",
+            t.steps[0].outcome
+        );
+    }
+}
+
+#[test]
+fn touch_write_values() {
+    let s = parse("t", "touch write 3 0x5a\ntouch write 3 1\ntouch read 3\n").unwrap();
+    assert_eq!(s.steps[0].kind.args[2], Arg::Int(0x5a));
+    assert_eq!(s.steps[0].kind.to_string(), "touch write 3 90");
+    assert_eq!(s.steps[1].kind.to_string(), "touch write 3");
+    for (text, msg) in [
+        ("touch write 3 256\n", "0..=255"),
+        ("touch write 3 -1\n", "0..=255"),
+        ("touch read 3 1\n", "only `touch write`"),
+        ("touch write 3 1 2\n", "unexpected"),
+    ] {
+        let e = parse("t", text).unwrap_err();
+        assert!(e.msg.contains(msg), "{text}: {e}");
+    }
 }

@@ -129,6 +129,8 @@ fn guest_main() -> anyhow::Result<()> {
     write_frame(&mut out, &Frame::Report(super::report::encode(&host)))?;
     let opts = OracleOptions {
         timeout: timeout(),
+        // The guest is a disposable root machine.
+        allow_sysctl: true,
         ..OracleOptions::default()
     };
     let mut names: Vec<String> = std::fs::read_dir(SCENARIO_DIR)?

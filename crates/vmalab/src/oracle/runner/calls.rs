@@ -7,10 +7,10 @@ use std::ffi::CString;
 use std::os::fd::AsRawFd;
 
 use super::{fork_step, raw, touch, Runner, L, PR_SET_MEMORY_MERGE, PR_SET_VMA};
-use super::{PR_SET_VMA_ANON_NAME, SYS_MSEAL};
+use super::{ALLOW_SYSCTL_ENV, PR_GET_MEMORY_MERGE, PR_SET_VMA_ANON_NAME, SYS_MSEAL};
 use crate::machine::{Fd, Machine, NodeMask, Reply};
 use crate::outcome::Outcome;
-use crate::scenario::names::{errno_name, signal_code_name, signal_name};
+use crate::scenario::names::{errno_name, signal_code_name, signal_name, SMAPS, STATUS, SYSCTL};
 
 /// A system call's answer as a [`Reply`].
 fn reply(r: Result<i64, i32>) -> Reply {
@@ -125,7 +125,7 @@ impl Machine for Runner<'_> {
         reply(raw(libc::SYS_prctl, &args))
     }
 
-    fn touch(&mut self, addr: u64, write: bool) -> Reply {
+    fn touch(&mut self, addr: u64, write: Option<u8>) -> Reply {
         if !touch::SUPPORTED {
             return Err(Outcome::Skipped(
                 "touch is implemented for x86_64 only".into(),
@@ -146,6 +146,127 @@ impl Machine for Runner<'_> {
     fn fork(&mut self) -> Reply {
         fork_step()
     }
+
+    fn msync(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
+        reply(raw(libc::SYS_msync, &[addr as L, len as L, flags as L]))
+    }
+
+    fn memory_merge_get(&mut self) -> Reply {
+        reply(raw(libc::SYS_prctl, &[PR_GET_MEMORY_MERGE, 0, 0, 0, 0]))
+    }
+
+    fn mincore(&mut self, addr: u64, len: u64) -> Reply {
+        // At most 63 pages unless the kernel rejects the range first (the
+        // step's window rule); a spare byte keeps any answer in bounds.
+        let mut vec = [0u8; 64];
+        reply(raw(
+            libc::SYS_mincore,
+            &[addr as L, len as L, vec.as_mut_ptr() as L],
+        ))?;
+        let pages = len.div_ceil(self.w.page_size).min(63) as usize;
+        Ok(vec[..pages]
+            .iter()
+            .enumerate()
+            .fold(0, |m, (i, &b)| m | (i64::from(b & 1) << i)))
+    }
+
+    fn status(&mut self, field: u64) -> Reply {
+        let name = name_of(STATUS, field)?;
+        let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        kb_field(text.lines(), name)
+    }
+
+    fn smaps(&mut self, addr: u64, field: u64) -> Reply {
+        let name = name_of(SMAPS, field)?;
+        let text = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+        // The VMA's block: from its header line to the next header.
+        let mut lines = text.lines().skip_while(|l| !header_holds(l, addr));
+        let Some(_) = lines.next() else {
+            return Err(Outcome::Err("ENOENT".into()));
+        };
+        kb_field(lines.take_while(|l| !is_header(l)), name)
+    }
+
+    fn setrlimit(&mut self, resource: u64, soft: u64, hard: u64) -> Reply {
+        let new = [soft, hard];
+        let args = [0, resource as L, new.as_ptr() as L, 0];
+        reply(raw(libc::SYS_prlimit64, &args))
+    }
+
+    fn drop_cap(&mut self, cap: u64) -> Reply {
+        // _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set.
+        let header: [u32; 2] = [0x2008_0522, 0];
+        let mut data = [0u32; 6];
+        reply(raw(
+            libc::SYS_capget,
+            &[header.as_ptr() as L, data.as_mut_ptr() as L],
+        ))?;
+        let (word, bit) = ((cap / 32) as usize * 3, 1u32 << (cap % 32));
+        for set in &mut data[word..word + 3] {
+            *set &= !bit;
+        }
+        reply(raw(
+            libc::SYS_capset,
+            &[header.as_ptr() as L, data.as_ptr() as L],
+        ))
+    }
+
+    fn sysctl(&mut self, name: u64, value: i64) -> Reply {
+        if std::env::var_os(ALLOW_SYSCTL_ENV).is_none() {
+            return Err(refused(
+                "sysctl changes the whole machine: pass --allow-sysctl, or run in a booted kernel",
+            ));
+        }
+        let path = sysctl_path(name).ok_or_else(|| refused("unknown sysctl"))?;
+        std::fs::write(&path, format!("{value}\n"))
+            .map(|()| 0)
+            .map_err(|e| Outcome::Err(errno_name(e.raw_os_error().unwrap_or(libc::EIO))))
+    }
+}
+
+/// The name of row `value` of a lab table.
+fn name_of(table: &'static [(&'static str, u64)], value: u64) -> Result<&'static str, Outcome> {
+    table
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map(|(n, _)| *n)
+        .ok_or_else(|| refused("unknown field"))
+}
+
+/// The value of `NAME:   N kB` among `lines`.
+fn kb_field<'a>(mut lines: impl Iterator<Item = &'a str>, name: &str) -> Reply {
+    lines
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| refused(&format!("no {name} field")))
+}
+
+/// Whether an smaps line is a VMA header (`start-end perms ...`).
+fn is_header(line: &str) -> bool {
+    line.split_whitespace()
+        .next()
+        .and_then(|r| r.split_once('-'))
+        .is_some_and(|(s, e)| {
+            u64::from_str_radix(s, 16).is_ok() && u64::from_str_radix(e, 16).is_ok()
+        })
+}
+
+/// Whether an smaps header line's range holds `addr`.
+fn header_holds(line: &str, addr: u64) -> bool {
+    let range = line
+        .split_whitespace()
+        .next()
+        .and_then(|r| r.split_once('-'));
+    match range.map(|(s, e)| (u64::from_str_radix(s, 16), u64::from_str_radix(e, 16))) {
+        Some((Ok(s), Ok(e))) => s <= addr && addr < e,
+        _ => false,
+    }
+}
+
+/// The /proc/sys file of the sysctl at index `name` of the sysctl table.
+pub fn sysctl_path(name: u64) -> Option<String> {
+    let (n, _) = SYSCTL.iter().find(|(_, v)| *v == name)?;
+    Some(format!("/proc/sys/{}", n.replace('.', "/")))
 }
 
 /// An argument that cannot be passed.

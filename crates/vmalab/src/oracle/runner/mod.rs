@@ -18,7 +18,7 @@
 //! their own, so nothing in the window ever merges with them, and they stop
 //! in-place growth (mremap) at the window's edges.
 
-mod calls;
+pub mod calls;
 mod touch;
 mod uffd;
 
@@ -38,7 +38,7 @@ use crate::machine::{run_step, Reply};
 use crate::outcome::Outcome;
 use crate::scenario::names::{errno_name, signal_name};
 use crate::scenario::{parse, Scenario};
-use crate::window::Window;
+use crate::window::{Window, RUNNER_VMAS};
 
 /// Window bases tried in order (1 GiB aligned, far from heap, mmap area and
 /// stack on x86_64 with 4- or 5-level paging).
@@ -57,6 +57,7 @@ const SYS_MSEAL: libc::c_long = 462;
 const PR_SET_VMA: libc::c_long = 0x5356_4d41;
 const PR_SET_VMA_ANON_NAME: libc::c_long = 0;
 const PR_SET_MEMORY_MERGE: libc::c_long = 67;
+const PR_GET_MEMORY_MERGE: libc::c_long = 68;
 
 /// Entry point of `vmalab oracle-runner`; returns the exit code.
 pub fn main() -> i32 {
@@ -151,6 +152,8 @@ impl<'s> Runner<'s> {
             r.fds.push(fd);
         }
         touch::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+        keep_allocations_on_the_heap();
+        pad_vmas();
         Ok(r)
     }
 
@@ -206,6 +209,10 @@ impl<'s> Runner<'s> {
             .map_err(|e| Outcome::Skipped(format!("userfaultfd unavailable: {}", errno_name(*e))))
     }
 }
+
+/// Set (to any value) when the runner may write sysctls: by `--allow-sysctl`
+/// on the host, always inside a booted kernel.
+pub const ALLOW_SYSCTL_ENV: &str = "VMALAB_ALLOW_SYSCTL";
 
 /// Environment variable of the runner's self-test hook (used by the
 /// integration tests to prove crashes and hangs are reported):
@@ -317,6 +324,45 @@ fn reserve_window(pages: u64, ps: u64) -> Result<Window, String> {
         });
     }
     Err("no free window base".into())
+}
+
+/// Makes malloc grow the brk heap instead of mapping large blocks of its
+/// own: once a scenario has used up `vm.max_map_count`, no new mapping can
+/// be made, but the heap still grows in place, so the runner can still
+/// read the (then very long) smaps. It also keeps the runner's VMA count
+/// constant, as [`pad_vmas`] assumes.
+fn keep_allocations_on_the_heap() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only changes malloc's tunables; no allocation is live
+    // across a change that could invalidate it.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_MAX, 0);
+    }
+}
+
+/// Brings the runner's VMAs up to [`RUNNER_VMAS`] with one-page PROT_NONE
+/// shared anonymous mappings placed by the kernel (outside the window;
+/// each is a shmem object of its own, so none merges with anything), so
+/// the map count a scenario starts from is the one the model assumes. A
+/// runner that already holds more is left as it is (only scenarios that
+/// exhaust `vm.max_map_count` can tell).
+fn pad_vmas() {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    // The vsyscall page is listed but is no VMA of the process.
+    let have = maps.lines().filter(|l| !l.ends_with("[vsyscall]")).count();
+    for _ in have..RUNNER_VMAS {
+        // SAFETY: a non-fixed mapping never replaces an existing one.
+        let _ = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                1,
+                libc::PROT_NONE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+    }
 }
 
 /// Creates a scenario file: a memfd of `size` bytes, reopened read-only if

@@ -74,20 +74,20 @@ pub fn install() -> std::io::Result<()> {
 /// Unsupported architecture: never called (the runner checks
 /// [`SUPPORTED`]).
 #[cfg(not(target_arch = "x86_64"))]
-pub fn touch(_addr: u64, _write: bool) -> Result<u8, (i32, i32)> {
+pub fn touch(_addr: u64, _write: Option<u8>) -> Result<u8, (i32, i32)> {
     Err((0, 0))
 }
 
-/// Reads (returns the byte) or writes the value 1 at `addr`; on a fault
-/// returns `(signal, si_code)`.
+/// Reads (returns the byte) or writes `write`'s byte at `addr`; on a
+/// fault returns `(signal, si_code)`.
 #[cfg(target_arch = "x86_64")]
-pub fn touch(addr: u64, write: bool) -> Result<u8, (i32, i32)> {
+pub fn touch(addr: u64, write: Option<u8>) -> Result<u8, (i32, i32)> {
     let mut sig: u64 = 0;
     let mut code: u64 = 0;
     let mut val: u64 = 0;
     ARMED.store(true, Ordering::SeqCst);
     compiler_fence(Ordering::SeqCst);
-    if write {
+    if let Some(value) = write {
         // SAFETY: the window rule admitted `addr` as inside the scenario's
         // window, which holds only the scenario's mappings, never memory
         // this program uses; a fault resumes at label 2 (see on_fault) with
@@ -95,8 +95,9 @@ pub fn touch(addr: u64, write: bool) -> Result<u8, (i32, i32)> {
         unsafe {
             std::arch::asm!(
                 "lea rcx, [rip + 2f]",
-                "mov byte ptr [rdi], 1",
+                "mov byte ptr [rdi], {v}",
                 "2:",
+                v = in(reg_byte) value,
                 in("rdi") addr,
                 out("rcx") _,
                 inout("rdx") sig,
