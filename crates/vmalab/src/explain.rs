@@ -157,9 +157,12 @@ pub fn scenario_space(
         return Err("the model kept no address space".into());
     };
     let title = match n.checked_sub(1).and_then(|i| sc.steps.get(i)) {
+        // A block step (`repeat ... end`) is named by its first line.
         Some(step) => format!(
             "scenario {} after step {n} (L{} {})",
-            sc.name, step.line, step.kind
+            sc.name,
+            step.line,
+            step.kind.to_string().lines().next().unwrap_or_default()
         ),
         None => format!("scenario {} before its first step", sc.name),
     };
