@@ -1,18 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The `vmalab` command line: exit codes and error positions.
 
+mod common;
+use common::vmalab;
 use std::path::Path;
 use std::process::Command;
-
-fn vmalab(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vmalab"))
-        .args(args)
-        .output()
-        .expect("run vmalab");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
-}
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);

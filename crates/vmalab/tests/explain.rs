@@ -3,6 +3,8 @@
 //! scenario, every pair of neighbouring VMAs that did not merge gets a
 //! verdict, in words, naming the kernel function that decided it.
 
+mod common;
+use common::vmalab;
 use std::path::PathBuf;
 
 use vmalab::explain::{explain_text, pairs, scenario_space};
@@ -51,16 +53,6 @@ fn every_unmerged_neighbour_pair_of_every_scenario_gets_a_verdict() {
          ({would_merge} pairs would merge if asked now)"
     );
     assert!(scenarios > 200 && explained > 1000);
-}
-
-fn vmalab(args: &[&str]) -> (i32, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vmalab"))
-        .args(args)
-        .output()
-        .expect("run vmalab");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
 }
 
 #[test]

@@ -2,20 +2,10 @@
 //! `vmalab maps` on real address spaces: this machine's processes and a
 //! JVM (skipped, with the reason printed, where `java` is missing).
 
+mod common;
+use common::vmalab_split as vmalab;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn vmalab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vmalab"))
-        .args(args)
-        .output()
-        .expect("run vmalab");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// Checks a report's sections.
 fn check_report(what: &str, out: &str) {

@@ -5,18 +5,10 @@
 //! permission) is read back from the DOM. Skipped, with the reason
 //! printed, where Chromium is not installed (Debian: `chromium`).
 
+mod common;
+use common::vmalab;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn vmalab(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vmalab"))
-        .args(args)
-        .output()
-        .expect("run vmalab");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
-}
 
 fn chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser", "google-chrome"]

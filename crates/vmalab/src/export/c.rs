@@ -11,7 +11,9 @@ use crate::layout::{FileId, Layout, MapEntry};
 use crate::machine::{run_step, Fd, Machine, NodeMask, Reply};
 use crate::oracle::KernelTrace;
 use crate::outcome::{Outcome, Value};
-use crate::scenario::names::{errno_number, signal_code_number, signal_number, SMAPS, STATUS};
+use crate::scenario::names::{
+    errno_number, signal_code_number, signal_number, table_name, SMAPS, STATUS,
+};
 use crate::scenario::Scenario;
 use crate::window::Window;
 
@@ -191,12 +193,12 @@ impl Machine for Emitter {
         Ok(0)
     }
     fn status(&mut self, field: u64) -> Reply {
-        let name = table_name(STATUS, field)?;
+        let name = field_name(STATUS, field)?;
         let _ = writeln!(self.code, "\tr = status_kb({});", c_string(name));
         Ok(0)
     }
     fn smaps(&mut self, addr: u64, field: u64) -> Reply {
-        let name = table_name(SMAPS, field)?;
+        let name = field_name(SMAPS, field)?;
         let _ = writeln!(
             self.code,
             "\tr = smaps_kb({addr:#x}UL, {});",
@@ -222,13 +224,9 @@ impl Machine for Emitter {
     }
 }
 
-/// The name of row `value` of a lab table.
-fn table_name(table: &'static [(&'static str, u64)], value: u64) -> Result<&'static str, Outcome> {
-    table
-        .iter()
-        .find(|(_, v)| *v == value)
-        .map(|(n, _)| *n)
-        .ok_or_else(|| Outcome::Refused("unknown field".into()))
+/// The name of row `value` of a lab table, or the step is refused.
+fn field_name(table: &'static [(&'static str, u64)], value: u64) -> Result<&'static str, Outcome> {
+    table_name(table, value).ok_or_else(|| Outcome::Refused("unknown field".into()))
 }
 
 /// The C condition under which the step's answer `r` (and `sig`, `code`

@@ -4,8 +4,16 @@
 //! nothing in the process that runs scenarios.
 
 /// What a fresh process's first `pkey_alloc(0, 0)` answers: the key, or
-/// the negative errno; `None` if the probe itself could not run.
+/// the negative errno; `None` if the probe itself could not run. Asked
+/// once per process: the answer is the kernel's, it cannot change.
 pub fn first_pkey_alloc() -> Option<i64> {
+    static ANSWER: std::sync::OnceLock<Option<i64>> = std::sync::OnceLock::new();
+    *ANSWER.get_or_init(probe_pkey_alloc)
+}
+
+/// Forks, calls `pkey_alloc(0, 0)` in the child, and reads its answer
+/// from the exit status.
+fn probe_pkey_alloc() -> Option<i64> {
     // SAFETY: the child makes one raw system call and leaves with _exit,
     // both async-signal-safe, so forking a multi-threaded process is sound.
     let pid = unsafe { libc::fork() };

@@ -313,6 +313,11 @@ pub fn is_errno_name(name: &str) -> bool {
     errno_numbers().contains_key(name)
 }
 
+/// The name of row `value` of a lab table (`STATUS`, `SMAPS`, `SYSCTL`).
+pub fn table_name(table: &'static [(&'static str, u64)], value: u64) -> Option<&'static str> {
+    table.iter().find(|(_, v)| *v == value).map(|(n, _)| *n)
+}
+
 /// The number of the errno called `name` (`ENOMEM` is 12).
 pub fn errno_number(name: &str) -> Option<i32> {
     errno_numbers().get(name).copied()

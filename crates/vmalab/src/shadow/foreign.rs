@@ -19,11 +19,10 @@ use vma::{Errno, File, FileKind, Mm};
 
 use super::call::{nr_of, show_result, Call, Raw};
 
-const MAP_FIXED: u32 = 0x10;
-const MAP_ANONYMOUS: u32 = 0x20;
-const MREMAP_MAYMOVE: u32 = 1;
-const MREMAP_FIXED: u32 = 2;
-const CLONE_VM: u64 = 0x100;
+use vma::sys::consts::{MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MREMAP_FIXED, MREMAP_MAYMOVE};
+
+/// `clone(2)`'s flag for a child that shares the address space.
+const CLONE_VM: u64 = libc::CLONE_VM as u64;
 /// Files of unknown size are taken to be this long (pages): a log shows
 /// no file sizes, and a mapping past the end is not an error.
 const UNKNOWN_FILE_PAGES: u64 = 1 << 30;
@@ -475,7 +474,7 @@ pub fn replay_syz(path: &std::path::Path, config: vma::Config) -> anyhow::Result
         (base + SYZ_DATA_LEN, 0x1000, 0),
     ];
     for (addr, len, prot) in data_region {
-        let flags = 0x02 | MAP_ANONYMOUS | MAP_FIXED;
+        let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
         r.mms[space]
             .mmap(addr, len, prot, flags, None, 0)
             .map_err(|e| anyhow::anyhow!("mapping syzkaller's data region: {e:?}"))?;

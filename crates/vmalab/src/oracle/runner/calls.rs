@@ -10,7 +10,9 @@ use super::{fork_step, raw, touch, Runner, L, PR_SET_MEMORY_MERGE, PR_SET_VMA};
 use super::{ALLOW_SYSCTL_ENV, PR_GET_MEMORY_MERGE, PR_SET_VMA_ANON_NAME, SYS_MSEAL};
 use crate::machine::{Fd, Machine, NodeMask, Reply};
 use crate::outcome::Outcome;
-use crate::scenario::names::{errno_name, signal_code_name, signal_name, SMAPS, STATUS, SYSCTL};
+use crate::scenario::names::{
+    errno_name, signal_code_name, signal_name, table_name, SMAPS, STATUS, SYSCTL,
+};
 
 /// A system call's answer as a [`Reply`].
 fn reply(r: Result<i64, i32>) -> Reply {
@@ -224,13 +226,9 @@ impl Machine for Runner<'_> {
     }
 }
 
-/// The name of row `value` of a lab table.
+/// The name of row `value` of a lab table, or the step is refused.
 fn name_of(table: &'static [(&'static str, u64)], value: u64) -> Result<&'static str, Outcome> {
-    table
-        .iter()
-        .find(|(_, v)| *v == value)
-        .map(|(n, _)| *n)
-        .ok_or_else(|| refused("unknown field"))
+    table_name(table, value).ok_or_else(|| refused("unknown field"))
 }
 
 /// The value of `NAME:   N kB` among `lines`.
@@ -265,7 +263,7 @@ fn header_holds(line: &str, addr: u64) -> bool {
 
 /// The /proc/sys file of the sysctl at index `name` of the sysctl table.
 pub fn sysctl_path(name: u64) -> Option<String> {
-    let (n, _) = SYSCTL.iter().find(|(_, v)| *v == name)?;
+    let n = table_name(SYSCTL, name)?;
     Some(format!("/proc/sys/{}", n.replace('.', "/")))
 }
 
