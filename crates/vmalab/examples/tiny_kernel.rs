@@ -258,48 +258,41 @@ impl Lab {
     }
 }
 
+/// The mappings of a maps text: start, end and the perms column.
+fn mappings(maps: &str) -> impl Iterator<Item = (u64, u64, &str)> {
+    maps.lines().filter_map(|line| {
+        let mut w = line.split_whitespace();
+        let (s, e) = w.next()?.split_once('-')?;
+        let perms = w.next()?;
+        Some((
+            u64::from_str_radix(s, 16).ok()?,
+            u64::from_str_radix(e, 16).ok()?,
+            perms,
+        ))
+    })
+}
+
 /// Whether this process's maps show `addr` mapped writable: the kernel's
 /// side of a write's fate, asked without taking the fault.
 fn kernel_writable(addr: u64) -> bool {
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
-    maps.lines().any(|line| {
-        let mut w = line.split_whitespace();
-        let (Some(range), Some(perms)) = (w.next(), w.next()) else {
-            return false;
-        };
-        let Some((s, e)) = range.split_once('-') else {
-            return false;
-        };
-        let (Ok(s), Ok(e)) = (u64::from_str_radix(s, 16), u64::from_str_radix(e, 16)) else {
-            return false;
-        };
-        (s..e).contains(&addr) && perms.as_bytes().get(1) == Some(&b'w')
-    })
+    let writable = mappings(&maps)
+        .any(|(s, e, perms)| (s..e).contains(&addr) && perms.as_bytes().get(1) == Some(&b'w'));
+    writable
 }
 
 /// The window's lines of a maps text, as `START-END PERMS` in pages.
 fn window_lines(maps: &str, base: u64) -> String {
-    let mut out = String::new();
-    for line in maps.lines() {
-        let mut w = line.split_whitespace();
-        let (Some(range), Some(perms)) = (w.next(), w.next()) else {
-            continue;
-        };
-        let Some((s, e)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(s), Ok(e)) = (u64::from_str_radix(s, 16), u64::from_str_radix(e, 16)) else {
-            continue;
-        };
-        if s >= base && e <= base + WINDOW * PAGE_SIZE {
-            out.push_str(&format!(
+    mappings(maps)
+        .filter(|&(s, e, _)| s >= base && e <= base + WINDOW * PAGE_SIZE)
+        .map(|(s, e, perms)| {
+            format!(
                 "{}-{} {perms}\n",
                 (s - base) / PAGE_SIZE,
                 (e - base) / PAGE_SIZE
-            ));
-        }
-    }
-    out
+            )
+        })
+        .collect()
 }
 
 fn main() -> ExitCode {
