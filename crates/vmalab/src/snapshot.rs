@@ -317,11 +317,7 @@ pub fn model(snap: &Snapshot, config: Config) -> anyhow::Result<Modelled> {
         seeds.push(SeedVma {
             start: v.start,
             end: v.end,
-            pgoff: if file.is_some() {
-                v.offset / 4096
-            } else {
-                v.start / 4096
-            },
+            pgoff: SeedVma::pgoff_from_maps(v.start, v.offset, file.is_some()),
             flags: v.vm_flags(),
             faulted: private && v.anonymous_kb.is_some_and(|kb| kb > 0),
             file,

@@ -11,6 +11,7 @@
 
 use alloc::vec::Vec;
 
+use crate::config::PAGE_SHIFT;
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
 use crate::file::File;
@@ -34,6 +35,20 @@ pub struct SeedVma {
     pub file: Option<File>,
     /// It has anonymous pages (so it has an `anon_vma`).
     pub faulted: bool,
+}
+
+impl SeedVma {
+    /// The page offset of a VMA a maps line shows at `start` with byte
+    /// offset `offset`: the offset in pages for a file mapping; for
+    /// anonymous memory (whose maps offset is 0) the start's page number,
+    /// what a fresh anonymous VMA there has.
+    pub fn pgoff_from_maps(start: u64, offset: u64, has_file: bool) -> u64 {
+        if has_file {
+            offset >> PAGE_SHIFT
+        } else {
+            start >> PAGE_SHIFT
+        }
+    }
 }
 
 /// The process facts a snapshot gives beside the VMAs.

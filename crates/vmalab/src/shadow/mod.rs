@@ -225,11 +225,7 @@ impl Shadow {
             seeds.push(SeedVma {
                 start: v.start,
                 end: v.end,
-                pgoff: if file.is_some() {
-                    v.offset / 4096
-                } else {
-                    v.start / 4096
-                },
+                pgoff: SeedVma::pgoff_from_maps(v.start, v.offset, file.is_some()),
                 flags: flags_of(v),
                 faulted: private && pm.first_anon_page(v.start, v.end, PAGEMAP_LIMIT).is_some(),
                 file,
