@@ -7,22 +7,30 @@
 //! shared mapping of it, and through private mappings until they copy the
 //! page on write), private anonymous and copied pages belong to the
 //! process (inherited by a fork child, dropped when unmapped).
+//!
+//! A write whose fault the model cannot decide (it depended on what
+//! reclaim took) leaves its byte *unknown*: a later read of it is
+//! undetermined rather than a guess.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use vma::sys::RangeSet;
 use vma::{Env, Mm, VmFlags};
 
+/// A written byte's value; `None` where the write may or may not have
+/// happened.
+pub type Byte = Option<u8>;
+
 /// Written bytes of files, by `(inode, byte offset in the file)`, with
 /// their values; shared by every process of a run.
 #[derive(Clone, Debug, Default)]
-pub struct FileContent(BTreeMap<(u64, u64), u8>);
+pub struct FileContent(BTreeMap<(u64, u64), Byte>);
 
 /// One process's private memory.
 #[derive(Clone, Debug, Default)]
 pub struct Content {
     /// Written bytes of private pages, by address, with their values.
-    bytes: BTreeMap<u64, u8>,
+    bytes: BTreeMap<u64, Byte>,
     /// Pages (by address) that hold a private copy: anonymous pages once
     /// written, file pages once copied on write.
     pages: BTreeSet<u64>,
@@ -116,12 +124,12 @@ impl Content {
     }
 
     /// A successful write access stores `value` (a private write to a file
-    /// page first copies the page).
+    /// page first copies the page); an undecided one stores `None`.
     pub fn write<E: Env>(
         &mut self,
         mm: &Mm<E>,
         files: &mut FileContent,
-        (addr, value): (u64, u8),
+        (addr, value): (u64, Byte),
         page: u64,
     ) {
         let Some(id) = mm.vma_at(addr) else { return };
@@ -151,19 +159,15 @@ impl Content {
         }
     }
 
-    /// The byte a successful read access returns.
-    pub fn read<E: Env>(
-        &mut self,
-        mm: &Mm<E>,
-        files: &mut FileContent,
-        addr: u64,
-        page: u64,
-    ) -> i64 {
-        match self.home(mm, addr, page) {
-            Some(Home::Private(a)) => i64::from(self.bytes.get(&a).copied().unwrap_or(0)),
-            Some(Home::File(ino, off)) => i64::from(files.0.get(&(ino, off)).copied().unwrap_or(0)),
-            None => 0,
-        }
+    /// The byte a successful read access returns, `None` if an undecided
+    /// write may have changed it.
+    pub fn read<E: Env>(&self, mm: &Mm<E>, files: &FileContent, addr: u64, page: u64) -> Byte {
+        let stored = match self.home(mm, addr, page) {
+            Some(Home::Private(a)) => self.bytes.get(&a),
+            Some(Home::File(ino, off)) => files.0.get(&(ino, off)),
+            None => None,
+        };
+        stored.copied().unwrap_or(Some(0))
     }
 
     /// Forgets the private memory of `[start, end)` (new or discarded).
@@ -188,7 +192,7 @@ impl Content {
     pub fn relocate(&mut self, from: u64, len: u64, to: u64) {
         let end = from.saturating_add(len);
         let shift = |a: u64| to.wrapping_add(a - from);
-        let going: Vec<(u64, u8)> = self.bytes.range(from..end).map(|(&a, &v)| (a, v)).collect();
+        let going: Vec<(u64, Byte)> = self.bytes.range(from..end).map(|(&a, &v)| (a, v)).collect();
         for (a, _) in &going {
             self.bytes.remove(a);
         }

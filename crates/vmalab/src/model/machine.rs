@@ -99,7 +99,7 @@ impl<'a> Model<'a> {
         p.content.sync(&p.mm, &mut self.shared.content, ps);
         p.content.adopt_copies(&p.mm, &self.shared.content, ps);
         if p.mm.take_undetermined() {
-            Err(Outcome::Undetermined("depends on what reclaim took".into()))
+            Err(reclaim_undetermined())
         } else {
             reply
         }
@@ -276,7 +276,7 @@ impl Machine for Model<'_> {
             .ok_or_else(|| errno(Errno::ENOENT))?;
         let pages = mm.pages();
         if pages.unsettled_in(v.start, v.end) {
-            return Err(Outcome::Undetermined("depends on what reclaim took".into()));
+            return Err(reclaim_undetermined());
         }
         let bytes = |set: &vma::sys::RangeSet| -> u64 {
             set.slice(v.start, v.end).iter().map(|(s, e)| e - s).sum()
@@ -413,16 +413,35 @@ fn touch(p: &mut Proc, shared: &mut Shared, at: u64, write: Option<u8>, ps: u64)
     p.content.sync(mm, &mut shared.content, ps);
     let fault = mm.fault(at, acc);
     p.content.adopt_copies(mm, &shared.content, ps);
+    if mm.take_undetermined() {
+        // Whether the access faulted depended on what reclaim took: a
+        // write may or may not have landed.
+        if write.is_some() {
+            p.content.write(mm, &mut shared.content, (at, None), ps);
+        }
+        return Err(reclaim_undetermined());
+    }
     match fault {
         Ok(()) => match write {
             Some(value) => {
-                p.content.write(mm, &mut shared.content, (at, value), ps);
+                p.content
+                    .write(mm, &mut shared.content, (at, Some(value)), ps);
                 Ok(0)
             }
-            None => Ok(p.content.read(mm, &mut shared.content, at, ps)),
+            None => match p.content.read(mm, &shared.content, at, ps) {
+                Some(byte) => Ok(i64::from(byte)),
+                None => Err(Outcome::Undetermined(
+                    "an earlier write here depended on what reclaim took".into(),
+                )),
+            },
         },
         Err(sig) => Err(signal(sig)),
     }
+}
+
+/// The outcome of a step whose answer depended on what reclaim took.
+fn reclaim_undetermined() -> Outcome {
+    Outcome::Undetermined("depends on what reclaim took".into())
 }
 
 /// `mremap` on the model, carrying the moved pages' contents along.
