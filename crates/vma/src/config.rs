@@ -149,6 +149,23 @@ pub enum Overcommit {
     Never = 2,
 }
 
+/// Whether an `MREMAP_DONTUNMAP` copy placed right beside its own source
+/// VMA merges there. The kernels measured differ by build, not by version,
+/// and the reason is not pinned down: the lab probes the kernel it checks
+/// (a tail moved to just past its source, with a fresh compatible VMA
+/// after the destination).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DontunmapBesideSource {
+    /// The source is a merge candidate like any neighbour (a 6.18.44 build
+    /// without soft-dirty): the copy may join it.
+    Merges,
+    /// The copy never joins its source but may join the other neighbour
+    /// (Debian's 6.12 and 7.2 builds).
+    SkipsSource,
+    /// A copy beside its source merges with nothing (Debian's 6.1 build).
+    MergesNothing,
+}
+
 /// Everything about the reproduced kernel that VMA behaviour depends on.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -178,6 +195,9 @@ pub struct Config {
     /// start full; a 6.18 build on an AMD EPYC does not. The lab probes
     /// the kernel it checks.
     pub pkeys_exhausted_without_pku: bool,
+    /// What an `MREMAP_DONTUNMAP` copy beside its source merges with; a
+    /// property of the build, probed (see [`DontunmapBesideSource`]).
+    pub dontunmap_beside_source: DontunmapBesideSource,
     /// The CPU's features that change VMA behaviour.
     pub cpu: CpuFeatures,
     /// NUMA nodes with memory that the task may use (bit n = node n):
@@ -242,6 +262,7 @@ impl Config {
             numa: true,
             pkeys: true,
             pkeys_exhausted_without_pku: false,
+            dontunmap_beside_source: DontunmapBesideSource::Merges,
             cpu: CpuFeatures {
                 pku: true,
                 user_shstk: false,

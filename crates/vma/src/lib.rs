@@ -29,7 +29,7 @@ pub mod vma;
 pub mod harness;
 
 pub use anon_vma::AnonVma;
-pub use config::{Config, KernelVersion, PAGE_SIZE};
+pub use config::{Config, DontunmapBesideSource, KernelVersion, PAGE_SIZE};
 pub use env::{AllocSite, Env, NullEnv, RecordingEnv};
 pub use errno::{Errno, KResult};
 pub use file::{File, FileKind, VmOps};

@@ -375,6 +375,51 @@ fn dontunmap_keeps_the_source_mapped() {
     assert_eq!(m.stats().committed, 10);
 }
 
+/// A DONTUNMAP copy of an unfaulted tail moved just past its source, with
+/// a fresh VMA after it, under each build's rule:
+///
+/// ```text
+///   before   |SSSSSSS|..|NN|      S 22..29, N 31..33, move 27..29 -> 29
+///   Merges   |SSSSSSSSSSS|        one VMA
+///   Skips    |SSSSSSS|CCNN|       the copy joins N only
+///   Nothing  |SSSSSSS|CC|NN|      the copy stands alone
+/// ```
+#[test]
+fn dontunmap_copy_beside_its_source_follows_the_build() {
+    use vma::DontunmapBesideSource::*;
+    let flags = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
+    for (rule, want) in [
+        (Merges, &["22-33"][..]),
+        (SkipsSource, &["22-29", "29-33"][..]),
+        (MergesNothing, &["22-29", "29-31", "31-33"][..]),
+    ] {
+        let c = Config {
+            dontunmap_beside_source: rule,
+            ..Config::default()
+        };
+        let mut m = Mm::new(c.clone());
+        map(&mut m, 22, 7, RW);
+        map(&mut m, 31, 2, RW);
+        assert_eq!(m.mremap(pg(27), 2 * P, 2 * P, flags, pg(29)), Ok(pg(29)));
+        let got: Vec<String> = layout(&m)
+            .iter()
+            .map(|l| l.split(' ').next().unwrap().to_string())
+            .collect();
+        assert_eq!(got, want, "{rule:?}");
+        // A plain move is not affected: the copy joins its source, then
+        // the source range is cut out.
+        let mut m = Mm::new(c);
+        map(&mut m, 22, 7, RW);
+        map(&mut m, 31, 2, RW);
+        assert_eq!(m.mremap(pg(27), 2 * P, 2 * P, MOVE, pg(29)), Ok(pg(29)));
+        let got: Vec<String> = layout(&m)
+            .iter()
+            .map(|l| l.split(' ').next().unwrap().to_string())
+            .collect();
+        assert_eq!(got, ["22-27", "29-33"], "{rule:?}, plain move");
+    }
+}
+
 #[test]
 fn dontunmap_unlocks_the_whole_source_vma() {
     let mut m = mm();

@@ -10,6 +10,7 @@ use std::process::Command;
 
 use crate::scenario::{parse_version, KernelVersion, Requirement, Scenario};
 use vma::config::{CpuFeatures, HugePool};
+use vma::DontunmapBesideSource;
 
 /// Build options that change VMA behaviour, in the order `vmalab host`
 /// prints them.
@@ -51,10 +52,19 @@ pub struct Features {
     /// map starts full; see `vma::Config::pkeys_exhausted_without_pku`).
     /// Probed; scenarios name it `pkeys_exhausted`.
     pub pkeys_exhausted: bool,
+    /// What an `MREMAP_DONTUNMAP` copy right beside its source merges with
+    /// (see `vma::DontunmapBesideSource`); `None` if the probe could not
+    /// run. Probed; scenarios name it `dontunmap_joins_source` (the copy may
+    /// join its source) and `dontunmap_copy_alone` (it joins nothing).
+    pub dontunmap_beside_source: Option<DontunmapBesideSource>,
 }
 
 /// Facts scenarios may name besides CPU features and capabilities.
-pub const KERNEL_FACTS: [&str; 1] = ["pkeys_exhausted"];
+pub const KERNEL_FACTS: [&str; 3] = [
+    "pkeys_exhausted",
+    "dontunmap_joins_source",
+    "dontunmap_copy_alone",
+];
 
 impl Features {
     /// Reads this machine: /proc/cpuinfo and /proc/self/status.
@@ -67,6 +77,7 @@ impl Features {
             cap_eff: cap_eff(&status),
             pkeys_exhausted: !cpu.pku
                 && crate::oracle::probe::first_pkey_alloc() == Some(-i64::from(libc::ENOSPC)),
+            dontunmap_beside_source: crate::oracle::probe::dontunmap_beside_source(),
         }
     }
 
@@ -77,8 +88,14 @@ impl Features {
         if let Some(on) = self.cpu.get(name) {
             return Some(on);
         }
-        if name == KERNEL_FACTS[0] {
-            return Some(self.pkeys_exhausted);
+        let beside = self.dontunmap_beside_source;
+        match name {
+            "pkeys_exhausted" => return Some(self.pkeys_exhausted),
+            "dontunmap_joins_source" => return beside.map(|b| b == DontunmapBesideSource::Merges),
+            "dontunmap_copy_alone" => {
+                return beside.map(|b| b == DontunmapBesideSource::MergesNothing)
+            }
+            _ => {}
         }
         let (_, bit) = CAPABILITIES.iter().find(|(n, _)| *n == name)?;
         self.cap_eff.map(|c| c & (1 << bit) != 0)
@@ -454,6 +471,13 @@ impl fmt::Display for HostConfig {
             };
             writeln!(f, "pkey_alloc        {answer}")?;
         }
+        let beside = match self.features.dontunmap_beside_source {
+            Some(DontunmapBesideSource::Merges) => "joins its source (dontunmap_joins_source)",
+            Some(DontunmapBesideSource::SkipsSource) => "joins the other neighbour only",
+            Some(DontunmapBesideSource::MergesNothing) => "joins nothing (dontunmap_copy_alone)",
+            None => "not probed",
+        };
+        writeln!(f, "DONTUNMAP copy    {beside}")?;
         for (name, _) in CAPABILITIES {
             let held = match self.features.has(name) {
                 Some(true) => "held",
@@ -497,9 +521,12 @@ mod tests {
             cpu: CpuFeatures::NONE,
             cap_eff: cap_eff("Name:\tx\nCapEff:\t0000000000804000\n"),
             pkeys_exhausted: true,
+            dontunmap_beside_source: Some(DontunmapBesideSource::MergesNothing),
         };
         assert_eq!(m.has("pkeys_exhausted"), Some(true));
         assert!(Features::knows("pkeys_exhausted"));
+        assert_eq!(m.has("dontunmap_copy_alone"), Some(true));
+        assert_eq!(m.has("dontunmap_joins_source"), Some(false));
         assert_eq!(m.has("CAP_IPC_LOCK"), Some(true));
         assert_eq!(m.has("CAP_SYS_NICE"), Some(true));
         assert_eq!(m.has("CAP_SYS_RAWIO"), Some(false));
@@ -507,6 +534,7 @@ mod tests {
         assert_eq!(m.has("CAP_NOPE"), None);
         let unknown = Features::default();
         assert_eq!(unknown.has("CAP_IPC_LOCK"), None);
+        assert_eq!(unknown.has("dontunmap_copy_alone"), None);
     }
 
     #[test]

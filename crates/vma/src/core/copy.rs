@@ -5,7 +5,7 @@ use super::anon::{anon_vma_clone, unlink_anon_vmas};
 use super::munmap::close_vma;
 use super::vmg::MergeState;
 use super::Core;
-use crate::config::PAGE_SHIFT;
+use crate::config::{DontunmapBesideSource, PAGE_SHIFT};
 use crate::env::{AllocSite, Env};
 use crate::slab::VmaId;
 
@@ -24,13 +24,16 @@ impl<E: Env> Core<'_, E> {
     /// `copy_vma`: makes `[addr, addr + len)` a copy of `src` at offset
     /// `pgoff`, merging with the neighbours there if it can. An unfaulted
     /// anonymous source takes the destination's address as its offset, so
-    /// that it can merge there. `None` on failure, with nothing changed.
+    /// that it can merge there. `beside_source` says what a copy right
+    /// beside `src` may merge with (an `MREMAP_DONTUNMAP` copy on some
+    /// builds; `Merges` everywhere else). `None` on failure, with nothing
+    /// changed.
     pub(crate) fn copy_vma(
         &mut self,
         src: VmaId,
-        addr: u64,
-        len: u64,
+        (addr, len): (u64, u64),
         mut pgoff: u64,
+        beside_source: DontunmapBesideSource,
     ) -> Option<Copied> {
         let end = addr.checked_add(len)?;
         let s = self.vma(src);
@@ -45,7 +48,19 @@ impl<E: Env> Core<'_, E> {
         vmg.prev = self.vma_prev_of(addr);
         vmg.pgoff = pgoff;
         vmg.next = self.find_vma(addr);
-        if let Some(new) = self.merge_copied_range(&mut vmg) {
+        let beside = vmg.prev == Some(src) && self.vma(src).end == addr
+            || vmg.next == Some(src) && self.vma(src).start == end;
+        let merged = match beside_source {
+            _ if !beside => self.merge_copied_range(&mut vmg),
+            DontunmapBesideSource::Merges => self.merge_copied_range(&mut vmg),
+            DontunmapBesideSource::SkipsSource => {
+                vmg.prev = vmg.prev.filter(|&p| p != src);
+                vmg.next = vmg.next.filter(|&n| n != src);
+                self.merge_copied_range(&mut vmg)
+            }
+            DontunmapBesideSource::MergesNothing => None,
+        };
+        if let Some(new) = merged {
             let n = self.vma(new);
             let src = if src_start >= n.start && src_start < n.end {
                 new

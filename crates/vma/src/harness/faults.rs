@@ -6,6 +6,7 @@
 use super::fixture::{Ctx, F};
 use super::picture::{draw, render, Names, PAGE};
 use super::Failure;
+use crate::config::DontunmapBesideSource::Merges;
 use crate::errno::Errno;
 use crate::flags::VmFlags;
 use alloc::format;
@@ -135,7 +136,7 @@ pub(crate) fn mmap_region() -> Result<(), Failure> {
 pub(crate) fn copy_vma() -> Result<(), Failure> {
     let r = each_failure("AA", |t, n| {
         t.mm.core()
-            .copy_vma(n.id('A'), 4 * PAGE, 2 * PAGE, 4)
+            .copy_vma(n.id('A'), (4 * PAGE, 2 * PAGE), 4, Merges)
             .map(|_| ())
             .ok_or(Errno::ENOMEM)
     })?;

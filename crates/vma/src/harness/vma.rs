@@ -4,13 +4,14 @@
 
 use super::fixture::{Ctx, F};
 use super::Failure;
+use crate::config::DontunmapBesideSource::Merges;
 
 pub(crate) fn copy_vma() -> Result<(), Failure> {
     let mut t = Ctx::new();
 
     //    VV  -> NN VV: copied backwards, no merge.
     let vma = t.alloc_and_link(0x3000, 0x5000, 3, F)?;
-    let copied = t.mm.core().copy_vma(vma, 0, 0x2000, 0);
+    let copied = t.mm.core().copy_vma(vma, (0, 0x2000), 0, Merges);
     t.validate()?;
     check!(copied.is_some());
     let new = copied.unwrap().new;
@@ -24,7 +25,7 @@ pub(crate) fn copy_vma() -> Result<(), Failure> {
     // VV    NN -> VV  NNNN: copied next to N, merged into it.
     let vma = t.alloc_and_link(0, 0x2000, 0, F)?;
     let next = t.alloc_and_link(0x6000, 0x8000, 6, F)?;
-    let copied = t.mm.core().copy_vma(vma, 0x4000, 0x2000, 4);
+    let copied = t.mm.core().copy_vma(vma, (0x4000, 0x2000), 4, Merges);
     t.validate()?;
     check_eq!(copied.map(|c| c.new), Some(next));
     check_eq!(

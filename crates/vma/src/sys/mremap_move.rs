@@ -6,7 +6,7 @@
 
 use super::consts::*;
 use super::mremap::Remap;
-use crate::config::PAGE_SHIFT;
+use crate::config::{DontunmapBesideSource, PAGE_SHIFT};
 use crate::core::anon::unlink_anon_vmas;
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
@@ -81,9 +81,15 @@ impl<E: Env> Mm<E> {
     fn copy_vma_and_data(&mut self, vrm: &mut Remap) -> KResult<(VmaId, Option<Errno>)> {
         let v = self.vma(vrm.vma());
         let new_pgoff = v.pgoff.wrapping_add((vrm.addr - v.start) >> PAGE_SHIFT);
+        let beside_source = if vrm.flags & MREMAP_DONTUNMAP != 0 {
+            self.config.dontunmap_beside_source
+        } else {
+            DontunmapBesideSource::Merges
+        };
+        let dest = (vrm.new_addr, vrm.new_len);
         let Some(copied) = self
             .core()
-            .copy_vma(vrm.vma(), vrm.new_addr, vrm.new_len, new_pgoff)
+            .copy_vma(vrm.vma(), dest, new_pgoff, beside_source)
         else {
             self.remap_uncharge(vrm);
             return Err(Errno::ENOMEM);

@@ -11,22 +11,104 @@ pub fn first_pkey_alloc() -> Option<i64> {
     *ANSWER.get_or_init(probe_pkey_alloc)
 }
 
-/// Forks, calls `pkey_alloc(0, 0)` in the child, and reads its answer
-/// from the exit status.
+/// Calls `pkey_alloc(0, 0)` in a child and reads its answer from the exit
+/// status.
 fn probe_pkey_alloc() -> Option<i64> {
-    // SAFETY: the child makes one raw system call and leaves with _exit,
-    // both async-signal-safe, so forking a multi-threaded process is sound.
+    match in_child(pkey_alloc_errno)? {
+        0 => Some(0),
+        e => Some(-i64::from(e)),
+    }
+}
+
+/// `pkey_alloc(0, 0)`: 0 if it gave a key, else its errno.
+fn pkey_alloc_errno() -> i32 {
+    // SAFETY: pkey_alloc takes two integers; reading this thread's errno.
+    unsafe {
+        let r = libc::syscall(libc::SYS_pkey_alloc, 0, 0);
+        if r >= 0 {
+            0
+        } else {
+            *libc::__errno_location()
+        }
+    }
+}
+
+/// What an `MREMAP_DONTUNMAP` copy placed right beside its source merges
+/// with on this kernel (see [`vma::DontunmapBesideSource`]); `None` if the
+/// probe could not run. Asked once per process.
+pub fn dontunmap_beside_source() -> Option<vma::DontunmapBesideSource> {
+    static ANSWER: std::sync::OnceLock<Option<vma::DontunmapBesideSource>> =
+        std::sync::OnceLock::new();
+    *ANSWER.get_or_init(|| {
+        use vma::DontunmapBesideSource::*;
+        match in_child(dontunmap_layout) {
+            Some(10) => Some(Merges),
+            Some(11) => Some(SkipsSource),
+            Some(12) => Some(MergesNothing),
+            _ => None,
+        }
+    })
+}
+
+/// In a fresh reservation of 13 pages (all `PROT_NONE`, so nothing outside
+/// can join): a source `S` at pages 1..8 and a compatible VMA `N` at
+/// 10..12, both fresh private anonymous memory; then `S`'s tail 6..8 moved
+/// with `MREMAP_DONTUNMAP` to 8..10, between them. Exit code 10 if 1..12 is
+/// one VMA (the copy joined both), 11 if 8..12 is (it joined `N` only), 12
+/// if 8..10 stands alone, 1 if a call failed.
+fn dontunmap_layout() -> i32 {
+    const P: usize = 4096;
+    let rw = libc::PROT_READ | libc::PROT_WRITE;
+    let anon = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
+    // SAFETY: raw mmap/mremap calls on a reservation this child owns; no
+    // memory is touched through the returned addresses.
+    unsafe {
+        let base = libc::mmap(std::ptr::null_mut(), 13 * P, libc::PROT_NONE, anon, -1, 0);
+        if base == libc::MAP_FAILED {
+            return 1;
+        }
+        let at = |page: usize| (base as usize + page * P) as *mut libc::c_void;
+        let fixed = anon | libc::MAP_FIXED;
+        if libc::mmap(at(1), 7 * P, rw, fixed, -1, 0) != at(1)
+            || libc::mmap(at(10), 2 * P, rw, fixed, -1, 0) != at(10)
+        {
+            return 1;
+        }
+        let flags = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED | libc::MREMAP_DONTUNMAP;
+        if libc::mremap(at(6), 2 * P, 2 * P, flags, at(8)) != at(8) {
+            return 1;
+        }
+        // Growing a range in place that spans more than one VMA fails with
+        // EFAULT; within one VMA it fails with ENOMEM here (there is no room
+        // to grow), and changes nothing either way.
+        let one_vma = |page: usize, pages: usize| {
+            let r = libc::mremap(at(page), pages * P, (pages + 1) * P, 0);
+            r == libc::MAP_FAILED && *libc::__errno_location() == libc::ENOMEM
+        };
+        if one_vma(1, 11) {
+            10
+        } else if one_vma(8, 4) {
+            11
+        } else if one_vma(8, 2) {
+            12
+        } else {
+            1
+        }
+    }
+}
+
+/// Runs `f` in a forked child and returns its exit code; `None` if the
+/// child could not be made or did not exit normally. `f` must make only
+/// async-signal-safe calls (the parent may have threads).
+fn in_child(f: fn() -> i32) -> Option<i32> {
+    // SAFETY: see the contract above; the child leaves with _exit.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return None;
     }
     if pid == 0 {
-        // SAFETY: pkey_alloc takes two integers; _exit never returns.
-        unsafe {
-            let r = libc::syscall(libc::SYS_pkey_alloc, 0, 0);
-            let code = if r >= 0 { 0 } else { *libc::__errno_location() };
-            libc::_exit(code.clamp(0, 255));
-        }
+        // SAFETY: _exit never returns.
+        unsafe { libc::_exit(f().clamp(0, 255)) }
     }
     let mut status = 0;
     loop {
@@ -40,11 +122,5 @@ fn probe_pkey_alloc() -> Option<i64> {
             return None;
         }
     }
-    if !libc::WIFEXITED(status) {
-        return None;
-    }
-    match libc::WEXITSTATUS(status) {
-        0 => Some(0),
-        e => Some(-i64::from(e)),
-    }
+    libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status))
 }

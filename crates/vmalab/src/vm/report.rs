@@ -7,6 +7,14 @@ use anyhow::{bail, Context};
 
 use crate::host::{release_version, HostConfig, Rlimit};
 use vma::config::HugePool;
+use vma::DontunmapBesideSource;
+
+/// How the report spells each answer of the DONTUNMAP merge probe.
+const BESIDE_SOURCE: [(DontunmapBesideSource, &str); 3] = [
+    (DontunmapBesideSource::Merges, "merges"),
+    (DontunmapBesideSource::SkipsSource, "skips-source"),
+    (DontunmapBesideSource::MergesNothing, "merges-nothing"),
+];
 
 /// `HostConfig` as report lines.
 pub fn encode(h: &HostConfig) -> String {
@@ -44,6 +52,14 @@ pub fn encode(h: &HostConfig) -> String {
     line(
         "pkeys_exhausted",
         u8::from(h.features.pkeys_exhausted).to_string(),
+    );
+    line(
+        "dontunmap_beside_source",
+        BESIDE_SOURCE
+            .iter()
+            .find(|(b, _)| Some(*b) == h.features.dontunmap_beside_source)
+            .map_or("-", |(_, name)| name)
+            .into(),
     );
     line("mem_total", opt(h.mem_total));
     line("swap_total", opt(h.swap_total));
@@ -110,6 +126,12 @@ pub fn decode(text: &str) -> anyhow::Result<HostConfig> {
             }
             "cap_eff" => h.features.cap_eff = num(value)?,
             "pkeys_exhausted" => h.features.pkeys_exhausted = value == "1",
+            "dontunmap_beside_source" => {
+                h.features.dontunmap_beside_source = BESIDE_SOURCE
+                    .iter()
+                    .find(|(_, name)| *name == value)
+                    .map(|(b, _)| *b)
+            }
             "mem_total" => h.mem_total = num(value)?,
             "swap_total" => h.swap_total = num(value)?,
             "nr_hugepages" => h.nr_hugepages = num(value)?,
