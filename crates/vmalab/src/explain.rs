@@ -6,6 +6,7 @@
 //! ([`vma::Mm::merge_verdict`]), in words, naming the kernel function
 //! whose rule decided it.
 
+use std::borrow::Borrow;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -55,8 +56,10 @@ fn looks_like_maps(line: &str) -> bool {
 }
 
 /// An address space to explain, with what is needed to name its VMAs.
-pub struct Space {
-    pub mm: Mm,
+/// It owns its `Mm` or, for a glance at one that lives elsewhere (a trace
+/// being replayed), borrows it.
+pub struct Space<M: Borrow<Mm> = Mm> {
+    pub mm: M,
     /// What it is: `scenario X after step N (L12 mprotect ...)`.
     pub title: String,
     /// A scenario's window (VMAs are named by window page).
@@ -65,14 +68,19 @@ pub struct Space {
     pub snapshot: Option<Snapshot>,
 }
 
-impl Space {
+impl<M: Borrow<Mm>> Space<M> {
+    /// The address space.
+    fn mm(&self) -> &Mm {
+        self.mm.borrow()
+    }
+
     /// One VMA in words.
     pub fn label(&self, id: VmaId) -> String {
-        let Some(v) = self.mm.get(id) else {
+        let Some(v) = self.mm().get(id) else {
             return format!("{id:?}");
         };
         if let Some(w) = &self.window {
-            let e = self.mm.map_entry(v);
+            let e = self.mm().map_entry(v);
             let perms = std::str::from_utf8(&e.perms).unwrap_or("????");
             let page = |a: u64| (a as i128 - w.base as i128) / w.page_size as i128;
             let name = if e.name.is_empty() {
@@ -86,13 +94,13 @@ impl Space {
             .snapshot
             .as_ref()
             .and_then(|s| crate::maps_cmd::snap_name(s, v.start));
-        crate::maps_cmd::describe(&self.mm, id, name)
+        crate::maps_cmd::describe(self.mm(), id, name)
     }
 
     /// The name a VMA shows in maps (a snapshot's own name where it has
     /// one: the model does not know `[vdso]`).
     pub fn name(&self, id: VmaId) -> String {
-        let Some(v) = self.mm.get(id) else {
+        let Some(v) = self.mm().get(id) else {
             return String::new();
         };
         if let Some(n) = self
@@ -102,7 +110,7 @@ impl Space {
         {
             return n.to_string();
         }
-        self.mm.map_entry(v).name
+        self.mm().map_entry(v).name
     }
 
     /// A verdict in words.

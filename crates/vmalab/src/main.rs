@@ -246,7 +246,8 @@ enum Cmd {
     },
     /// Draw an address space as a self-contained SVG or HTML page: VMAs
     /// coloured by permissions, labelled, merge-blocking boundaries marked
-    /// with their verdict; a scenario as a timeline, one row per step.
+    /// with their verdict; a scenario as a timeline, one row per step; a
+    /// trace as one, a row per call that changed a layout.
     Render {
         /// A scenario, a vmalab trace, or a maps/smaps snapshot.
         input: PathBuf,

@@ -5,14 +5,17 @@
 //! not merge is marked with the verdict of the model's merge rules.
 //!
 //! A scenario is drawn as a timeline: one row per step, its window to
-//! scale, so splits and merges show from row to row. A snapshot or a trace
-//! is drawn as a flow of VMAs over lines, each VMA's width growing with the
+//! scale, so splits and merges show from row to row. A trace is a timeline
+//! too: one row per call that changed a layout, showing the VMAs around the
+//! change. A snapshot, and each row of a trace, is drawn as a flow of VMAs
+//! over lines, each VMA's width growing with the
 //! logarithm of its size and each hole drawn as a short hatched spacer
 //! (an address space spans 128 TiB; its VMAs are pages). The file is
 //! self-contained: no fonts, scripts or styles from anywhere else. The
 //! HTML form adds hover details, zoom, and a self-check that a browser
 //! fills in (which VMAs it laid out, and what it found at their centres).
 
+use std::borrow::Borrow;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -104,8 +107,8 @@ fn class_of(v: &MergeVerdict) -> &'static str {
 
 /// The row of one address space: its VMAs within `range` (all if `None`)
 /// and its merge-blocking boundaries.
-pub fn row_of(space: &Space, label: String, range: Option<(u64, u64)>) -> Row {
-    let mm: &Mm = &space.mm;
+pub fn row_of<M: Borrow<Mm>>(space: &Space<M>, label: String, range: Option<(u64, u64)>) -> Row {
+    let mm: &Mm = space.mm.borrow();
     let inside = |s: u64, e: u64| range.is_none_or(|(lo, hi)| s < hi && e > lo);
     let mut row = Row {
         label,
@@ -193,6 +196,7 @@ pub fn picture(path: &Path, at: Option<u64>) -> anyhow::Result<Picture> {
                 linear,
             })
         }
+        Input::Trace(path) => trace_timeline(&path, at),
         input => {
             let space = crate::explain::load(input, at)?;
             let row = row_of(&space, String::new(), None);
@@ -203,6 +207,89 @@ pub fn picture(path: &Path, at: Option<u64>) -> anyhow::Result<Picture> {
             })
         }
     }
+}
+
+/// The most rows a trace's timeline draws: past it the page would be too
+/// long to read (the title says how many changes were left out).
+const MAX_TRACE_ROWS: usize = 400;
+
+/// One VMA of a layout, as far as a change to it shows.
+type VmaKey = (u64, u64, u64, u64);
+
+/// A trace drawn as a timeline (up to call `at`): one row per call that
+/// changed its address space's layout, showing the VMAs the call created,
+/// removed or reshaped and one neighbour on each side, labelled with the
+/// call and the address space that made it.
+fn trace_timeline(path: &Path, at: Option<u64>) -> anyhow::Result<Picture> {
+    let mut before: std::collections::HashMap<usize, Vec<VmaKey>> = Default::default();
+    let mut rows = Vec::new();
+    let mut changes = 0usize;
+    crate::shadow::trace::replay_each(path, at, &mut |r| {
+        let now: Vec<VmaKey> =
+            r.mm.vmas()
+                .map(|(_, v)| (v.start, v.end, v.flags.0, v.pgoff))
+                .collect();
+        let old = before.insert(r.space, now.clone());
+        let Some((lo, hi)) = changed_span(old.as_deref().unwrap_or_default(), &now) else {
+            return;
+        };
+        // The layout before a space's first call is not in the trace: that
+        // row draws the whole space as the call left it.
+        let first = if old.is_none() { ", first seen" } else { "" };
+        changes += 1;
+        if rows.len() < MAX_TRACE_ROWS {
+            let space = Space {
+                mm: r.mm,
+                title: String::new(),
+                window: None,
+                snapshot: None,
+            };
+            let label = format!("call {} (space {}{first}): {}", r.number, r.space, r.call);
+            rows.push(row_of(&space, label, Some(widen(r.mm, lo, hi))));
+        }
+    })?;
+    if rows.is_empty() {
+        bail!("{}: no call of the trace changed a layout", path.display());
+    }
+    let shown = if changes > rows.len() {
+        format!(" (the first {} of {changes} changes)", rows.len())
+    } else {
+        String::new()
+    };
+    Ok(Picture {
+        title: format!("trace {}{shown}", path.display()),
+        rows,
+        linear: None,
+    })
+}
+
+/// The span `[lo, hi)` of the VMAs that differ between two layouts (sorted
+/// by start), `None` if they are the same.
+fn changed_span(old: &[VmaKey], now: &[VmaKey]) -> Option<(u64, u64)> {
+    let only_in = |a: &[VmaKey], b: &[VmaKey]| -> Vec<VmaKey> {
+        a.iter()
+            .filter(|k| b.binary_search(k).is_err())
+            .copied()
+            .collect()
+    };
+    let diff: Vec<VmaKey> = [only_in(old, now), only_in(now, old)].concat();
+    let lo = diff.iter().map(|k| k.0).min()?;
+    let hi = diff.iter().map(|k| k.1).max()?;
+    Some((lo, hi))
+}
+
+/// `[lo, hi)` grown to take in the VMA just below and the one just above.
+fn widen(mm: &Mm, lo: u64, hi: u64) -> (u64, u64) {
+    let below = mm
+        .vmas()
+        .take_while(|(_, v)| v.start < lo)
+        .last()
+        .map_or(lo, |(_, v)| v.start.min(lo));
+    let above = mm
+        .vmas()
+        .find(|(_, v)| v.end > hi)
+        .map_or(hi, |(_, v)| v.end.max(hi));
+    (below, above)
 }
 
 fn esc(s: &str) -> String {
@@ -407,6 +494,16 @@ fn draw(p: &Picture, html: bool) -> (String, Vec<String>) {
         None => {
             let mut y = LEGEND + 10.0;
             for row in &p.rows {
+                if !row.label.is_empty() {
+                    // A timeline's row names its call above its VMAs.
+                    let _ = writeln!(
+                        w.out,
+                        "<text class=\"rowlabel\" x=\"4\" y=\"{:.1}\" font-size=\"11\">{}</text>",
+                        y + 12.0,
+                        esc(&fit(&row.label, WIDTH - 8.0).unwrap_or_default())
+                    );
+                    y += 18.0;
+                }
                 y = flow_row(&mut w, row, y) + LINE;
             }
             height = y;

@@ -114,6 +114,34 @@ fn a_recorded_run_replays_to_the_same_results_and_layouts() {
     assert_eq!(r.mismatches, 0);
     assert_eq!(r.calls, s.calls_checked);
     assert_eq!(r.spaces, 2);
+    // The trace as a timeline: a row per call that changed a layout, each
+    // naming its call; the scenario's mprotect split and the child's munmap
+    // are among them, and a call that changes nothing (MADV_DONTNEED) is not.
+    let page = dir.join("run.svg");
+    let render = std::process::Command::new(env!("CARGO_BIN_EXE_vmalab"))
+        .args([
+            "render",
+            trace.to_str().unwrap(),
+            "-o",
+            page.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(render.status.success(), "{render:?}");
+    let svg = std::fs::read_to_string(&page).unwrap();
+    let rows: Vec<&str> = svg
+        .lines()
+        .filter(|l| l.contains("class=\"rowlabel\""))
+        .collect();
+    assert!(rows.len() >= 5, "{rows:#?}");
+    assert!(rows.iter().all(|l| l.contains(">call ")), "{rows:#?}");
+    assert!(rows.iter().any(|l| l.contains("mprotect(")), "{rows:#?}");
+    assert!(
+        rows.iter()
+            .any(|l| l.contains("(space 1") && l.contains("munmap(")),
+        "{rows:#?}"
+    );
+    assert!(!rows.iter().any(|l| l.contains("madvise(")), "{rows:#?}");
     // A damaged trace is an error naming the file and line, not a panic.
     let text = std::fs::read_to_string(&trace).unwrap();
     let damaged = dir.join("damaged.trace");

@@ -172,7 +172,7 @@ struct Replayer {
 
 /// Replays a trace file on the model; errors name the file and line.
 pub fn replay(path: &Path, opts: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
-    let end = replay_to(path, opts, false)?;
+    let end = replay_to(path, opts, false, &mut |_| {})?;
     if let (Some(space), Some(mut r)) = (end.stopped_in, end.replayer) {
         print!("{}", r.space(space)?.maps());
         return Ok(r.summary);
@@ -183,7 +183,7 @@ pub fn replay(path: &Path, opts: &ReplayOptions) -> anyhow::Result<ReplaySummary
 /// The address space that made the last call replayed (the `until`th,
 /// or the trace's last), without printing anything.
 pub fn replay_space(path: &Path, until: Option<u64>) -> anyhow::Result<Mm> {
-    let end = replay_to(path, &ReplayOptions { until }, true)?;
+    let end = replay_to(path, &ReplayOptions { until }, true, &mut |_| {})?;
     let space = end
         .stopped_in
         .or(end.last_space)
@@ -191,6 +191,28 @@ pub fn replay_space(path: &Path, until: Option<u64>) -> anyhow::Result<Mm> {
     end.replayer
         .and_then(|mut r| r.spaces.get_mut(space)?.take())
         .ok_or_else(|| anyhow::anyhow!("{}: address space {space} is gone", path.display()))
+}
+
+/// One call of a trace, just replayed.
+pub struct Replayed<'a> {
+    /// The call's number in the trace, from 1.
+    pub number: u64,
+    /// The address space (process) that made it, numbered as the trace does.
+    pub space: usize,
+    /// The call.
+    pub call: &'a Call,
+    /// Its address space after it.
+    pub mm: &'a Mm,
+}
+
+/// Replays a trace quietly up to call `until` (or its end), showing each
+/// call and the address space after it to `each`.
+pub fn replay_each(
+    path: &Path,
+    until: Option<u64>,
+    each: &mut dyn FnMut(Replayed<'_>),
+) -> anyhow::Result<()> {
+    replay_to(path, &ReplayOptions { until }, true, each).map(|_| ())
 }
 
 /// Where a replay stopped.
@@ -203,7 +225,12 @@ struct ReplayEnd {
     last_space: Option<usize>,
 }
 
-fn replay_to(path: &Path, opts: &ReplayOptions, quiet: bool) -> anyhow::Result<ReplayEnd> {
+fn replay_to(
+    path: &Path,
+    opts: &ReplayOptions,
+    quiet: bool,
+    each: &mut dyn FnMut(Replayed<'_>),
+) -> anyhow::Result<ReplayEnd> {
     let f = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
     let mut lines = std::io::BufReader::new(f).lines().enumerate();
     let mut next = || -> anyhow::Result<Option<(usize, String)>> {
@@ -335,6 +362,12 @@ fn replay_to(path: &Path, opts: &ReplayOptions, quiet: bool) -> anyhow::Result<R
                 rp.summary.calls += 1;
                 rp.call(space, &call, file.as_ref(), recorded, &kernel, n)?;
                 last_space = Some(space);
+                each(Replayed {
+                    number: rp.summary.calls,
+                    space,
+                    call: &call,
+                    mm: rp.space(space).with_context(|| at(n))?,
+                });
                 if opts.until == Some(rp.summary.calls) {
                     return Ok(ReplayEnd {
                         summary: rp.summary.clone(),
