@@ -411,10 +411,11 @@ fn main() -> ExitCode {
             match vmalab::shadow::shadow(&opts) {
                 Ok(s) => {
                     eprintln!(
-                        "shadow: {} address spaces, {} calls checked, {} taken from the kernel, \
-                         peak {} VMAs, {} divergences; exit status {}",
+                        "shadow: {} address spaces, {} calls checked ({} with VmFlags), \
+                         {} taken from the kernel, peak {} VMAs, {} divergences; exit status {}",
                         s.programs,
                         s.calls_checked,
+                        s.calls_with_flags,
                         s.calls_resynced,
                         s.peak_vmas,
                         s.divergences,

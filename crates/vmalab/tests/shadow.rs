@@ -68,6 +68,18 @@ fn a_planted_model_bug_is_caught() {
     assert!(s.divergences >= 1, "{s:?}");
 }
 
+/// A bug only VmFlags show (a lock that is not taken) is caught too: an
+/// mlock is always compared through smaps, not only through maps.
+#[test]
+fn a_planted_bug_in_hidden_flags_is_caught() {
+    let Some(s) = runner_on(SCENARIO, Some(PlantedBug::MlockLocksNothing)) else {
+        return;
+    };
+    assert_eq!(s.divergences, 1, "{s:?}");
+    assert!(s.calls_with_flags >= 2, "{s:?}");
+    assert!(s.calls_with_flags < s.calls_checked, "{s:?}");
+}
+
 #[test]
 fn the_shell_and_its_children_agree_and_the_exit_status_passes_through() {
     let opts = ShadowOptions {

@@ -184,6 +184,9 @@ impl Machine for Model<'_> {
     }
 
     fn mlock(&mut self, addr: u64, len: u64) -> Reply {
+        if self.opts.plant == Some(PlantedBug::MlockLocksNothing) {
+            return Ok(0);
+        }
         self.mm(|mm| mm.mlock(addr, len))
     }
 

@@ -35,6 +35,8 @@ pub struct ModelTrace {
 pub enum PlantedBug {
     /// `mprotect` loses `PROT_EXEC`.
     MprotectDropsExec,
+    /// `mlock` succeeds without locking: only VmFlags (`lo`) show it.
+    MlockLocksNothing,
 }
 
 /// How to run the model.

@@ -4,6 +4,10 @@
 
 use std::fmt;
 
+use vma::sys::consts::{
+    MADV_COLD, MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE, MADV_PAGEOUT, MADV_POPULATE_READ,
+    MADV_POPULATE_WRITE, MADV_REMOVE, MADV_WILLNEED,
+};
 use vma::{Errno, File, Mm};
 
 /// x86-64 system call numbers.
@@ -204,6 +208,34 @@ impl Call {
             Call::Brk { .. } | Call::Mlockall { .. } | Call::Munlockall | Call::Unmodelled(_) => {
                 Vec::new()
             }
+        }
+    }
+
+    /// Whether the call may change VmFlags that /proc/PID/maps does not
+    /// show (beyond the permissions): locking, sealing, madvise's flag
+    /// advice, mremap's moves. After such a call the comparison reads
+    /// smaps; after the others maps is enough for the call's own effect
+    /// (mmap, munmap and mprotect change ranges and permissions, and
+    /// VM_ACCOUNT, which the periodic full comparison covers).
+    pub fn changes_hidden_flags(&self) -> bool {
+        match *self {
+            Call::Mmap { .. } | Call::Munmap { .. } | Call::Mprotect { .. } | Call::Brk { .. } => {
+                false
+            }
+            // These change pages, not flags.
+            Call::Madvise { advice, .. } => !matches!(
+                advice,
+                MADV_DONTNEED
+                    | MADV_DONTNEED_LOCKED
+                    | MADV_FREE
+                    | MADV_REMOVE
+                    | MADV_WILLNEED
+                    | MADV_COLD
+                    | MADV_PAGEOUT
+                    | MADV_POPULATE_READ
+                    | MADV_POPULATE_WRITE
+            ),
+            _ => true,
         }
     }
 

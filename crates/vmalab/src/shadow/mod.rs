@@ -3,7 +3,11 @@
 //! model address space beside each of its processes. At exec the model is
 //! seeded from /proc/PID/smaps; at every memory system call the call is
 //! applied to the model too, and the result and the whole address space
-//! are compared with the kernel's.
+//! are compared with the kernel's. The comparison reads /proc/PID/maps
+//! (ranges, permissions, offsets, files, names), and smaps, VmFlags
+//! included, after every call that may change flags maps does not show
+//! and at least every `MAPS_ONLY_RUN` calls: smaps walks every page table
+//! of the process and was most of shadowing's cost.
 //!
 //! Faults are invisible to ptrace but decide merges (a faulted VMA has an
 //! `anon_vma`), so before each call the pages of the VMAs it touches are
@@ -39,7 +43,7 @@ use vma::{Access, Mm, SeedProcess, SeedVma, VmFlags};
 
 use call::{show_result, Call, Raw};
 use files::Files;
-use procfs::{snapshot, KernelVma, Pagemap};
+use procfs::{snapshot, snapshot_maps, KernelVma, Pagemap};
 
 /// Options of `vmalab shadow`.
 #[derive(Clone, Debug, Default)]
@@ -67,6 +71,9 @@ pub struct ShadowSummary {
     pub calls_checked: u64,
     /// Calls not modelled one by one (the layout was taken from the kernel).
     pub calls_resynced: u64,
+    /// Of the calls checked, those compared through smaps, VmFlags
+    /// included (the others through maps; see `MAPS_ONLY_RUN`).
+    pub calls_with_flags: u64,
     /// The most VMAs one address space had.
     pub peak_vmas: usize,
     pub divergences: u64,
@@ -78,7 +85,17 @@ pub struct ShadowSummary {
 struct Model {
     mm: Mm,
     pid: i32,
+    /// Calls compared through maps alone since smaps was last read.
+    since_full: u32,
 }
+
+/// At most this many calls in a row are compared through /proc/PID/maps
+/// alone (ranges, permissions, offsets, files, names); the next one reads
+/// smaps and compares VmFlags too. Calls that may change flags maps does
+/// not show always read smaps (see `Call::changes_hidden_flags`), so only
+/// a hidden flag wrongly set by mmap, munmap, mprotect or brk (such as
+/// VM_ACCOUNT) can be reported up to this many calls late.
+const MAPS_ONLY_RUN: u32 = 16;
 
 /// The break the kernel last reported for a process, which a snapshot
 /// cannot show (it need not be page aligned); keyed by model.
@@ -208,7 +225,11 @@ impl Shadow {
     fn new_model(&mut self, pid: i32) -> anyhow::Result<usize> {
         let mm = self.seeded(self.models.len(), pid, None)?;
         self.summary.programs += 1;
-        self.models.push(Some(Model { mm, pid }));
+        self.models.push(Some(Model {
+            mm,
+            pid,
+            since_full: 0,
+        }));
         Ok(self.models.len() - 1)
     }
 
@@ -389,7 +410,11 @@ impl Shadow {
                     let _ = r.fork(self.models.len(), parent_model);
                 }
                 self.summary.programs += 1;
-                self.models.push(Some(Model { mm, pid: child }));
+                self.models.push(Some(Model {
+                    mm,
+                    pid: child,
+                    since_full: 0,
+                }));
                 self.models.len() - 1
             }
             Err(_) => match self.seeded(
@@ -398,7 +423,11 @@ impl Shadow {
                 self.breaks.get(&parent_model).copied(),
             ) {
                 Ok(mm) => {
-                    self.models.push(Some(Model { mm, pid: child }));
+                    self.models.push(Some(Model {
+                        mm,
+                        pid: child,
+                        since_full: 0,
+                    }));
                     self.models.len() - 1
                 }
                 Err(_) => parent_model,
@@ -519,16 +548,31 @@ impl Shadow {
         if let Call::Brk { .. } = call {
             self.breaks.insert(model, kernel as u64);
         }
-        let Ok(snap) = snapshot(tid) else {
+        // Smaps costs a page-table walk of the whole process; maps does not.
+        let full = self.recorder.is_some()
+            || call.changes_hidden_flags()
+            || m.since_full + 1 >= MAPS_ONLY_RUN;
+        let read = if full { snapshot } else { snapshot_maps };
+        let Ok(snap) = read(tid) else {
             return;
         };
+        if full {
+            m.since_full = 0;
+            self.summary.calls_with_flags += 1;
+        } else {
+            m.since_full += 1;
+        }
         let task_size = self.config.task_size;
         let kernel_vmas: Vec<&KernelVma> = snap.iter().filter(|v| v.is_user(task_size)).collect();
         grow_stack_like(&mut m.mm, &kernel_vmas);
         self.summary.peak_vmas = self.summary.peak_vmas.max(m.mm.map_count());
         let kernel_lines: Vec<String> = kernel_vmas.iter().map(|v| kernel_line(v)).collect();
         let files = &mut self.files;
-        let model_lines = layout_lines(&m.mm, &kernel_lines, &mut |f, seen| files.key_of(f, seen));
+        let mut model_lines =
+            layout_lines(&m.mm, &kernel_lines, &mut |f, seen| files.key_of(f, seen));
+        if !full {
+            model_lines.iter_mut().for_each(|l| drop_flags(l));
+        }
         if let Some(r) = &mut self.recorder {
             let _ = r.call(model, raw, file.as_ref(), kernel, &kernel_lines);
         }
@@ -591,6 +635,14 @@ fn plant(bug: Option<crate::model::PlantedBug>, call: Call) -> Call {
             prot: prot & !vma::sys::consts::PROT_EXEC,
             pkey,
         },
+        // An mlock of nothing changes nothing.
+        (Some(crate::model::PlantedBug::MlockLocksNothing), Call::Mlock { addr, .. }) => {
+            Call::Mlock {
+                addr,
+                len: 0,
+                flags: 0,
+            }
+        }
         _ => call,
     }
 }
@@ -686,6 +738,15 @@ fn kernel_line(v: &KernelVma) -> String {
         v.offset,
         v.flags.join(" ")
     )
+}
+
+/// A comparison line with its VmFlags left out (`[]`), as a line from
+/// /proc/PID/maps reads.
+fn drop_flags(line: &mut String) {
+    if let Some(at) = line.rfind(" [") {
+        line.truncate(at);
+        line.push_str(" []");
+    }
 }
 
 /// The model's VMAs as comparison lines (the form of [`kernel_line`]),
