@@ -571,7 +571,7 @@ impl Shadow {
         let mut model_lines =
             layout_lines(&m.mm, &kernel_lines, &mut |f, seen| files.key_of(f, seen));
         if !full {
-            model_lines.iter_mut().for_each(|l| drop_flags(l));
+            model_lines.iter_mut().for_each(drop_flags);
         }
         if let Some(r) = &mut self.recorder {
             let _ = r.call(model, raw, file.as_ref(), kernel, &kernel_lines);
