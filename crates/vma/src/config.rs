@@ -362,6 +362,32 @@ impl Config {
         !self.since(6, 17, 0) || self.since(7, 0, 0)
     }
 
+    /// The memfd seals `F_ADD_SEALS` accepts: `F_SEAL_EXEC` since 6.3
+    /// ("mm/memfd: add F_SEAL_EXEC"); an unknown seal is EINVAL.
+    pub fn memfd_seals(&self) -> u32 {
+        use crate::sys::consts::{F_ALL_SEALS, F_SEAL_EXEC};
+        if self.since(6, 3, 0) {
+            F_ALL_SEALS
+        } else {
+            F_ALL_SEALS & !F_SEAL_EXEC
+        }
+    }
+
+    /// `do_mmap` checks a memfd's write seals before it changes anything
+    /// (`memfd_check_seals_mmap`, "mm: reinstate ability to map
+    /// write-sealed memfd mappings read-only", 6.13, backported to 6.12
+    /// stable): a shared writable mapping is EPERM, a shared read-only
+    /// one loses `VM_MAYWRITE`. Before, `shmem_mmap` applied the same rule
+    /// from `mmap_region` -- after a `MAP_FIXED` mapping had unmapped what
+    /// it replaced, and not at all when the new range merged into a
+    /// neighbour -- as 6.1 stable does since the series was backported
+    /// there in 2025. Measured: 6.1.158 (`shmem_mmap`), 6.12.118, 6.18 and
+    /// 7.2 (`do_mmap`). Not modelled: sublevels before those backports,
+    /// where `F_SEAL_WRITE` refused shared read-only mappings too.
+    pub fn memfd_seals_checked_in_do_mmap_6_12(&self) -> bool {
+        self.since(6, 12, 0)
+    }
+
     /// Whether this kernel is `major.minor.patch` or newer.
     fn since(&self, major: u16, minor: u16, patch: u16) -> bool {
         self.version >= KernelVersion(major, minor, patch)
@@ -510,14 +536,22 @@ mod tests {
                 c.mremap_multi_vma_6_17(),
                 c.uffd_refuses_droppable_6_17(),
                 c.maybe_guard_6_18_37(),
+                c.memfd_seals_checked_in_do_mmap_6_12(),
             ]
         };
         let count = |v| on(v).iter().filter(|&&b| b).count();
         assert_eq!(count(KernelVersion(6, 1, 158)), 0);
-        assert_eq!(count(KernelVersion(6, 12, 118)), 7);
-        assert_eq!(count(KernelVersion(6, 18, 36)), 12);
-        assert_eq!(count(KernelVersion(6, 18, 44)), 13);
-        assert_eq!(count(KernelVersion(7, 2, 13)), 13);
+        assert_eq!(count(KernelVersion(6, 12, 118)), 8);
+        assert!(!Config::linux(KernelVersion(6, 11, 0)).memfd_seals_checked_in_do_mmap_6_12());
+        assert_eq!(count(KernelVersion(6, 18, 36)), 13);
+        assert_eq!(count(KernelVersion(6, 18, 44)), 14);
+        assert_eq!(count(KernelVersion(7, 2, 13)), 14);
+        use crate::sys::consts::F_SEAL_EXEC;
+        assert_eq!(
+            Config::linux(KernelVersion(6, 1, 0)).memfd_seals() & F_SEAL_EXEC,
+            0
+        );
+        assert_ne!(Config::default().memfd_seals() & F_SEAL_EXEC, 0);
         let c = Config::linux(KernelVersion(6, 1, 0));
         assert_eq!(c.smaps_mnemonic("lf"), "??");
         assert_eq!(Config::default().smaps_mnemonic("lf"), "lf");

@@ -4,7 +4,11 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use crate::config::{PAGE_SHIFT, PAGE_SIZE};
+use crate::errno::{Errno, KResult};
+use crate::sys::consts::*;
 
 /// Which `vm_operations_struct` callbacks a VMA has. The callbacks themselves
 /// run in the [`Env`](crate::Env); the core only needs to know which exist,
@@ -59,8 +63,12 @@ pub struct FileInner {
     pub ino: u64,
     /// Path shown in `/proc/PID/maps`.
     pub path: String,
-    /// Size in pages.
-    pub size_pages: u64,
+    /// Size in bytes; `ftruncate` and writes change it (see
+    /// [`File::size_pages`]).
+    size: AtomicU64,
+    /// The memfd seals (`F_SEAL_*`); a file that cannot be sealed holds
+    /// `F_SEAL_SEAL` from the start.
+    seals: AtomicU32,
     /// What backs the file (regular, shmem, hugetlbfs, ...).
     pub kind: FileKind,
     /// Opened for reading / writing (`FMODE_READ`, `FMODE_WRITE`).
@@ -99,7 +107,8 @@ impl File {
         File(Arc::new(FileInner {
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
             path: String::from(path),
-            size_pages,
+            size: AtomicU64::new(size_pages.saturating_mul(PAGE_SIZE)),
+            seals: AtomicU32::new(F_SEAL_SEAL),
             kind,
             readable,
             writable,
@@ -171,6 +180,152 @@ impl File {
     /// The file's shared description.
     pub fn inner(&self) -> &FileInner {
         &self.0
+    }
+
+    /// This file, `bytes` long (a size that is not a whole number of
+    /// pages ends inside its last page).
+    pub fn with_size_bytes(self, bytes: u64) -> File {
+        self.0.size.store(bytes, Ordering::Relaxed);
+        self
+    }
+
+    /// This file, open to seals (a memfd made with `MFD_ALLOW_SEALING`).
+    pub fn sealable(self) -> File {
+        self.0.seals.store(0, Ordering::Relaxed);
+        self
+    }
+
+    /// The size in bytes.
+    pub fn size_bytes(&self) -> u64 {
+        self.0.size.load(Ordering::Relaxed)
+    }
+
+    /// The size in pages, the last one partial: a page at or past it is
+    /// beyond the end of the file (SIGBUS).
+    pub fn size_pages(&self) -> u64 {
+        self.size_bytes().div_ceil(PAGE_SIZE)
+    }
+
+    /// The memfd seals (`F_SEAL_*`).
+    pub fn seals(&self) -> u32 {
+        self.0.seals.load(Ordering::Relaxed)
+    }
+
+    /// Sealed against writes, now (`F_SEAL_WRITE`) or for what comes
+    /// (`F_SEAL_FUTURE_WRITE`): `is_write_sealed`.
+    pub fn is_write_sealed(&self) -> bool {
+        self.seals() & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0
+    }
+
+    /// Whether the file can carry seals at all (shmem: a memfd).
+    fn takes_seals(&self) -> bool {
+        self.0.kind == FileKind::Shmem && !self.0.anon_shmem
+    }
+
+    /// `ftruncate(fd, bytes)` on the file itself: the descriptor must be
+    /// open for writing (EINVAL, as `do_sys_ftruncate` says), a seal may
+    /// forbid the change (EPERM). Returns the size in pages before; the
+    /// caller then drops, in every address space, what now lies past the
+    /// end ([`Mm::file_truncated`](crate::Mm::file_truncated)).
+    pub fn truncate(&self, bytes: u64) -> KResult<u64> {
+        if !self.0.writable || bytes > i64::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        let old = self.size_bytes();
+        let seals = self.seals();
+        if (bytes < old && seals & F_SEAL_SHRINK != 0) || (bytes > old && seals & F_SEAL_GROW != 0)
+        {
+            return Err(Errno::EPERM);
+        }
+        let old_pages = self.size_pages();
+        self.0.size.store(bytes, Ordering::Relaxed);
+        Ok(old_pages)
+    }
+
+    /// `fcntl(fd, F_ADD_SEALS, seals)` (`memfd_add_seals`), with `known`
+    /// the seals this kernel has: only a descriptor open for writing adds
+    /// seals (EPERM), only known ones (EINVAL), only to a memfd (EINVAL),
+    /// never after `F_SEAL_SEAL` (EPERM), and `F_SEAL_WRITE` not while
+    /// the file is mapped shared and writable anywhere (EBUSY;
+    /// `writably_mapped`: see
+    /// [`Mm::maps_file_writably`](crate::Mm::maps_file_writably)).
+    /// `F_SEAL_EXEC` on an executable memfd (as `memfd_create` makes them
+    /// without `MFD_NOEXEC_SEAL`, by default) brings every write seal
+    /// with it, and with them that check (measured on 6.12, 6.18 and 7.2;
+    /// the first releases with the seal may have added them after it).
+    pub fn add_seals(&self, seals: u32, known: u32, writably_mapped: bool) -> KResult<()> {
+        if !self.0.writable {
+            return Err(Errno::EPERM);
+        }
+        if seals & !known != 0 || !self.takes_seals() {
+            return Err(Errno::EINVAL);
+        }
+        if self.seals() & F_SEAL_SEAL != 0 {
+            return Err(Errno::EPERM);
+        }
+        let seals = if seals & F_SEAL_EXEC != 0 {
+            seals | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE
+        } else {
+            seals
+        };
+        if seals & F_SEAL_WRITE != 0 && self.seals() & F_SEAL_WRITE == 0 && writably_mapped {
+            return Err(Errno::EBUSY);
+        }
+        self.0.seals.fetch_or(seals, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// `pwrite(fd, buf, len, off)` on the file itself: checks the
+    /// descriptor and the seals, and grows the file over the written
+    /// range. Returns the pages `[first, last)` that now exist in the
+    /// cache; the caller records them in every address space
+    /// ([`Mm::file_written`](crate::Mm::file_written)).
+    pub fn write(&self, off: u64, len: u64) -> KResult<(u64, u64)> {
+        if !self.0.writable {
+            return Err(Errno::EBADF);
+        }
+        let end = off
+            .checked_add(len)
+            .filter(|&e| e <= i64::MAX as u64)
+            .ok_or(Errno::EINVAL)?;
+        if len == 0 {
+            return Ok((0, 0));
+        }
+        if self.is_write_sealed() {
+            return Err(Errno::EPERM);
+        }
+        if end > self.size_bytes() {
+            if self.seals() & F_SEAL_GROW != 0 {
+                return Err(Errno::EPERM);
+            }
+            self.0.size.store(end, Ordering::Relaxed);
+        }
+        Ok((off >> PAGE_SHIFT, end.div_ceil(PAGE_SIZE)))
+    }
+
+    /// `fallocate(fd, mode, off, len)` with `FALLOC_FL_PUNCH_HOLE` (the
+    /// only mode modelled; it needs `FALLOC_FL_KEEP_SIZE`) on a shmem
+    /// file: returns the whole pages `[first, last)` the hole frees (a
+    /// partial page is zeroed, not freed); the caller drops them in every
+    /// address space ([`Mm::file_hole_punched`](crate::Mm::file_hole_punched)).
+    pub fn punch_hole(&self, mode: u32, off: u64, len: u64) -> KResult<(u64, u64)> {
+        if !self.0.writable {
+            return Err(Errno::EBADF);
+        }
+        let end = off.checked_add(len).filter(|&e| e <= i64::MAX as u64);
+        let Some(end) = end.filter(|_| len != 0) else {
+            return Err(Errno::EINVAL);
+        };
+        if mode != FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE || self.0.kind != FileKind::Shmem {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if self.is_write_sealed() {
+            return Err(Errno::EPERM);
+        }
+        let end = end.min(self.size_bytes().div_ceil(PAGE_SIZE) * PAGE_SIZE);
+        let first = off.div_ceil(PAGE_SIZE);
+        let last = (end >> PAGE_SHIFT).max(first);
+        Ok((first, last))
     }
 }
 

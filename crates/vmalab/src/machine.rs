@@ -89,6 +89,14 @@ pub trait Machine {
     /// Writes `value` to the sysctl at index `name` of the sysctl table
     /// (`names::SYSCTL`).
     fn sysctl(&mut self, name: u64, value: i64) -> Reply;
+    /// `ftruncate(fd, size)` on a scenario file.
+    fn ftruncate(&mut self, fd: Fd, size: u64) -> Reply;
+    /// `fcntl(fd, F_ADD_SEALS, seals)` on a scenario file.
+    fn add_seals(&mut self, fd: Fd, seals: u64) -> Reply;
+    /// `pwrite(fd, &value, 1, off)` on a scenario file: the bytes written.
+    fn pwrite(&mut self, fd: Fd, off: u64, value: u8) -> Reply;
+    /// `fallocate(fd, mode, off, len)` on a scenario file.
+    fn fallocate(&mut self, fd: Fd, mode: u64, off: u64, len: u64) -> Reply;
 }
 
 /// A resolved argument.
@@ -305,6 +313,7 @@ mod tests {
                 Param::Len(_) | Param::Int(_) | Param::Limit(_) => "1".to_string(),
                 Param::Flags(k) => k.table().first().map_or("0", |(n, _)| n).to_string(),
                 Param::Choice { yes, .. } => yes.to_string(),
+                Param::File => "f".to_string(),
                 _ => continue,
             };
             line.push(' ');
@@ -321,9 +330,11 @@ mod tests {
         let host = crate::host::HostConfig::detect();
         for spec in STEPS {
             let line = sample(spec);
-            let sc = crate::scenario::parse("t", &line).unwrap();
+            let text = format!("file f pages=2 rw sealable\n{line}");
+            let sc = crate::scenario::parse("t", &text).unwrap();
             let step = &sc.steps[0].kind;
-            let again = crate::scenario::parse("t", &step.to_string()).unwrap();
+            let again = format!("file f pages=2 rw sealable\n{step}");
+            let again = crate::scenario::parse("t", &again).unwrap();
             assert_eq!(&again.steps[0].kind, step, "{line}");
             let trace = crate::model::run_model(&sc, &host).trace;
             let out = &trace.steps[0].outcome;

@@ -152,7 +152,8 @@ impl<E: Env> Core<'_, E> {
                 let hooked = if is_file_hugepages(Some(&file)) {
                     self.hugetlbfs_mmap(&file, &vma).map(|f| flags = f)
                 } else {
-                    self.env.file_mmap(&file, &vma, &mut flags)
+                    self.shmem_seals_at_mmap(&file, &mut flags)
+                        .and_then(|()| self.env.file_mmap(&file, &vma, &mut flags))
                 };
                 if let Err(e) = hooked {
                     self.zap(map.addr, map.end);
@@ -175,6 +176,17 @@ impl<E: Env> Core<'_, E> {
         self.set.tree.store(map.addr, map.end, id);
         self.set.map_count += 1;
         Ok(id)
+    }
+
+    /// Before 6.12 a memfd's write seals were met here, once the range was
+    /// cleared, by `shmem_mmap`: the rule `do_mmap` applies since (see
+    /// `sys::mmap::check_write_seal` and
+    /// [`Config::memfd_seals_checked_in_do_mmap_6_12`](crate::Config::memfd_seals_checked_in_do_mmap_6_12)).
+    fn shmem_seals_at_mmap(&self, file: &File, flags: &mut VmFlags) -> KResult<()> {
+        if self.config.memfd_seals_checked_in_do_mmap_6_12() {
+            return Ok(());
+        }
+        crate::sys::check_write_seal(file, flags)
     }
 
     /// `__mmap_complete`: unmap what was replaced, account the new pages,

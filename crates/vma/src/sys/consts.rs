@@ -161,6 +161,29 @@ pub const MS_INVALIDATE: u32 = 2;
 /// msync: write back and wait.
 pub const MS_SYNC: u32 = 4;
 
+// fcntl(2) memfd seals (F_ADD_SEALS).
+/// No further seal may be added.
+pub const F_SEAL_SEAL: u32 = 0x1;
+/// The file may not shrink.
+pub const F_SEAL_SHRINK: u32 = 0x2;
+/// The file may not grow.
+pub const F_SEAL_GROW: u32 = 0x4;
+/// No writes, no new shared writable mappings; refused while one exists.
+pub const F_SEAL_WRITE: u32 = 0x8;
+/// As `F_SEAL_WRITE` for what comes later; existing mappings keep writing.
+pub const F_SEAL_FUTURE_WRITE: u32 = 0x10;
+/// The execute bits of the mode may not change.
+pub const F_SEAL_EXEC: u32 = 0x20;
+/// Every seal `F_ADD_SEALS` knows.
+pub const F_ALL_SEALS: u32 =
+    F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC;
+
+// fallocate(2) modes.
+/// fallocate: do not change the file size.
+pub const FALLOC_FL_KEEP_SIZE: u32 = 0x1;
+/// fallocate: free the range (needs `FALLOC_FL_KEEP_SIZE`).
+pub const FALLOC_FL_PUNCH_HOLE: u32 = 0x2;
+
 /// mlockall: lock what is mapped now.
 pub const MCL_CURRENT: u32 = 1;
 /// mlockall: lock what is mapped later (`def_flags`).

@@ -66,7 +66,7 @@ impl<E: Env> Mm<E> {
         let cow = access == Access::Write && !v.flags.contains(VmFlags::SHARED);
         if let Some(file) = &v.file {
             let page = v.pgoff.saturating_add((addr - v.start) >> PAGE_SHIFT);
-            if page >= file.inner().size_pages {
+            if page >= file.size_pages() {
                 // do_cow_fault prepares the anon_vma before it asks the file
                 // for the page, so a private write past EOF leaves the VMA
                 // with an anon_vma even though it ends in SIGBUS.
@@ -419,7 +419,7 @@ impl<E: Env> Mm<E> {
     /// if it has a file and the address exists.
     fn eof_addr(&self, vma: VmaId) -> Option<u64> {
         let v = self.vma(vma);
-        let size = v.file.as_ref()?.inner().size_pages;
+        let size = v.file.as_ref()?.size_pages();
         if v.pgoff >= size {
             return Some(v.start);
         }

@@ -360,10 +360,15 @@ impl<E: Env> Mm<E> {
         let (start, end) = (start.max(v.start), end.min(v.end));
         let first = v.pgoff + ((start - v.start) >> crate::config::PAGE_SHIFT);
         let last = v.pgoff + ((end - v.start) >> crate::config::PAGE_SHIFT);
-        let ino = v.file.as_ref().map(|f| f.inner().ino).unwrap_or_default();
-        // The hole's pages leave the file and every mapping of them.
-        self.pages.uncache(ino, first, last);
-        self.zap(start, end);
+        let Some(file) = v.file.clone() else {
+            return Err(Errno::EINVAL);
+        };
+        // A hole punched through the file (`vfs_fallocate`): its pages
+        // leave the file and every mapping that shows them.
+        if file.is_write_sealed() {
+            return Err(Errno::EPERM);
+        }
+        self.file_hole_punched(&file, first, last);
         Ok(())
     }
 

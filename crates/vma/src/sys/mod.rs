@@ -9,6 +9,7 @@ mod brk;
 pub mod consts;
 mod exec;
 mod fault;
+mod file_ops;
 mod fork;
 mod guard;
 pub(crate) mod hugetlb;
@@ -38,6 +39,7 @@ mod walk;
 
 pub use fault::{Access, Signal};
 pub use guard::GuardMap;
+pub(crate) use mmap::check_write_seal;
 pub use pages::Pages;
 pub use process::Process;
 pub use ranges::RangeSet;

@@ -32,10 +32,24 @@ struct Emitter {
 
 impl Emitter {
     fn sys(&mut self, nr: &str, args: &[u64]) -> Reply {
-        let mut a: Vec<String> = args.iter().map(|v| format!("(long){v:#x}UL")).collect();
+        self.sys_fd(nr, None, args)
+    }
+
+    /// A system call whose first argument is the descriptor `fd`.
+    fn sys_fd(&mut self, nr: &str, fd: Option<Fd>, args: &[u64]) -> Reply {
+        let mut a: Vec<String> = fd.map(fd_expr).into_iter().collect();
+        a.extend(args.iter().map(|v| format!("(long){v:#x}UL")));
         a.resize(6, "0".into());
         let _ = writeln!(self.code, "\tr = sys({nr}, {});", a.join(", "));
         Ok(0)
+    }
+}
+
+/// A descriptor argument in C: a scenario file's, or a number.
+fn fd_expr(fd: Fd) -> String {
+    match fd {
+        Fd::File(i) => format!("(long)file_fd[{i}]"),
+        Fd::Raw(n) => format!("(long){n}"),
     }
 }
 
@@ -60,10 +74,7 @@ fn c_string(s: &str) -> String {
 
 impl Machine for Emitter {
     fn mmap(&mut self, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd, off: u64) -> Reply {
-        let fd = match fd {
-            Fd::File(i) => format!("(long)file_fd[{i}]"),
-            Fd::Raw(n) => format!("(long){n}"),
-        };
+        let fd = fd_expr(fd);
         let _ = writeln!(
             self.code,
             "\tr = sys(SYS_mmap, (long){addr:#x}UL, (long){len:#x}UL, (long){prot:#x}UL, \
@@ -222,6 +233,24 @@ impl Machine for Emitter {
             "an exported program does not change the machine's sysctls".into(),
         ))
     }
+    fn ftruncate(&mut self, fd: Fd, size: u64) -> Reply {
+        self.sys_fd("SYS_ftruncate", Some(fd), &[size])
+    }
+    fn add_seals(&mut self, fd: Fd, seals: u64) -> Reply {
+        self.sys_fd("SYS_fcntl", Some(fd), &[libc::F_ADD_SEALS as u64, seals])
+    }
+    fn pwrite(&mut self, fd: Fd, off: u64, value: u8) -> Reply {
+        let _ = writeln!(
+            self.code,
+            "\t{{ static unsigned char byte = {value}; r = sys(SYS_pwrite64, {}, \
+             (long)(uintptr_t)&byte, 1L, (long){off:#x}UL, 0, 0); }}",
+            fd_expr(fd)
+        );
+        Ok(0)
+    }
+    fn fallocate(&mut self, fd: Fd, mode: u64, off: u64, len: u64) -> Reply {
+        self.sys_fd("SYS_fallocate", Some(fd), &[mode, off, len])
+    }
 }
 
 /// The name of row `value` of a lab table, or the step is refused.
@@ -333,9 +362,10 @@ pub fn program(sc: &Scenario, kernel: &KernelTrace, source: &str) -> Result<Stri
             .ok_or_else(|| format!("file {}: size does not fit", f.name))?;
         let _ = writeln!(
             out,
-            "\tmake_file({}, {size:#x}UL, {});",
+            "\tmake_file({}, {size:#x}UL, {}, {});",
             c_string(&f.name),
-            u8::from(f.writable)
+            u8::from(f.writable),
+            u8::from(f.sealable)
         );
     }
     for (step, result) in sc.steps.iter().zip(&kernel.trace.steps) {

@@ -320,12 +320,13 @@ static void open_window(uint64_t base, uint64_t pages)
 	PAGES = pages;
 }
 
-/* A scenario file: a memfd of `size` bytes, reopened read-only if asked. */
-static void make_file(const char *name, uint64_t size, int writable)
+/* A scenario file: a memfd of `size` bytes, reopened read-only if asked,
+ * open to seals if asked (MFD_ALLOW_SEALING). */
+static void make_file(const char *name, uint64_t size, int writable, int sealable)
 {
 	struct stat st;
 	char path[64];
-	int fd = (int)syscall(SYS_memfd_create, name, 0);
+	int fd = (int)syscall(SYS_memfd_create, name, sealable ? 2U : 0U);
 
 	if (fd < 0 || ftruncate(fd, (off_t)size) != 0)
 		bail("cannot create a scenario file");

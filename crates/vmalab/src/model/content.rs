@@ -26,6 +26,29 @@ pub type Byte = Option<u8>;
 #[derive(Clone, Debug, Default)]
 pub struct FileContent(BTreeMap<(u64, u64), Byte>);
 
+impl FileContent {
+    /// A byte written through the file (`pwrite`).
+    pub fn write(&mut self, ino: u64, off: u64, value: u8) {
+        self.0.insert((ino, off), Some(value));
+    }
+
+    /// Bytes `[start, end)` of file `ino` read as zero again (truncated
+    /// away, or in a punched hole).
+    pub fn clear(&mut self, ino: u64, start: u64, end: u64) {
+        if start >= end {
+            return;
+        }
+        let gone: Vec<(u64, u64)> = self
+            .0
+            .range((ino, start)..(ino, end))
+            .map(|(&k, _)| k)
+            .collect();
+        for k in gone {
+            self.0.remove(&k);
+        }
+    }
+}
+
 /// One process's private memory.
 #[derive(Clone, Debug, Default)]
 pub struct Content {

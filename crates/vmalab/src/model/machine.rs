@@ -110,6 +110,25 @@ impl<'a> Model<'a> {
         self.plain(|p, _, _| unit(f(&mut p.mm)))
     }
 
+    /// The open file a file step names (scenario files only; any other
+    /// descriptor is not open here).
+    fn file(&self, fd: Fd) -> Result<File, Outcome> {
+        match fd {
+            Fd::File(i) => self.shared.files.get(i).map(|(_, f)| f.clone()),
+            Fd::Raw(_) => None,
+        }
+        .ok_or_else(|| errno(Errno::EBADF))
+    }
+
+    /// Runs `f` on every address space of the run: a file's pages are
+    /// dropped from every process that maps it.
+    fn each_mm(&mut self, mut f: impl FnMut(&mut Mm)) {
+        for p in &mut self.ancestors {
+            f(&mut p.mm);
+        }
+        f(&mut self.proc.mm);
+    }
+
     /// The process that owns the userfaultfd.
     fn uffd_mm(&mut self) -> &mut Mm {
         let here = self.ancestors.len();
@@ -368,6 +387,48 @@ impl Machine for Model<'_> {
             .content
             .retain(|a| mm.vma_at(a).is_some_and(|v| !wiped(mm, v)));
         Ok(0)
+    }
+
+    fn ftruncate(&mut self, fd: Fd, size: u64) -> Reply {
+        let file = self.file(fd)?;
+        let old = file.truncate(size).map_err(errno)?;
+        let pages = file.size_pages();
+        if pages < old {
+            self.each_mm(|mm| mm.file_truncated(&file, pages));
+        }
+        // What lies past the new end reads as zero if the file grows again.
+        self.shared.content.clear(file.inner().ino, size, u64::MAX);
+        self.plain(|_, _, _| Ok(0))
+    }
+
+    fn add_seals(&mut self, fd: Fd, seals: u64) -> Reply {
+        let file = self.file(fd)?;
+        let seals = u32::try_from(seals).map_err(|_| errno(Errno::EINVAL))?;
+        let elsewhere = self
+            .ancestors
+            .iter()
+            .any(|p| p.mm.maps_file_writably(&file));
+        let r = self.proc.mm.add_file_seals(&file, seals, elsewhere);
+        unit(r)
+    }
+
+    fn pwrite(&mut self, fd: Fd, off: u64, value: u8) -> Reply {
+        let file = self.file(fd)?;
+        let (first, last) = file.write(off, 1).map_err(errno)?;
+        self.each_mm(|mm| mm.file_written(&file, first, last));
+        self.shared.content.write(file.inner().ino, off, value);
+        self.plain(|_, _, _| Ok(1))
+    }
+
+    fn fallocate(&mut self, fd: Fd, mode: u64, off: u64, len: u64) -> Reply {
+        let file = self.file(fd)?;
+        let mode = u32::try_from(mode).map_err(|_| errno(Errno::EOPNOTSUPP))?;
+        let (first, last) = file.punch_hole(mode, off, len).map_err(errno)?;
+        self.each_mm(|mm| mm.file_hole_punched(&file, first, last));
+        self.shared
+            .content
+            .clear(file.inner().ino, off, off.saturating_add(len));
+        self.plain(|_, _, _| Ok(0))
     }
 }
 

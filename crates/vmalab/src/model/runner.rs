@@ -75,14 +75,18 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
     let mut names = FileNames::default();
     let mut files = Vec::new();
     for f in &scenario.files {
-        let pages = (f.size.value(host.page_size).max(0) as u64).div_ceil(host.page_size);
-        let file = File::new(
+        let bytes = f.size.value(host.page_size).max(0) as u64;
+        let mut file = File::new(
             &format!("/memfd:{} (deleted)", f.name),
-            pages,
+            bytes.div_ceil(host.page_size),
             FileKind::Shmem,
             true,
             f.writable,
-        );
+        )
+        .with_size_bytes(bytes);
+        if f.sealable {
+            file = file.sealable();
+        }
         names.declared.insert(file.inner().ino, f.name.clone());
         files.push((f.name.clone(), file));
     }

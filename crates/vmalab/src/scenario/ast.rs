@@ -95,13 +95,17 @@ impl std::fmt::Display for Condition {
     }
 }
 
-/// A scenario file object: a memfd of `size` opened read-write or read-only.
+/// A scenario file object: a memfd of `size` opened read-write or
+/// read-only, sealable or not.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileDecl {
     pub name: String,
     /// File size (pages and bytes; unaligned sizes test SIGBUS past EOF).
     pub size: Amount,
     pub writable: bool,
+    /// Made with `MFD_ALLOW_SEALING` (`sealable`): it starts without
+    /// seals; otherwise it holds `F_SEAL_SEAL` and takes none.
+    pub sealable: bool,
     /// Line of the declaration (for error messages).
     pub line: usize,
 }

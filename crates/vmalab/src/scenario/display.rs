@@ -21,10 +21,11 @@ impl fmt::Display for Scenario {
         for file in &self.files {
             writeln!(
                 f,
-                "file {} pages={} {}",
+                "file {} pages={} {}{}",
                 file.name,
                 amt(&file.size),
-                if file.writable { "rw" } else { "ro" }
+                if file.writable { "rw" } else { "ro" },
+                if file.sealable { " sealable" } else { "" }
             )?;
         }
         for step in &self.steps {
@@ -76,6 +77,7 @@ fn write_arg(f: &mut fmt::Formatter<'_>, p: &Param, a: &Arg) -> fmt::Result {
             write!(f, " {}", if *b { yes } else { no })
         }
         (_, Arg::Word(Some(w))) => write!(f, " {w}"),
+        (Param::File, Arg::Fd(FdArg::File(n))) => write!(f, " {n}"),
         (_, Arg::Fd(FdArg::Raw(-1))) => Ok(()),
         (_, Arg::Fd(FdArg::Raw(n))) => write!(f, " {key}={n}"),
         (_, Arg::Fd(FdArg::File(n))) => write!(f, " {key}={n}"),

@@ -28,6 +28,8 @@ pub enum FlagKind {
     Status,
     Smaps,
     Msync,
+    Seal,
+    Falloc,
 }
 
 impl FlagKind {
@@ -50,6 +52,8 @@ impl FlagKind {
             FlagKind::Cap => "capability (CAP_*)",
             FlagKind::Status => "/proc/self/status field (VmLck)",
             FlagKind::Msync => "msync flags (MS_*)",
+            FlagKind::Seal => "memfd seals (F_SEAL_*)",
+            FlagKind::Falloc => "fallocate mode (FALLOC_FL_*)",
             FlagKind::Smaps => "smaps field (Size, Rss, Anonymous)",
             FlagKind::Sysctl => {
                 "sysctl (vm.max_map_count, vm.overcommit_memory, vm.overcommit_ratio, \
@@ -78,6 +82,8 @@ impl FlagKind {
             FlagKind::Sysctl => SYSCTL,
             FlagKind::Status => STATUS,
             FlagKind::Msync => MSYNC,
+            FlagKind::Seal => SEAL,
+            FlagKind::Falloc => FALLOC,
             FlagKind::Smaps => SMAPS,
         }
     }
@@ -198,6 +204,17 @@ const MAP: &[(&str, u64)] = &[
 ];
 
 const MSYNC: &[(&str, u64)] = uapi![MS_ASYNC, MS_INVALIDATE, MS_SYNC];
+
+const SEAL: &[(&str, u64)] = uapi![
+    F_SEAL_SEAL,
+    F_SEAL_SHRINK,
+    F_SEAL_GROW,
+    F_SEAL_WRITE,
+    F_SEAL_FUTURE_WRITE,
+    F_SEAL_EXEC,
+];
+
+const FALLOC: &[(&str, u64)] = uapi![FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE];
 
 const MREMAP: &[(&str, u64)] = uapi![MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP];
 

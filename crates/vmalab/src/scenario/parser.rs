@@ -221,6 +221,7 @@ impl<'a> Parser<'a> {
         }
         let mut size = None;
         let mut writable = true;
+        let mut sealable = false;
         while let Some(o) = a.next() {
             if let Some(v) = o
                 .text
@@ -236,10 +237,12 @@ impl<'a> Parser<'a> {
                 writable = true;
             } else if o.text == "ro" {
                 writable = false;
+            } else if o.text == "sealable" {
+                sealable = true;
             } else {
                 return Err((
                     o.col,
-                    format!("unexpected `{}` (pages=N, rw or ro)", o.text),
+                    format!("unexpected `{}` (pages=N, rw, ro or sealable)", o.text),
                 ));
             }
         }
@@ -248,6 +251,7 @@ impl<'a> Parser<'a> {
             name: name.to_string(),
             size,
             writable,
+            sealable,
             line: lno + 1,
         });
         Ok(())
@@ -259,7 +263,10 @@ impl<'a> Parser<'a> {
         let mut args = Vec::with_capacity(spec.params.len());
         let mut i = 0;
         while i < spec.params.len() {
-            if let Param::Key(..) = spec.params[i] {
+            if let Param::File = spec.params[i] {
+                args.push(self.file_arg(a)?);
+                i += 1;
+            } else if let Param::Key(..) = spec.params[i] {
                 // Consecutive `KEY=` parameters come in any order.
                 let keys = spec.params[i..]
                     .iter()
@@ -397,6 +404,18 @@ impl<'a> Parser<'a> {
             out[n] = self.key_value(kind, v, vcol)?;
         }
         Ok(out)
+    }
+
+    /// A declared file, by name.
+    fn file_arg(&self, a: &mut Args<'_, '_>) -> Result<Arg, LexError> {
+        let w = a.word("a file name")?;
+        if !self.scenario.files.iter().any(|f| f.name == w.text) {
+            return Err((
+                w.col,
+                format!("no file named `{}` (declare it with `file`)", w.text),
+            ));
+        }
+        Ok(Arg::Fd(FdArg::File(w.text.to_string())))
     }
 
     /// The value of one `KEY=VALUE` word.
@@ -661,6 +680,8 @@ impl<'a> Args<'_, 'a> {
                 _ => Arg::Amount(self.amount(&format!("{what} or `unlimited`"))?),
             },
             Param::Key(_, kind) => key_default(kind),
+            // Resolved by the parser, which knows the declared files.
+            Param::File => return Err((self.end, "a file name is read elsewhere".into())),
         })
     }
 

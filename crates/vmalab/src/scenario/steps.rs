@@ -58,6 +58,8 @@ pub enum Param {
     Limit(&'static str),
     /// `KEY=VALUE`, optional; consecutive keys may come in any order.
     Key(&'static str, KeyKind),
+    /// A file declared with `file NAME`, by its name.
+    File,
 }
 
 /// The value of a `KEY=VALUE` parameter.
@@ -413,6 +415,43 @@ pub static STEPS: &[Spec] = &[
         ],
         returns: Returns::Int,
         call: |m, a| m.smaps(a.word(0), a.word(1)),
+    },
+    Spec {
+        keyword: "ftruncate",
+        params: &[Param::File, Param::Len("a file size")],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, a| m.ftruncate(a.fd(0), a.word(1)),
+    },
+    Spec {
+        keyword: "add-seals",
+        params: &[Param::File, Param::Flags(K::Seal)],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, a| m.add_seals(a.fd(0), a.word(1)),
+    },
+    Spec {
+        keyword: "pwrite",
+        params: &[
+            Param::File,
+            Param::Len("a file offset"),
+            Param::OptByte("the byte written", 1),
+        ],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, a| m.pwrite(a.fd(0), a.word(1), a.int(2) as u8),
+    },
+    Spec {
+        keyword: "fallocate",
+        params: &[
+            Param::File,
+            Param::Flags(K::Falloc),
+            Param::Len("a file offset"),
+            Param::Len("a length"),
+        ],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, a| m.fallocate(a.fd(0), a.word(1), a.word(2), a.word(3)),
     },
     Spec {
         keyword: "setrlimit",

@@ -73,7 +73,7 @@ impl Recorder {
             key.0,
             key.1,
             key.2,
-            f.size_pages,
+            file.size_pages(),
             b(f.readable),
             b(f.writable),
             b(f.kind == FileKind::Shmem),

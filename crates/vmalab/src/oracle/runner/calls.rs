@@ -19,9 +19,10 @@ fn reply(r: Result<i64, i32>) -> Reply {
     r.map_err(|e| Outcome::Err(errno_name(e)))
 }
 
-impl Machine for Runner<'_> {
-    fn mmap(&mut self, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd, off: u64) -> Reply {
-        let fd = match fd {
+impl Runner<'_> {
+    /// The descriptor a step names: a scenario file's, or a raw number.
+    fn file_fd(&self, fd: Fd) -> Result<L, Outcome> {
+        Ok(match fd {
             Fd::File(i) => L::from(
                 self.fds
                     .get(i)
@@ -29,7 +30,13 @@ impl Machine for Runner<'_> {
                     .as_raw_fd(),
             ),
             Fd::Raw(n) => n as L,
-        };
+        })
+    }
+}
+
+impl Machine for Runner<'_> {
+    fn mmap(&mut self, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd, off: u64) -> Reply {
+        let fd = self.file_fd(fd)?;
         let args = [addr as L, len as L, prot as L, flags as L, fd, off as L];
         reply(raw(libc::SYS_mmap, &args))
     }
@@ -223,6 +230,32 @@ impl Machine for Runner<'_> {
         std::fs::write(&path, format!("{value}\n"))
             .map(|()| 0)
             .map_err(|e| Outcome::Err(errno_name(e.raw_os_error().unwrap_or(libc::EIO))))
+    }
+
+    fn ftruncate(&mut self, fd: Fd, size: u64) -> Reply {
+        let fd = self.file_fd(fd)?;
+        reply(raw(libc::SYS_ftruncate, &[fd, size as L]))
+    }
+
+    fn add_seals(&mut self, fd: Fd, seals: u64) -> Reply {
+        let fd = self.file_fd(fd)?;
+        let args = [fd, L::from(libc::F_ADD_SEALS), seals as L];
+        reply(raw(libc::SYS_fcntl, &args))
+    }
+
+    fn pwrite(&mut self, fd: Fd, off: u64, value: u8) -> Reply {
+        let fd = self.file_fd(fd)?;
+        let byte = [value];
+        let args = [fd, byte.as_ptr() as L, 1, off as L];
+        reply(raw(libc::SYS_pwrite64, &args))
+    }
+
+    fn fallocate(&mut self, fd: Fd, mode: u64, off: u64, len: u64) -> Reply {
+        let fd = self.file_fd(fd)?;
+        reply(raw(
+            libc::SYS_fallocate,
+            &[fd, mode as L, off as L, len as L],
+        ))
     }
 }
 

@@ -144,7 +144,7 @@ impl<'s> Runner<'s> {
                 .size
                 .to_u64(page_size)
                 .ok_or_else(|| format!("file {}: size does not fit in 64 bits", f.name))?;
-            let fd = make_file(&f.name, size, f.writable)
+            let fd = make_file(&f.name, size, f.writable, f.sealable)
                 .map_err(|e| format!("file {}: {}", f.name, errno_name(e)))?;
             let st = fstat(&fd).map_err(|_| format!("file {}: fstat failed", f.name))?;
             let (ma, mi) = dev_parts(st.st_dev);
@@ -368,8 +368,13 @@ fn pad_vmas() {
 /// Creates a scenario file: a memfd of `size` bytes, reopened read-only if
 /// asked (the writable memfd is closed then; the read-only fd keeps the
 /// file alive).
-fn make_file(name: &str, size: u64, writable: bool) -> Result<OwnedFd, i32> {
-    let fd = memfd_create(name, MFdFlags::empty()).map_err(|e| e as i32)?;
+fn make_file(name: &str, size: u64, writable: bool, sealable: bool) -> Result<OwnedFd, i32> {
+    let flags = if sealable {
+        MFdFlags::MFD_ALLOW_SEALING
+    } else {
+        MFdFlags::empty()
+    };
+    let fd = memfd_create(name, flags).map_err(|e| e as i32)?;
     ftruncate(&fd, size as libc::off_t).map_err(|e| e as i32)?;
     if writable {
         return Ok(fd);
