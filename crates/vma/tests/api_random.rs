@@ -257,7 +257,7 @@ fn call(m: &mut Mm<RecordingEnv>, r: &mut Rng, files: &[File]) -> String {
             let to = match r.below(4) {
                 0 => a,
                 _ => m
-                    .process
+                    .process()
                     .start_brk
                     .wrapping_add(r.below(16) * P + r.below(2) * r.below(P)),
             };
@@ -356,11 +356,13 @@ fn run(seed: u64, calls: u64) -> (u64, u64) {
         if r.below(16) == 0 {
             // A process layout no loader makes.
             let at = [0, u64::MAX - P + 1, 1 << 63][r.below(3) as usize];
-            m.process.mmap_base = at;
-            m.process.mmap_legacy_base = at;
-            m.process.legacy_layout = r.below(2) == 0;
-            m.process.start_brk = at;
-            m.process.brk = at;
+            let mut p = m.process().clone();
+            p.mmap_base = at;
+            p.mmap_legacy_base = at;
+            p.legacy_layout = r.below(2) == 0;
+            p.start_brk = at;
+            p.brk = at;
+            m.set_process(p).expect("any layout is accepted");
         }
         let mut recent: Vec<String> = Vec::new();
         if r.below(4) == 0 {
