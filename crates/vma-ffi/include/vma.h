@@ -24,6 +24,86 @@
 #define VMA_CPU_USER_SHSTK 4
 
 /**
+ * The rules allow the merge.
+ */
+#define VMA_MERGE_YES 0
+
+/**
+ * No VMA lies above the lower one.
+ */
+#define VMA_NOMERGE_NO_NEIGHBOUR 1
+
+/**
+ * A hole lies between them: `detail[0]` is where the lower VMA ends,
+ * `detail[1]` where the upper one starts.
+ */
+#define VMA_NOMERGE_NOT_ADJACENT 2
+
+/**
+ * A `VM_SPECIAL` mapping never merges: `detail[0]` holds those flags.
+ */
+#define VMA_NOMERGE_SPECIAL 3
+
+/**
+ * The flags differ: `detail[0]` holds the bits set on one side only.
+ */
+#define VMA_NOMERGE_FLAGS_DIFFER 4
+
+/**
+ * The NUMA memory policies differ.
+ */
+#define VMA_NOMERGE_POLICY_DIFFERS 5
+
+/**
+ * They map different files (or only one maps a file).
+ */
+#define VMA_NOMERGE_FILE_DIFFERS 6
+
+/**
+ * They are registered with different userfaultfd contexts.
+ */
+#define VMA_NOMERGE_UFFD_CTX_DIFFERS 7
+
+/**
+ * Their anonymous names differ.
+ */
+#define VMA_NOMERGE_ANON_NAME_DIFFERS 8
+
+/**
+ * Both have been faulted, each into its own `anon_vma`.
+ */
+#define VMA_NOMERGE_ANON_BOTH_FAULTED 9
+
+/**
+ * Only one side has an `anon_vma` and it is a fork child (6.16 and
+ * later): `detail[0]` is 0 if that side is the upper VMA, 1 if the
+ * lower.
+ */
+#define VMA_NOMERGE_ANON_FORK_CHILD 10
+
+/**
+ * Before 6.16: only one side has an `anon_vma`, and the neighbour's
+ * chain is not a single link: `detail[0]` is its length.
+ */
+#define VMA_NOMERGE_ANON_CHAIN_NOT_SINGULAR 11
+
+/**
+ * The page offsets are not contiguous: `detail[0]` is the offset (in
+ * pages) that would continue the lower VMA, `detail[1]` the upper one's.
+ */
+#define VMA_NOMERGE_PGOFF_DISCONTIGUOUS 12
+
+/**
+ * The VMA a merge would remove has a `vm_ops->close` hook.
+ */
+#define VMA_NOMERGE_CLOSE_HOOK 13
+
+/**
+ * The range would join both neighbours, whose `anon_vma`s differ.
+ */
+#define VMA_NOMERGE_PREV_NEXT_ANON_VMA 14
+
+/**
  * An address space: a handle from [`vma_mm_new`] or [`vma_fork`]; 0 is
  * never valid.
  */
@@ -65,6 +145,36 @@ typedef struct vma_entry {
   char perms[5];
 } vma_entry;
 
+/**
+ * A merge verdict on two neighbouring VMAs.
+ */
+typedef struct vma_verdict {
+  /**
+   * The lower VMA's first byte.
+   */
+  uint64_t lower_start;
+  /**
+   * One past the lower VMA's last byte.
+   */
+  uint64_t lower_end;
+  /**
+   * The upper VMA's first byte.
+   */
+  uint64_t upper_start;
+  /**
+   * One past the upper VMA's last byte.
+   */
+  uint64_t upper_end;
+  /**
+   * The values the refusing rule compared (see each code); 0 if unused.
+   */
+  uint64_t detail[2];
+  /**
+   * `VMA_MERGE_YES` or the `VMA_NOMERGE_*` code of the rule that refused.
+   */
+  int32_t code;
+} vma_verdict;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -81,6 +191,17 @@ vma_mm_t vma_mm_new(uint16_t major, uint16_t minor, uint16_t patch, uint32_t cpu
  * Frees an address space. 0, or `-EBADF` if `mm` is not a live handle.
  */
 int64_t vma_mm_free(vma_mm_t mm);
+
+/**
+ * A scratch copy of `mm` for dry runs: calls on the returned handle
+ * answer what they would answer on `mm`, and leave `mm` as it is. Read
+ * the copy afterwards (`vma_find`, `vma_render_maps`) to see the layout
+ * the calls would leave, and free it with [`vma_mm_free`]. Copying costs
+ * time and memory linear in the size of `mm` (about 0.4 ms at 1 000
+ * VMAs). The copy's handle, or a negative errno (`-EBADF` for a bad
+ * handle).
+ */
+int64_t vma_dry_run(vma_mm_t mm);
 
 /**
  * `fork()`: a copy of `mm` as the child sees it. The child's handle, or
@@ -215,6 +336,26 @@ int64_t vma_render_maps(vma_mm_t mm, char *buf, uintptr_t len);
  * `-EUCLEAN` (117) if one is broken, which is a bug in the library.
  */
 int64_t vma_validate(vma_mm_t mm);
+
+/**
+ * Would the VMA containing `lower` and the VMA containing `upper` -- the
+ * next VMA above it -- merge, asked as the kernel asks when the upper
+ * one's attributes are set again as they are (`mprotect` of all of it,
+ * with the lower one as `prev`)? Fills `out` and returns its code
+ * (`VMA_MERGE_YES`, 0, or a `VMA_NOMERGE_*` code > 0); changes nothing.
+ * `-EINVAL` if no VMA contains `lower`, or if `upper` is not inside the
+ * next VMA above it (a hole between them is allowed: the verdict is
+ * then `VMA_NOMERGE_NOT_ADJACENT`); `-EFAULT` if `out` is null;
+ * `-EBADF` for a bad handle.
+ */
+int64_t vma_merge_verdict(vma_mm_t mm, uint64_t lower, uint64_t upper, struct vma_verdict *out);
+
+/**
+ * The name of a verdict code (`"merges"`, `"flags_differ"`, ...: the
+ * constant's name without its prefix, in lower case), a static
+ * NUL-terminated string; null for a code that is not one.
+ */
+const char *vma_verdict_name(int32_t code);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! The C ABI from C: `tests/c/compare.c` is compiled with `cc -Wall
-//! -Werror` against the generated header and the static library, and run;
-//! it makes the same calls on this machine's kernel and on the model and
-//! must agree on every result and layout. Also: the committed header is
-//! the one cbindgen generates from the source.
+//! The C ABI from C: each program in `tests/c` is compiled with `cc
+//! -Wall -Werror` against the generated header and the static library,
+//! and run. `compare.c` makes the same calls on this machine's kernel and
+//! on the model and must agree on every result and layout; `embed.c`
+//! checks merge verdicts against a known layout and dry runs against the
+//! real calls. Also: the committed header is the one cbindgen generates
+//! from the source.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,16 +39,17 @@ fn static_library() -> Option<PathBuf> {
     found
 }
 
-#[test]
-fn c_program_agrees_with_the_kernel() {
+/// Compiles `tests/c/NAME.c` against the header and the static library,
+/// runs it and checks its TAP output. Skipped without a C compiler.
+fn run_c_program(name: &str) {
     if Command::new("cc").arg("--version").output().is_err() {
         eprintln!("skipped: no C compiler (cc)");
         return;
     }
     let lib = static_library().expect("cargo builds libvma_ffi.a with the tests");
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let exe = dir.join("vma_ffi_compare");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/compare.c");
+    let exe = dir.join(format!("vma_ffi_{name}"));
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/c/{name}.c"));
     let include = generated_header();
     let status = Command::new("cc")
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-I"])
@@ -64,4 +67,15 @@ fn c_program_agrees_with_the_kernel() {
     assert!(out.status.success(), "C program failed:\n{text}");
     assert!(text.contains("\n1.."), "no TAP plan:\n{text}");
     assert!(!text.contains("not ok"), "{text}");
+}
+
+#[test]
+fn c_program_agrees_with_the_kernel() {
+    run_c_program("compare");
+}
+
+/// Merge verdicts against a known layout, dry runs, bad input.
+#[test]
+fn c_program_checks_verdicts_and_dry_runs() {
+    run_c_program("embed");
 }

@@ -7,6 +7,7 @@
 //! children (`num_children`). Objects are shared between a parent and its
 //! forked children, hence `Arc` and atomics.
 
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use core::fmt;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -89,6 +90,36 @@ impl AnonVma {
     }
     pub(crate) fn add_linked(&self, delta: i32) {
         add(&self.0.linked, delta);
+    }
+}
+
+/// Copies of `anon_vma` objects for one deep copy of an address space:
+/// each object reached (through a VMA or as another's root or parent) is
+/// copied once, with its counters, so the copy shares no counter with the
+/// original or with the original's fork relatives.
+#[derive(Default)]
+pub(crate) struct AnonCopies(BTreeMap<usize, AnonVma>);
+
+impl AnonCopies {
+    /// The copy of `av`, made on first sight. A copy keeps the original's
+    /// display id; identity (equality) is the copy's own.
+    pub(crate) fn copy(&mut self, av: &AnonVma) -> AnonVma {
+        let key = Arc::as_ptr(&av.0) as usize;
+        if let Some(c) = self.0.get(&key) {
+            return c.clone();
+        }
+        let root = av.0.root.as_ref().map(|r| self.copy(r));
+        let parent = av.0.parent.as_ref().map(|p| self.copy(p));
+        let c = AnonVma(Arc::new(AnonVmaObj {
+            id: av.0.id,
+            root,
+            parent,
+            num_children: AtomicU32::new(av.num_children()),
+            num_active_vmas: AtomicU32::new(av.num_active_vmas()),
+            linked: AtomicU32::new(av.linked()),
+        }));
+        self.0.insert(key, c.clone());
+        c
     }
 }
 

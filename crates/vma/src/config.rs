@@ -122,9 +122,11 @@ impl HugePool {
         }
     }
 
-    /// The huge page size in bytes.
+    /// The huge page size in bytes (a `shift` past 63, which no machine
+    /// has, counts as 63).
     pub const fn size(&self) -> u64 {
-        1 << self.shift
+        let shift = if self.shift > 63 { 63 } else { self.shift };
+        1 << shift
     }
 
     /// Free pages nobody has reserved yet.

@@ -172,9 +172,10 @@ impl File {
         f
     }
 
-    /// The huge page size of a hugetlbfs file, in bytes.
+    /// The huge page size of a hugetlbfs file, in bytes (a shift past 63,
+    /// which no machine has, counts as 63: every length is then misaligned).
     pub fn huge_page_size(&self) -> Option<u64> {
-        self.0.huge_page_shift.map(|s| 1u64 << s)
+        self.0.huge_page_shift.map(|s| 1u64 << s.min(63))
     }
 
     /// The file's shared description.

@@ -13,6 +13,7 @@ extern crate alloc;
 pub mod anon_vma;
 pub mod config;
 pub(crate) mod core;
+mod dry_run;
 pub mod env;
 pub mod errno;
 pub mod file;

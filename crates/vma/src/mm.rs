@@ -13,6 +13,29 @@ pub(crate) use crate::core::set::count_stats;
 pub use crate::core::set::{Invariant, VmStats};
 
 /// An address space.
+///
+/// Only the system calls change it. What it holds is reachable by shared
+/// reference alone -- VMAs as `&Vma`, counters by value, the process
+/// state through [`Mm::process`] -- so nothing outside can put it in a
+/// state [`Mm::validate`] refuses. The public fields are the embedder's:
+/// the `config` (sysctls, rlimits, capabilities: read by every call,
+/// changed by none, so any change is what changing the knob on a running
+/// system does) and the `env`.
+///
+/// ```compile_fail,E0594
+/// # use vma::{Config, Mm};
+/// # use vma::sys::consts::*;
+/// let mut mm = Mm::new(Config::default());
+/// mm.mmap(0x10000, 0x2000, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, None, 0).unwrap();
+/// let (_, vma) = mm.vmas().next().unwrap();
+/// vma.end = 0x11000; // a `&Vma`: cannot be assigned through
+/// ```
+///
+/// ```compile_fail,E0616
+/// # use vma::{Config, Mm, VmFlags};
+/// let mut mm = Mm::new(Config::default());
+/// mm.process.def_flags = VmFlags::ACCOUNT; // private: use `set_process`
+/// ```
 pub struct Mm<E: Env = NullEnv> {
     /// The VMAs and their counters; changed only by the core's operations.
     pub(crate) set: VmaSet,
@@ -20,8 +43,10 @@ pub struct Mm<E: Env = NullEnv> {
     pub config: Config,
     /// The embedder's side of the world (page tables, files, allocation).
     pub env: E,
-    /// Process state beside the VMAs (mmap base, brk, `def_flags`, pkeys).
-    pub process: crate::sys::Process,
+    /// Process state beside the VMAs (mmap base, brk, `def_flags`, pkeys):
+    /// read with [`Mm::process`], replaced through [`Mm::set_process`],
+    /// which refuses values the VMAs' counters could not follow.
+    pub(crate) process: crate::sys::Process,
     /// Guard markers (`MADV_GUARD_INSTALL`), standing in for PTE markers.
     pub(crate) guards: crate::sys::GuardMap,
     /// NUMA policies of shmem files (see `sys::shared_policy`).
@@ -128,6 +153,35 @@ impl<E: Env> Mm<E> {
     /// `RLIMIT_AS` and, for data mappings, `RLIMIT_DATA`?
     pub(crate) fn may_expand_vm(&self, flags: crate::flags::VmFlags, npages: u64) -> bool {
         self.set.may_expand_vm(&self.config, flags, npages)
+    }
+
+    /// The process state beside the VMAs (layout bases, brk, `def_flags`,
+    /// protection keys).
+    pub fn process(&self) -> &crate::sys::Process {
+        &self.process
+    }
+
+    /// Replaces the process state, as a loader or a restore would set it
+    /// (`mm->mmap_base`, `mm->brk`, ...). Any layout is accepted -- a
+    /// layout no loader makes only makes calls fail -- but not state the
+    /// system calls alone keep consistent with the VMAs: EINVAL if
+    /// `def_flags` holds anything but `VM_LOCKED` (optionally with
+    /// `VM_LOCKONFAULT`) and `VM_NOHUGEPAGE`, if `execute_only_pkey` is
+    /// not a key (0-15), or if a key's rights have bits beyond
+    /// access-disable (1) and write-disable (2).
+    pub fn set_process(&mut self, process: crate::sys::Process) -> KResult<()> {
+        use crate::flags::VmFlags;
+        let allowed = VmFlags::LOCKED_MASK | VmFlags::NOHUGEPAGE;
+        let def = process.def_flags;
+        if def & !allowed != VmFlags::NONE
+            || (def.contains(VmFlags::LOCKONFAULT) && !def.contains(VmFlags::LOCKED))
+            || process.execute_only_pkey.is_some_and(|k| k >= 16)
+            || process.pkey_rights.iter().any(|&r| r > 3)
+        {
+            return Err(crate::errno::Errno::EINVAL);
+        }
+        self.process = process;
+        Ok(())
     }
 
     /// Checks every structural invariant (the kernel's `validate_mm`, and more).

@@ -119,6 +119,26 @@ impl<T> Slab<T> {
     pub(crate) fn len(&self) -> usize {
         self.live
     }
+
+    /// A slab holding `f` of each value in the same slot, under the same
+    /// id, with the same free slots: the copy hands out the same ids next.
+    pub(crate) fn map_clone(&self, mut f: impl FnMut(&T) -> T) -> Slab<T> {
+        let chunks = self
+            .chunks
+            .iter()
+            .map(|c| {
+                let mut out = Vec::with_capacity(CHUNK);
+                out.extend(c.iter().map(|v| v.as_ref().map(&mut f)));
+                out
+            })
+            .collect();
+        Slab {
+            chunks,
+            gens: self.gens.clone(),
+            free: self.free.clone(),
+            live: self.live,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use maple::MapleTree;
 
 /// Address-ordered map of non-overlapping `[start, end)` ranges to VMA ids,
 /// stored in the maple range tree.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 pub(crate) struct VmaTree {
     tree: MapleTree<VmaId>,
 }

@@ -86,6 +86,17 @@ impl Vma {
         }
     }
 
+    /// A copy of this VMA, its `anon_vma` and chain replaced by their
+    /// copies in `anon` (for a deep copy of the address space).
+    pub(crate) fn deep_copy(&self, anon: &mut crate::anon_vma::AnonCopies) -> Vma {
+        let mut v = self.dup();
+        v.anon_vma = self.anon_vma.as_ref().map(|av| anon.copy(av));
+        for av in &self.chain {
+            v.chain.push(anon.copy(av));
+        }
+        v
+    }
+
     /// The in-line size of a `Vma` and of each of its fields, in bytes (for
     /// benchmarks weighing what each field costs).
     pub fn field_sizes() -> [(&'static str, usize); 12] {

@@ -2,7 +2,8 @@
 //! call with arguments mostly inside a small window and sometimes absurd,
 //! under varied configurations, with random allocation failures, forks
 //! that continue in the child, and `validate` after every call. No call
-//! may panic and no invariant may break.
+//! may panic and no invariant may break. Some calls are dry-run first
+//! (`Mm::dry_run`), which must answer the same and change nothing.
 //!
 //! `VMALAB_API_CALLS=N` sets the number of calls (default 20 000);
 //! `VMALAB_API_SEED=S` the first seed. `.ci/run` runs a million calls.
@@ -257,7 +258,7 @@ fn call(m: &mut Mm<RecordingEnv>, r: &mut Rng, files: &[File]) -> String {
             let to = match r.below(4) {
                 0 => a,
                 _ => m
-                    .process
+                    .process()
                     .start_brk
                     .wrapping_add(r.below(16) * P + r.below(2) * r.below(P)),
             };
@@ -338,6 +339,32 @@ fn seed_from_snapshot(m: &mut Mm<RecordingEnv>, r: &mut Rng) -> String {
     format!("seed({} VMAs) = {res:?}", vmas.len())
 }
 
+/// A random call dry-run first (with the same random choices), then made:
+/// the dry run must answer what the call answers and change nothing.
+fn dry_then_real(m: &mut Mm<RecordingEnv>, r: &mut Rng, files: &[File]) -> String {
+    let before = (
+        m.maps().to_string(),
+        m.stats(),
+        m.pages().clone(),
+        m.env.allocs,
+    );
+    let mut same_choices = Rng(r.0);
+    let dry = m.dry_run(|s| call(s, &mut same_choices, files));
+    let after = (
+        m.maps().to_string(),
+        m.stats(),
+        m.pages().clone(),
+        m.env.allocs,
+    );
+    assert!(
+        before == after,
+        "the dry run of {dry} changed the address space"
+    );
+    let real = call(m, r, files);
+    assert_eq!(dry, real, "a dry run answered differently");
+    format!("{real} (dry-run first)")
+}
+
 /// Runs `calls` random calls from `seed`, starting a fresh address space
 /// every `CALLS_PER_MM` calls. Panics with the seed and the last calls on
 /// a broken invariant. Returns how many calls succeeded and the sum of the
@@ -356,11 +383,13 @@ fn run(seed: u64, calls: u64) -> (u64, u64) {
         if r.below(16) == 0 {
             // A process layout no loader makes.
             let at = [0, u64::MAX - P + 1, 1 << 63][r.below(3) as usize];
-            m.process.mmap_base = at;
-            m.process.mmap_legacy_base = at;
-            m.process.legacy_layout = r.below(2) == 0;
-            m.process.start_brk = at;
-            m.process.brk = at;
+            let mut p = m.process().clone();
+            p.mmap_base = at;
+            p.mmap_legacy_base = at;
+            p.legacy_layout = r.below(2) == 0;
+            p.start_brk = at;
+            p.brk = at;
+            m.set_process(p).expect("any layout is accepted");
         }
         let mut recent: Vec<String> = Vec::new();
         if r.below(4) == 0 {
@@ -382,6 +411,8 @@ fn run(seed: u64, calls: u64) -> (u64, u64) {
                     }
                     res => format!("fork = {:?}", res.map(|_| ())),
                 }
+            } else if r.below(32) == 0 {
+                dry_then_real(&mut m, &mut r, &files)
             } else {
                 call(&mut m, &mut r, &files)
             };

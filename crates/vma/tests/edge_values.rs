@@ -119,11 +119,13 @@ fn big_file() -> File {
 fn setup(variant: &(Config, Option<u64>, bool), fail_alloc: Option<usize>) -> Mm<RecordingEnv> {
     let (config, base, legacy) = variant;
     let mut m = Mm::with_env(config.clone(), RecordingEnv::default());
+    let mut p = m.process().clone();
     if let Some(b) = *base {
-        m.process.mmap_base = b;
-        m.process.mmap_legacy_base = b;
+        p.mmap_base = b;
+        p.mmap_legacy_base = b;
     }
-    m.process.legacy_layout = *legacy;
+    p.legacy_layout = *legacy;
+    m.set_process(p).expect("any layout is accepted");
     let ts = m.config.task_size;
     let _ = m.mmap(BASE, 8 * P, RW, ANON, None, 0);
     let _ = m.fault(BASE, Access::Write);
@@ -140,7 +142,7 @@ fn setup(variant: &(Config, Option<u64>, bool), fail_alloc: Option<usize>) -> Mm
     let _ = m.mmap(BASE + 16 * P, 4 * P, RW, SHARED_ANON, None, 0);
     let top = ts.wrapping_sub(4 * P) & !(P - 1);
     let _ = m.mmap(top, 4 * P, RW, ANON | MAP_GROWSDOWN, None, 0);
-    m.brk(m.process.brk.wrapping_add(2 * P));
+    m.brk(m.process().brk.wrapping_add(2 * P));
     m.env.fail_alloc = fail_alloc.map(|n| m.env.allocs + n);
     m
 }

@@ -123,7 +123,7 @@ fn mlockall_flags() {
         "0-2 rw-p [rd wr mr mw me ac]\n4-6 rw-p [rd wr mr mw me lo ac lf]",
     );
     assert_eq!(m.mlockall(MCL_CURRENT | MCL_ONFAULT), Ok(()));
-    assert_eq!(m.process.def_flags & VmFlags::LOCKED_MASK, VmFlags::NONE);
+    assert_eq!(m.process().def_flags & VmFlags::LOCKED_MASK, VmFlags::NONE);
     map(&mut m, 8, 2, RW);
     assert_layout(
         &m,

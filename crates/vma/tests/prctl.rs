@@ -142,7 +142,7 @@ fn memory_merge_sets_flags_in_place() {
          8-12 rw-s [rd wr sh mr mw me ms]
          12-14 rw-p [rd wr mr mw me ac]",
     );
-    assert!(!m.process.merge_any);
+    assert!(!m.process().merge_any);
     m.config.ksm = false;
     assert_eq!(m.prctl_set_memory_merge(true), Err(Errno::EINVAL));
 }

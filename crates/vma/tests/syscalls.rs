@@ -108,7 +108,7 @@ fn hint_is_taken_when_free_else_topdown() {
     assert_eq!(m.mmap(BASE, P, RW, ANON, None, 0), Ok(BASE));
     let a = m.mmap(BASE, P, RW, ANON, None, 0).unwrap();
     assert_ne!(a, BASE);
-    assert!(a < m.process.mmap_base);
+    assert!(a < m.process().mmap_base);
     let b = m.mmap(0, P, RW, ANON, None, 0).unwrap();
     assert_eq!(b + P, a, "top-down: the next mapping goes right below");
     m.validate().unwrap();
@@ -157,7 +157,7 @@ fn fork_child_cannot_merge_faulted_heap() {
 #[test]
 fn brk_grows_and_shrinks_the_heap() {
     let mut m = mm();
-    let start = m.process.start_brk;
+    let start = m.process().start_brk;
     assert_eq!(m.brk(start + 3 * P), start + 3 * P);
     assert_eq!(m.brk(start + 5 * P + 10), start + 5 * P + 10);
     assert_eq!(m.map_count(), 1);

@@ -80,6 +80,22 @@ impl Default for VmaSet {
 }
 
 impl VmaSet {
+    /// A copy sharing nothing mutable with this set: the VMAs under the
+    /// same ids, and copies of every `anon_vma` they reach.
+    pub(crate) fn deep_copy(&self) -> VmaSet {
+        let mut anon = crate::anon_vma::AnonCopies::default();
+        VmaSet {
+            tree: self.tree.clone(),
+            vmas: self.vmas.map_clone(|v| v.deep_copy(&mut anon)),
+            map_count: self.map_count,
+            stats: self.stats,
+            stats_tracked: self.stats_tracked,
+            anon_shared: self.anon_shared,
+            committed_leaked: self.committed_leaked,
+            locked_leaked: self.locked_leaked,
+        }
+    }
+
     /// Number of VMAs (`mm->map_count`).
     pub(crate) fn map_count(&self) -> usize {
         self.map_count

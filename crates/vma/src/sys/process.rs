@@ -4,7 +4,9 @@
 
 use crate::flags::VmFlags;
 
-/// `mm_struct` fields outside the VMA tree.
+/// `mm_struct` fields outside the VMA tree. An address space's are read
+/// with [`Mm::process`](crate::Mm::process) and replaced, checked, with
+/// [`Mm::set_process`](crate::Mm::set_process).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Process {
     /// Top of the top-down mmap area (`mm->mmap_base`).

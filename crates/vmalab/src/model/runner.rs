@@ -108,7 +108,7 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
     for (index, step) in scenario.steps.iter().enumerate() {
         let mut outcome = run_step(&mut model, &window, &scenario.files, &step.kind);
         let mut layout = window_layout(model.current(), &window, &mut names);
-        if model.current().process.pkey_rights[0] & 1 != 0 {
+        if model.current().process().pkey_rights[0] & 1 != 0 {
             // The thread lost access to protection key 0, i.e. to all its
             // ordinary memory (pkey_free(0) and an execute-only mapping
             // taking key 0): it dies on its next access.
