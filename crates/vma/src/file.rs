@@ -8,6 +8,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crate::config::{PAGE_SHIFT, PAGE_SIZE};
 use crate::errno::{Errno, KResult};
+use crate::flags::VmFlags;
 use crate::sys::consts::*;
 
 /// Which `vm_operations_struct` callbacks a VMA has. The callbacks themselves
@@ -216,6 +217,21 @@ impl File {
     /// (`F_SEAL_FUTURE_WRITE`): `is_write_sealed`.
     pub fn is_write_sealed(&self) -> bool {
         self.seals() & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) != 0
+    }
+
+    /// `memfd_check_seals_mmap`: a write-sealed memfd may not be mapped
+    /// shared and writable (EPERM), and a shared read-only mapping of it
+    /// loses `VM_MAYWRITE`, so mprotect cannot make it writable later. A
+    /// private mapping writes to its own copies: seals do not concern it.
+    pub fn check_write_seal(&self, vm_flags: &mut VmFlags) -> KResult<()> {
+        if !self.is_write_sealed() || !vm_flags.contains(VmFlags::SHARED) {
+            return Ok(());
+        }
+        if vm_flags.contains(VmFlags::WRITE) {
+            return Err(Errno::EPERM);
+        }
+        vm_flags.remove(VmFlags::MAYWRITE);
+        Ok(())
     }
 
     /// Whether the file can carry seals at all (shmem: a memfd).

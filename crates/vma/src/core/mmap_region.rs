@@ -180,13 +180,13 @@ impl<E: Env> Core<'_, E> {
 
     /// Before 6.12 a memfd's write seals were met here, once the range was
     /// cleared, by `shmem_mmap`: the rule `do_mmap` applies since (see
-    /// `sys::mmap::check_write_seal` and
+    /// [`File::check_write_seal`] and
     /// [`Config::memfd_seals_checked_in_do_mmap_6_12`](crate::Config::memfd_seals_checked_in_do_mmap_6_12)).
     fn shmem_seals_at_mmap(&self, file: &File, flags: &mut VmFlags) -> KResult<()> {
         if self.config.memfd_seals_checked_in_do_mmap_6_12() {
             return Ok(());
         }
-        crate::sys::check_write_seal(file, flags)
+        file.check_write_seal(flags)
     }
 
     /// `__mmap_complete`: unmap what was replaced, account the new pages,

@@ -150,7 +150,7 @@ impl<E: Env> Mm<E> {
             Some(f) => {
                 self.file_mapping_flags(f, pgoff, len, prot, flags, &mut vm_flags)?;
                 if self.config.memfd_seals_checked_in_do_mmap_6_12() {
-                    check_write_seal(f, &mut vm_flags)?;
+                    f.check_write_seal(&mut vm_flags)?;
                 }
             }
             None => match flags & MAP_TYPE {
@@ -298,19 +298,4 @@ impl<E: Env> Mm<E> {
     pub fn munmap(&mut self, addr: u64, len: u64) -> KResult<()> {
         self.core().do_munmap(addr, len)
     }
-}
-
-/// `memfd_check_seals_mmap`: a write-sealed memfd may not be mapped
-/// shared and writable (EPERM), and a shared read-only mapping of it
-/// loses `VM_MAYWRITE`, so mprotect cannot make it writable later. A
-/// private mapping writes to its own copies: seals do not concern it.
-pub(crate) fn check_write_seal(file: &File, vm_flags: &mut VmFlags) -> KResult<()> {
-    if !file.is_write_sealed() || !vm_flags.contains(VmFlags::SHARED) {
-        return Ok(());
-    }
-    if vm_flags.contains(VmFlags::WRITE) {
-        return Err(Errno::EPERM);
-    }
-    vm_flags.remove(VmFlags::MAYWRITE);
-    Ok(())
 }

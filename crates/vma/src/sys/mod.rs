@@ -39,7 +39,6 @@ mod walk;
 
 pub use fault::{Access, Signal};
 pub use guard::GuardMap;
-pub(crate) use mmap::check_write_seal;
 pub use pages::Pages;
 pub use process::Process;
 pub use ranges::RangeSet;
