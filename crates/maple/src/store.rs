@@ -2,7 +2,7 @@
 //! whatever the range covers is removed, entries it covers partly are
 //! trimmed, and an entry containing the whole range is split in two.
 
-use crate::node::{count_le, count_lt, split_point, LEAF_CAP, LEAF_MIN, NIL, PAD};
+use crate::node::{rank_le, rank_lt, split_point, LEAF_CAP, LEAF_MIN, NIL, PAD};
 use crate::path::Path;
 use crate::{AllocError, MapleTree};
 use core::ops::Range;
@@ -83,8 +83,9 @@ impl<V> MapleTree<V> {
             let id = path.leaf() as usize;
             let leaf = &self.leaves[id];
             let len = leaf.len();
-            let i = count_le(&leaf.ends[..len], s);
-            let j = i + count_lt(&leaf.starts[i..len], e);
+            let i = rank_le(&leaf.ends, len, s);
+            // Entries before `i` end at or below `s`, so start below `e`.
+            let j = rank_lt(&leaf.starts, len, e).max(i);
             let more = j == len && self.next_separator(&path).is_some_and(|sep| sep < e);
 
             let leaf = &mut self.leaves[id];
