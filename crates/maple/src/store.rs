@@ -209,6 +209,15 @@ impl<V> MapleTree<V> {
         let p = items.iter().filter(|x| x.is_some()).count();
         let t = len - (hi - lo) + p;
         let leaf = &mut self.leaves[id];
+        if p == hi - lo {
+            // As many entries in as out: overwrite them, nothing shifts.
+            for (q, (a, b, v)) in items.into_iter().flatten().enumerate() {
+                leaf.starts[lo + q] = a;
+                leaf.ends[lo + q] = b;
+                leaf.vals[lo + q] = v;
+            }
+            return;
+        }
         leaf.starts.copy_within(hi..len, lo + p);
         leaf.ends.copy_within(hi..len, lo + p);
         for (q, (a, b, _)) in items.iter().flatten().enumerate() {
