@@ -90,6 +90,7 @@ impl VmaSet {
     }
 
     /// The VMA with this id, if it is still alive.
+    #[inline]
     pub(crate) fn get(&self, id: VmaId) -> Option<&Vma> {
         self.vmas.get(id)
     }
@@ -97,12 +98,14 @@ impl VmaSet {
     /// The VMA with this id. Every id the core hands out names a live VMA
     /// until the core frees it (the invariant `validate` checks), so a dead
     /// id here is a bug in the caller.
+    #[inline]
     pub(crate) fn vma(&self, id: VmaId) -> &Vma {
         self.vmas.get(id).expect("VmaId of a live VMA")
     }
 
     /// The VMA with this id, to change its attributes (never its range:
     /// that is the tree's, and only the core's operations move it).
+    #[inline]
     pub(crate) fn vma_mut(&mut self, id: VmaId) -> &mut Vma {
         self.vmas.get_mut(id).expect("VmaId of a live VMA")
     }
