@@ -62,6 +62,10 @@ pub(crate) struct VmaSet {
     /// `MREMAP_DONTUNMAP` unlocks its source without uncounting it (see
     /// `sys::mremap_move`). Added to a recount of the locked VMAs.
     locked_leaked: u64,
+    /// An empty list with capacity, lent to each unmap for the VMAs it
+    /// detaches and given back when it completes, so that mmap over
+    /// existing mappings allocates nothing.
+    pub(super) spare_detached: alloc::vec::Vec<VmaId>,
 }
 
 impl Default for VmaSet {
@@ -75,6 +79,7 @@ impl Default for VmaSet {
             anon_shared: false,
             committed_leaked: 0,
             locked_leaked: 0,
+            spare_detached: alloc::vec::Vec::new(),
         }
     }
 }
