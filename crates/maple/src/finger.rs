@@ -61,9 +61,10 @@ impl<V> MapleTree<V> {
         self.shape = self.shape.wrapping_add(1) % (u64::MAX - 1);
     }
 
-    /// The finger's path, if it is usable and its leaf answers `key`.
+    /// The finger's leaf, if the finger is usable and its leaf answers
+    /// `key`: the check alone, without copying the path out.
     #[inline]
-    pub(crate) fn finger_for(&self, key: u64) -> Option<Path> {
+    pub(crate) fn finger_leaf_for(&self, key: u64) -> Option<u32> {
         let (shape, id) = self.finger.at.get();
         if shape != self.shape || self.root == NIL {
             return None;
@@ -73,6 +74,13 @@ impl<V> MapleTree<V> {
         if n == 0 || key < leaf.starts[0] || key >= leaf.ends[n - 1] {
             return None;
         }
+        Some(id)
+    }
+
+    /// The finger's path, if it is usable and its leaf answers `key`.
+    #[inline]
+    pub(crate) fn finger_for(&self, key: u64) -> Option<Path> {
+        let id = self.finger_leaf_for(key)?;
         let path = self.finger.path.get();
         debug_assert_eq!(
             path.height, self.height,

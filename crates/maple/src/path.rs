@@ -1,7 +1,7 @@
 //! Root-to-leaf paths and positions: how every lookup descends and how
 //! iterators and cursors step from leaf to leaf without parent pointers.
 
-use crate::node::{count_le, Inner, Leaf, MAX_DEPTH, NIL};
+use crate::node::{rank_le, Inner, Leaf, MAX_DEPTH, NIL};
 use crate::MapleTree;
 
 /// The nodes from the root (`nodes[0]`) down to a leaf (`nodes[height]`),
@@ -35,6 +35,22 @@ impl Pos {
     pub(crate) fn same(&self, other: &Pos) -> bool {
         self.idx == other.idx && self.path.leaf() == other.path.leaf()
     }
+}
+
+/// The child of `n` to descend into for the first entry ending above
+/// `key`: the first child whose last end is above it (the last child when
+/// none is).
+#[inline]
+fn child_by_end(n: &Inner, key: u64) -> usize {
+    rank_le(&n.ends, n.len() - 1, key)
+}
+
+/// The child of `n` to descend into for the last entry starting at or
+/// below `key`: the last child whose first start is at most `key` (the
+/// first child when none is).
+#[inline]
+fn child_by_start(n: &Inner, key: u64) -> usize {
+    rank_le(&n.starts, n.len(), key).saturating_sub(1)
 }
 
 /// An entry as the query methods see it: start, end, value.
@@ -71,12 +87,12 @@ impl<V> MapleTree<V> {
     pub(crate) fn descend_by_end(&self, key: u64) -> Option<Path> {
         if let Some(p) = self.finger_for(key) {
             debug_assert!(
-                self.descend(|n| count_le(&n.ends[..n.len() - 1], key)) == Some(p),
+                self.descend(|n| child_by_end(n, key)) == Some(p),
                 "the finger's leaf is the one a descent by end finds"
             );
             return Some(p);
         }
-        let p = self.descend(|n| count_le(&n.ends[..n.len() - 1], key));
+        let p = self.descend(|n| child_by_end(n, key));
         self.remember(p);
         p
     }
@@ -87,14 +103,45 @@ impl<V> MapleTree<V> {
     pub(crate) fn descend_by_start(&self, key: u64) -> Option<Path> {
         if let Some(p) = self.finger_for(key) {
             debug_assert!(
-                self.descend(|n| count_le(&n.starts[1..n.len()], key)) == Some(p),
+                self.descend(|n| child_by_start(n, key)) == Some(p),
                 "the finger's leaf is the one a descent by start finds"
             );
             return Some(p);
         }
-        let p = self.descend(|n| count_le(&n.starts[1..n.len()], key));
+        let p = self.descend(|n| child_by_start(n, key));
         self.remember(p);
         p
+    }
+
+    /// The leaf `descend_by_end(key)` ends in, without copying a path out
+    /// when the finger answers (point lookups need no path).
+    #[inline]
+    pub(crate) fn leaf_by_end(&self, key: u64) -> Option<u32> {
+        if let Some(id) = self.finger_leaf_for(key) {
+            debug_assert!(
+                self.descend(|n| child_by_end(n, key)).map(|p| p.leaf()) == Some(id),
+                "the finger's leaf is the one a descent by end finds"
+            );
+            return Some(id);
+        }
+        let p = self.descend(|n| child_by_end(n, key));
+        self.remember(p);
+        p.map(|p| p.leaf())
+    }
+
+    /// The leaf `descend_by_start(key)` ends in (see [`Self::leaf_by_end`]).
+    #[inline]
+    pub(crate) fn leaf_by_start(&self, key: u64) -> Option<u32> {
+        if let Some(id) = self.finger_leaf_for(key) {
+            debug_assert!(
+                self.descend(|n| child_by_start(n, key)).map(|p| p.leaf()) == Some(id),
+                "the finger's leaf is the one a descent by start finds"
+            );
+            return Some(id);
+        }
+        let p = self.descend(|n| child_by_start(n, key));
+        self.remember(p);
+        p.map(|p| p.leaf())
     }
 
     /// Position of the first entry whose end is above `key`, or past the end.
@@ -102,7 +149,7 @@ impl<V> MapleTree<V> {
     pub(crate) fn seek_end_above(&self, key: u64) -> Option<Pos> {
         let path = self.descend_by_end(key)?;
         let leaf = &self.leaves[path.leaf() as usize];
-        let idx = count_le(&leaf.ends[..leaf.len()], key);
+        let idx = rank_le(&leaf.ends, leaf.len(), key);
         Some(Pos { path, idx })
     }
 
@@ -111,7 +158,7 @@ impl<V> MapleTree<V> {
     pub(crate) fn seek_start_at_most(&self, key: u64) -> Option<Pos> {
         let path = self.descend_by_start(key)?;
         let leaf = &self.leaves[path.leaf() as usize];
-        let n = count_le(&leaf.starts[..leaf.len()], key);
+        let n = rank_le(&leaf.starts, leaf.len(), key);
         if n == 0 {
             return None;
         }

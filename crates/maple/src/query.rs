@@ -1,7 +1,7 @@
 //! Point and neighbour lookups (kernel: `mas_walk`, `mas_find`,
 //! `mas_find_rev`, `mas_next`, `mas_prev`).
 
-use crate::node::count_le;
+use crate::node::rank_le;
 use crate::MapleTree;
 use core::ops::Range;
 
@@ -9,9 +9,8 @@ impl<V> MapleTree<V> {
     /// The entry containing `addr`, with its range.
     #[inline]
     pub fn load(&self, addr: u64) -> Option<(Range<u64>, &V)> {
-        let path = self.descend_by_start(addr)?;
-        let leaf = &self.leaves[path.leaf() as usize];
-        let n = count_le(&leaf.starts[..leaf.len()], addr);
+        let leaf = self.leaf(self.leaf_by_start(addr)?);
+        let n = rank_le(&leaf.starts, leaf.len(), addr);
         let i = n.checked_sub(1)?;
         (addr < leaf.ends[i]).then(|| (leaf.starts[i]..leaf.ends[i], &leaf.vals[i]))
     }
@@ -27,8 +26,10 @@ impl<V> MapleTree<V> {
         if start >= end {
             return None;
         }
-        let pos = self.seek_end_above(start)?;
-        let (s, e, v) = self.entry_at(&pos)?;
+        // The leaf a descent by end finds holds the first entry ending
+        // above `start`, unless it is the last leaf and no entry does.
+        let leaf = self.leaf(self.leaf_by_end(start)?);
+        let (s, e, v) = leaf.entry(rank_le(&leaf.ends, leaf.len(), start))?;
         (s < end).then_some((s..e, v))
     }
 
@@ -56,6 +57,12 @@ impl<V> MapleTree<V> {
     /// The last entry ending at or below `addr`.
     #[inline]
     pub fn prev_entry(&self, addr: u64) -> Option<(Range<u64>, &V)> {
+        let leaf = self.leaf(self.leaf_by_end(addr)?);
+        let idx = rank_le(&leaf.ends, leaf.len(), addr);
+        if idx > 0 {
+            return leaf.entry(idx - 1).map(|(s, e, v)| (s..e, v));
+        }
+        // The entry before lies in an earlier leaf: step there on the path.
         let mut pos = self.seek_end_above(addr)?;
         if !self.retreat(&mut pos) {
             return None;

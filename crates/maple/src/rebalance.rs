@@ -9,18 +9,18 @@ use crate::MapleTree;
 
 impl<V> MapleTree<V> {
     /// Walks `path` from its leaf up to the root after the leaf changed.
-    /// `before` is the leaf's summary before the change, or `None` when
-    /// nodes off the path changed too (the walk then goes all the way up);
-    /// `pending` is a new
-    /// right sibling of the leaf (from a split) still to be linked into the
-    /// parent. At each level the parent's cached summary of the child is
-    /// refreshed; a pending sibling is inserted next to it; an underfull
-    /// child is merged with or evened out against a sibling. The walk stops
-    /// as soon as a node's shape and summary are unchanged, without touching
-    /// its parent (kernel: the early exit of `mas_update_gap`).
-    pub(crate) fn fixup(&mut self, path: &Path, before: Option<Summary>, mut pending: Option<u32>) {
+    /// `early_exit` is false when nodes off the path changed too (the walk
+    /// then goes all the way up); `pending` is a new right sibling of the
+    /// leaf (from a split) still to be linked into the parent. At each
+    /// level the parent's cached summary of the child is refreshed; a
+    /// pending sibling is inserted next to it; an underfull child is merged
+    /// with or evened out against a sibling. With `early_exit`, the walk
+    /// stops as soon as a child's shape and summary are unchanged, without
+    /// touching its parent (kernel: the early exit of `mas_update_gap`):
+    /// the parent's cached summary is the child's summary before the
+    /// change, so no summary needs computing ahead of a store.
+    pub(crate) fn fixup(&mut self, path: &Path, early_exit: bool, mut pending: Option<u32>) {
         let h = path.height;
-        let mut before = before;
         for l in (0..h).rev() {
             let parent = path.nodes[l] as usize;
             let c = path.slots[l] as usize;
@@ -28,12 +28,13 @@ impl<V> MapleTree<V> {
             let child_leaf = l + 1 == h;
             let sum = self.node_summary(child, child_leaf);
             let underfull = self.node_len(child, child_leaf) < Self::node_min(child_leaf);
-            if pending.is_none() && !underfull && before == Some(sum) {
+            if early_exit
+                && pending.is_none()
+                && !underfull
+                && self.inners[parent].child_summary(c) == sum
+            {
                 // Nothing above this level can change.
                 return;
-            }
-            if before.is_some() {
-                before = Some(self.inners[parent].summary());
             }
             self.inners[parent].set_summary(c, sum);
             if let Some(new) = pending.take() {

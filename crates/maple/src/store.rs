@@ -2,7 +2,7 @@
 //! whatever the range covers is removed, entries it covers partly are
 //! trimmed, and an entry containing the whole range is split in two.
 
-use crate::node::{count_le, count_lt, split_point, Summary, LEAF_CAP, LEAF_MIN, NIL, PAD};
+use crate::node::{rank_le, rank_lt, split_point, LEAF_CAP, LEAF_MIN, NIL, PAD};
 use crate::path::Path;
 use crate::{AllocError, MapleTree};
 use core::ops::Range;
@@ -83,11 +83,11 @@ impl<V> MapleTree<V> {
             let id = path.leaf() as usize;
             let leaf = &self.leaves[id];
             let len = leaf.len();
-            let i = count_le(&leaf.ends[..len], s);
-            let j = i + count_lt(&leaf.starts[i..len], e);
+            let i = rank_le(&leaf.ends, len, s);
+            // Entries before `i` end at or below `s`, so start below `e`.
+            let j = rank_lt(&leaf.starts, len, e).max(i);
             let more = j == len && self.next_separator(&path).is_some_and(|sep| sep < e);
 
-            let before = self.leaves[id].summary();
             let leaf = &mut self.leaves[id];
             let (mut lo, mut hi) = (i, j);
             let mut edited = false;
@@ -117,7 +117,7 @@ impl<V> MapleTree<V> {
             }
             let progress = edited || lo < hi || items[0].is_some();
             if progress {
-                self.splice(&path, before, lo, hi, items);
+                self.splice(&path, lo, hi, items);
             }
             if !more || !progress {
                 debug_assert!(!more, "range erase made no progress");
@@ -128,8 +128,7 @@ impl<V> MapleTree<V> {
 
     /// Replaces entries `lo..hi` of the path's leaf with `items`, splitting
     /// the leaf if they do not fit, then restores the invariants up the path.
-    /// `before` is the leaf's summary before this operation touched it.
-    fn splice(&mut self, path: &Path, before: Summary, lo: usize, hi: usize, items: Items<V>) {
+    fn splice(&mut self, path: &Path, lo: usize, hi: usize, items: Items<V>) {
         let id = path.leaf() as usize;
         let len = self.leaves[id].len();
         let p = items.iter().filter(|x| x.is_some()).count();
@@ -138,7 +137,7 @@ impl<V> MapleTree<V> {
 
         if t <= LEAF_CAP {
             self.write_in_place(id, len, lo, hi, items);
-            self.fixup(path, Some(before), None);
+            self.fixup(path, true, None);
             return;
         }
         if let Some((moved, left)) = self.shift_to_sibling(path, len, lo, hi, t) {
@@ -151,7 +150,7 @@ impl<V> MapleTree<V> {
                 (lo, hi)
             };
             self.write_in_place(id, len - moved, lo, hi, items);
-            self.fixup(path, None, None);
+            self.fixup(path, false, None);
             return;
         }
 
@@ -201,7 +200,7 @@ impl<V> MapleTree<V> {
                 right.vals.insert(f - ls, v);
             }
         }
-        self.fixup(path, Some(before), Some(new));
+        self.fixup(path, true, Some(new));
     }
 
     /// Replaces entries `lo..hi` of leaf `id` (holding `len`) with `items`
@@ -210,6 +209,15 @@ impl<V> MapleTree<V> {
         let p = items.iter().filter(|x| x.is_some()).count();
         let t = len - (hi - lo) + p;
         let leaf = &mut self.leaves[id];
+        if p == hi - lo {
+            // As many entries in as out: overwrite them, nothing shifts.
+            for (q, (a, b, v)) in items.into_iter().flatten().enumerate() {
+                leaf.starts[lo + q] = a;
+                leaf.ends[lo + q] = b;
+                leaf.vals[lo + q] = v;
+            }
+            return;
+        }
         leaf.starts.copy_within(hi..len, lo + p);
         leaf.ends.copy_within(hi..len, lo + p);
         for (q, (a, b, _)) in items.iter().flatten().enumerate() {

@@ -101,10 +101,12 @@ impl<E: Env> Mm<E> {
 
     /// The VMA with this id. Internal: every id the core holds names a live
     /// VMA (the invariant `validate` checks).
+    #[inline]
     pub(crate) fn vma(&self, id: VmaId) -> &Vma {
         self.set.vma(id)
     }
 
+    #[inline]
     pub(crate) fn vma_mut(&mut self, id: VmaId) -> &mut Vma {
         self.set.vma_mut(id)
     }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The binary's global allocator: the system allocator, counting live heap
-//! bytes once `vmalab bench` switches counting on (one relaxed load per
-//! call otherwise). Lives in the binary because only a binary may choose
-//! its global allocator.
+//! bytes only while `vmalab bench` measures a VMA's footprint (one relaxed
+//! load per call otherwise, so the timed runs pay nothing for the meter).
+//! Lives in the binary because only a binary may choose its global
+//! allocator.
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -14,19 +15,20 @@ pub struct Counting;
 static ON: AtomicBool = AtomicBool::new(false);
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
-/// Starts counting (from zero: only differences are meaningful).
-pub fn start() {
+/// Net heap bytes `f` allocates and does not free (0 if it frees more
+/// than it allocates). Counting is on only while `f` runs.
+pub fn net_bytes(f: &mut dyn FnMut()) -> usize {
+    LIVE.store(0, Relaxed);
     ON.store(true, Relaxed);
-}
-
-/// Bytes allocated and not freed since counting started, net.
-pub fn live() -> usize {
-    LIVE.load(Relaxed)
+    f();
+    ON.store(false, Relaxed);
+    let net = LIVE.load(Relaxed) as isize;
+    net.max(0) as usize
 }
 
 // SAFETY: every call is passed to `System` unchanged; the counter is only
-// arithmetic on the side (wrapping, so a free of a block allocated before
-// counting began cannot panic).
+// arithmetic on the side (wrapping, so a free of a block allocated while
+// counting was off cannot panic).
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         // SAFETY: the caller's contract for `alloc` is `System`'s.

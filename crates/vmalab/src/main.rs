@@ -487,8 +487,7 @@ fn main() -> ExitCode {
             };
             o.rounds = rounds.unwrap_or(o.rounds).max(1);
             o.json = json;
-            heap_meter::start();
-            exit(vmalab::bench::run(o, Some(heap_meter::live)))
+            exit(vmalab::bench::run(o, Some(heap_meter::net_bytes)))
         }
         Cmd::OracleRunner => ExitCode::from(vmalab::oracle::runner::main() as u8),
     }

@@ -58,7 +58,7 @@ impl<E: Env> Core<'_, E> {
             took_over: 0,
             prev: None,
             next: None,
-            vms: Munmap::new(addr, addr + len),
+            vms: self.munmap_state(addr, addr + len),
         };
         if let Err(e) = self.mmap_setup(&mut map) {
             self.munmap_abort(&mut map.vms);

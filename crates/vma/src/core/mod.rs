@@ -73,10 +73,12 @@ impl<'m, E: Env> Core<'m, E> {
         }
     }
 
+    #[inline]
     pub(crate) fn vma(&self, id: VmaId) -> &Vma {
         self.set.vma(id)
     }
 
+    #[inline]
     pub(crate) fn vma_mut(&mut self, id: VmaId) -> &mut Vma {
         self.set.vma_mut(id)
     }

@@ -46,6 +46,14 @@ impl Munmap {
 }
 
 impl<E: Env> Core<'_, E> {
+    /// A `Munmap` of `[start, end)` whose detached list reuses the set's
+    /// spare buffer.
+    pub(crate) fn munmap_state(&mut self, start: u64, end: u64) -> Munmap {
+        let mut vms = Munmap::new(start, end);
+        vms.detached = core::mem::take(&mut self.set.spare_detached);
+        vms
+    }
+
     /// `vms_gather_munmap_vmas`: splits the VMAs straddling the ends of the
     /// range and detaches every VMA inside it. On failure the detached VMAs
     /// are reattached but splits already made stay, as in the kernel.
@@ -136,9 +144,12 @@ impl<E: Env> Core<'_, E> {
         s.exec_vm = s.exec_vm.wrapping_sub(vms.exec_vm);
         s.stack_vm = s.stack_vm.wrapping_sub(vms.stack_vm);
         s.data_vm = s.data_vm.wrapping_sub(vms.data_vm);
-        for id in core::mem::take(&mut vms.detached) {
+        let mut detached = core::mem::take(&mut vms.detached);
+        for &id in &detached {
             self.remove_vma(id);
         }
+        detached.clear();
+        self.set.spare_detached = detached;
         self.vm_unacct_memory(vms.nr_accounted);
     }
 
@@ -170,7 +181,7 @@ impl<E: Env> Core<'_, E> {
     /// `do_vmi_align_munmap`: unmaps the page-aligned `[start, end)`, whose
     /// first VMA is `first`.
     pub(crate) fn munmap_aligned(&mut self, first: VmaId, start: u64, end: u64) -> KResult<()> {
-        let mut vms = Munmap::new(start, end);
+        let mut vms = self.munmap_state(start, end);
         self.munmap_gather(&mut vms, first)?;
         if let Err(e) = self.alloc(AllocSite::TreeNodes) {
             vms.detached.clear();

@@ -62,6 +62,10 @@ pub(crate) struct VmaSet {
     /// `MREMAP_DONTUNMAP` unlocks its source without uncounting it (see
     /// `sys::mremap_move`). Added to a recount of the locked VMAs.
     locked_leaked: u64,
+    /// An empty list with capacity, lent to each unmap for the VMAs it
+    /// detaches and given back when it completes, so that mmap over
+    /// existing mappings allocates nothing.
+    pub(super) spare_detached: alloc::vec::Vec<VmaId>,
 }
 
 impl Default for VmaSet {
@@ -75,6 +79,7 @@ impl Default for VmaSet {
             anon_shared: false,
             committed_leaked: 0,
             locked_leaked: 0,
+            spare_detached: alloc::vec::Vec::new(),
         }
     }
 }
@@ -106,6 +111,7 @@ impl VmaSet {
     }
 
     /// The VMA with this id, if it is still alive.
+    #[inline]
     pub(crate) fn get(&self, id: VmaId) -> Option<&Vma> {
         self.vmas.get(id)
     }
@@ -113,12 +119,14 @@ impl VmaSet {
     /// The VMA with this id. Every id the core hands out names a live VMA
     /// until the core frees it (the invariant `validate` checks), so a dead
     /// id here is a bug in the caller.
+    #[inline]
     pub(crate) fn vma(&self, id: VmaId) -> &Vma {
         self.vmas.get(id).expect("VmaId of a live VMA")
     }
 
     /// The VMA with this id, to change its attributes (never its range:
     /// that is the tree's, and only the core's operations move it).
+    #[inline]
     pub(crate) fn vma_mut(&mut self, id: VmaId) -> &mut Vma {
         self.vmas.get_mut(id).expect("VmaId of a live VMA")
     }

@@ -158,6 +158,7 @@ impl VmaSet {
 }
 
 impl MergeRules<'_> {
+    #[inline]
     pub(crate) fn vma(&self, id: VmaId) -> &Vma {
         self.set.vma(id)
     }

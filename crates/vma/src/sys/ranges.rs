@@ -3,6 +3,7 @@
 //! marking one page. Used for guard markers and page presence.
 
 use alloc::collections::BTreeMap;
+use core::ops::Bound::{Excluded, Included};
 
 /// Disjoint, non-adjacent ranges `[start, end)`, keyed by start. Adjacent
 /// ranges are coalesced so equal sets compare equal.
@@ -64,26 +65,29 @@ impl RangeSet {
         if start >= end {
             return;
         }
-        let (mut s, mut e) = (start, end);
-        // Absorb a range that starts before and touches or overlaps us.
-        if let Some((&ps, &pe)) = self.ranges.range(..=s).next_back() {
-            if pe >= s {
-                s = ps;
-                e = e.max(pe);
-                self.ranges.remove(&ps);
-            }
-        }
-        // Absorb every range starting inside or right at our end.
-        while let Some((&ns, &ne)) = self.ranges.range(s..=e).next() {
+        let mut e = end;
+        // Absorb every range starting inside our range or right at its end.
+        while let Some((&ns, &ne)) = self.ranges.range((Excluded(start), Included(e))).next() {
             e = e.max(ne);
             self.ranges.remove(&ns);
         }
-        self.ranges.insert(s, e);
+        // A range starting at or before us that reaches us grows in place
+        // (ranges after it start beyond its end, so none was absorbed
+        // above unless ours reaches past it).
+        if let Some((_, pe)) = self.ranges.range_mut(..=start).next_back() {
+            if *pe >= start {
+                *pe = (*pe).max(e);
+                return;
+            }
+        }
+        self.ranges.insert(start, e);
     }
 
     /// Removes `[start, end)`.
     pub fn remove(&mut self, start: u64, end: u64) {
-        if start >= end {
+        // Most sets are empty (no pages touched, no guards): every unmap
+        // clears them all, so skip the tree searches.
+        if start >= end || self.ranges.is_empty() {
             return;
         }
         if let Some((&ps, &pe)) = self.ranges.range(..start).next_back() {
@@ -169,6 +173,22 @@ mod tests {
         assert_eq!(ranges(&g), vec![(5, 50)]);
         g.remove(0, 100);
         assert!(g.is_empty());
+    }
+
+    #[test]
+    fn insert_grows_the_range_before_over_those_after() {
+        let mut g = RangeSet::default();
+        g.insert(0, 10);
+        g.insert(15, 30);
+        g.insert(40, 50);
+        g.insert(5, 20);
+        assert_eq!(ranges(&g), vec![(0, 30), (40, 50)]);
+        g.insert(2, 8);
+        assert_eq!(ranges(&g), vec![(0, 30), (40, 50)]);
+        g.insert(30, 35);
+        assert_eq!(ranges(&g), vec![(0, 35), (40, 50)]);
+        g.insert(36, 40);
+        assert_eq!(ranges(&g), vec![(0, 35), (36, 50)]);
     }
 
     #[test]

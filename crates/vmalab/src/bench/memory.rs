@@ -5,8 +5,10 @@
 
 use vma::Vma;
 
-/// Live heap bytes, as the binary's counting allocator sees them.
-pub type LiveBytes = fn() -> usize;
+/// Net heap bytes a closure allocates, as the binary's counting allocator
+/// sees them; the allocator counts only inside such a call, so nothing
+/// else the benchmark times pays for the counting.
+pub type NetBytes = fn(&mut dyn FnMut()) -> usize;
 
 /// The in-line size of `Vma` and of each of its fields, in bytes.
 pub fn field_sizes() -> Vec<(&'static str, usize)> {

@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use memory::LiveBytes;
+use memory::NetBytes;
 
 /// What to run, and how long.
 #[derive(Clone, Debug)]
@@ -139,8 +139,8 @@ fn load() -> String {
 }
 
 /// Runs the benchmark and prints it; `Ok(false)` when the VMA counts differ.
-pub fn run(options: Options, live_bytes: Option<LiveBytes>) -> Result<bool> {
-    let report = measure(options, live_bytes)?;
+pub fn run(options: Options, net_bytes: Option<NetBytes>) -> Result<bool> {
+    let report = measure(options, net_bytes)?;
     if report.options.json {
         println!("{}", json(&report));
     } else {
@@ -156,11 +156,11 @@ pub fn run(options: Options, live_bytes: Option<LiveBytes>) -> Result<bool> {
 }
 
 /// Takes every measurement.
-pub fn measure(options: Options, live_bytes: Option<LiveBytes>) -> Result<Report> {
+pub fn measure(options: Options, net_bytes: Option<NetBytes>) -> Result<Report> {
     let load_before = load();
     let mix = measure_mix(&options)?;
     let scale_small = measure_small(&options)?;
-    let (scale, memory) = measure_large(&options, scale_small, live_bytes);
+    let (scale, memory) = measure_large(&options, scale_small, net_bytes);
     Ok(Report {
         load: format!("{load_before} before, {} after", load()),
         options,
@@ -253,19 +253,28 @@ fn measure_small(o: &Options) -> Result<SmallTimes> {
     Ok(times)
 }
 
+/// Runs `f`, and with a meter, returns the net heap bytes it allocated.
+fn metered(net_bytes: Option<NetBytes>, mut f: impl FnMut()) -> Option<usize> {
+    match net_bytes {
+        Some(net) => Some(net(&mut f)),
+        None => {
+            f();
+            None
+        }
+    }
+}
+
 /// (b), the large size against the small one, alternating; and (c).
 fn measure_large(
     o: &Options,
     small_times: SmallTimes,
-    live_bytes: Option<LiveBytes>,
+    net_bytes: Option<NetBytes>,
 ) -> (Vec<ScaleRow>, Option<MemoryRow>) {
     let mbase = 0x1000_0000;
     let mut small = mix::model();
     scale::populate(&mut small, mbase, o.small);
-    let before = live_bytes.map(|f| f());
     let mut large = mix::model();
-    scale::populate(&mut large, mbase, o.large);
-    let unfaulted = live_bytes.zip(before).map(|(f, b)| f().saturating_sub(b));
+    let unfaulted = metered(net_bytes, || scale::populate(&mut large, mbase, o.large));
     warm_up(&mut small, mbase, o.small, o.iters);
     warm_up(&mut large, mbase, o.large, o.iters);
     let mut large_times = vec![Vec::new(); scale::OPS.len()];
@@ -279,22 +288,22 @@ fn measure_large(
         }
     }
     // (c): what a write fault adds, over the writable half.
-    let memory = live_bytes.zip(unfaulted).map(|(f, unfaulted)| {
-        let b = f();
+    let memory = unfaulted.map(|unfaulted| {
         let mut faulted = 0u64;
-        for i in (1..o.large).step_by(2) {
-            if large
-                .fault(mbase + 2 * i * 4096, vma::Access::Write)
-                .is_ok()
-            {
-                faulted += 1;
+        let added = metered(net_bytes, || {
+            for i in (1..o.large).step_by(2) {
+                if large
+                    .fault(mbase + 2 * i * 4096, vma::Access::Write)
+                    .is_ok()
+                {
+                    faulted += 1;
+                }
             }
-        }
-        let adds = f().saturating_sub(b) as f64 / faulted.max(1) as f64;
+        });
         MemoryRow {
             vmas: large.map_count() as u64,
             bytes_per_vma: unfaulted as f64 / o.large as f64,
-            faulted_adds: adds,
+            faulted_adds: added.unwrap_or(0) as f64 / faulted.max(1) as f64,
         }
     });
     let rows = scale::OPS
