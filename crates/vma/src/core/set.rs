@@ -98,6 +98,7 @@ impl VmaSet {
             anon_shared: self.anon_shared,
             committed_leaked: self.committed_leaked,
             locked_leaked: self.locked_leaked,
+            spare_detached: alloc::vec::Vec::new(),
         }
     }
 
