@@ -440,6 +440,35 @@ fn dontunmap_unlocks_the_whole_source_vma() {
     assert_eq!(m.stats().locked_vm, 10);
 }
 
+/// Where DONTUNMAP unlocks only the moved range (7.2 here), the range is
+/// split out and stays apart from an unlocked neighbour it could join:
+///
+/// ```text
+///   before  |uuuuLLLL|    locked 0..8 (MAP_LOCKED), then munlock 0..4
+///   after   |uuuu|u|LLL|  4..5 moved away and unlocked, beside 0..4
+/// ```
+#[test]
+fn dontunmap_unlocks_just_the_moved_range_on_newer_kernels() {
+    let mut m = Mm::new(Config::linux(KernelVersion(7, 2, 13)));
+    let locked = ANON | MAP_LOCKED;
+    assert_eq!(m.mmap(pg(0), 8 * P, RW, locked, None, 0), Ok(pg(0)));
+    assert_eq!(m.munlock(pg(0), 4 * P), Ok(()));
+    let flags = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
+    assert_eq!(m.mremap(pg(4), P, P, flags, pg(16)), Ok(pg(16)));
+    let ranges: Vec<String> = layout(&m)
+        .iter()
+        .map(|l| l.split(' ').next().unwrap().to_string())
+        .collect();
+    assert_eq!(ranges, ["0-4", "4-5", "5-8", "16-17"]);
+    let lo = |a: u64| {
+        m.get(m.vma_at(pg(a)).unwrap())
+            .unwrap()
+            .flags
+            .contains(vma::VmFlags::LOCKED)
+    };
+    assert!(!lo(0) && !lo(4) && lo(5) && lo(16));
+}
+
 #[test]
 fn dontunmap_of_shared_memory_shares_the_object() {
     let mut m = mm();
