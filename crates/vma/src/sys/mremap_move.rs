@@ -132,8 +132,9 @@ impl<E: Env> Mm<E> {
     /// counted twice), keeping `VM_ACCOUNT`. Up to 6.18 the whole source
     /// VMA loses its lock flags in place; newer kernels unlock just the
     /// moved range, split out of the VMA (see
-    /// [`Config::dontunmap_unlocks_moved_range`]). If all of the VMA moved
-    /// to another VMA, it drops its `anon_vma`, so it may merge like an
+    /// [`Config::dontunmap_unlocks_moved_range`]). If all of the VMA (or
+    /// the range split out of it) moved to another VMA, it drops its
+    /// `anon_vma`, so it may merge, and be unaccounted by mprotect, like an
     /// unfaulted VMA again.
     ///
     /// [`Config::dontunmap_unlocks_moved_range`]: crate::Config::dontunmap_unlocks_moved_range
@@ -162,7 +163,8 @@ impl<E: Env> Mm<E> {
         if !unlocked_range {
             v.flags.remove(VmFlags::LOCKED_MASK);
         }
-        if new_vma != id && whole {
+        // A range split out to be unlocked is all of its VMA now.
+        if new_vma != id && (whole || unlocked_range) {
             unlink_anon_vmas(v);
         }
     }
