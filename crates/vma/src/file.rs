@@ -54,6 +54,11 @@ pub enum FileKind {
     /// A hugetlbfs file: its pages are huge pages of one size, drawn from
     /// that size's pool.
     Hugetlbfs,
+    /// `/dev/zero`: `mmap_zero` makes a private mapping anonymous memory
+    /// (no `vm_ops`, though `vm_file` stays and keeps the offset) and a
+    /// shared one a fresh shmem object, as `MAP_SHARED|MAP_ANONYMOUS`
+    /// would, at the given offset.
+    DevZero,
 }
 
 /// The immutable description of an open file.
@@ -136,6 +141,22 @@ impl File {
         let mut f = File::new(path, size_pages, FileKind::Regular, true, true);
         if let Some(inner) = Arc::get_mut(&mut f.0) {
             inner.vm_ops = Some(ops);
+        }
+        f
+    }
+
+    /// `/dev/zero` opened for reading and/or writing: endless, never
+    /// beyond its end.
+    pub fn dev_zero(readable: bool, writable: bool) -> File {
+        File::new("/dev/zero", 0, FileKind::DevZero, readable, writable)
+            .with_size_bytes(i64::MAX as u64)
+    }
+
+    /// A file without an `mmap` hook (a pipe, a socket): mmap is ENODEV.
+    pub fn unmappable(path: &str, readable: bool, writable: bool) -> File {
+        let mut f = File::new(path, 0, FileKind::Regular, readable, writable);
+        if let Some(inner) = Arc::get_mut(&mut f.0) {
+            inner.has_mmap = false;
         }
         f
     }

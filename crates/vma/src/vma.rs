@@ -133,9 +133,14 @@ impl Vma {
         &self.chain
     }
 
-    /// `vma_is_anonymous`: no `vm_ops`.
+    /// `vma_is_anonymous`: no `vm_ops` -- no file, or a private mapping
+    /// of `/dev/zero`, which keeps its file.
     pub fn is_anonymous(&self) -> bool {
-        self.ops.is_none() && self.file.is_none()
+        self.ops.is_none()
+            && self
+                .file
+                .as_ref()
+                .is_none_or(|f| f.inner().kind == crate::file::FileKind::DevZero)
     }
 
     /// `vma_is_fork_child`: has an `anon_vma` and is linked to more than one,

@@ -9,7 +9,7 @@ use super::vmg::MergeState;
 use super::Core;
 use crate::env::{AllocSite, Env};
 use crate::errno::KResult;
-use crate::file::{File, VmOps};
+use crate::file::{File, FileKind, VmOps};
 use crate::flags::VmFlags;
 use crate::slab::VmaId;
 use crate::vma::Vma;
@@ -160,7 +160,10 @@ impl<E: Env> Core<'_, E> {
                     return Err(e);
                 }
                 vma.flags = flags;
-                vma.ops = Some(file.inner().vm_ops.unwrap_or_default());
+                // A private /dev/zero mapping is anonymous memory: no ops.
+                if file.inner().kind != FileKind::DevZero {
+                    vma.ops = Some(file.inner().vm_ops.unwrap_or_default());
+                }
             }
             map.flags = vma.flags;
         } else if map.flags.contains(VmFlags::SHARED) {

@@ -181,8 +181,8 @@ impl<E: Env> Mm<E> {
         let v = self.vma(vma);
         let shmem = shmem_page(v, start);
         let private = !v.flags.contains(VmFlags::SHARED);
-        let anon_read = !write && v.file.is_none() && private;
-        let copy = write && v.file.is_some() && private;
+        let anon_read = !write && v.is_anonymous() && private;
+        let copy = write && !v.is_anonymous() && private;
         let settles = !v
             .flags
             .intersects(VmFlags::UFFD_MISSING | VmFlags::UFFD_MINOR);

@@ -6,7 +6,7 @@ use super::hugetlb::is_file_hugepages;
 use crate::config::{Overcommit, PAGE_SHIFT, PAGE_SIZE};
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
-use crate::file::File;
+use crate::file::{File, FileKind};
 use crate::flags::VmFlags;
 use crate::mm::Mm;
 
@@ -184,6 +184,10 @@ impl<E: Env> Mm<E> {
         {
             vm_flags |= VmFlags::NORESERVE;
         }
+        // mmap_zero: a shared mapping of /dev/zero becomes a new shmem
+        // object, as a shared anonymous one would, but keeps its offset.
+        let file = file
+            .filter(|f| f.inner().kind != FileKind::DevZero || !vm_flags.contains(VmFlags::SHARED));
         let merge_any = self.ksm_flags(vm_flags);
         let addr = if self.config.ksm_flags_before_merge_6_16() || merge_any == vm_flags {
             self.core()

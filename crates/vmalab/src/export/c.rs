@@ -14,7 +14,7 @@ use crate::outcome::{Outcome, Value};
 use crate::scenario::names::{
     errno_number, signal_code_number, signal_number, table_name, SMAPS, STATUS,
 };
-use crate::scenario::Scenario;
+use crate::scenario::{FileSource, Scenario};
 use crate::window::Window;
 
 /// The runtime every program starts with.
@@ -360,10 +360,16 @@ pub fn program(sc: &Scenario, kernel: &KernelTrace, source: &str) -> Result<Stri
             .size
             .to_u64(w.page_size)
             .ok_or_else(|| format!("file {}: size does not fit", f.name))?;
+        let source = match f.source {
+            FileSource::Memfd => 0,
+            FileSource::DevZero => 1,
+            FileSource::Pipe => 2,
+        };
         let _ = writeln!(
             out,
-            "\tmake_file({}, {size:#x}UL, {}, {});",
+            "\tmake_file({}, {size:#x}UL, {}, {}, {}, {source});",
             c_string(&f.name),
+            u8::from(f.readable),
             u8::from(f.writable),
             u8::from(f.sealable)
         );

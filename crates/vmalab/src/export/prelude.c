@@ -320,25 +320,38 @@ static void open_window(uint64_t base, uint64_t pages)
 	PAGES = pages;
 }
 
-/* A scenario file: a memfd of `size` bytes, reopened read-only if asked,
- * open to seals if asked (MFD_ALLOW_SEALING). */
-static void make_file(const char *name, uint64_t size, int writable, int sealable)
+/* A scenario file: a memfd of `size` bytes (open to seals if asked,
+ * MFD_ALLOW_SEALING), /dev/zero (source 1) or a pipe's read end (source 2),
+ * reopened read-only or write-only as declared. */
+static void make_file(const char *name, uint64_t size, int readable, int writable,
+		      int sealable, int source)
 {
 	struct stat st;
 	char path[64];
-	int fd = (int)syscall(SYS_memfd_create, name, sealable ? 2U : 0U);
+	int fd, pipefd[2];
 
-	if (fd < 0 || ftruncate(fd, (off_t)size) != 0)
+	if (source == 1) {
+		fd = open("/dev/zero", O_RDWR);
+	} else if (source == 2) {
+		fd = pipe(pipefd) == 0 ? pipefd[0] : -1;
+		if (fd >= 0)
+			close(pipefd[1]);
+	} else {
+		fd = (int)syscall(SYS_memfd_create, name, sealable ? 2U : 0U);
+		if (fd >= 0 && ftruncate(fd, (off_t)size) != 0)
+			fd = -1;
+	}
+	if (fd < 0)
 		bail("cannot create a scenario file");
-	if (!writable) {
-		int ro;
+	if (!readable || !writable) {
+		int again;
 
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		ro = open(path, O_RDONLY);
+		again = open(path, readable ? O_RDONLY : O_WRONLY);
 		close(fd);
-		if (ro < 0)
-			bail("cannot reopen a scenario file read-only");
-		fd = ro;
+		if (again < 0)
+			bail("cannot reopen a scenario file");
+		fd = again;
 	}
 	if (fstat(fd, &st) != 0 || nfiles >= MAX_FILES)
 		bail("cannot stat a scenario file");

@@ -10,7 +10,7 @@ use super::machine::{Creds, Model};
 use crate::host::HostConfig;
 use crate::machine::run_step;
 use crate::outcome::Outcome;
-use crate::scenario::Scenario;
+use crate::scenario::{FileSource, Scenario};
 use crate::trace::{StepResult, Trace};
 use crate::window::{Window, RUNNER_EXTRA_VMAS};
 use vma::sys::consts::{MAP_ANONYMOUS, MAP_FIXED, MAP_SHARED, PROT_NONE};
@@ -75,18 +75,26 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
     let mut names = FileNames::default();
     let mut files = Vec::new();
     for f in &scenario.files {
-        let bytes = f.size.value(host.page_size).max(0) as u64;
-        let mut file = File::new(
-            &format!("/memfd:{} (deleted)", f.name),
-            bytes.div_ceil(host.page_size),
-            FileKind::Shmem,
-            true,
-            f.writable,
-        )
-        .with_size_bytes(bytes);
-        if f.sealable {
-            file = file.sealable();
-        }
+        let file = match f.source {
+            FileSource::Memfd => {
+                let bytes = f.size.value(host.page_size).max(0) as u64;
+                let file = File::new(
+                    &format!("/memfd:{} (deleted)", f.name),
+                    bytes.div_ceil(host.page_size),
+                    FileKind::Shmem,
+                    f.readable,
+                    f.writable,
+                )
+                .with_size_bytes(bytes);
+                if f.sealable {
+                    file.sealable()
+                } else {
+                    file
+                }
+            }
+            FileSource::DevZero => File::dev_zero(f.readable, f.writable),
+            FileSource::Pipe => File::unmappable("pipe", f.readable, f.writable),
+        };
         names.declared.insert(file.inner().ino, f.name.clone());
         files.push((f.name.clone(), file));
     }

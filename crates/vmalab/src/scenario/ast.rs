@@ -95,13 +95,29 @@ impl std::fmt::Display for Condition {
     }
 }
 
-/// A scenario file object: a memfd of `size` opened read-write or
-/// read-only, sealable or not.
+/// What a scenario file is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FileSource {
+    /// A memfd of the declared size.
+    #[default]
+    Memfd,
+    /// `/dev/zero`.
+    DevZero,
+    /// The read end of a pipe (no `mmap`: ENODEV).
+    Pipe,
+}
+
+/// A scenario file object: a memfd of `size` (or `/dev/zero`, or a pipe)
+/// opened read-write, read-only or write-only, sealable or not.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileDecl {
     pub name: String,
+    /// What the file is.
+    pub source: FileSource,
     /// File size (pages and bytes; unaligned sizes test SIGBUS past EOF).
     pub size: Amount,
+    /// Opened for reading (not `wo`).
+    pub readable: bool,
     pub writable: bool,
     /// Made with `MFD_ALLOW_SEALING` (`sealable`): it starts without
     /// seals; otherwise it holds `F_SEAL_SEAL` and takes none.

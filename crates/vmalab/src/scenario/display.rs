@@ -19,14 +19,18 @@ impl fmt::Display for Scenario {
         }
         writeln!(f, "window {}", self.window_pages)?;
         for file in &self.files {
-            writeln!(
-                f,
-                "file {} pages={} {}{}",
-                file.name,
-                amt(&file.size),
-                if file.writable { "rw" } else { "ro" },
-                if file.sealable { " sealable" } else { "" }
-            )?;
+            let what = match file.source {
+                FileSource::Memfd => format!("pages={}", amt(&file.size)),
+                FileSource::DevZero => "/dev/zero".to_string(),
+                FileSource::Pipe => "pipe".to_string(),
+            };
+            let mode = match (file.readable, file.writable) {
+                (true, true) => "rw",
+                (true, false) => "ro",
+                _ => "wo",
+            };
+            let sealable = if file.sealable { " sealable" } else { "" };
+            writeln!(f, "file {} {what} {mode}{sealable}", file.name)?;
         }
         for step in &self.steps {
             writeln!(f, "{}", step.kind)?;

@@ -219,9 +219,16 @@ impl<'a> Parser<'a> {
         if self.scenario.files.iter().any(|f| f.name == name) {
             return Err((w.col, format!("file `{name}` declared twice")));
         }
+        let has_dev_zero = self
+            .scenario
+            .files
+            .iter()
+            .any(|f| f.source == FileSource::DevZero);
         let mut size = None;
         let mut writable = true;
+        let mut readable = true;
         let mut sealable = false;
+        let mut source = FileSource::Memfd;
         while let Some(o) = a.next() {
             if let Some(v) = o
                 .text
@@ -234,22 +241,46 @@ impl<'a> Parser<'a> {
                 }
                 size = Some(am);
             } else if o.text == "rw" {
-                writable = true;
+                (readable, writable) = (true, true);
             } else if o.text == "ro" {
-                writable = false;
+                (readable, writable) = (true, false);
+            } else if o.text == "wo" {
+                (readable, writable) = (false, true);
             } else if o.text == "sealable" {
                 sealable = true;
+            } else if o.text == "/dev/zero" {
+                source = FileSource::DevZero;
+            } else if o.text == "pipe" {
+                source = FileSource::Pipe;
             } else {
                 return Err((
                     o.col,
-                    format!("unexpected `{}` (pages=N, rw, ro or sealable)", o.text),
+                    format!(
+                        "unexpected `{}` (pages=N, rw, ro, wo, sealable, /dev/zero or pipe)",
+                        o.text
+                    ),
                 ));
             }
         }
-        let size = size.ok_or((a.end, "missing pages=N".to_string()))?;
+        if source == FileSource::DevZero && has_dev_zero {
+            // Its mappings would show one identity under two names.
+            return Err((a.end, "/dev/zero may be declared once".to_string()));
+        }
+        if source != FileSource::Memfd && (size.is_some() || sealable) {
+            return Err((
+                a.end,
+                "only a memfd has a size (pages=N) and takes seals".to_string(),
+            ));
+        }
+        let size = match source {
+            FileSource::Memfd => size.ok_or((a.end, "missing pages=N".to_string()))?,
+            _ => Amount::default(),
+        };
         self.scenario.files.push(FileDecl {
             name: name.to_string(),
             size,
+            source,
+            readable,
             writable,
             sealable,
             line: lno + 1,

@@ -178,6 +178,16 @@ const BAD: &[(&str, usize, usize, &str)] = &[
     ("file anon pages=1\n", 1, 6, "bad file name"),
     ("file f pages=1\nfile f pages=2\n", 2, 6, "declared twice"),
     ("file f\n", 1, 7, "missing pages"),
+    (
+        "file z /dev/zero\nfile y /dev/zero\n",
+        2,
+        17,
+        "declared once",
+    ),
+    ("file z /dev/zero pages=2\n", 1, 25, "only a memfd"),
+    ("file p pipe sealable\n", 1, 21, "only a memfd"),
+    ("ftruncate nope 1\n", 1, 11, "no file named"),
+    ("file f pages=1 xo\n", 1, 16, "unexpected `xo`"),
     ("frobnicate 1\n", 1, 1, "unknown step"),
     ("munmap 1+ 1\n", 1, 10, "missing number"),
     ("munmap 0x1_0000_0000_0000_0000 1\n", 1, 8, "64 bits"),
@@ -430,4 +440,32 @@ fn touch_write_values() {
         let e = parse("t", text).unwrap_err();
         assert!(e.msg.contains(msg), "{text}: {e}");
     }
+}
+
+/// Files beyond memfds: open modes, /dev/zero and pipes, printed back as
+/// written; file steps name them.
+#[test]
+fn file_sources_and_modes() {
+    let text = "file w pages=2 wo sealable\nfile z /dev/zero ro\nfile p pipe\n\
+                ftruncate w 1\nadd-seals w F_SEAL_GROW|F_SEAL_SHRINK\npwrite w 3 7\n\
+                fallocate w FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE 0 1\n";
+    let s = parse("t", text).unwrap();
+    assert_eq!(s.files[0].source, FileSource::Memfd);
+    assert!(!s.files[0].readable && s.files[0].writable && s.files[0].sealable);
+    assert_eq!(s.files[1].source, FileSource::DevZero);
+    assert!(s.files[1].readable && !s.files[1].writable);
+    assert_eq!(s.files[2].source, FileSource::Pipe);
+    let again = parse("t", &s.to_string()).unwrap();
+    let unlined = |f: &[FileDecl]| -> Vec<FileDecl> {
+        f.iter()
+            .map(|d| FileDecl {
+                line: 0,
+                ..d.clone()
+            })
+            .collect()
+    };
+    assert_eq!(unlined(&again.files), unlined(&s.files));
+    assert_eq!(again.steps.len(), 4);
+    assert_eq!(s.steps[0].kind.to_string(), "ftruncate w 1");
+    assert_eq!(s.steps[2].kind.to_string(), "pwrite w 3 7");
 }

@@ -37,7 +37,7 @@ use super::smaps::{dev_parts, window_layout, Identities};
 use crate::machine::{run_step, Reply};
 use crate::outcome::Outcome;
 use crate::scenario::names::{errno_name, signal_name};
-use crate::scenario::{parse, Scenario};
+use crate::scenario::{parse, FileDecl, FileSource, Scenario};
 use crate::window::{Window, RUNNER_VMAS};
 
 /// Window bases tried in order (1 GiB aligned, far from heap, mmap area and
@@ -144,8 +144,8 @@ impl<'s> Runner<'s> {
                 .size
                 .to_u64(page_size)
                 .ok_or_else(|| format!("file {}: size does not fit in 64 bits", f.name))?;
-            let fd = make_file(&f.name, size, f.writable, f.sealable)
-                .map_err(|e| format!("file {}: {}", f.name, errno_name(e)))?;
+            let fd =
+                make_file(f, size).map_err(|e| format!("file {}: {}", f.name, errno_name(e)))?;
             let st = fstat(&fd).map_err(|_| format!("file {}: fstat failed", f.name))?;
             let (ma, mi) = dev_parts(st.st_dev);
             r.ids.files.insert((ma, mi, st.st_ino), f.name.clone());
@@ -365,20 +365,32 @@ fn pad_vmas() {
     }
 }
 
-/// Creates a scenario file: a memfd of `size` bytes, reopened read-only if
-/// asked (the writable memfd is closed then; the read-only fd keeps the
-/// file alive).
-fn make_file(name: &str, size: u64, writable: bool, sealable: bool) -> Result<OwnedFd, i32> {
-    let flags = if sealable {
-        MFdFlags::MFD_ALLOW_SEALING
-    } else {
-        MFdFlags::empty()
+/// Creates a scenario file: a memfd of `size` bytes (open to seals if
+/// asked), `/dev/zero`, or a pipe's read end; reopened read-only or
+/// write-only as declared.
+fn make_file(f: &FileDecl, size: u64) -> Result<OwnedFd, i32> {
+    let fd = match f.source {
+        FileSource::Memfd => {
+            let flags = if f.sealable {
+                MFdFlags::MFD_ALLOW_SEALING
+            } else {
+                MFdFlags::empty()
+            };
+            let fd = memfd_create(f.name.as_str(), flags).map_err(|e| e as i32)?;
+            ftruncate(&fd, size as libc::off_t).map_err(|e| e as i32)?;
+            fd
+        }
+        FileSource::DevZero => {
+            open("/dev/zero", OFlag::O_RDWR, Mode::empty()).map_err(|e| e as i32)?
+        }
+        // The write end is closed: nothing is ever written.
+        FileSource::Pipe => nix::unistd::pipe().map_err(|e| e as i32)?.0,
     };
-    let fd = memfd_create(name, flags).map_err(|e| e as i32)?;
-    ftruncate(&fd, size as libc::off_t).map_err(|e| e as i32)?;
-    if writable {
-        return Ok(fd);
-    }
+    let mode = match (f.readable, f.writable) {
+        (true, true) => return Ok(fd),
+        (true, false) => OFlag::O_RDONLY,
+        _ => OFlag::O_WRONLY,
+    };
     let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
-    open(path.as_str(), OFlag::O_RDONLY, Mode::empty()).map_err(|e| e as i32)
+    open(path.as_str(), mode, Mode::empty()).map_err(|e| e as i32)
 }
