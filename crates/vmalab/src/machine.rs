@@ -69,6 +69,10 @@ pub trait Machine {
     fn touch(&mut self, addr: u64, write: Option<u8>) -> Reply;
     /// `fork()`: the following steps run in the child.
     fn fork(&mut self) -> Reply;
+    /// The current process exits and its parent, which waited for it,
+    /// runs the steps that follow (`= 0`); ECHILD in a process that has
+    /// not forked.
+    fn wait(&mut self) -> Reply;
     fn msync(&mut self, addr: u64, len: u64, flags: u64) -> Reply;
     /// `prctl(PR_GET_MEMORY_MERGE)`.
     fn memory_merge_get(&mut self) -> Reply;

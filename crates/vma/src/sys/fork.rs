@@ -92,6 +92,20 @@ impl<E: Env> Mm<E> {
         Ok(())
     }
 
+    /// `child`, forked when this process's shared pages were
+    /// `shared_at_fork` ([`Pages::shared`](crate::sys::Pages::shared)),
+    /// exits: the pages this process shared with it alone are its own
+    /// again, so MADV_FREE and reclaim advice treat them as such, and what
+    /// belongs to shmem objects rather than to the child -- their pages and
+    /// shared policies, which the model keeps per address space -- is as
+    /// the child left it. The caller then drops the child, which unlinks
+    /// its VMAs.
+    pub fn child_exited<F: Env>(&mut self, child: &Mm<F>, shared_at_fork: &crate::sys::RangeSet) {
+        self.pages.keep_shared(shared_at_fork);
+        self.pages.take_cache_from(&child.pages);
+        self.shared_policies = child.shared_policies.clone();
+    }
+
     /// `exit_mmap`: unlink and free every VMA.
     pub(crate) fn teardown(&mut self) {
         let ids: alloc::vec::Vec<_> = self.vmas().map(|(id, _)| id).collect();

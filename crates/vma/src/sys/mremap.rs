@@ -13,10 +13,8 @@
 //! - userfaultfd remap events: the contexts here have no event features, so
 //!   a moved VMA simply loses its registration, as Linux does without
 //!   `UFFD_FEATURE_EVENT_REMAP`;
-//! - `vm_ops->mremap` (special mappings such as the vDSO) and files with
-//!   their own `get_unmapped_area` (which forbid multi-VMA moves): no file
-//!   here has either, hugetlbfs being one the kernel trusts to honour
-//!   `MREMAP_FIXED`;
+//! - `vm_ops->mremap` (special mappings such as the vDSO): no file here
+//!   has one;
 //! - KSM unmerging of the moved range (page state only).
 
 use super::consts::*;
@@ -520,12 +518,17 @@ impl<E: Env> Mm<E> {
     }
 
     /// `vma_multi_allowed`: a VMA that may move as part of several. One
-    /// armed for userfaultfd may not (its events need the lock dropped).
-    /// Files choosing their own addresses would not be allowed either, but
-    /// the only such file here, hugetlbfs, is one the kernel knows honours
-    /// `MREMAP_FIXED`.
+    /// armed for userfaultfd may not (its events need the lock dropped),
+    /// nor one whose file chooses its own addresses and might not honour
+    /// `MREMAP_FIXED`: here `/dev/zero` (private mappings keep it as their
+    /// file). Hugetlbfs chooses too, but the kernel knows it complies.
     fn vma_multi_allowed(&self, id: VmaId) -> bool {
-        !self.vma(id).flags.intersects(VmFlags::UFFD_FLAGS)
+        let v = self.vma(id);
+        let own_placement = v
+            .file
+            .as_ref()
+            .is_some_and(|f| f.inner().kind == crate::file::FileKind::DevZero);
+        !v.flags.intersects(VmFlags::UFFD_FLAGS) && !own_placement
     }
 
     /// `vrm_calc_charge`: charge overcommit for an accounted VMA -- the

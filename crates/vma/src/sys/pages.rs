@@ -72,6 +72,12 @@ fn remove_for(map: &mut BTreeMap<u64, RangeSet>, ino: u64, start: u64, end: u64)
 }
 
 impl Pages {
+    /// Pages mapped by another process of the family too (fork, not
+    /// written since).
+    pub fn shared(&self) -> &RangeSet {
+        &self.shared
+    }
+
     /// Whether the page at `page` is present in the page tables.
     pub fn is_mapped(&self, page: u64) -> bool {
         self.mapped.contains(page)
@@ -264,6 +270,23 @@ impl Pages {
     pub(crate) fn uncache(&mut self, ino: u64, start: u64, end: u64) {
         remove_for(&mut self.cached, ino, start, end);
         remove_for(&mut self.maybe_uncached, ino, start, end);
+    }
+
+    /// The shmem pages are `other`'s (a fork child that exited: shmem
+    /// pages belong to the files, which outlive it).
+    pub(crate) fn take_cache_from(&mut self, other: &Pages) {
+        self.cached = other.cached.clone();
+        self.maybe_uncached = other.maybe_uncached.clone();
+    }
+
+    /// Only the pages in `keep` may still be shared (a child that shared
+    /// the others exited).
+    pub(crate) fn keep_shared(&mut self, keep: &RangeSet) {
+        let mut still = RangeSet::default();
+        for (s, e) in keep.iter() {
+            still.extend(&self.shared.slice(s, e));
+        }
+        self.shared = still;
     }
 
     /// Page tables of `[from, from + len)` moved to `to` (mremap).

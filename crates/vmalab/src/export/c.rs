@@ -189,6 +189,11 @@ impl Machine for Emitter {
         );
         Ok(0)
     }
+    fn wait(&mut self) -> Reply {
+        Err(Outcome::Refused(
+            "an exported program does not go back to the parent after `wait` yet".into(),
+        ))
+    }
     fn fork(&mut self) -> Reply {
         let _ = writeln!(self.code, "\tr = do_fork();");
         Ok(0)

@@ -38,7 +38,7 @@ impl Op {
         (Op::Munmap, "munmap", 1, &["munmap"]),
         (Op::Mprotect, "mprotect", 2, &["mprotect"]),
         (Op::Touch, "touch", 4, &["touch"]),
-        (Op::Fork, "fork", 1, &["fork"]),
+        (Op::Fork, "fork", 1, &["fork", "wait"]),
         (Op::Mremap, "mremap", 1, &["mremap"]),
         (Op::Madvise, "madvise", 2, &["madvise", "touch"]),
         (
@@ -268,7 +268,13 @@ impl Gen<'_> {
     /// registrations after reclaim advice, touches after a mapping.
     fn step(&mut self, op: Op) {
         match op {
-            Op::Fork if self.forked => {}
+            // A second fork draw ends the child: its parent goes on.
+            Op::Fork if self.forked => {
+                if self.rng.chance(1, 2) {
+                    self.forked = false;
+                    self.push("wait".into());
+                }
+            }
             Op::Fork => {
                 self.forked = true;
                 self.push("fork".into());

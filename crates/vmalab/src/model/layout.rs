@@ -12,7 +12,7 @@ use vma::{Env, Mm, PolicyMode};
 /// Names the model's files the way the oracle names the kernel's: scenario
 /// files by their name, other shared memory `shmN` in order of first
 /// appearance in the run.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct FileNames {
     /// Inode number -> scenario file name.
     pub declared: HashMap<u64, String>,

@@ -16,6 +16,9 @@ use vma::{Access, AnonVma, Errno, File, Mm, Signal, VmFlags};
 struct Proc {
     mm: Mm,
     content: Content,
+    /// For a parent: its shared pages before it forked the child it waits
+    /// for (see `vma::Mm::child_exited`).
+    shared_at_fork: vma::sys::RangeSet,
 }
 
 /// What every process of a run shares: the files and their contents.
@@ -63,6 +66,7 @@ impl<'a> Model<'a> {
             proc: Proc {
                 mm,
                 content: Content::default(),
+                shared_at_fork: Default::default(),
             },
             ancestors: Vec::new(),
             shared: Shared {
@@ -378,15 +382,37 @@ impl Machine for Model<'_> {
     }
 
     fn fork(&mut self) -> Reply {
+        let shared_at_fork = self.proc.mm.pages().shared().clone();
         let child = self.proc.mm.fork().map_err(errno)?;
         let content = self.proc.content.clone();
-        let parent = std::mem::replace(&mut self.proc, Proc { mm: child, content });
+        let child = Proc {
+            mm: child,
+            content,
+            shared_at_fork: Default::default(),
+        };
+        let mut parent = std::mem::replace(&mut self.proc, child);
+        parent.shared_at_fork = shared_at_fork;
         self.ancestors.push(parent);
         let mm = &self.proc.mm;
         self.proc
             .content
             .retain(|a| mm.vma_at(a).is_some_and(|v| !wiped(mm, v)));
         Ok(0)
+    }
+
+    fn wait(&mut self) -> Reply {
+        let Some(mut parent) = self.ancestors.pop() else {
+            return Err(errno(Errno::ECHILD));
+        };
+        // A userfaultfd the child opened closes with it.
+        if self.uffd_owner == Some(self.ancestors.len() + 1) {
+            self.uffd_owner = None;
+        }
+        let shared_at_fork = std::mem::take(&mut parent.shared_at_fork);
+        parent.mm.child_exited(&self.proc.mm, &shared_at_fork);
+        // The child exits: dropping its address space unlinks its VMAs.
+        drop(std::mem::replace(&mut self.proc, parent));
+        self.plain(|_, _, _| Ok(0))
     }
 
     fn ftruncate(&mut self, fd: Fd, size: u64) -> Reply {

@@ -113,8 +113,19 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
         caps: host.features.cap_eff.unwrap_or(0),
     };
     let mut model = Model::new(mm, &files, window.page_size, *opts, creds);
+    // The oracle names shmem objects per process, as each copy of the
+    // runner meets them: a fork child starts from its parent's names, and
+    // the names it gives are gone when it exits.
+    let mut parents_names = Vec::new();
     for (index, step) in scenario.steps.iter().enumerate() {
         let mut outcome = run_step(&mut model, &window, &scenario.files, &step.kind);
+        if let Outcome::Ok(_) = outcome {
+            match step.kind.keyword() {
+                "fork" => parents_names.push(names.clone()),
+                "wait" => names = parents_names.pop().unwrap_or(names),
+                _ => {}
+            }
+        }
         let mut layout = window_layout(model.current(), &window, &mut names);
         if model.current().process().pkey_rights[0] & 1 != 0 {
             // The thread lost access to protection key 0, i.e. to all its

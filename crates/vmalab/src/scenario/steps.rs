@@ -509,6 +509,13 @@ pub static STEPS: &[Spec] = &[
         returns: Returns::Int,
         call: |m, _| m.fork(),
     },
+    Spec {
+        keyword: "wait",
+        params: &[],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, _| m.wait(),
+    },
 ];
 
 /// The step whose keyword is `word`.

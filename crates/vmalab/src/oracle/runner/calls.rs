@@ -6,7 +6,7 @@
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
 
-use super::{fork_step, raw, touch, Runner, L, PR_SET_MEMORY_MERGE, PR_SET_VMA};
+use super::{raw, touch, Runner, L, PR_SET_MEMORY_MERGE, PR_SET_VMA};
 use super::{ALLOW_SYSCTL_ENV, PR_GET_MEMORY_MERGE, PR_SET_VMA_ANON_NAME, SYS_MSEAL};
 use crate::machine::{Fd, Machine, NodeMask, Reply};
 use crate::outcome::Outcome;
@@ -153,7 +153,11 @@ impl Machine for Runner<'_> {
     }
 
     fn fork(&mut self) -> Reply {
-        fork_step()
+        self.fork_step()
+    }
+
+    fn wait(&mut self) -> Reply {
+        self.wait_step()
     }
 
     fn msync(&mut self, addr: u64, len: u64, flags: u64) -> Reply {

@@ -35,7 +35,7 @@ use nix::unistd::{ftruncate, sysconf, SysconfVar};
 use super::protocol::{encode_outcome, VERSION};
 use super::smaps::{dev_parts, window_layout, Identities};
 use crate::machine::{run_step, Reply};
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, Value};
 use crate::scenario::names::{errno_name, signal_name};
 use crate::scenario::{parse, FileDecl, FileSource, Scenario};
 use crate::window::{Window, RUNNER_VMAS};
@@ -122,6 +122,14 @@ struct Runner<'s> {
     fds: Vec<OwnedFd>,
     ids: Identities,
     uffd: Option<Result<uffd::Uffd, i32>>,
+    /// The step running now (a `wait` tells the parent where it was).
+    current: usize,
+    /// Write ends of the pipes to this process's parent, grandparent ...
+    /// (last: the direct parent), on which `wait` says where to go on.
+    to_parents: Vec<OwnedFd>,
+    /// Set in a parent whose child waited at this step: the parent goes
+    /// on from there.
+    resume_at: Option<usize>,
 }
 
 impl<'s> Runner<'s> {
@@ -138,6 +146,9 @@ impl<'s> Runner<'s> {
             fds: Vec::new(),
             ids: Identities::default(),
             uffd: None,
+            current: 0,
+            to_parents: Vec::new(),
+            resume_at: None,
         };
         for f in &sc.files {
             let size = f
@@ -176,13 +187,20 @@ impl<'s> Runner<'s> {
         let _ = out.flush();
         drop(out);
         let selftest = std::env::var(SELFTEST_ENV).ok();
-        for (i, step) in self.sc.steps.iter().enumerate() {
+        let mut i = 0;
+        while let Some(step) = self.sc.steps.get(i) {
             emit(&format!("begin {i}\n"));
             if let Some(t) = &selftest {
                 selftest_fault(t, i);
             }
+            self.current = i;
             let (sc, w) = (self.sc, self.w);
-            let outcome = run_step(self, &w, &sc.files, &step.kind);
+            let mut outcome = run_step(self, &w, &sc.files, &step.kind);
+            if let Some(at) = self.resume_at.take() {
+                // The child ran the steps up to `at`, a `wait`, and exited:
+                // this process, its parent, answers that step and goes on.
+                (i, outcome) = (at, Outcome::Ok(Value::Int(0)));
+            }
             let layout = self.layout();
             let mut text = format!("result {i} {}\nlayout {i}\n", encode_outcome(&outcome));
             for e in &layout.0 {
@@ -190,9 +208,66 @@ impl<'s> Runner<'s> {
             }
             text.push_str("end\n");
             emit(&text);
+            i += 1;
         }
         emit("done\n");
         0
+    }
+
+    /// `fork`: the child returns at once and runs the following steps; the
+    /// parent waits for it. If the child ends with `wait`, the parent
+    /// learns at which step (on a pipe) and goes on from there; if it ran
+    /// to the end, the parent exits with its status.
+    fn fork_step(&mut self) -> Reply {
+        let (from_child, to_parent) = nix::unistd::pipe().map_err(|e| errno_outcome(e as i32))?;
+        // SAFETY: the runner is single-threaded, so the child may run any code.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(errno_outcome(errno()));
+        }
+        if pid == 0 {
+            // As in main(): die with the parent.
+            let _ = set_pdeathsig(Signal::SIGKILL);
+            drop(from_child);
+            self.to_parents.push(to_parent);
+            return Ok(0);
+        }
+        drop(to_parent);
+        let status = wait_for(pid);
+        let mut at = [0u8; 8];
+        let mut from_child = std::fs::File::from(from_child);
+        if libc::WIFEXITED(status) && from_child.read_exact(&mut at).is_ok() {
+            self.resume_at = Some(u64::from_le_bytes(at) as usize);
+            return Ok(0);
+        }
+        if libc::WIFEXITED(status) {
+            std::process::exit(libc::WEXITSTATUS(status));
+        }
+        let sig = if libc::WIFSIGNALED(status) {
+            signal_name(libc::WTERMSIG(status))
+        } else {
+            "unknown".into()
+        };
+        emit(&format!("child-died {sig}\n"));
+        std::process::exit(3)
+    }
+
+    /// `wait`: this process exits, telling its parent to go on after this
+    /// step; ECHILD if it is no fork child.
+    fn wait_step(&mut self) -> Reply {
+        let Some(pipe) = self.to_parents.pop() else {
+            return Err(errno_outcome(libc::ECHILD));
+        };
+        let mut pipe = std::fs::File::from(pipe);
+        let _ = std::io::stdout().lock().flush();
+        if pipe
+            .write_all(&(self.current as u64).to_le_bytes())
+            .is_err()
+        {
+            emit("child-died lost (cannot reach the parent)\n");
+            std::process::exit(3);
+        }
+        std::process::exit(0)
     }
 
     /// The window's layout now.
@@ -244,41 +319,25 @@ fn emit(s: &str) {
     let _ = out.flush();
 }
 
-/// `fork`: the child returns and runs the remaining steps; the parent waits
-/// for it and exits with its status (reporting a death by signal).
-fn fork_step() -> Reply {
-    // SAFETY: the runner is single-threaded, so the child may run any code.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(Outcome::Err(errno_name(errno())));
-    }
-    if pid == 0 {
-        // As in main(): die with the parent.
-        let _ = set_pdeathsig(Signal::SIGKILL);
-        return Ok(0);
-    }
+/// Waits for child `pid`; its wait status. A failed wait loses the run.
+fn wait_for(pid: libc::pid_t) -> i32 {
     let mut status = 0;
     loop {
         // SAFETY: waitpid writes an int status, which `status` is.
         let r = unsafe { libc::waitpid(pid, &mut status, 0) };
         if r == pid {
-            break;
+            return status;
         }
         if r < 0 && errno() != libc::EINTR {
             emit("child-died lost (waitpid failed)\n");
             std::process::exit(3);
         }
     }
-    if libc::WIFEXITED(status) {
-        std::process::exit(libc::WEXITSTATUS(status));
-    }
-    let sig = if libc::WIFSIGNALED(status) {
-        signal_name(libc::WTERMSIG(status))
-    } else {
-        "unknown".into()
-    };
-    emit(&format!("child-died {sig}\n"));
-    std::process::exit(3)
+}
+
+/// An errno as a step's outcome.
+fn errno_outcome(e: i32) -> Outcome {
+    Outcome::Err(errno_name(e))
 }
 
 /// Claims the window and leaves two 1-page guards around it.
