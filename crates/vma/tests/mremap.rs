@@ -46,6 +46,14 @@ fn layout<E: Env>(m: &Mm<E>) -> Vec<String> {
         .collect()
 }
 
+/// The VMAs' ranges alone, in window pages (see [`layout`]).
+fn ranges<E: Env>(m: &Mm<E>) -> Vec<String> {
+    layout(m)
+        .iter()
+        .map(|l| l.split(' ').next().unwrap_or_default().to_string())
+        .collect()
+}
+
 fn map(m: &mut Mm, start: u64, pages: u64, prot: u32) {
     assert_eq!(
         m.mmap(pg(start), pages * P, prot, ANON, None, 0),
@@ -401,22 +409,14 @@ fn dontunmap_copy_beside_its_source_follows_the_build() {
         map(&mut m, 22, 7, RW);
         map(&mut m, 31, 2, RW);
         assert_eq!(m.mremap(pg(27), 2 * P, 2 * P, flags, pg(29)), Ok(pg(29)));
-        let got: Vec<String> = layout(&m)
-            .iter()
-            .map(|l| l.split(' ').next().unwrap().to_string())
-            .collect();
-        assert_eq!(got, want, "{rule:?}");
+        assert_eq!(ranges(&m), want, "{rule:?}");
         // A plain move is not affected: the copy joins its source, then
         // the source range is cut out.
         let mut m = Mm::new(c);
         map(&mut m, 22, 7, RW);
         map(&mut m, 31, 2, RW);
         assert_eq!(m.mremap(pg(27), 2 * P, 2 * P, MOVE, pg(29)), Ok(pg(29)));
-        let got: Vec<String> = layout(&m)
-            .iter()
-            .map(|l| l.split(' ').next().unwrap().to_string())
-            .collect();
-        assert_eq!(got, ["22-27", "29-33"], "{rule:?}, plain move");
+        assert_eq!(ranges(&m), ["22-27", "29-33"], "{rule:?}, plain move");
     }
 }
 
@@ -455,11 +455,7 @@ fn dontunmap_unlocks_just_the_moved_range_on_newer_kernels() {
     assert_eq!(m.munlock(pg(0), 4 * P), Ok(()));
     let flags = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
     assert_eq!(m.mremap(pg(4), P, P, flags, pg(16)), Ok(pg(16)));
-    let ranges: Vec<String> = layout(&m)
-        .iter()
-        .map(|l| l.split(' ').next().unwrap().to_string())
-        .collect();
-    assert_eq!(ranges, ["0-4", "4-5", "5-8", "16-17"]);
+    assert_eq!(ranges(&m), ["0-4", "4-5", "5-8", "16-17"]);
     let lo = |a: u64| {
         m.get(m.vma_at(pg(a)).unwrap())
             .unwrap()
