@@ -17,21 +17,13 @@
 #include <unistd.h>
 
 #include "vma.h"
+#include "tap.h"
 
 #define WINDOW_PAGES 64
 
 static long page;
 static uint64_t base;
 static vma_mm_t mm;
-static int tests, failures;
-
-static void check(int ok, const char *what)
-{
-	tests++;
-	if (!ok)
-		failures++;
-	printf("%s %d - %s\n", ok ? "ok" : "not ok", tests, what);
-}
 
 /* The kernel's answer in the model's convention: value or -errno. */
 static int64_t kret(long r)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "vma.h"
+#include "tap.h"
 
 #define PROT_READ 1
 #define PROT_WRITE 2
@@ -28,15 +29,6 @@
 #define A(n) (BASE + (uint64_t)(n) * PG)
 #define P(n) ((uint64_t)(n) * PG)
 
-static int tests, failures;
-
-static void check(int ok, const char *what)
-{
-	tests++;
-	if (!ok)
-		failures++;
-	printf("%s %d - %s\n", ok ? "ok" : "not ok", tests, what);
-}
 
 static void maps(vma_mm_t mm, char *buf, size_t len)
 {
