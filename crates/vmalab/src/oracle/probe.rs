@@ -101,26 +101,22 @@ fn dontunmap_layout() -> i32 {
 /// child could not be made or did not exit normally. `f` must make only
 /// async-signal-safe calls (the parent may have threads).
 fn in_child(f: fn() -> i32) -> Option<i32> {
+    use nix::sys::wait::{waitpid, WaitStatus};
+    use nix::unistd::ForkResult;
     // SAFETY: see the contract above; the child leaves with _exit.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return None;
-    }
-    if pid == 0 {
-        // SAFETY: _exit never returns.
-        unsafe { libc::_exit(f().clamp(0, 255)) }
-    }
-    let mut status = 0;
+    let child = match unsafe { nix::unistd::fork() }.ok()? {
+        ForkResult::Child => {
+            // SAFETY: _exit never returns and is async-signal-safe.
+            unsafe { libc::_exit(f().clamp(0, 255)) }
+        }
+        ForkResult::Parent { child } => child,
+    };
     loop {
-        // SAFETY: waitpid writes an int status, which `status` is.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid {
-            break;
-        }
-        // SAFETY: reading this thread's errno.
-        if r < 0 && unsafe { *libc::__errno_location() } != libc::EINTR {
-            return None;
+        match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, code)) => return Some(code),
+            Ok(WaitStatus::Signaled(..)) => return None,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return None,
         }
     }
-    libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status))
 }

@@ -30,7 +30,8 @@ use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::prctl::set_pdeathsig;
 use nix::sys::signal::Signal;
 use nix::sys::stat::{fstat, Mode};
-use nix::unistd::{ftruncate, sysconf, SysconfVar};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{ftruncate, sysconf, ForkResult, Pid, SysconfVar};
 
 use super::protocol::{encode_outcome, VERSION};
 use super::smaps::{dev_parts, window_layout, Identities};
@@ -221,35 +222,36 @@ impl<'s> Runner<'s> {
     fn fork_step(&mut self) -> Reply {
         let (from_child, to_parent) = nix::unistd::pipe().map_err(|e| errno_outcome(e as i32))?;
         // SAFETY: the runner is single-threaded, so the child may run any code.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(errno_outcome(errno()));
-        }
-        if pid == 0 {
-            // As in main(): die with the parent.
-            let _ = set_pdeathsig(Signal::SIGKILL);
-            drop(from_child);
-            self.to_parents.push(to_parent);
-            return Ok(0);
-        }
+        let child = match unsafe { nix::unistd::fork() } {
+            Err(e) => return Err(errno_outcome(e as i32)),
+            Ok(ForkResult::Child) => {
+                // As in main(): die with the parent.
+                let _ = set_pdeathsig(Signal::SIGKILL);
+                drop(from_child);
+                self.to_parents.push(to_parent);
+                return Ok(0);
+            }
+            Ok(ForkResult::Parent { child }) => child,
+        };
         drop(to_parent);
-        let status = wait_for(pid);
+        let status = wait_for(child);
         let mut at = [0u8; 8];
         let mut from_child = std::fs::File::from(from_child);
-        if libc::WIFEXITED(status) && from_child.read_exact(&mut at).is_ok() {
-            self.resume_at = Some(u64::from_le_bytes(at) as usize);
-            return Ok(0);
+        match status {
+            WaitStatus::Exited(_, 0) if from_child.read_exact(&mut at).is_ok() => {
+                self.resume_at = Some(u64::from_le_bytes(at) as usize);
+                Ok(0)
+            }
+            WaitStatus::Exited(_, code) => std::process::exit(code),
+            WaitStatus::Signaled(_, sig, _) => {
+                emit(&format!("child-died {}\n", signal_name(sig as i32)));
+                std::process::exit(3)
+            }
+            _ => {
+                emit("child-died unknown\n");
+                std::process::exit(3)
+            }
         }
-        if libc::WIFEXITED(status) {
-            std::process::exit(libc::WEXITSTATUS(status));
-        }
-        let sig = if libc::WIFSIGNALED(status) {
-            signal_name(libc::WTERMSIG(status))
-        } else {
-            "unknown".into()
-        };
-        emit(&format!("child-died {sig}\n"));
-        std::process::exit(3)
     }
 
     /// `wait`: this process exits, telling its parent to go on after this
@@ -319,18 +321,16 @@ fn emit(s: &str) {
     let _ = out.flush();
 }
 
-/// Waits for child `pid`; its wait status. A failed wait loses the run.
-fn wait_for(pid: libc::pid_t) -> i32 {
-    let mut status = 0;
+/// Waits for `child` to end; how it ended. A failed wait loses the run.
+fn wait_for(child: Pid) -> WaitStatus {
     loop {
-        // SAFETY: waitpid writes an int status, which `status` is.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid {
-            return status;
-        }
-        if r < 0 && errno() != libc::EINTR {
-            emit("child-died lost (waitpid failed)\n");
-            std::process::exit(3);
+        match waitpid(child, None) {
+            Ok(s @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => return s,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => {
+                emit("child-died lost (waitpid failed)\n");
+                std::process::exit(3);
+            }
         }
     }
 }
