@@ -95,6 +95,15 @@ pub struct FileInner {
     pub huge_page_shift: Option<u32>,
 }
 
+/// What a successful `fallocate` did to the file's pages `[first, last)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Falloc {
+    /// They exist now (even past the end, with `FALLOC_FL_KEEP_SIZE`).
+    Allocated(u64, u64),
+    /// They were freed (a hole).
+    Punched(u64, u64),
+}
+
 /// A reference to an open file. Equality is identity (`vm_file == vm_file`).
 #[derive(Clone)]
 pub struct File(pub Arc<FileInner>);
@@ -266,7 +275,8 @@ impl File {
     /// caller then drops, in every address space, what now lies past the
     /// end ([`Mm::file_truncated`](crate::Mm::file_truncated)).
     pub fn truncate(&self, bytes: u64) -> KResult<u64> {
-        if !self.0.writable || bytes > i64::MAX as u64 {
+        let regular = self.0.has_mmap && self.0.kind != FileKind::DevZero;
+        if !self.0.writable || !regular || bytes > i64::MAX as u64 {
             return Err(Errno::EINVAL);
         }
         let old = self.size_bytes();
@@ -319,8 +329,16 @@ impl File {
     /// cache; the caller records them in every address space
     /// ([`Mm::file_written`](crate::Mm::file_written)).
     pub fn write(&self, off: u64, len: u64) -> KResult<(u64, u64)> {
+        // A pipe has no position to write at.
+        if !self.0.has_mmap {
+            return Err(Errno::ESPIPE);
+        }
         if !self.0.writable {
             return Err(Errno::EBADF);
+        }
+        if self.0.kind == FileKind::DevZero {
+            // It takes everything and keeps nothing.
+            return Ok((0, 0));
         }
         let end = off
             .checked_add(len)
@@ -341,29 +359,72 @@ impl File {
         Ok((off >> PAGE_SHIFT, end.div_ceil(PAGE_SIZE)))
     }
 
-    /// `fallocate(fd, mode, off, len)` with `FALLOC_FL_PUNCH_HOLE` (the
-    /// only mode modelled; it needs `FALLOC_FL_KEEP_SIZE`) on a shmem
-    /// file: returns the whole pages `[first, last)` the hole frees (a
-    /// partial page is zeroed, not freed); the caller drops them in every
-    /// address space ([`Mm::file_hole_punched`](crate::Mm::file_hole_punched)).
-    pub fn punch_hole(&self, mode: u32, off: u64, len: u64) -> KResult<(u64, u64)> {
+    /// `fallocate(fd, mode, off, len)` on the file itself, checked in
+    /// `vfs_fallocate`'s order (range, mode, descriptor, file type), then
+    /// as shmem does it: allocating pages, or punching a hole
+    /// (`FALLOC_FL_PUNCH_HOLE`, which needs `FALLOC_FL_KEEP_SIZE`); the
+    /// other modes are not shmem's (EOPNOTSUPP). Returns what happened to
+    /// which pages; the caller records it in every address space
+    /// ([`Mm::file_written`](crate::Mm::file_written) for allocated
+    /// pages, [`Mm::file_hole_punched`](crate::Mm::file_hole_punched)).
+    pub fn fallocate(&self, mode: u32, off: u64, len: u64) -> KResult<Falloc> {
+        if off > i64::MAX as u64 || len == 0 || len > i64::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        let range_modes = FALLOC_FL_PUNCH_HOLE
+            | FALLOC_FL_COLLAPSE_RANGE
+            | FALLOC_FL_ZERO_RANGE
+            | FALLOC_FL_INSERT_RANGE
+            | FALLOC_FL_UNSHARE_RANGE;
+        if mode & !(range_modes | FALLOC_FL_KEEP_SIZE) != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let keep = mode & FALLOC_FL_KEEP_SIZE != 0;
+        let valid = match mode & range_modes {
+            0 | FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_ZERO_RANGE => true,
+            FALLOC_FL_PUNCH_HOLE => keep,
+            FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE => !keep,
+            _ => false,
+        };
+        if !valid {
+            return Err(Errno::EOPNOTSUPP);
+        }
         if !self.0.writable {
             return Err(Errno::EBADF);
         }
+        if self.0.kind == FileKind::DevZero {
+            return Err(Errno::ENODEV);
+        }
+        if !self.0.has_mmap {
+            return Err(Errno::ESPIPE);
+        }
         let end = off.checked_add(len).filter(|&e| e <= i64::MAX as u64);
-        let Some(end) = end.filter(|_| len != 0) else {
-            return Err(Errno::EINVAL);
-        };
-        if mode != FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE || self.0.kind != FileKind::Shmem {
+        let end = end.ok_or(Errno::EFBIG)?;
+        if self.0.kind != FileKind::Shmem
+            || mode & !(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) != 0
+        {
             return Err(Errno::EOPNOTSUPP);
         }
-        if self.is_write_sealed() {
+        if mode & FALLOC_FL_PUNCH_HOLE != 0 {
+            if self.is_write_sealed() {
+                return Err(Errno::EPERM);
+            }
+            // Whole pages are freed; a partial page is zeroed.
+            let end = end.min(self.size_bytes().div_ceil(PAGE_SIZE) * PAGE_SIZE);
+            let first = off.div_ceil(PAGE_SIZE);
+            let last = (end >> PAGE_SHIFT).max(first);
+            return Ok(Falloc::Punched(first, last));
+        }
+        if end > self.size_bytes() && self.seals() & F_SEAL_GROW != 0 {
             return Err(Errno::EPERM);
         }
-        let end = end.min(self.size_bytes().div_ceil(PAGE_SIZE) * PAGE_SIZE);
-        let first = off.div_ceil(PAGE_SIZE);
-        let last = (end >> PAGE_SHIFT).max(first);
-        Ok((first, last))
+        if !keep && end > self.size_bytes() {
+            self.0.size.store(end, Ordering::Relaxed);
+        }
+        Ok(Falloc::Allocated(
+            off >> PAGE_SHIFT,
+            end.div_ceil(PAGE_SIZE),
+        ))
     }
 }
 

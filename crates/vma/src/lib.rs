@@ -33,7 +33,7 @@ pub use anon_vma::AnonVma;
 pub use config::{Config, DontunmapBesideSource, KernelVersion, PAGE_SIZE};
 pub use env::{AllocSite, Env, NullEnv, RecordingEnv};
 pub use errno::{Errno, KResult};
-pub use file::{File, FileKind, VmOps};
+pub use file::{Falloc, File, FileKind, VmOps};
 pub use flags::VmFlags;
 pub use mm::{Invariant, Mm, VmStats};
 pub use policy::{MemPolicy, PolicyMode};

@@ -183,6 +183,14 @@ pub const F_ALL_SEALS: u32 =
 pub const FALLOC_FL_KEEP_SIZE: u32 = 0x1;
 /// fallocate: free the range (needs `FALLOC_FL_KEEP_SIZE`).
 pub const FALLOC_FL_PUNCH_HOLE: u32 = 0x2;
+/// fallocate: remove the range, shifting the rest down.
+pub const FALLOC_FL_COLLAPSE_RANGE: u32 = 0x8;
+/// fallocate: zero the range.
+pub const FALLOC_FL_ZERO_RANGE: u32 = 0x10;
+/// fallocate: insert a hole, shifting the rest up.
+pub const FALLOC_FL_INSERT_RANGE: u32 = 0x20;
+/// fallocate: unshare the range's shared extents.
+pub const FALLOC_FL_UNSHARE_RANGE: u32 = 0x40;
 
 /// mlockall: lock what is mapped now.
 pub const MCL_CURRENT: u32 = 1;

@@ -343,11 +343,11 @@ static void make_file(const char *name, uint64_t size, int readable, int writabl
 	}
 	if (fd < 0)
 		bail("cannot create a scenario file");
-	if (!readable || !writable) {
+	if (!readable || !writable || source == 2) {
 		int again;
 
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		again = open(path, readable ? O_RDONLY : O_WRONLY);
+		again = open(path, !writable ? O_RDONLY : !readable ? O_WRONLY : O_RDWR);
 		close(fd);
 		if (again < 0)
 			bail("cannot reopen a scenario file");

@@ -449,11 +449,17 @@ impl Machine for Model<'_> {
     fn fallocate(&mut self, fd: Fd, mode: u64, off: u64, len: u64) -> Reply {
         let file = self.file(fd)?;
         let mode = u32::try_from(mode).map_err(|_| errno(Errno::EOPNOTSUPP))?;
-        let (first, last) = file.punch_hole(mode, off, len).map_err(errno)?;
-        self.each_mm(|mm| mm.file_hole_punched(&file, first, last));
-        self.shared
-            .content
-            .clear(file.inner().ino, off, off.saturating_add(len));
+        match file.fallocate(mode, off, len).map_err(errno)? {
+            vma::Falloc::Allocated(first, last) => {
+                self.each_mm(|mm| mm.file_written(&file, first, last));
+            }
+            vma::Falloc::Punched(first, last) => {
+                self.each_mm(|mm| mm.file_hole_punched(&file, first, last));
+                self.shared
+                    .content
+                    .clear(file.inner().ino, off, off.saturating_add(len));
+            }
+        }
         self.plain(|_, _, _| Ok(0))
     }
 }

@@ -214,7 +214,14 @@ const SEAL: &[(&str, u64)] = uapi![
     F_SEAL_EXEC,
 ];
 
-const FALLOC: &[(&str, u64)] = uapi![FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE];
+const FALLOC: &[(&str, u64)] = uapi![
+    FALLOC_FL_KEEP_SIZE,
+    FALLOC_FL_PUNCH_HOLE,
+    FALLOC_FL_COLLAPSE_RANGE,
+    FALLOC_FL_ZERO_RANGE,
+    FALLOC_FL_INSERT_RANGE,
+    FALLOC_FL_UNSHARE_RANGE,
+];
 
 const MREMAP: &[(&str, u64)] = uapi![MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP];
 

@@ -442,11 +442,13 @@ fn make_file(f: &FileDecl, size: u64) -> Result<OwnedFd, i32> {
         FileSource::DevZero => {
             open("/dev/zero", OFlag::O_RDWR, Mode::empty()).map_err(|e| e as i32)?
         }
-        // The write end is closed: nothing is ever written.
+        // Reopened below in the declared mode (the read end is while it
+        // is, so a write-only open does not wait for a reader).
         FileSource::Pipe => nix::unistd::pipe().map_err(|e| e as i32)?.0,
     };
     let mode = match (f.readable, f.writable) {
-        (true, true) => return Ok(fd),
+        (true, true) if f.source != FileSource::Pipe => return Ok(fd),
+        (true, true) => OFlag::O_RDWR,
         (true, false) => OFlag::O_RDONLY,
         _ => OFlag::O_WRONLY,
     };
