@@ -3,27 +3,28 @@
 //! splits, merges and stores).
 //!
 //! A [`Mark`] stands for an address `key` and answers what `find(key, ..)`
-//! would: the first entry ending above `key`. It remembers the path and
-//! slot of that answer, so an operation that keeps stepping and storing
-//! near one place walks from the root once. Unlike the finger (one per
-//! tree, moved by every descent), a mark belongs to its caller, so other
-//! lookups in between do not displace it; and it remembers the slot, so
-//! stepping to a neighbour is an index increment.
+//! would: the first entry ending above `key`. It remembers the leaf and
+//! slot of that answer (not the path: copying a 136-byte path on every
+//! step cost more than it saved), so an operation that keeps stepping
+//! near one place walks from the root once and steps to a neighbour by
+//! an index increment. Unlike the finger (one per tree, moved by every
+//! descent), a mark belongs to its caller, so other lookups in between do
+//! not displace it. A step out of the leaf, and a store, go through the
+//! tree's finger, which the mark's lookups keep in the same place.
 //!
 //! A mark borrows nothing: the tree may change under it. Invariants:
-//! * A mark's path may be used only while `mark.shape == tree.shape` (no
-//!   node was allocated, freed or re-parented since it was taken).
+//! * A mark's leaf may be used only while `mark.shape == tree.shape` (no
+//!   node was allocated, freed or re-parented since it was found).
 //! * Even then, in-place edits of the leaf may have shifted slots, so the
 //!   slot is trusted only after checking the leaf still answers `key`
 //!   there: entry `idx` ends above `key` and entry `idx - 1` (if any)
 //!   ends at or below it, and the leaf's entries span `key` (the finger's
 //!   argument: then no other leaf can hold the answer).
-//! * Otherwise the mark re-descends from the root by `key`. So a mark
+//! * Otherwise the mark looks its key up again (finger or root). So a mark
 //!   never changes an answer, only its cost; debug builds check every fast
 //!   answer against a fresh descent.
 
 use crate::node::{rank_le, NIL};
-use crate::path::Pos;
 use crate::MapleTree;
 use core::ops::Range;
 
@@ -34,8 +35,11 @@ use core::ops::Range;
 #[derive(Clone, Copy)]
 pub struct Mark {
     key: u64,
+    /// Tree shape the leaf was found in; `u64::MAX` (never a shape) until
+    /// the first lookup.
     shape: u64,
-    pos: Option<Pos>,
+    leaf: u32,
+    idx: u32,
 }
 
 impl Mark {
@@ -46,21 +50,22 @@ impl Mark {
 }
 
 impl<V> MapleTree<V> {
-    /// A mark at `addr`: on the first entry ending above `addr`.
+    /// A mark at `addr`, standing for the first entry ending above it. It
+    /// looks nothing up until first used.
     pub fn mark(&self, addr: u64) -> Mark {
-        let addr = addr.min(u64::MAX - 1);
         Mark {
-            key: addr,
-            shape: self.shape,
-            pos: self.seek_end_above(addr),
+            key: addr.min(u64::MAX - 1),
+            shape: u64::MAX,
+            leaf: NIL,
+            idx: 0,
         }
     }
 
     /// Re-aims `m` at `addr` (a later address near the old one is cheap:
     /// the remembered leaf is tried first).
+    #[inline]
     pub fn mark_seek(&self, m: &mut Mark, addr: u64) {
         m.key = addr.min(u64::MAX - 1);
-        self.mark_settle(m);
     }
 
     /// The entry `m` stands for (the first ending above its key) if it
@@ -68,104 +73,106 @@ impl<V> MapleTree<V> {
     /// while the mark's leaf still answers.
     #[inline]
     pub fn mark_find(&self, m: &mut Mark, end: u64) -> Option<(Range<u64>, &V)> {
-        self.mark_settle(m);
-        let (s, e, v) = self.entry_at(m.pos.as_ref()?)?;
+        self.mark_settle(m)?;
+        let (s, e, v) = self.leaf(m.leaf).entry(m.idx as usize)?;
         (s < end).then_some((s..e, v))
     }
 
-    /// Moves `m` to the entry after the one it is on and returns it; `None`
-    /// (the mark then stands past the last entry) when there is none.
+    /// Moves `m` to the entry after the one it stands for and returns it;
+    /// `None` when there is none (the mark then stands past the last
+    /// entry).
     #[inline]
     pub fn mark_next(&self, m: &mut Mark) -> Option<(Range<u64>, &V)> {
-        self.mark_settle(m);
-        let pos = m.pos.as_mut()?;
-        let (_, e, _) = self.entry_at(pos)?;
+        self.mark_settle(m)?;
+        let leaf = self.leaf(m.leaf);
+        let (_, e, _) = leaf.entry(m.idx as usize)?;
         m.key = e;
-        if !self.advance(pos) {
-            return None;
+        if let Some((s, e, v)) = leaf.entry(m.idx as usize + 1) {
+            m.idx += 1;
+            return Some((s..e, v));
         }
-        let (s, e, v) = self.entry_at(pos)?;
-        debug_assert!(s >= m.key, "entries are ordered");
-        Some((s..e, v))
+        self.mark_find(m, u64::MAX)
     }
 
     /// The entry before the one `m` stands for (the last ending at or below
     /// its key), leaving the mark where it is.
     #[inline]
     pub fn mark_prev(&self, m: &mut Mark) -> Option<(Range<u64>, &V)> {
-        self.mark_settle(m);
-        let mut pos = m.pos?;
-        if !self.retreat(&mut pos) {
-            return None;
+        self.mark_settle(m)?;
+        if m.idx > 0 {
+            let (s, e, v) = self.leaf(m.leaf).entry(m.idx as usize - 1)?;
+            return Some((s..e, v));
         }
-        self.entry_at(&pos).map(|(s, e, v)| (s..e, v))
+        self.prev_entry(m.key)
     }
 
-    /// Stores `value` over `range` (as [`MapleTree::store`]) starting from
-    /// the mark's leaf when it holds `range.start`, and leaves the mark on
-    /// the stored entry.
+    /// Stores `value` over `range` (as [`MapleTree::store`]) and re-aims
+    /// the mark at the stored entry. The store starts from the finger,
+    /// which the mark's last lookup left in the same leaf.
     pub fn mark_store(&mut self, m: &mut Mark, range: Range<u64>, value: V)
     where
         V: Clone,
     {
-        if range.start >= range.end {
-            return;
+        if range.start < range.end {
+            m.key = range.start;
+            self.store(range, value);
         }
-        m.key = range.start;
-        self.mark_settle(m);
-        let hint = m.pos.map(|p| p.path);
-        self.replace_from(hint, range.start, range.end, Some(value));
-        self.mark_settle(m);
     }
 
-    /// Makes `m`'s remembered position the answer for its key: kept when
+    /// Makes the mark's leaf and slot the answer for its key: kept when
     /// the leaf still answers there, re-ranked within the leaf when only
-    /// slots moved, re-descended otherwise.
+    /// slots moved, looked up again otherwise. `None` for an empty tree.
     #[inline]
-    fn mark_settle(&self, m: &mut Mark) {
-        if let Some(idx) = self.mark_slot(m) {
-            if let Some(pos) = m.pos.as_mut() {
-                pos.idx = idx;
-            }
-        } else {
-            m.pos = self.seek_end_above(m.key);
-            m.shape = self.shape;
+    fn mark_settle(&self, m: &mut Mark) -> Option<()> {
+        match self.mark_slot(m) {
+            Some(idx) => m.idx = idx as u32,
+            None => self.mark_lookup(m)?,
         }
         debug_assert!(
             self.mark_agrees(m),
             "a settled mark is where a descent by its key ends"
         );
+        Some(())
     }
 
-    /// The slot of the mark's leaf answering its key, if its path is still
-    /// usable and the leaf spans the key.
+    /// The slow path of [`Self::mark_settle`]: a lookup by key.
+    #[cold]
+    fn mark_lookup(&self, m: &mut Mark) -> Option<()> {
+        let id = self.leaf_by_end(m.key)?;
+        let leaf = self.leaf(id);
+        m.leaf = id;
+        m.idx = rank_le(&leaf.ends, leaf.len(), m.key) as u32;
+        m.shape = self.shape;
+        Some(())
+    }
+
+    /// The slot of the mark's leaf answering its key, if the leaf is still
+    /// in place and spans the key.
     #[inline]
     fn mark_slot(&self, m: &Mark) -> Option<usize> {
         if m.shape != self.shape || self.root == NIL {
             return None;
         }
-        let pos = m.pos.as_ref()?;
-        let leaf = self.leaf(pos.path.leaf());
+        let leaf = self.leaf(m.leaf);
         let n = leaf.len();
         if n == 0 || m.key < leaf.starts[0] || m.key >= leaf.ends[n - 1] {
             return None;
         }
-        let i = pos.idx;
+        let i = m.idx as usize;
         if i < n && leaf.ends[i] > m.key && (i == 0 || leaf.ends[i - 1] <= m.key) {
             return Some(i);
         }
         Some(rank_le(&leaf.ends, n, m.key))
     }
 
-    /// Whether the mark's position equals a fresh descent's (debug checks).
+    /// Whether the mark's leaf and slot equal a fresh descent's (debug
+    /// checks), or both are past the last entry.
     fn mark_agrees(&self, m: &Mark) -> bool {
-        let fresh = self.seek_end_above(m.key);
-        match (fresh, m.pos) {
-            (None, None) => true,
-            (Some(a), Some(b)) => {
-                a.same(&b) || (self.entry_at(&a).is_none() && self.entry_at(&b).is_none())
-            }
-            _ => false,
-        }
+        let Some(fresh) = self.seek_end_above(m.key) else {
+            return false;
+        };
+        let past = |leaf: u32, idx: usize| self.leaf(leaf).entry(idx).is_none();
+        (fresh.path.leaf() == m.leaf && fresh.idx == m.idx as usize)
+            || (past(fresh.path.leaf(), fresh.idx) && past(m.leaf, m.idx as usize))
     }
 }

@@ -65,27 +65,11 @@ impl<V> MapleTree<V> {
     /// the ones sticking out. If the range goes on into the next leaf, repeat;
     /// otherwise insert the new entry (and the split-off tail of an entry
     /// that contained the whole range) where the removed run was.
-    fn replace(&mut self, s: u64, e: u64, value: Option<V>)
+    fn replace(&mut self, s: u64, e: u64, mut value: Option<V>)
     where
         V: Clone,
     {
-        self.replace_from(None, s, e, value);
-    }
-
-    /// [`Self::replace`], its first leaf given by `hint` when the caller
-    /// already holds the path a descent by end for `s` would take (a
-    /// [`Mark`](crate::Mark) settled at `s`), so the store starts there.
-    pub(crate) fn replace_from(
-        &mut self,
-        mut hint: Option<Path>,
-        s: u64,
-        e: u64,
-        mut value: Option<V>,
-    ) where
-        V: Clone,
-    {
         if self.root == NIL {
-            hint = None;
             if value.is_none() {
                 return;
             }
@@ -93,13 +77,9 @@ impl<V> MapleTree<V> {
             self.height = 0;
         }
         loop {
-            let Some(path) = hint.take().or_else(|| self.descend_by_end(s)) else {
+            let Some(path) = self.descend_by_end(s) else {
                 return;
             };
-            debug_assert!(
-                self.descend_by_end(s) == Some(path),
-                "a store starts in the leaf a descent by end finds"
-            );
             let id = path.leaf() as usize;
             let leaf = &self.leaves[id];
             let len = leaf.len();
