@@ -30,6 +30,9 @@
 //!   entries starts there, so an operation that finds an entry, looks at
 //!   its neighbours and stores next to it walks from the root once. Stores
 //!   that move no node keep the finger valid.
+//! * A caller that steps and stores around one place can keep its own
+//!   position, a [`Mark`] (see `mark.rs`): the finger's check plus the
+//!   slot, so other lookups in between do not displace it.
 //!
 //! Memory: about 26 bytes per entry beyond the value at a million entries
 //! (see `examples/compare.rs`).
@@ -49,6 +52,7 @@ mod debug;
 mod finger;
 mod gap;
 mod iter;
+mod mark;
 mod node;
 mod path;
 mod query;
@@ -58,6 +62,7 @@ mod validate;
 
 pub use cursor::Cursor;
 pub use iter::Iter;
+pub use mark::Mark;
 pub use validate::ValidateError;
 
 use chunks::Chunked;
@@ -136,9 +141,13 @@ impl<V> MapleTree<V> {
         self.height
     }
 
-    /// Drops every entry and releases all node memory.
+    /// Drops every entry and releases all node memory. The shape counter
+    /// goes on counting, so marks taken before never pass for current.
     pub fn clear(&mut self) {
+        let shape = self.shape;
         *self = MapleTree::new();
+        self.shape = shape;
+        self.reshaped();
     }
 }
 

@@ -226,7 +226,11 @@ impl<V> MapleTree<V> {
         }
         leaf.starts[t..len.max(t)].fill(PAD);
         leaf.ends[t..len.max(t)].fill(PAD);
-        leaf.vals.drain(lo..hi);
+        // An empty drain still builds its guard and moves the tail: a
+        // split (one entry trimmed, one inserted) removes nothing.
+        if hi > lo {
+            leaf.vals.drain(lo..hi);
+        }
         for (q, (_, _, v)) in items.into_iter().flatten().enumerate() {
             leaf.vals.insert(lo + q, v);
         }

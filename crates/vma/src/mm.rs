@@ -126,6 +126,23 @@ impl<E: Env> Mm<E> {
         self.set.find_vma_intersection(start, end)
     }
 
+    /// An iterator for a range walk (see `VmaSet::find_at`).
+    pub(crate) fn vma_mark(&self, addr: u64) -> maple::Mark {
+        self.set.mark(addr)
+    }
+
+    /// `find_vma_intersection(addr, end)` through a kept iterator.
+    #[inline]
+    pub(crate) fn find_vma_at(&self, m: &mut maple::Mark, addr: u64, end: u64) -> Option<VmaId> {
+        self.set.find_at(m, addr, end)
+    }
+
+    /// The VMA before the one a kept iterator stands for.
+    #[inline]
+    pub(crate) fn vma_prev_at(&self, m: &mut maple::Mark) -> Option<VmaId> {
+        self.set.prev_at(m)
+    }
+
     /// The last VMA ending at or below `addr` (`find_vma_prev`'s prev).
     pub fn vma_prev_of(&self, addr: u64) -> Option<VmaId> {
         self.set.vma_prev_of(addr)

@@ -39,6 +39,37 @@ impl VmaTree {
         self.find(addr, u64::MAX)
     }
 
+    /// A mark at `addr` (the kernel's `vma_iterator`): it stands for the
+    /// first entry ending above `addr` and is kept by the caller across
+    /// changes (see [`VmaSet::find_at`](crate::core::VmaSet)).
+    pub(crate) fn mark(&self, addr: u64) -> maple::Mark {
+        self.tree.mark(addr)
+    }
+
+    /// The first entry intersecting `[addr, end)`, through a kept mark:
+    /// no walk from the root while the mark's leaf answers `addr`.
+    #[inline]
+    pub(crate) fn find_at(&self, m: &mut maple::Mark, addr: u64, end: u64) -> Option<Entry> {
+        if addr >= end {
+            return None;
+        }
+        self.tree.mark_seek(m, addr);
+        self.tree.mark_find(m, end).map(entry)
+    }
+
+    /// Re-aims `m` at `addr`.
+    #[inline]
+    pub(crate) fn seek(&self, m: &mut maple::Mark, addr: u64) {
+        self.tree.mark_seek(m, addr);
+    }
+
+    /// The entry before the one the mark stands for (`vma_prev` of a kept
+    /// iterator): the highest ending at or below the mark's address.
+    #[inline]
+    pub(crate) fn prev_at(&self, m: &mut maple::Mark) -> Option<Entry> {
+        self.tree.mark_prev(m).map(entry)
+    }
+
     /// The highest entry ending at or below `addr` (the `prev` of `find_vma_prev`).
     pub(crate) fn prev_of(&self, addr: u64) -> Option<Entry> {
         self.tree.prev_entry(addr).map(entry)

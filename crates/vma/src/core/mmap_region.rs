@@ -96,8 +96,9 @@ impl<E: Env> Core<'_, E> {
     /// `__mmap_setup`: gather what the range overlaps, check the limits,
     /// charge the memory, and clear what will be replaced.
     fn mmap_setup(&mut self, map: &mut MapState) -> KResult<()> {
-        if let Some(first) = self.find_vma_intersection(map.addr, map.end) {
-            if let Err(e) = self.munmap_gather(&mut map.vms, first) {
+        let mut at = self.set.mark(map.addr);
+        if let Some(first) = self.set.find_at(&mut at, map.addr, map.end) {
+            if let Err(e) = self.munmap_gather(&mut map.vms, first, at) {
                 map.vms.nr_pages = 0;
                 if e != crate::errno::Errno::EPERM && !self.config.mmap_passes_unmap_errors() {
                     return Err(crate::errno::Errno::ENOMEM);
@@ -107,8 +108,8 @@ impl<E: Env> Core<'_, E> {
             map.prev = map.vms.prev;
             map.next = map.vms.next;
         } else {
-            map.prev = self.vma_prev_of(map.addr);
-            map.next = self.find_vma(map.addr);
+            map.prev = self.set.prev_at(&mut at);
+            map.next = self.set.find_at(&mut at, map.addr, u64::MAX);
         }
         if !self.set.may_expand_vm(
             self.config,

@@ -56,8 +56,15 @@ impl<E: Env> Core<'_, E> {
 
     /// `vms_gather_munmap_vmas`: splits the VMAs straddling the ends of the
     /// range and detaches every VMA inside it. On failure the detached VMAs
-    /// are reattached but splits already made stay, as in the kernel.
-    pub(crate) fn munmap_gather(&mut self, vms: &mut Munmap, first: VmaId) -> KResult<()> {
+    /// are reattached but splits already made stay, as in the kernel. `at`
+    /// is the caller's iterator (it found `first`), carried through the
+    /// split, the neighbour lookups and the walk over the range.
+    pub(crate) fn munmap_gather(
+        &mut self,
+        vms: &mut Munmap,
+        first: VmaId,
+        mut at: maple::Mark,
+    ) -> KResult<()> {
         let f = self.vma(first);
         if vms.start > f.start {
             if vms.end < f.end && self.set.map_count >= self.config.max_map_count {
@@ -68,19 +75,20 @@ impl<E: Env> Core<'_, E> {
             }
             self.split_unchecked(first, vms.start, NewPart::Below)?;
         }
-        vms.prev = self.vma_prev_of(vms.start);
-        if let Err(e) = self.detach_range(vms) {
+        self.set.seek(&mut at, vms.start);
+        vms.prev = self.set.prev_at(&mut at);
+        if let Err(e) = self.detach_range(vms, &mut at) {
             vms.detached.clear();
             return Err(e);
         }
-        vms.next = self.find_vma(vms.end);
+        vms.next = self.set.find_at(&mut at, vms.end, u64::MAX);
         vms.clear_ptes = true;
         Ok(())
     }
 
-    fn detach_range(&mut self, vms: &mut Munmap) -> KResult<()> {
+    fn detach_range(&mut self, vms: &mut Munmap, at: &mut maple::Mark) -> KResult<()> {
         let mut addr = vms.start;
-        while let Some(id) = self.find_vma_intersection(addr, vms.end) {
+        while let Some(id) = self.set.find_at(at, addr, vms.end) {
             if self.vma(id).is_sealed() {
                 return Err(Errno::EPERM);
             }
@@ -179,10 +187,16 @@ impl<E: Env> Core<'_, E> {
     }
 
     /// `do_vmi_align_munmap`: unmaps the page-aligned `[start, end)`, whose
-    /// first VMA is `first`.
-    pub(crate) fn munmap_aligned(&mut self, first: VmaId, start: u64, end: u64) -> KResult<()> {
+    /// first VMA is `first`, found through the iterator `at`.
+    pub(crate) fn munmap_aligned(
+        &mut self,
+        at: maple::Mark,
+        first: VmaId,
+        start: u64,
+        end: u64,
+    ) -> KResult<()> {
         let mut vms = self.munmap_state(start, end);
-        self.munmap_gather(&mut vms, first)?;
+        self.munmap_gather(&mut vms, first, at)?;
         if let Err(e) = self.alloc(AllocSite::TreeNodes) {
             vms.detached.clear();
             return Err(e);
@@ -204,9 +218,10 @@ impl<E: Env> Core<'_, E> {
             .and_then(|l| start.checked_add(l))
             .filter(|&end| end != start)
             .ok_or(Errno::EINVAL)?;
-        match self.find_vma_intersection(start, end) {
+        let mut at = self.set.mark(start);
+        match self.set.find_at(&mut at, start, end) {
             None => Ok(()),
-            Some(first) => self.munmap_aligned(first, start, end),
+            Some(first) => self.munmap_aligned(at, first, start, end),
         }
     }
 

@@ -147,6 +147,33 @@ impl VmaSet {
         self.tree.find(start, end).map(|(_, _, id)| id)
     }
 
+    /// An iterator at `addr` for a walk over a range (`VMA_ITERATOR`):
+    /// see [`Self::find_at`].
+    pub(crate) fn mark(&self, addr: u64) -> maple::Mark {
+        self.tree.mark(addr)
+    }
+
+    /// `find_vma_intersection(addr, end)` through a kept iterator: a walk
+    /// over consecutive VMAs steps within the leaf of its last answer
+    /// instead of looking each one up again.
+    #[inline]
+    pub(crate) fn find_at(&self, m: &mut maple::Mark, addr: u64, end: u64) -> Option<VmaId> {
+        self.tree.find_at(m, addr, end).map(|(_, _, id)| id)
+    }
+
+    /// Re-aims `m` at `addr` (`vma_iter_set`).
+    #[inline]
+    pub(crate) fn seek(&self, m: &mut maple::Mark, addr: u64) {
+        self.tree.seek(m, addr);
+    }
+
+    /// The VMA before the one `m` stands for: `vma_prev_of(m.key())`,
+    /// from the mark's leaf.
+    #[inline]
+    pub(crate) fn prev_at(&self, m: &mut maple::Mark) -> Option<VmaId> {
+        self.tree.prev_at(m).map(|(_, _, id)| id)
+    }
+
     /// The last VMA ending at or below `addr` (`find_vma_prev`'s prev).
     pub(crate) fn vma_prev_of(&self, addr: u64) -> Option<VmaId> {
         self.tree.prev_of(addr).map(|(_, _, id)| id)

@@ -43,7 +43,8 @@ impl<E: Env> Mm<E> {
             return Ok(());
         }
         if brk <= self.process.brk {
-            let Some(vma) = self.find_vma_intersection(newbrk, oldbrk) else {
+            let mut at = self.vma_mark(newbrk);
+            let Some(vma) = self.find_vma_at(&mut at, newbrk, oldbrk) else {
                 return Err(());
             };
             if self.vma(vma).start >= oldbrk {
@@ -52,7 +53,7 @@ impl<E: Env> Mm<E> {
             self.process.brk = brk;
             return self
                 .core()
-                .munmap_aligned(vma, newbrk, oldbrk)
+                .munmap_aligned(at, vma, newbrk, oldbrk)
                 .map_err(|_| ());
         }
         self.check_brk_limits(oldbrk, newbrk - oldbrk)

@@ -91,10 +91,16 @@ impl<E: Env> Mm<E> {
             return Ok(());
         }
         let first = self.vma_at(start).ok_or(Errno::ENOMEM)?;
-        self.walk_range(first, start, end, |mm, vma, prev, nstart, seg_end| {
-            let newflags = (mm.vma(vma).flags & !VmFlags::LOCKED_MASK) | flags;
-            mm.mlock_fixup(vma, prev, nstart, seg_end, newflags)
-        })?;
+        self.walk_range(
+            self.vma_mark(start),
+            first,
+            start,
+            end,
+            |mm, vma, prev, nstart, seg_end| {
+                let newflags = (mm.vma(vma).flags & !VmFlags::LOCKED_MASK) | flags;
+                mm.mlock_fixup(vma, prev, nstart, seg_end, newflags)
+            },
+        )?;
         Ok(())
     }
 

@@ -48,7 +48,8 @@ impl<E: Env> Mm<E> {
         if pkey != -1 && !self.pkey_is_allocated(pkey) {
             return Err(Errno::EINVAL);
         }
-        let Some(first) = self.find_vma_intersection(start, end) else {
+        let mut at = self.vma_mark(start);
+        let Some(first) = self.find_vma_at(&mut at, start, end) else {
             return Err(Errno::ENOMEM);
         };
         let mut start = start;
@@ -70,7 +71,7 @@ impl<E: Env> Mm<E> {
                 return Err(Errno::EINVAL);
             }
         }
-        self.walk_range(first, start, end, |mm, vma, prev, nstart, seg_end| {
+        self.walk_range(at, first, start, end, |mm, vma, prev, nstart, seg_end| {
             let new_pkey = mm.override_mprotect_pkey(vma, prot, pkey);
             let v = mm.vma(vma);
             let mut newflags =

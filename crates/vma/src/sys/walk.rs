@@ -22,19 +22,31 @@ impl<E: Env> Mm<E> {
 
     /// Calls `fixup(mm, vma, prev, seg_start, seg_end)` for each VMA of
     /// `[start, end)`, beginning with `first` (which contains `start`).
-    /// `fixup` leaves in `prev` the VMA now covering the segment.
+    /// `fixup` leaves in `prev` the VMA now covering the segment. `at` is
+    /// the caller's iterator standing for `first` (the lookup that found
+    /// it), carried through the walk so no step looks up from scratch.
     pub(crate) fn walk_range(
         &mut self,
+        mut at: maple::Mark,
         first: VmaId,
         start: u64,
         end: u64,
         mut fixup: impl FnMut(&mut Self, VmaId, &mut Option<VmaId>, u64, u64) -> KResult<()>,
     ) -> KResult<()> {
         let f = self.vma(first);
-        let mut prev = self.walk_prev(first, start);
+        let mut prev = if start > f.start {
+            Some(first)
+        } else {
+            self.vma_prev_at(&mut at)
+        };
+        debug_assert_eq!(
+            prev,
+            self.walk_prev(first, start),
+            "the iterator stands for first"
+        );
         let mut nstart = start;
         let mut tmp = f.start;
-        while let Some(vma) = self.find_vma_intersection(nstart.max(tmp), end) {
+        while let Some(vma) = self.find_vma_at(&mut at, nstart.max(tmp), end) {
             let v = self.vma(vma);
             if v.start != tmp {
                 return Err(Errno::ENOMEM);
