@@ -25,6 +25,7 @@ impl<E: Env> Mm<E> {
         self.prep_move_vma(vrm)?;
         self.remap_charge(vrm)?;
         self.env.vma_start_write(vrm.vma());
+        self.split_out_locked_source(vrm);
         let accounted = self.vma(vrm.vma()).flags.contains(VmFlags::ACCOUNT);
         let (new_vma, err) = self.copy_vma_and_data(vrm)?;
         let copied = if accounted {
@@ -129,59 +130,53 @@ impl<E: Env> Mm<E> {
 
     /// `dontunmap_complete`: the source stays mapped but empty and stops
     /// being locked (`locked_vm` is not reduced: the kernel leaves it
-    /// counted twice), keeping `VM_ACCOUNT`. Up to 6.18 the whole source
-    /// VMA loses its lock flags in place; newer kernels unlock just the
-    /// moved range, split out of the VMA (see
-    /// [`Config::dontunmap_unlocks_moved_range`]). If all of the VMA (or
-    /// the range split out of it) moved to another VMA, it drops its
-    /// `anon_vma`, so it may merge, and be unaccounted by mprotect, like an
-    /// unfaulted VMA again.
-    ///
-    /// [`Config::dontunmap_unlocks_moved_range`]: crate::Config::dontunmap_unlocks_moved_range
+    /// counted twice), keeping `VM_ACCOUNT`: the whole source VMA, which
+    /// is just the moved range where that was split out first (see
+    /// [`Self::split_out_locked_source`]). If all of the VMA moved to
+    /// another VMA, it drops its `anon_vma`, so it may merge, and be
+    /// unaccounted by mprotect, like an unfaulted VMA again.
     fn dontunmap_complete(&mut self, vrm: &Remap, new_vma: VmaId) {
         let id = vrm.vma();
         let end = vrm.addr.wrapping_add(vrm.old_len);
         let v = self.vma(id);
         let whole = vrm.addr == v.start && end == v.end;
-        let locked = v.flags.intersects(VmFlags::LOCKED_MASK);
-        let vma_pages = v.pages();
-        let unlocked_range = locked
-            && !whole
-            && self.config.dontunmap_unlocks_moved_range()
-            && self.unlock_moved_range(id, vrm.addr, end).is_ok();
-        if locked {
+        if v.flags.intersects(VmFlags::LOCKED_MASK) {
             // Unlocked, still counted in locked_vm.
-            let pages = if unlocked_range {
-                vrm.old_len >> PAGE_SHIFT
-            } else {
-                vma_pages
-            };
-            self.set.leak_locked(pages);
+            self.set.leak_locked(v.pages());
         }
         self.env.vma_start_write(id);
         let v = self.vma_mut(id);
-        if !unlocked_range {
-            v.flags.remove(VmFlags::LOCKED_MASK);
-        }
-        // A range split out to be unlocked is all of its VMA now.
-        if new_vma != id && (whole || unlocked_range) {
+        v.flags.remove(VmFlags::LOCKED_MASK);
+        if new_vma != id && whole {
             unlink_anon_vmas(v);
         }
     }
 
-    /// Clears the lock flags of `[start, end)` of `vma` alone: the range is
-    /// split out and changed in place, merging with neither neighbour even
-    /// where it now could (6.1, 6.12 and 7.2 all leave it apart).
-    fn unlock_moved_range(&mut self, vma: VmaId, start: u64, end: u64) -> KResult<()> {
-        if self.vma(vma).start < start {
-            self.core().split(vma, start, NewPart::Below)?;
+    /// Where `MREMAP_DONTUNMAP` unlocks just the moved range (see
+    /// [`Config::dontunmap_unlocks_moved_range`]), the range of a locked
+    /// source is split out of it before the copy is made, merging with
+    /// nothing: the copy then sees the rest of the old VMA as an ordinary
+    /// neighbour, and the range is unlocked in place once the pages moved
+    /// (6.1, 6.12 and 7.2 agree). If a split fails, the whole VMA is
+    /// unlocked instead, as the kernels without the split do.
+    ///
+    /// [`Config::dontunmap_unlocks_moved_range`]: crate::Config::dontunmap_unlocks_moved_range
+    fn split_out_locked_source(&mut self, vrm: &Remap) {
+        let id = vrm.vma();
+        let v = self.vma(id);
+        let end = vrm.addr.wrapping_add(vrm.old_len);
+        if vrm.flags & MREMAP_DONTUNMAP == 0
+            || !v.flags.intersects(VmFlags::LOCKED_MASK)
+            || !self.config.dontunmap_unlocks_moved_range()
+        {
+            return;
         }
-        if self.vma(vma).end > end {
-            self.core().split(vma, end, NewPart::Above)?;
+        if v.start < vrm.addr && self.core().split(id, vrm.addr, NewPart::Below).is_err() {
+            return;
         }
-        self.env.vma_start_write(vma);
-        self.vma_mut(vma).flags.remove(VmFlags::LOCKED_MASK);
-        Ok(())
+        if self.vma(id).end > end {
+            let _ = self.core().split(id, end, NewPart::Above);
+        }
     }
 
     /// `unmap_source_vma`: unmap the moved-from range. An accounted move
