@@ -390,6 +390,15 @@ impl Config {
         self.since(6, 12, 0)
     }
 
+    /// `/dev/zero` sets its mappings up in `mmap_prepare` since the 6.19
+    /// conversion of drivers from `mmap`, so a private mapping of it gets
+    /// `VM_MERGEABLE` (`PR_SET_MEMORY_MERGE`) before its merge attempt, as
+    /// anonymous memory does since 6.16. Measured: 6.18.44 (after), 7.2.13
+    /// (before).
+    pub fn dev_zero_mmap_prepare_6_19(&self) -> bool {
+        self.since(6, 19, 0)
+    }
+
     /// Whether this kernel is `major.minor.patch` or newer.
     fn since(&self, major: u16, minor: u16, patch: u16) -> bool {
         self.version >= KernelVersion(major, minor, patch)
@@ -458,7 +467,10 @@ impl Config {
     /// Since 6.16 a new mapping of a process with `PR_SET_MEMORY_MERGE` is
     /// made `VM_MERGEABLE` before it tries to merge with its neighbours;
     /// before, the flag was added after the merge attempt, so a new mapping
-    /// never merged with an older mergeable neighbour.
+    /// never merged with an older mergeable neighbour. A file whose driver
+    /// still uses an `mmap` hook (rather than `mmap_prepare`) keeps the old
+    /// order, as `/dev/zero` did until 6.19 (see
+    /// [`Config::dev_zero_mmap_prepare_6_19`]).
     pub fn ksm_flags_before_merge_6_16(&self) -> bool {
         self.since(6, 16, 0)
     }
@@ -539,6 +551,7 @@ mod tests {
                 c.uffd_refuses_droppable_6_17(),
                 c.maybe_guard_6_18_37(),
                 c.memfd_seals_checked_in_do_mmap_6_12(),
+                c.dev_zero_mmap_prepare_6_19(),
             ]
         };
         let count = |v| on(v).iter().filter(|&&b| b).count();
@@ -547,7 +560,7 @@ mod tests {
         assert!(!Config::linux(KernelVersion(6, 11, 0)).memfd_seals_checked_in_do_mmap_6_12());
         assert_eq!(count(KernelVersion(6, 18, 36)), 13);
         assert_eq!(count(KernelVersion(6, 18, 44)), 14);
-        assert_eq!(count(KernelVersion(7, 2, 13)), 14);
+        assert_eq!(count(KernelVersion(7, 2, 13)), 15);
         use crate::sys::consts::F_SEAL_EXEC;
         assert_eq!(
             Config::linux(KernelVersion(6, 1, 0)).memfd_seals() & F_SEAL_EXEC,

@@ -189,7 +189,7 @@ impl<E: Env> Mm<E> {
         let file = file
             .filter(|f| f.inner().kind != FileKind::DevZero || !vm_flags.contains(VmFlags::SHARED));
         let merge_any = self.ksm_flags(vm_flags);
-        let addr = if self.config.ksm_flags_before_merge_6_16() || merge_any == vm_flags {
+        let addr = if self.ksm_flags_early(file) || merge_any == vm_flags {
             self.core()
                 .mmap_region(file.cloned(), addr, len, merge_any, pgoff)?
         } else {
@@ -254,6 +254,17 @@ impl<E: Env> Mm<E> {
             return Err(Errno::EINVAL);
         }
         Ok(())
+    }
+
+    /// `can_set_ksm_flags_early`: whether a new mapping is made
+    /// KSM-mergeable before it tries to merge -- since 6.16, unless a
+    /// driver's `mmap` hook could still change it (here `/dev/zero` before
+    /// 6.19).
+    fn ksm_flags_early(&self, file: Option<&File>) -> bool {
+        let hooked = file.is_some_and(|f| {
+            f.inner().kind == FileKind::DevZero && !self.config.dev_zero_mmap_prepare_6_19()
+        });
+        self.config.ksm_flags_before_merge_6_16() && !hooked
     }
 
     /// `ksm_vma_flags`: with `PR_SET_MEMORY_MERGE`, new anonymous and
