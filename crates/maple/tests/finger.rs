@@ -7,8 +7,7 @@
 
 mod common;
 
-use common::Model;
-use maple::MapleTree;
+use common::seeded;
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -46,18 +45,6 @@ fn step() -> impl Strategy<Value = Step> {
 
 fn own(x: Option<(std::ops::Range<u64>, &u32)>) -> Option<(std::ops::Range<u64>, u32)> {
     x.map(|(r, v)| (r, *v))
-}
-
-/// A tree of `n` entries of 1-3 keys with holes, and its model.
-fn seeded(n: u64) -> (MapleTree<u32>, Model) {
-    let (mut t, mut m) = (MapleTree::new(), Model::default());
-    for i in 0..n {
-        let s = i * 4;
-        let e = s + 1 + i % 3;
-        t.store(s..e, i as u32);
-        m.store(s, e, i as u32);
-    }
-    (t, m)
 }
 
 proptest! {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::Model;
+use common::seeded;
 use maple::MapleTree;
 use proptest::prelude::*;
 
@@ -46,18 +46,6 @@ fn own(x: Option<(std::ops::Range<u64>, &u32)>) -> Option<(std::ops::Range<u64>,
 
 fn near(key: u64, d: i64) -> u64 {
     (key as i64 + d).rem_euclid(SPAN as i64) as u64
-}
-
-/// A tree of `n` entries of 1-3 keys with holes, and its model.
-fn seeded(n: u64) -> (MapleTree<u32>, Model) {
-    let (mut t, mut m) = (MapleTree::new(), Model::default());
-    for i in 0..n {
-        let s = i * 4;
-        let e = s + 1 + i % 3;
-        t.store(s..e, i as u32);
-        m.store(s, e, i as u32);
-    }
-    (t, m)
 }
 
 proptest! {

@@ -1,6 +1,7 @@
 //! A naive reference model of the range map, for differential tests.
 #![allow(dead_code)]
 
+use maple::MapleTree;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -128,4 +129,16 @@ impl Model {
         }
         out
     }
+}
+
+/// A tree of `n` entries of 1-3 keys with holes, and its model.
+pub fn seeded(n: u64) -> (MapleTree<u32>, Model) {
+    let (mut t, mut m) = (MapleTree::new(), Model::default());
+    for i in 0..n {
+        let s = i * 4;
+        let e = s + 1 + i % 3;
+        t.store(s..e, i as u32);
+        m.store(s, e, i as u32);
+    }
+    (t, m)
 }
