@@ -203,7 +203,22 @@ impl Machine for Model<'_> {
     }
 
     fn madvise(&mut self, addr: u64, len: u64, advice: u64) -> Reply {
-        self.mm(|mm| mm.madvise(addr, len, advice as i32))
+        let holes = if advice == u64::from(vma::sys::consts::MADV_REMOVE as u32) {
+            file_pages_in(&self.proc.mm, addr, len)
+        } else {
+            Vec::new()
+        };
+        let r = self.mm(|mm| mm.madvise(addr, len, advice as i32));
+        // MADV_REMOVE punches a hole in the file: the processes waiting
+        // for this one lose those pages too (this one dropped its own).
+        if r.is_ok() {
+            for p in &mut self.ancestors {
+                for (file, first, last) in &holes {
+                    p.mm.file_hole_punched(file, *first, *last);
+                }
+            }
+        }
+        r
     }
 
     fn mlock(&mut self, addr: u64, len: u64) -> Reply {
@@ -723,4 +738,20 @@ fn signal(s: Signal) -> Outcome {
         name: name.into(),
         code: Some(code.into()),
     }
+}
+
+/// The file pages that `[addr, addr + len)` maps, VMA by VMA: `(file,
+/// first page offset, end page offset)`.
+fn file_pages_in(mm: &Mm, addr: u64, len: u64) -> Vec<(File, u64, u64)> {
+    let end = addr.saturating_add(len);
+    mm.vmas()
+        .filter(|(_, v)| v.start < end && v.end > addr)
+        .filter_map(|(_, v)| {
+            let file = v.file.clone()?;
+            let (s, e) = (addr.max(v.start), end.min(v.end));
+            let first = v.pgoff + ((s - v.start) >> PAGE_SHIFT);
+            let last = v.pgoff + ((e - v.start).div_ceil(1 << PAGE_SHIFT));
+            Some((file, first, last))
+        })
+        .collect()
 }
