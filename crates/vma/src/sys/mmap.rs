@@ -193,13 +193,17 @@ impl<E: Env> Mm<E> {
             self.core()
                 .mmap_region(file.cloned(), addr, len, merge_any, pgoff)?
         } else {
-            // Before 6.16 the VMA became mergeable only after it was
-            // placed (and perhaps merged), as `ksm_add_vma`.
+            // Before 6.16 (and for a driver's own mmap hook) a new VMA
+            // became mergeable only once it was made, by `ksm_add_vma`; a
+            // mapping that merged into a neighbour stays as that was.
             let addr = self
                 .core()
                 .mmap_region(file.cloned(), addr, len, vm_flags, pgoff)?;
             if let Some(v) = self.vma_at(addr) {
-                self.vma_mut(v).flags |= VmFlags::MERGEABLE;
+                let made = self.vma(v).start == addr && self.vma(v).end == addr + len;
+                if made {
+                    self.vma_mut(v).flags |= VmFlags::MERGEABLE;
+                }
             }
             addr
         };
