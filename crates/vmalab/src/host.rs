@@ -61,10 +61,17 @@ pub struct Features {
 
 /// Facts scenarios may name besides CPU features and capabilities.
 pub const KERNEL_FACTS: [&str; 3] = [
-    "pkeys_exhausted",
-    "dontunmap_joins_source",
-    "dontunmap_copy_alone",
+    PKEYS_EXHAUSTED,
+    DONTUNMAP_JOINS_SOURCE,
+    DONTUNMAP_COPY_ALONE,
 ];
+
+/// Without `pku`, every `pkey_alloc` answers ENOSPC.
+const PKEYS_EXHAUSTED: &str = "pkeys_exhausted";
+/// An `MREMAP_DONTUNMAP` copy may join its source.
+const DONTUNMAP_JOINS_SOURCE: &str = "dontunmap_joins_source";
+/// An `MREMAP_DONTUNMAP` copy beside its source joins nothing.
+const DONTUNMAP_COPY_ALONE: &str = "dontunmap_copy_alone";
 
 impl Features {
     /// Reads this machine: /proc/cpuinfo and /proc/self/status.
@@ -90,9 +97,9 @@ impl Features {
         }
         let beside = self.dontunmap_beside_source;
         match name {
-            "pkeys_exhausted" => return Some(self.pkeys_exhausted),
-            "dontunmap_joins_source" => return beside.map(|b| b == DontunmapBesideSource::Merges),
-            "dontunmap_copy_alone" => {
+            PKEYS_EXHAUSTED => return Some(self.pkeys_exhausted),
+            DONTUNMAP_JOINS_SOURCE => return beside.map(|b| b == DontunmapBesideSource::Merges),
+            DONTUNMAP_COPY_ALONE => {
                 return beside.map(|b| b == DontunmapBesideSource::MergesNothing)
             }
             _ => {}
