@@ -351,23 +351,13 @@ impl<E: Env> Mm<E> {
     /// writable mapping.
     fn madvise_remove(&mut self, vma: VmaId, start: u64, end: u64) -> KResult<()> {
         let v = self.vma(vma);
-        if v.flags.contains(VmFlags::LOCKED) || v.file.is_none() {
-            return Err(Errno::EINVAL);
-        }
-        if !v.flags.contains(VmFlags::SHARED | VmFlags::MAYWRITE) {
-            return Err(Errno::EACCES);
-        }
+        remove_allowed(v)?;
         let (start, end) = (start.max(v.start), end.min(v.end));
         let first = v.pgoff + ((start - v.start) >> crate::config::PAGE_SHIFT);
         let last = v.pgoff + ((end - v.start) >> crate::config::PAGE_SHIFT);
         let Some(file) = v.file.clone() else {
             return Err(Errno::EINVAL);
         };
-        // A hole punched through the file (`vfs_fallocate`): its pages
-        // leave the file and every mapping that shows them.
-        if file.is_write_sealed() {
-            return Err(Errno::EPERM);
-        }
         self.file_hole_punched(&file, first, last);
         Ok(())
     }
@@ -423,4 +413,24 @@ impl<E: Env> Mm<E> {
         }
         Ok(())
     }
+}
+
+/// `madvise_remove`'s checks of one VMA: MADV_REMOVE punches a hole in the
+/// file a VMA maps only if it is unlocked, shared and may be written, and
+/// the file takes writes. A walk over several VMAs punches those before
+/// the first that fails.
+pub fn remove_allowed(v: &crate::vma::Vma) -> KResult<()> {
+    let Some(file) = &v.file else {
+        return Err(Errno::EINVAL);
+    };
+    if v.flags.contains(VmFlags::LOCKED) {
+        return Err(Errno::EINVAL);
+    }
+    if !v.flags.contains(VmFlags::SHARED | VmFlags::MAYWRITE) {
+        return Err(Errno::EACCES);
+    }
+    if file.is_write_sealed() {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
 }

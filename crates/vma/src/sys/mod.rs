@@ -39,6 +39,7 @@ mod walk;
 
 pub use fault::{Access, Signal};
 pub use guard::GuardMap;
+pub use madvise::remove_allowed;
 pub use pages::Pages;
 pub use process::Process;
 pub use ranges::RangeSet;

@@ -210,8 +210,10 @@ impl Machine for Model<'_> {
         };
         let r = self.mm(|mm| mm.madvise(addr, len, advice as i32));
         // MADV_REMOVE punches a hole in the file: the processes waiting
-        // for this one lose those pages too (this one dropped its own).
-        if r.is_ok() {
+        // for this one lose those pages too (this one dropped its own),
+        // even when the call fails later (a gap, a VMA it may not punch);
+        // a misaligned start fails before any.
+        if advice == u64::from(vma::sys::consts::MADV_REMOVE as u32) && addr % self.page_size == 0 {
             for p in &mut self.ancestors {
                 for (file, first, last) in &holes {
                     p.mm.file_hole_punched(file, *first, *last);
@@ -740,12 +742,14 @@ fn signal(s: Signal) -> Outcome {
     }
 }
 
-/// The file pages that `[addr, addr + len)` maps, VMA by VMA: `(file,
-/// first page offset, end page offset)`.
+/// The file pages that MADV_REMOVE of `[addr, addr + len)` punches, VMA
+/// by VMA up to the first it may not punch: `(file, first page offset, end
+/// page offset)`.
 fn file_pages_in(mm: &Mm, addr: u64, len: u64) -> Vec<(File, u64, u64)> {
     let end = addr.saturating_add(len);
     mm.vmas()
         .filter(|(_, v)| v.start < end && v.end > addr)
+        .take_while(|(_, v)| vma::sys::remove_allowed(v).is_ok())
         .filter_map(|(_, v)| {
             let file = v.file.clone()?;
             let (s, e) = (addr.max(v.start), end.min(v.end));
