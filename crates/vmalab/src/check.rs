@@ -107,6 +107,7 @@ fn check_one(
             None
         }
         (Expect::Value(ExpectValue::Amount(a)), Outcome::Ok(Value::Addr(b)))
+        | (Expect::Value(ExpectValue::Far(a)), Outcome::Ok(Value::Far(b)))
             if a.value(page_size) == b.value(page_size) =>
         {
             None

@@ -172,6 +172,9 @@ pub struct HostConfig {
     pub mmap_min_addr: Option<u64>,
     pub overcommit_memory: Option<u64>,
     pub overcommit_ratio: Option<u64>,
+    /// `vm.legacy_va_layout`: non-zero makes mmap allocate bottom-up,
+    /// which leaves no far region (see `window::Window`).
+    pub legacy_va_layout: Option<u64>,
     /// Not a sysctl: the `stack_guard_gap=` boot parameter, default 256 pages.
     pub stack_guard_gap_pages: u64,
     /// /sys/kernel/mm/transparent_hugepage/enabled, selected value.
@@ -237,6 +240,7 @@ impl HostConfig {
             mmap_min_addr: sysctl("mmap_min_addr"),
             overcommit_memory: sysctl("overcommit_memory"),
             overcommit_ratio: sysctl("overcommit_ratio"),
+            legacy_va_layout: sysctl("legacy_va_layout"),
             stack_guard_gap_pages: 256,
             thp_enabled,
             rlimit_as: rlimit(Resource::RLIMIT_AS),
@@ -435,6 +439,7 @@ impl fmt::Display for HostConfig {
         writeln!(f, "vm.mmap_min_addr  {}", opt(self.mmap_min_addr))?;
         writeln!(f, "vm.overcommit_memory {}", opt(self.overcommit_memory))?;
         writeln!(f, "vm.overcommit_ratio  {}", opt(self.overcommit_ratio))?;
+        writeln!(f, "vm.legacy_va_layout  {}", opt(self.legacy_va_layout))?;
         writeln!(
             f,
             "stack_guard_gap   {} pages (boot default; not readable)",

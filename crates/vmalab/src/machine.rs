@@ -5,11 +5,13 @@
 //! [`run_step`], so they get the same resolved arguments and refuse the
 //! same steps.
 
+use std::borrow::Cow;
 use std::cell::Cell;
+use std::collections::BTreeMap;
 
 use crate::outcome::{Outcome, Value};
 use crate::scenario::steps::{Param, Returns};
-use crate::scenario::{AddrArg, Arg, FdArg, FileDecl, StepKind};
+use crate::scenario::{AddrArg, Amount, Arg, FdArg, FileDecl, StepKind};
 use crate::window::{off_arg, Admission, Window};
 
 /// A call's answer: its raw return value, or the outcome that replaces a
@@ -199,7 +201,7 @@ pub fn resolve(w: &Window, files: &[FileDecl], step: &StepKind) -> Result<Args, 
 fn resolve_one(w: &Window, files: &[FileDecl], p: &Param, a: &Arg) -> Result<Val, String> {
     Ok(match a {
         Arg::Addr(x) => Val::Word(w.resolve(x)?),
-        Arg::OptAddr(x) => Val::Word(w.resolve(&x.unwrap_or(AddrArg::Absolute(0)))?),
+        Arg::OptAddr(x) => Val::Word(x.as_ref().map_or(Ok(0), |a| w.resolve(a))?),
         Arg::Amount(x) if matches!(p, Param::Key(..)) => Val::Word(off_arg(x, w.page_size)),
         Arg::Amount(x) if matches!(p, Param::Limit(_)) => Val::Word(
             x.to_u64(w.page_size)
@@ -233,11 +235,132 @@ fn node_mask(list: &[u32]) -> NodeMask {
     mask
 }
 
+/// The results steps bound to names (`@a = mmap ...`), each as the window
+/// or far address it returned: the same on every side that agrees, so a
+/// later `@a+1` names the same page of each side's own mapping.
+#[derive(Clone, Debug, Default)]
+pub struct Bindings(BTreeMap<String, AddrArg>);
+
+impl Bindings {
+    /// Records what a binding step returned; a failure or an address
+    /// outside the window and the far region leaves the name unbound.
+    fn record(&mut self, name: &str, outcome: &Outcome) {
+        let addr = match outcome {
+            Outcome::Ok(Value::Addr(a)) => Some(AddrArg::Window(*a)),
+            Outcome::Ok(Value::Far(a)) => Some(AddrArg::Far(*a)),
+            _ => None,
+        };
+        match addr {
+            Some(a) => self.0.insert(name.to_string(), a),
+            None => self.0.remove(name),
+        };
+    }
+
+    /// The bindings as text, one `NAME window|far PAGES BYTES` per line
+    /// (for a fork child to hand its names back to the parent it resumes).
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        for (name, a) in &self.0 {
+            let (kind, am) = match a {
+                AddrArg::Window(am) => ("window", am),
+                AddrArg::Far(am) => ("far", am),
+                _ => continue,
+            };
+            out.push_str(&format!("{name} {kind} {} {}\n", am.pages, am.bytes));
+        }
+        out
+    }
+
+    /// Reads what [`Bindings::encode`] wrote; lines it cannot read are
+    /// left out.
+    pub fn decode(text: &str) -> Bindings {
+        let mut b = Bindings::default();
+        for line in text.lines() {
+            let w: Vec<&str> = line.split(' ').collect();
+            let [name, kind, pages, bytes] = w.as_slice() else {
+                continue;
+            };
+            let (Ok(pages), Ok(bytes)) = (pages.parse(), bytes.parse()) else {
+                continue;
+            };
+            let am = Amount { pages, bytes };
+            let a = match *kind {
+                "window" => AddrArg::Window(am),
+                "far" => AddrArg::Far(am),
+                _ => continue,
+            };
+            b.0.insert(name.to_string(), a);
+        }
+        b
+    }
+
+    /// The step with each `@NAME+N` replaced by the address it names plus
+    /// N; `Err` names a name that holds no address.
+    fn substitute<'a>(&self, step: &'a StepKind) -> Result<Cow<'a, StepKind>, String> {
+        let named = |a: &Arg| {
+            matches!(
+                a,
+                Arg::Addr(AddrArg::Named(..)) | Arg::OptAddr(Some(AddrArg::Named(..)))
+            )
+        };
+        if !step.args.iter().any(named) {
+            return Ok(Cow::Borrowed(step));
+        }
+        let mut out = step.clone();
+        for arg in &mut out.args {
+            let (Arg::Addr(a) | Arg::OptAddr(Some(a))) = arg else {
+                continue;
+            };
+            let AddrArg::Named(name, off) = a else {
+                continue;
+            };
+            let plus = |b: &Amount| Amount {
+                pages: b.pages + off.pages,
+                bytes: b.bytes + off.bytes,
+            };
+            *a = match self.0.get(name.as_str()) {
+                Some(AddrArg::Window(b)) => AddrArg::Window(plus(b)),
+                Some(AddrArg::Far(b)) => AddrArg::Far(plus(b)),
+                _ => {
+                    return Err(format!(
+                        "`@{name}` holds no address in the window or the far region (its step failed or placed it elsewhere)"
+                    ))
+                }
+            };
+        }
+        Ok(Cow::Owned(out))
+    }
+}
+
 /// Admits, resolves and runs one step on `m`: the only way either side
-/// runs a step.
-pub fn run_step(m: &mut dyn Machine, w: &Window, files: &[FileDecl], step: &StepKind) -> Outcome {
+/// runs a step. A step binding a name records its result in `names`.
+pub fn run_step(
+    m: &mut dyn Machine,
+    w: &Window,
+    names: &mut Bindings,
+    files: &[FileDecl],
+    step: &StepKind,
+) -> Outcome {
+    let outcome = match names.substitute(step) {
+        Ok(s) => run_resolved(m, w, names, files, &s),
+        Err(why) => Outcome::Skipped(why),
+    };
+    if let Some(name) = &step.bind {
+        names.record(name, &outcome);
+    }
+    outcome
+}
+
+/// [`run_step`] once names are replaced.
+fn run_resolved(
+    m: &mut dyn Machine,
+    w: &Window,
+    names: &mut Bindings,
+    files: &[FileDecl],
+    step: &StepKind,
+) -> Outcome {
     if !step.body.is_empty() {
-        return run_repeat(m, w, files, step);
+        return run_repeat(m, w, names, files, step);
     }
     match w.admit(step) {
         Admission::Run => {}
@@ -267,7 +390,13 @@ pub fn run_step(m: &mut dyn Machine, w: &Window, files: &[FileDecl], step: &Step
 /// window rule still keeps every range inside the scenario's window). The
 /// first outcome that is not a success ends the block and is its outcome;
 /// a block that runs to the end answers N.
-fn run_repeat(m: &mut dyn Machine, w: &Window, files: &[FileDecl], step: &StepKind) -> Outcome {
+fn run_repeat(
+    m: &mut dyn Machine,
+    w: &Window,
+    names: &mut Bindings,
+    files: &[FileDecl],
+    step: &StepKind,
+) -> Outcome {
     let count = match step.args.first() {
         Some(Arg::Int(n)) => *n,
         _ => return Outcome::Refused("repeat: no iteration count".into()),
@@ -287,10 +416,10 @@ fn run_repeat(m: &mut dyn Machine, w: &Window, files: &[FileDecl], step: &StepKi
         let here = Window {
             base: w.base + shift * w.page_size,
             pages: w.pages - shift,
-            page_size: w.page_size,
+            ..*w
         };
         for s in &step.body {
-            match run_step(m, &here, files, s) {
+            match run_step(m, &here, names, files, s) {
                 Outcome::Ok(_) => {}
                 other => return other,
             }

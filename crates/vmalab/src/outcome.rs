@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::scenario::lexer::format_amount;
+use crate::scenario::lexer::{format_amount, format_far};
 use crate::scenario::Amount;
 
 /// A successful step's return value.
@@ -15,7 +15,11 @@ pub enum Value {
     /// An address inside the window, relative to its base, normalised so
     /// that `0 <= bytes < page_size` (returned by `mmap`, `mremap`).
     Addr(Amount),
-    /// An address outside the window (compared as "outside", never by value).
+    /// An address in the far region (where the kernel places mappings whose
+    /// address it chooses), relative to its top and normalised like `Addr`.
+    Far(Amount),
+    /// An address outside the window and the far region (compared as
+    /// "outside", never by value).
     Outside,
 }
 
@@ -47,6 +51,7 @@ impl fmt::Display for Value {
         match self {
             Value::Int(i) => write!(f, "{i}"),
             Value::Addr(a) => write!(f, "{}", format_amount(a)),
+            Value::Far(a) => f.write_str(&format_far(a)),
             Value::Outside => f.write_str("outside"),
         }
     }

@@ -20,22 +20,53 @@ use crate::outcome::Value;
 use crate::scenario::steps::Rule;
 use crate::scenario::{AddrArg, Amount, Arg, StepKind};
 
-/// VMAs the oracle runner holds outside its window, its two guards
-/// included: it pads itself up to this count before the first step, so
-/// that `vm.max_map_count` runs out at the same step in the kernel and in
-/// the model (whose only VMAs outside the window are the two guards).
+/// VMAs the oracle runner holds outside its window, its two guards and
+/// the far region's neighbours included: it pads itself up to this count
+/// before the first step, so that `vm.max_map_count` runs out at the same
+/// step in the kernel and in the model (whose only VMAs outside the window
+/// are the two guards and the far region's top page), which lowers its
+/// limit by the difference.
 pub const RUNNER_VMAS: usize = 64;
 
-/// How far the model lowers `vm.max_map_count`: the runner's VMAs beyond
-/// the two guards both sides have.
-pub const RUNNER_EXTRA_VMAS: usize = RUNNER_VMAS - 2;
+/// How far below its top the far region reaches, in pages (16 GiB with
+/// 4 KiB pages): the part of the open area below the runner's lowest
+/// mapping that steps may name (`far-N`, `@NAME`).
+pub const FAR_PAGES: u64 = 1 << 22;
 
-/// Where a scenario's page 0 is, how many pages it spans, and the page size.
+/// The alignment of the far region's top: a PMD, so that the kernel's
+/// huge-page alignment of large anonymous mappings places them at the same
+/// far addresses on every side.
+pub const FAR_ALIGN: u64 = 2 << 20;
+
+/// Where a scenario's page 0 is, how many pages it spans, and the page size;
+/// and where the far region is.
+///
+/// The far region is where mappings the kernel places itself land
+/// (`mmap` without `MAP_FIXED` whose hint is taken, `mremap` that moves):
+/// the top of the open area the top-down allocator searches first, below
+/// every mapping of the runner's own. Each side makes its top the same
+/// (PMD-aligned, a PROT_NONE shared-anonymous mapping just above it, every
+/// hole above it filled), so the kernel places a mapping at the same
+/// distance below the top on every side, and steps can name it there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
     pub base: u64,
     pub pages: u64,
     pub page_size: u64,
+    /// The far region's top; `None` where the kernel allocates bottom-up
+    /// (the legacy mmap layout), which leaves no such region.
+    pub far: Option<u64>,
+}
+
+/// The part of a mapping a layout shows (see [`Window::shown`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shown {
+    /// In the far region: pages count down from its top.
+    pub far: bool,
+    pub start_page: u64,
+    pub end_page: u64,
+    /// The first byte shown (the mapping's start unless it was cut).
+    pub from: u64,
 }
 
 /// How a byte range relates to the window.
@@ -68,13 +99,24 @@ impl Window {
             .saturating_add(self.pages.saturating_mul(self.page_size))
     }
 
-    /// The absolute address an argument names.
+    /// The absolute address an argument names. `@NAME` addresses are
+    /// replaced by what they are bound to before they get here
+    /// (`machine::run_step`).
     pub fn resolve(&self, a: &AddrArg) -> Result<u64, String> {
-        match a {
-            AddrArg::Absolute(v) => Ok(*v),
-            AddrArg::Window(am) => u64::try_from(i128::from(self.base) + am.value(self.page_size))
-                .map_err(|_| "address is outside the 64-bit address space".to_string()),
-        }
+        let (origin, am) = match a {
+            AddrArg::Absolute(v) => return Ok(*v),
+            AddrArg::Window(am) => (self.base, am),
+            AddrArg::Far(am) => (self.far.ok_or(NO_FAR)?, am),
+            AddrArg::Named(name, _) => return Err(format!("`@{name}` is not bound")),
+        };
+        u64::try_from(i128::from(origin) + am.value(self.page_size))
+            .map_err(|_| "address is outside the 64-bit address space".to_string())
+    }
+
+    /// The far region's bottom and top, if there is one.
+    pub fn far_range(&self) -> Option<(u64, u64)> {
+        self.far
+            .map(|top| (top.saturating_sub(FAR_PAGES * self.page_size), top))
     }
 
     /// A length argument in bytes.
@@ -83,14 +125,43 @@ impl Window {
             .ok_or_else(|| "length is negative or does not fit in 64 bits".to_string())
     }
 
+    /// Where the mapping `[start, end)` shows in layouts: its part inside
+    /// the window, else its part inside the far region; `None` if neither.
+    pub fn shown(&self, start: u64, end: u64) -> Option<Shown> {
+        let ps = self.page_size;
+        if end > self.base && start < self.end() {
+            let (s, e) = (start.max(self.base), end.min(self.end()));
+            return Some(Shown {
+                far: false,
+                start_page: (s - self.base) / ps,
+                end_page: (e - self.base) / ps,
+                from: s,
+            });
+        }
+        let (lo, top) = self.far_range()?;
+        if end <= lo || start >= top {
+            return None;
+        }
+        let (s, e) = (start.max(lo), end.min(top));
+        Some(Shown {
+            far: true,
+            start_page: (top - s) / ps,
+            end_page: (top - e) / ps,
+            from: s,
+        })
+    }
+
     /// Classifies `[start, start + len)` rounded out to pages.
     pub fn reach(&self, start: u64, len: u64) -> Reach {
         let ps = u128::from(self.page_size);
         let floor = u128::from(start) / ps * ps;
         let end = (u128::from(start) + u128::from(len)).div_ceil(ps) * ps;
+        let within = |lo: u64, hi: u64| floor >= u128::from(lo) && end <= u128::from(hi);
         if end > 1 << 64 || start >= 1 << 63 {
             Reach::Absurd
-        } else if floor >= u128::from(self.base) && end <= u128::from(self.end()) {
+        } else if within(self.base, self.end())
+            || self.far_range().is_some_and(|(lo, hi)| within(lo, hi))
+        {
             Reach::Inside
         } else {
             Reach::Outside
@@ -99,12 +170,18 @@ impl Window {
 
     /// The value a returned address reports as.
     pub fn value_of(&self, addr: u64) -> Value {
+        let ps = i128::from(self.page_size);
+        let split = |off: i128| Amount {
+            pages: off.div_euclid(ps),
+            bytes: off.rem_euclid(ps),
+        };
         if addr >= self.base && addr < self.end() {
-            let off = addr - self.base;
-            Value::Addr(Amount {
-                pages: i128::from(off / self.page_size),
-                bytes: i128::from(off % self.page_size),
-            })
+            Value::Addr(split(i128::from(addr - self.base)))
+        } else if let Some((_, top)) = self
+            .far_range()
+            .filter(|&(lo, top)| addr >= lo && addr < top)
+        {
+            Value::Far(split(i128::from(addr) - i128::from(top)))
         } else {
             Value::Outside
         }
@@ -125,6 +202,15 @@ impl Window {
 
     /// Applies the window rule to a step: its table entry's rules, in order.
     pub fn admit(&self, step: &StepKind) -> Admission {
+        let far_arg = |a: &Arg| {
+            matches!(
+                a,
+                Arg::Addr(AddrArg::Far(_)) | Arg::OptAddr(Some(AddrArg::Far(_)))
+            )
+        };
+        if self.far.is_none() && step.args.iter().any(far_arg) {
+            return Admission::Skip(NO_FAR.into());
+        }
         for rule in step.spec.rules {
             if let Rule::Skip(why) = rule {
                 return Admission::Skip(why.to_string());
@@ -200,10 +286,13 @@ impl Window {
     }
 }
 
+/// Why a far address cannot be resolved.
+const NO_FAR: &str = "no far region here: the kernel allocates bottom-up (legacy mmap layout)";
+
 /// The address argument at `i` (a left-out address is 0).
 fn addr_at(args: &[Arg], i: usize) -> AddrArg {
     match args.get(i) {
-        Some(Arg::Addr(a) | Arg::OptAddr(Some(a))) => *a,
+        Some(Arg::Addr(a) | Arg::OptAddr(Some(a))) => a.clone(),
         _ => AddrArg::Absolute(0),
     }
 }
@@ -240,10 +329,13 @@ pub fn off_arg(off: &Amount, page_size: u64) -> u64 {
 mod tests {
     use super::*;
 
+    const TOP: u64 = 0x7fff_f7e0_0000;
+
     const W: Window = Window {
         base: 0x1000_0000_0000,
         pages: 64,
         page_size: 4096,
+        far: Some(TOP),
     };
 
     #[test]
@@ -256,6 +348,35 @@ mod tests {
         assert_eq!(W.reach(0, 4096), Reach::Outside);
         assert_eq!(W.reach(W.base, u64::MAX), Reach::Absurd);
         assert_eq!(W.reach(1 << 63, 4096), Reach::Absurd);
+        assert_eq!(W.reach(TOP - 4 * 4096, 4 * 4096), Reach::Inside);
+        assert_eq!(W.reach(TOP - 4 * 4096, 5 * 4096), Reach::Outside);
+        let bottom = TOP - FAR_PAGES * 4096;
+        assert_eq!(W.reach(bottom, 4096), Reach::Inside);
+        assert_eq!(W.reach(bottom - 1, 2), Reach::Outside);
+        let none = Window { far: None, ..W };
+        assert_eq!(none.reach(TOP - 4096, 4096), Reach::Outside);
+    }
+
+    /// Far addresses resolve below the top, and come back as the same
+    /// far value; mappings there show with pages counted down.
+    #[test]
+    fn far_addresses() {
+        let a = crate::scenario::lexer::address("far-4+100b", 0).unwrap();
+        let addr = W.resolve(&a).unwrap();
+        assert_eq!(addr, TOP - 4 * 4096 + 100);
+        assert_eq!(
+            W.value_of(addr),
+            Value::Far(Amount {
+                pages: -4,
+                bytes: 100
+            })
+        );
+        assert_eq!(W.value_of(TOP).to_string(), "outside");
+        let shown = W.shown(TOP - 8 * 4096, TOP - 2 * 4096).unwrap();
+        assert_eq!((shown.far, shown.start_page, shown.end_page), (true, 8, 2));
+        assert_eq!(W.shown(0x5000, 0x6000), None);
+        let none = Window { far: None, ..W };
+        assert!(none.resolve(&a).is_err());
     }
 
     #[test]

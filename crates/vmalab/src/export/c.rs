@@ -8,13 +8,13 @@
 use std::fmt::Write as _;
 
 use crate::layout::{FileId, Layout, MapEntry};
-use crate::machine::{run_step, Fd, Machine, NodeMask, Reply};
+use crate::machine::{run_step, Bindings, Fd, Machine, NodeMask, Reply};
 use crate::oracle::KernelTrace;
 use crate::outcome::{Outcome, Value};
 use crate::scenario::names::{
     errno_number, signal_code_number, signal_number, table_name, SMAPS, STATUS,
 };
-use crate::scenario::{FileSource, Scenario};
+use crate::scenario::{AddrArg, Arg, FileSource, Scenario, StepKind};
 use crate::window::Window;
 
 /// The runtime every program starts with.
@@ -272,7 +272,9 @@ fn expected(outcome: &Outcome, w: &Window) -> Result<Option<String>, NotExported
             let addr = i128::from(w.base) + a.value(w.page_size);
             format!("r == (long){addr:#x}UL")
         }
-        Outcome::Ok(Value::Outside) => format!(
+        // The program has no far region: outside its window is all it can
+        // check.
+        Outcome::Ok(Value::Outside | Value::Far(_)) => format!(
             "r >= 0 && ((uint64_t)r < {:#x}UL || (uint64_t)r >= {:#x}UL)",
             w.base,
             w.end()
@@ -327,8 +329,21 @@ fn layout_line(e: &MapEntry) -> String {
     )
 }
 
+/// The window's part of a layout (the program checks no far region).
 fn layout_text(l: &Layout) -> String {
-    l.0.iter().map(layout_line).collect()
+    l.0.iter().filter(|e| !e.far).map(layout_line).collect()
+}
+
+/// Whether a step (or its block) names a far or bound address.
+fn names_far(step: &StepKind) -> bool {
+    let far = |a: &Arg| {
+        matches!(
+            a,
+            Arg::Addr(AddrArg::Far(_) | AddrArg::Named(..))
+                | Arg::OptAddr(Some(AddrArg::Far(_) | AddrArg::Named(..)))
+        )
+    };
+    step.args.iter().any(far) || step.body.iter().any(names_far)
 }
 
 /// The program for `sc`, whose run on the live kernel gave `kernel`.
@@ -336,6 +351,14 @@ pub fn program(sc: &Scenario, kernel: &KernelTrace, source: &str) -> Result<Stri
     let w = kernel
         .window
         .ok_or_else(|| "the scenario did not run on this kernel".to_string())?;
+    // The program's process has no far region.
+    let w = Window { far: None, ..w };
+    if sc.steps.iter().any(|s| names_far(&s.kind)) {
+        return Err(
+            "steps name far addresses (`far-N`, `@NAME`), which the program has no region for"
+                .into(),
+        );
+    }
     if kernel.trace.steps.len() != sc.steps.len() {
         return Err("the kernel's run stopped early".into());
     }
@@ -387,7 +410,7 @@ pub fn program(sc: &Scenario, kernel: &KernelTrace, source: &str) -> Result<Stri
             step.kind.to_string().replace("*/", "* /")
         );
         let mut m = Emitter::default();
-        let admitted = run_step(&mut m, &w, &sc.files, &step.kind);
+        let admitted = run_step(&mut m, &w, &mut Bindings::default(), &sc.files, &step.kind);
         if let Outcome::Skipped(why) | Outcome::Refused(why) = &admitted {
             let _ = writeln!(out, "\tskip({what}, {});", c_string(why));
             // The steps after `wait` are the parent's: the program (the

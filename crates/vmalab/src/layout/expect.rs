@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::{escape_word, FileId, Layout, MapEntry, Perms, VmFlags};
+use super::{escape_word, span_text, FileId, Layout, MapEntry, Perms, VmFlags};
 
 /// How an expected entry constrains `VmFlags`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -21,6 +21,8 @@ pub enum FlagsExpect {
 /// One line of an `expect layout` block. `None` fields are written `*`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExpectedEntry {
+    /// In the far region (see [`MapEntry::far`]).
+    pub far: bool,
     pub start_page: u64,
     pub end_page: u64,
     pub perms: Perms,
@@ -38,7 +40,12 @@ pub struct ExpectedLayout(pub Vec<ExpectedEntry>);
 
 impl fmt::Display for ExpectedEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{} {} ", self.start_page, self.end_page, self.perms)?;
+        write!(
+            f,
+            "{} {} ",
+            span_text(self.far, self.start_page, self.end_page),
+            self.perms
+        )?;
         match self.offset {
             Some(o) => write!(f, "{o}")?,
             None => f.write_str("*")?,
@@ -73,6 +80,7 @@ impl From<&MapEntry> for ExpectedEntry {
     /// The exact expectation an actual entry satisfies.
     fn from(e: &MapEntry) -> Self {
         ExpectedEntry {
+            far: e.far,
             start_page: e.start_page,
             end_page: e.end_page,
             perms: e.perms,
@@ -90,10 +98,14 @@ impl ExpectedEntry {
     /// Describes the first field where `actual` differs, or `None` if it
     /// satisfies this expectation.
     pub fn mismatch(&self, actual: &MapEntry) -> Option<String> {
-        if (self.start_page, self.end_page) != (actual.start_page, actual.end_page) {
+        let span = |far, s, e| span_text(far, s, e);
+        if (self.far, self.start_page, self.end_page)
+            != (actual.far, actual.start_page, actual.end_page)
+        {
             return Some(format!(
-                "range {}-{} != expected {}-{}",
-                actual.start_page, actual.end_page, self.start_page, self.end_page
+                "range {} != expected {}",
+                span(actual.far, actual.start_page, actual.end_page),
+                span(self.far, self.start_page, self.end_page)
             ));
         }
         if self.perms != actual.perms {

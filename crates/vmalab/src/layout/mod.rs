@@ -136,12 +136,54 @@ impl fmt::Display for FileId {
     }
 }
 
-/// One mapping inside the window.
+/// A mapping's pages as layouts write them: `3-5` in the window, or
+/// `far-8-far-4` in the far region (pages below its top; an end at the
+/// top itself is `far`).
+pub fn span_text(far: bool, start: u64, end: u64) -> String {
+    if far {
+        let at = |p: u64| {
+            if p == 0 {
+                "far".to_string()
+            } else {
+                format!("far-{p}")
+            }
+        };
+        format!("{}-{}", at(start), at(end))
+    } else {
+        format!("{start}-{end}")
+    }
+}
+
+/// Reads a span written by [`span_text`]: (far, start, end); `None` if it
+/// is not one.
+pub fn parse_span(text: &str) -> Option<(bool, u64, u64)> {
+    let page = |t: &str| t.parse::<u64>().ok();
+    match text.strip_prefix("far-") {
+        Some(rest) => {
+            let (start, end) = rest.split_once('-')?;
+            let end = match end {
+                "far" => 0,
+                e => page(e.strip_prefix("far-")?)?,
+            };
+            Some((true, page(start)?, end))
+        }
+        None => {
+            let (start, end) = text.split_once('-')?;
+            Some((false, page(start)?, page(end)?))
+        }
+    }
+}
+
+/// One mapping inside the window or the far region.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MapEntry {
-    /// First page, relative to the window base.
+    /// In the far region: the pages below count down from its top.
+    pub far: bool,
+    /// First page, relative to the window base (in the far region: how
+    /// many pages below its top).
     pub start_page: u64,
-    /// One past the last page, relative to the window base.
+    /// One past the last page, relative to the window base (in the far
+    /// region: how many pages below its top).
     pub end_page: u64,
     pub perms: Perms,
     /// The file offset in pages (0 for anonymous memory, as maps shows).
@@ -160,8 +202,11 @@ impl fmt::Display for MapEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}-{} {} {} {}",
-            self.start_page, self.end_page, self.perms, self.offset, self.file
+            "{} {} {} {}",
+            span_text(self.far, self.start_page, self.end_page),
+            self.perms,
+            self.offset,
+            self.file
         )?;
         if let Some(n) = &self.name {
             write!(f, " name={}", escape_word(n))?;

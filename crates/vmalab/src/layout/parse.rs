@@ -14,16 +14,12 @@ pub fn parse_entry(text: &str) -> Result<ExpectedEntry, (usize, String)> {
     let Some(&(col, range)) = it.next() else {
         return Err((0, "empty layout line".into()));
     };
-    let (s, e) = range
-        .split_once('-')
-        .ok_or((col, format!("expected START-END in pages, found `{range}`")))?;
-    let start_page: u64 = s
-        .parse()
-        .map_err(|_| (col, format!("bad start page `{s}`")))?;
-    let end_page: u64 = e
-        .parse()
-        .map_err(|_| (col + s.len() + 1, format!("bad end page `{e}`")))?;
-    if end_page <= start_page {
+    let (far, start_page, end_page) = parse_span(range).ok_or((
+        col,
+        format!("expected START-END in window pages or far-START-far-END, found `{range}`"),
+    ))?;
+    // Far pages count down from the region's top.
+    if (!far && end_page <= start_page) || (far && start_page <= end_page) {
         return Err((col, format!("empty or reversed range `{range}`")));
     }
     let end_col = text.len();
@@ -54,6 +50,7 @@ pub fn parse_entry(text: &str) -> Result<ExpectedEntry, (usize, String)> {
         Some(FileId::parse(fname).ok_or((col, format!("bad file `{fname}`")))?)
     };
     let mut entry = ExpectedEntry {
+        far,
         start_page,
         end_page,
         perms,
@@ -150,6 +147,7 @@ pub fn entry_from_exact(e: ExpectedEntry) -> Option<MapEntry> {
         return None;
     };
     Some(MapEntry {
+        far: e.far,
         start_page: e.start_page,
         end_page: e.end_page,
         perms: e.perms,
@@ -204,6 +202,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let e = MapEntry {
+            far: false,
             start_page: 0,
             end_page: 4,
             perms: Perms::parse("rw-p").unwrap(),
@@ -221,6 +220,21 @@ mod tests {
         );
         let back = entry_from_exact(parse_entry(&text).unwrap()).unwrap();
         assert_eq!(back, e);
+    }
+
+    /// Far pages count down from the region's top; an end at the top is
+    /// written `far`.
+    #[test]
+    fn far_spans_round_trip() {
+        for (text, span) in [("far-8-far-4", (8, 4)), ("far-2-far", (2, 0))] {
+            let line = format!("{text} r--p 0 anon [rd]");
+            let e = parse_entry(&line).unwrap();
+            assert_eq!((e.far, e.start_page, e.end_page), (true, span.0, span.1));
+            assert_eq!(e.to_string(), line);
+        }
+        for bad in ["far-4-far-8", "far-4-far-4", "far-4-3", "far4-far"] {
+            assert!(parse_entry(&format!("{bad} r--p 0 anon")).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -27,15 +27,14 @@ impl FileNames {
     }
 }
 
-/// The mappings of `mm` inside the window.
+/// The mappings of `mm` inside the window and the far region.
 pub fn window_layout<E: Env>(mm: &Mm<E>, w: &Window, names: &mut FileNames) -> Layout {
     let mut out = Layout::default();
     for (_, vma) in mm.vmas() {
-        if vma.end <= w.base || vma.start >= w.end() {
+        let Some(shown) = w.shown(vma.start, vma.end) else {
             continue;
-        }
-        let start = vma.start.max(w.base);
-        let end = vma.end.min(w.end());
+        };
+        let start = shown.from;
         let e = mm.map_entry(vma);
         let file = match &vma.file {
             None => FileId::Anon,
@@ -52,8 +51,9 @@ pub fn window_layout<E: Env>(mm: &Mm<E>, w: &Window, names: &mut FileNames) -> L
         };
         let name = vma.anon_name.as_ref().map(|n| n.to_string());
         out.0.push(MapEntry {
-            start_page: (start - w.base) / w.page_size,
-            end_page: (end - w.base) / w.page_size,
+            far: shown.far,
+            start_page: shown.start_page,
+            end_page: shown.end_page,
             perms: Perms {
                 read: e.perms[0] == b'r',
                 write: e.perms[1] == b'w',

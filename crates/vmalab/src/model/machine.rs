@@ -50,6 +50,9 @@ pub(super) struct Model<'a> {
     uffd_owner: Option<usize>,
     page_size: u64,
     opts: ModelOptions,
+    /// VMAs the oracle runner holds beyond the ones this model has too
+    /// (guards, far top): `vm.max_map_count` is lowered by as many.
+    pub(super) runner_extra_vmas: usize,
 }
 
 impl<'a> Model<'a> {
@@ -76,6 +79,7 @@ impl<'a> Model<'a> {
             uffd_owner: None,
             page_size,
             opts,
+            runner_extra_vmas: crate::window::RUNNER_VMAS,
         }
     }
 
@@ -372,12 +376,13 @@ impl Machine for Model<'_> {
     fn sysctl(&mut self, name: u64, value: i64) -> Reply {
         let int = i32::try_from(value).map_err(|_| errno(Errno::EINVAL));
         let rawio = self.capable(CAP_SYS_RAWIO);
+        let extra = self.runner_extra_vmas;
         let c = &mut self.proc.mm.config;
         match name {
             // proc_dointvec_minmax, at least 0.
             0 => {
                 let v = usize::try_from(int?).map_err(|_| errno(Errno::EINVAL))?;
-                c.max_map_count = v.saturating_sub(crate::window::RUNNER_EXTRA_VMAS);
+                c.max_map_count = v.saturating_sub(extra);
             }
             // proc_dointvec_minmax, 0 to 2.
             1 => {

@@ -8,11 +8,11 @@ use super::config::config_for;
 use super::layout::{window_layout, FileNames};
 use super::machine::{Creds, Model};
 use crate::host::HostConfig;
-use crate::machine::run_step;
+use crate::machine::{run_step, Bindings};
 use crate::outcome::Outcome;
 use crate::scenario::{FileSource, Scenario};
 use crate::trace::{StepResult, Trace};
-use crate::window::{Window, RUNNER_EXTRA_VMAS};
+use crate::window::{Window, FAR_ALIGN, RUNNER_VMAS};
 use vma::sys::consts::{MAP_ANONYMOUS, MAP_FIXED, MAP_SHARED, PROT_NONE};
 use vma::{File, FileKind, Mm};
 
@@ -52,10 +52,12 @@ pub fn run_model(scenario: &Scenario, host: &HostConfig) -> ModelTrace {
 
 /// Runs `scenario` on a model of `host`'s kernel with `opts`.
 pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOptions) -> ModelTrace {
+    let far = (host.legacy_va_layout.unwrap_or(0) == 0).then(|| model_far_top(host.page_size));
     let window = Window {
         base: MODEL_WINDOW_BASE,
         pages: scenario.window_pages,
         page_size: host.page_size,
+        far,
     };
     let mut trace = Trace {
         page_size: host.page_size,
@@ -99,9 +101,13 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
         files.push((f.name.clone(), file));
     }
     let mut config = config_for(host);
-    config.max_map_count = config.max_map_count.saturating_sub(RUNNER_EXTRA_VMAS);
+    let own = 2 + usize::from(far.is_some());
+    config.max_map_count = config.max_map_count.saturating_sub(RUNNER_VMAS - own);
     let mut mm = Mm::new(config);
     place_guards(&mut mm, &window);
+    if let Some(top) = far {
+        place_far_top(&mut mm, top, host.page_size);
+    }
     let hard = |r: crate::host::Rlimit| r.hard.unwrap_or(vma::config::RLIM_INFINITY);
     let creds = Creds {
         hard: [
@@ -113,12 +119,20 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
         caps: host.features.cap_eff.unwrap_or(0),
     };
     let mut model = Model::new(mm, &files, window.page_size, *opts, creds);
+    model.runner_extra_vmas = RUNNER_VMAS - own;
     // The oracle names shmem objects per process, as each copy of the
     // runner meets them: a fork child starts from its parent's names, and
     // the names it gives are gone when it exits.
     let mut parents_names = Vec::new();
+    let mut bindings = Bindings::default();
     for (index, step) in scenario.steps.iter().enumerate() {
-        let mut outcome = run_step(&mut model, &window, &scenario.files, &step.kind);
+        let mut outcome = run_step(
+            &mut model,
+            &window,
+            &mut bindings,
+            &scenario.files,
+            &step.kind,
+        );
         if let Outcome::Ok(_) = outcome {
             match step.kind.keyword() {
                 "fork" => parents_names.push(names.clone()),
@@ -152,6 +166,27 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
         mm: Some(model.into_current()),
     }
 }
+/// The model's far region top: a PMD boundary just below its default
+/// `mmap_base`.
+fn model_far_top(ps: u64) -> u64 {
+    let base = vma::sys::Process::default().mmap_base;
+    (base - ps) / FAR_ALIGN * FAR_ALIGN
+}
+
+/// Makes `top` the far region's top as the oracle runner does: the
+/// allocator searches below it (it is `mmap_base`), and a one-page
+/// PROT_NONE shared-anonymous mapping on it keeps what lands below from
+/// merging or growing upwards.
+fn place_far_top(mm: &mut Mm, top: u64, ps: u64) {
+    let process = vma::sys::Process {
+        mmap_base: top,
+        ..mm.process().clone()
+    };
+    let _ = mm.set_process(process);
+    let flags = MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED;
+    let _ = mm.mmap(top, ps, PROT_NONE, flags, None, 0);
+}
+
 /// The oracle's one-page PROT_NONE shared-anonymous guards on both sides.
 fn place_guards(mm: &mut Mm, w: &Window) {
     let flags = MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED;

@@ -261,6 +261,7 @@ pub fn decode_run(
         base: decoded.base,
         pages: decoded.window_pages,
         page_size: decoded.page_size,
+        far: decoded.far,
     });
     let mut trace = Trace {
         page_size: decoded.page_size,

@@ -6,11 +6,12 @@
 //! Runner to parent, one item per line:
 //!
 //! ```text
-//! hello vmalab-oracle 1
+//! hello vmalab-oracle 2
 //! kernel RELEASE MACHINE       # uname of the kernel that runs the steps
-//! window BASE_HEX PAGES PAGE_SIZE
+//! window BASE_HEX PAGES PAGE_SIZE FAR_TOP_HEX   # far top 0: none
 //! begin I                      # step I starts
-//! result I OUTCOME             # ok int N | ok addr PAGES BYTES | ok outside
+//! result I OUTCOME             # ok int N | ok addr PAGES BYTES
+//!                              # | ok far PAGES BYTES | ok outside
 //!                              # | err ENAME | signal SIGNAME [CODE]
 //!                              # | skip TEXT | refused TEXT
 //! layout I                     # the window after step I, then entries
@@ -31,7 +32,7 @@ use crate::scenario::Amount;
 use crate::trace::StepResult;
 
 /// Protocol version in the hello line.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Encodes an outcome for a `result` line.
 pub fn encode_outcome(o: &Outcome) -> String {
@@ -39,6 +40,7 @@ pub fn encode_outcome(o: &Outcome) -> String {
     match o {
         Outcome::Ok(Value::Int(i)) => format!("ok int {i}"),
         Outcome::Ok(Value::Addr(a)) => format!("ok addr {} {}", a.pages, a.bytes),
+        Outcome::Ok(Value::Far(a)) => format!("ok far {} {}", a.pages, a.bytes),
         Outcome::Ok(Value::Outside) => "ok outside".into(),
         Outcome::Err(e) => format!("err {e}"),
         Outcome::Signal { name, code } => match code {
@@ -61,6 +63,10 @@ pub fn decode_outcome(s: &str) -> anyhow::Result<Outcome> {
     Ok(match (kind, words.as_slice()) {
         ("ok", ["int", i]) => Outcome::Ok(Value::Int(i.parse()?)),
         ("ok", ["addr", p, b]) => Outcome::Ok(Value::Addr(Amount {
+            pages: p.parse()?,
+            bytes: b.parse()?,
+        })),
+        ("ok", ["far", p, b]) => Outcome::Ok(Value::Far(Amount {
             pages: p.parse()?,
             bytes: b.parse()?,
         })),
@@ -90,6 +96,8 @@ pub struct RunnerOutput {
     pub base: u64,
     pub window_pages: u64,
     pub page_size: u64,
+    /// The far region's top, if the runner has one.
+    pub far: Option<u64>,
     pub steps: Vec<StepResult>,
     /// A step that began but has no result (the process died in it).
     pub unfinished: Option<usize>,
@@ -114,10 +122,12 @@ pub fn decode(text: &str) -> anyhow::Result<RunnerOutput> {
             }
             "window" => {
                 let v: Vec<&str> = rest.split_whitespace().collect();
-                let [b, p, ps] = v.as_slice() else {
+                let [b, p, ps, far] = v.as_slice() else {
                     return Err(anyhow!("bad window line")).with_context(ctx);
                 };
-                out.base = u64::from_str_radix(b.trim_start_matches("0x"), 16).with_context(ctx)?;
+                let hex = |t: &str| u64::from_str_radix(t.trim_start_matches("0x"), 16);
+                out.base = hex(b).with_context(ctx)?;
+                out.far = Some(hex(far).with_context(ctx)?).filter(|&t| t != 0);
                 out.window_pages = p.parse().with_context(ctx)?;
                 out.page_size = ps.parse().with_context(ctx)?;
             }
@@ -196,7 +206,7 @@ mod tests {
 
     #[test]
     fn decodes_a_run() {
-        let text = "hello vmalab-oracle 1\nwindow 0x100000000000 64 4096\nbegin 0\n\
+        let text = "hello vmalab-oracle 2\nwindow 0x100000000000 64 4096 0x7f0000000000\nbegin 0\n\
                     result 0 ok addr 0 0\nlayout 0\n0-4 rw-p 0 anon [rd wr]\nend\nbegin 1\n";
         let out = decode(text).unwrap();
         assert_eq!(out.base, 0x1000_0000_0000);

@@ -97,11 +97,10 @@ pub fn window_layout(smaps: &str, numa_maps: &str, w: &Window, ids: &mut Identit
     let ps = w.page_size;
     let mut out = Layout::default();
     for r in raws {
-        if r.end <= w.base || r.start >= w.end() {
+        let Some(shown) = w.shown(r.start, r.end) else {
             continue;
-        }
-        let start = r.start.max(w.base);
-        let end = r.end.min(w.end());
+        };
+        let start = shown.from;
         let mut name = None;
         let file = if r.key.2 == 0 {
             if let Some(n) = r
@@ -135,10 +134,15 @@ pub fn window_layout(smaps: &str, numa_maps: &str, w: &Window, ids: &mut Identit
             .filter(|p| **p != "default")
             .map(|p| p.to_string());
         out.0.push(MapEntry {
-            start_page: (start - w.base) / ps,
-            end_page: (end - w.base) / ps,
+            far: shown.far,
+            start_page: shown.start_page,
+            end_page: shown.end_page,
             perms: r.perms,
-            offset: (r.offset / ps) as i64 + ((start - r.start) / ps) as i64,
+            // maps shows no offset for anonymous memory, cut or not.
+            offset: match r.key.2 {
+                0 => (r.offset / ps) as i64,
+                _ => (r.offset / ps) as i64 + ((start - r.start) / ps) as i64,
+            },
             file,
             name,
             policy,
@@ -157,6 +161,7 @@ mod tests {
         base: 0x1000_0000_0000,
         pages: 16,
         page_size: 4096,
+        far: None,
     };
 
     const SMAPS: &str = "\

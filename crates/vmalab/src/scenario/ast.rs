@@ -162,12 +162,18 @@ pub const UNLIMITED: Amount = Amount {
 };
 
 /// An address argument.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AddrArg {
     /// Relative to the window base: `3` is the window's fourth page.
     Window(Amount),
     /// `abs:NUMBER`: an absolute address in bytes (for overflow tests).
     Absolute(u64),
+    /// `far-N`: relative to the top of the far region, where the kernel
+    /// places mappings whose address it chooses (see `window::Window`).
+    Far(Amount),
+    /// `@NAME`, `@NAME+N`: relative to the address an earlier step bound to
+    /// the name (`@NAME = mmap ...`).
+    Named(String, Amount),
 }
 
 /// A flag or enumeration argument: its numeric value and how it was spelled
@@ -218,6 +224,9 @@ pub struct StepKind {
     /// The steps of a `repeat` block, in order (empty for every other
     /// step).
     pub body: Vec<StepKind>,
+    /// `@NAME = ...`: the name the step's returned address is bound to,
+    /// for later steps to use as an address.
+    pub bind: Option<String>,
 }
 
 /// One parsed argument, of the kind its [`Param`](super::steps::Param)
@@ -287,6 +296,8 @@ pub enum ExpectValue {
     /// A window address for address-returning calls, a plain integer for the
     /// rest (then written without a `b` part).
     Amount(Amount),
-    /// `= outside`: an address outside the window.
+    /// `= far-N`: an address in the far region, relative to its top.
+    Far(Amount),
+    /// `= outside`: an address outside the window and the far region.
     Outside,
 }

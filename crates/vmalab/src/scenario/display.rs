@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::ast::*;
-use super::lexer::{format_addr as addr, format_amount as amt};
+use super::lexer::{format_addr as addr, format_amount as amt, format_far as far};
 use super::steps::Param;
 
 impl fmt::Display for Scenario {
@@ -46,6 +46,9 @@ impl fmt::Display for StepKind {
     /// The step as one scenario line: its keyword, then each argument as
     /// its parameter spells it (optional keys left out at their default).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(name) = &self.bind {
+            write!(f, "@{name} = ")?;
+        }
         f.write_str(self.keyword())?;
         for (p, a) in self.spec.params.iter().zip(&self.args) {
             write_arg(f, p, a)?;
@@ -100,6 +103,7 @@ impl fmt::Display for Expect {
             Expect::Ok => writeln!(f, "expect ok"),
             Expect::Skip => writeln!(f, "expect skip"),
             Expect::Value(ExpectValue::Outside) => writeln!(f, "expect = outside"),
+            Expect::Value(ExpectValue::Far(a)) => writeln!(f, "expect = {}", far(a)),
             Expect::Value(ExpectValue::Amount(a)) => writeln!(f, "expect = {}", amt(a)),
             Expect::Errno(e) => writeln!(f, "expect errno {e}"),
             Expect::Signal { name, code } => match code {

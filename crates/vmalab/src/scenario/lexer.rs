@@ -122,12 +122,49 @@ pub fn amount(text: &str, col: usize) -> Result<Amount, LexError> {
     Ok(total)
 }
 
-/// Parses an address: an amount relative to the window, or `abs:NUMBER`.
+/// Parses an address: an amount relative to the window, `abs:NUMBER`,
+/// `far-AMOUNT` (relative to the far region's top) or `@NAME[+-AMOUNT]`
+/// (relative to a bound result).
 pub fn address(text: &str, col: usize) -> Result<AddrArg, LexError> {
-    match text.strip_prefix("abs:") {
-        Some(n) => Ok(AddrArg::Absolute(number(n, col + 4)?)),
-        None => Ok(AddrArg::Window(amount(text, col)?)),
+    if let Some(n) = text.strip_prefix("abs:") {
+        return Ok(AddrArg::Absolute(number(n, col + 4)?));
     }
+    if let Some(rest) = text.strip_prefix("far") {
+        return Ok(AddrArg::Far(offset(rest, col + 3)?));
+    }
+    if let Some(rest) = text.strip_prefix('@') {
+        let len = name_len(rest);
+        if len == 0 {
+            return Err((col + 1, "expected a name after `@`".into()));
+        }
+        let off = offset(&rest[len..], col + 1 + len)?;
+        return Ok(AddrArg::Named(rest[..len].to_string(), off));
+    }
+    Ok(AddrArg::Window(amount(text, col)?))
+}
+
+/// The length of the result name (letters, digits, `_`) that starts `text`.
+pub fn name_len(text: &str) -> usize {
+    text.bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count()
+}
+
+/// An offset after `far` or a name: nothing (0), or an amount starting
+/// with `+` or `-`.
+fn offset(text: &str, col: usize) -> Result<Amount, LexError> {
+    match text.as_bytes().first() {
+        None => Ok(Amount::default()),
+        Some(b'+') => amount(&text[1..], col + 1),
+        Some(b'-') => amount(text, col),
+        Some(_) => Err((col, format!("expected `+` or `-` before `{text}`"))),
+    }
+}
+
+/// Parses a far address as an expectation value or layout column:
+/// `far`, `far-4`, `far-4+100b`.
+pub fn far(text: &str, col: usize) -> Option<Result<Amount, LexError>> {
+    text.strip_prefix("far").map(|rest| offset(rest, col + 3))
 }
 
 /// Parses `NAME|NAME|0x10` against the table for `kind`.
@@ -183,11 +220,27 @@ pub fn format_amount(a: &Amount) -> String {
     s
 }
 
+/// Formats an offset after `far` or a name (empty for 0).
+fn format_offset(a: &Amount) -> String {
+    match format_amount(a) {
+        z if z == "0" => String::new(),
+        neg if neg.starts_with('-') => neg,
+        pos => format!("+{pos}"),
+    }
+}
+
+/// Formats a far-region address (`far-4`, `far-4+100b`, `far`).
+pub fn format_far(a: &Amount) -> String {
+    format!("far{}", format_offset(a))
+}
+
 /// Formats an address argument canonically.
 pub fn format_addr(a: &AddrArg) -> String {
     match a {
         AddrArg::Window(x) => format_amount(x),
         AddrArg::Absolute(v) => format!("abs:{v:#x}"),
+        AddrArg::Far(x) => format_far(x),
+        AddrArg::Named(n, x) => format!("@{n}{}", format_offset(x)),
     }
 }
 

@@ -112,6 +112,9 @@ impl<'a> Parser<'a> {
 
     /// A header or step line.
     fn line(&mut self, lno: usize, text: &str, ws: &[Word<'_>]) -> Result<(), LexError> {
+        if ws[0].text.starts_with('@') {
+            return self.binding(lno, text, ws);
+        }
         let head = ws[0];
         let mut a = Args {
             words: &ws[1..],
@@ -188,11 +191,85 @@ impl<'a> Parser<'a> {
             "end" => return Err((head.col, "`end` without `expect layout` or `repeat`".into())),
             _ => self.step(&mut a)?,
         };
+        self.check_names(&kind, ws)?;
         self.scenario.steps.push(Step {
             line: lno + 1,
             kind,
             expect: Vec::new(),
         });
+        Ok(())
+    }
+
+    /// `@NAME = STEP`: a step whose returned address later steps may name.
+    fn binding(&mut self, lno: usize, text: &str, ws: &[Word<'_>]) -> Result<(), LexError> {
+        let at = ws[0];
+        let name = &at.text[1..];
+        if name.is_empty() || lexer::name_len(name) != name.len() {
+            return Err((
+                at.col,
+                format!(
+                    "`{}` is no result name (`@` then letters, digits, `_`)",
+                    at.text
+                ),
+            ));
+        }
+        match ws.get(1) {
+            Some(eq) if eq.text == "=" => {}
+            Some(w) => return Err((w.col, "expected `=` after the result name".into())),
+            None => return Err((text.len(), "expected `= STEP` after the result name".into())),
+        }
+        let Some(head) = ws.get(2).copied() else {
+            return Err((text.len(), "expected a step after `=`".into()));
+        };
+        let mut a = Args {
+            words: &ws[3..],
+            pos: 0,
+            end: text.len(),
+            head,
+        };
+        let mut kind = self.step(&mut a)?;
+        if !kind.returns_address() || kind.keyword() == "brk" {
+            return Err((
+                head.col,
+                format!("`{}` returns no address to bind", head.text),
+            ));
+        }
+        self.check_names(&kind, ws)?;
+        kind.bind = Some(name.to_string());
+        self.scenario.steps.push(Step {
+            line: lno + 1,
+            kind,
+            expect: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// Every `@NAME` a step uses was bound by an earlier step.
+    fn check_names(&self, kind: &StepKind, ws: &[Word<'_>]) -> Result<(), LexError> {
+        for arg in &kind.args {
+            let (Arg::Addr(AddrArg::Named(name, _)) | Arg::OptAddr(Some(AddrArg::Named(name, _)))) =
+                arg
+            else {
+                continue;
+            };
+            if !self
+                .scenario
+                .steps
+                .iter()
+                .any(|s| s.kind.bind.as_deref() == Some(name))
+            {
+                let col = ws
+                    .iter()
+                    .skip(1)
+                    .find(|w| {
+                        w.text
+                            .strip_prefix('@')
+                            .is_some_and(|t| t.starts_with(name.as_str()))
+                    })
+                    .map_or(0, |w| w.col);
+                return Err((col, format!("`@{name}` is not bound by an earlier step")));
+            }
+        }
         Ok(())
     }
 
@@ -320,6 +397,7 @@ impl<'a> Parser<'a> {
             spec,
             args,
             body: Vec::new(),
+            bind: None,
         })
     }
 
@@ -398,6 +476,8 @@ impl<'a> Parser<'a> {
                 head,
             };
             let step = self.step(&mut ba).map_err(|(c, m)| e(at, c, m))?;
+            self.check_names(&step, &bws)
+                .map_err(|(c, m)| e(at, c, m))?;
             if step.keyword() == "fork" {
                 // Each iteration would fork again from the child: a chain
                 // of processes as long as the count.
@@ -513,6 +593,8 @@ impl<'a> Parser<'a> {
                 let v = a.word("a value").map_err(|(c, m)| e(c, m))?;
                 let val = if v.text == "outside" {
                     ExpectValue::Outside
+                } else if let Some(far) = lexer::far(v.text, v.col) {
+                    ExpectValue::Far(far.map_err(|(c, m)| e(c, m))?)
                 } else {
                     ExpectValue::Amount(lexer::amount(v.text, v.col).map_err(|(c, m)| e(c, m))?)
                 };
@@ -596,7 +678,14 @@ impl<'a> Parser<'a> {
             }
             if trimmed.trim_end() == "end" {
                 for w in out.0.windows(2) {
-                    if w[1].start_page < w[0].end_page {
+                    // The window first, then the far region (whose pages
+                    // count down), each in address order.
+                    let in_order = match (w[0].far, w[1].far) {
+                        (false, false) => w[1].start_page >= w[0].end_page,
+                        (true, true) => w[1].start_page <= w[0].end_page,
+                        (a, b) => !a && b,
+                    };
+                    if !in_order {
                         return Err(self.err(
                             lno,
                             0,

@@ -107,6 +107,27 @@ fn default_name_is_file_stem() {
     assert_eq!(s.window_pages, DEFAULT_WINDOW_PAGES);
 }
 
+/// Results bound to names and far addresses print back as written.
+#[test]
+fn bindings_and_far_addresses_round_trip() {
+    let text = "@a = mmap abs:0x0 4 PROT_READ MAP_PRIVATE|MAP_ANONYMOUS\n\
+                expect = far-4\n\
+                @b2 = mremap @a+1 2 4 MREMAP_MAYMOVE\n\
+                munmap @b2-1b 2\n\
+                touch write far-2+100b 5\n\
+                mprotect far-8 1 PROT_NONE\n\
+                expect layout\n  far-8-far-7 ---p 0 anon\n  far-4-far r--p 0 anon\nend\n";
+    let s = parse("t", text).unwrap();
+    assert_eq!(s.steps[0].kind.bind.as_deref(), Some("a"));
+    assert_eq!(
+        s.steps[1].kind.args[0],
+        Arg::Addr(AddrArg::Named("a".into(), Amount::pages(1)))
+    );
+    let again = parse("t", &s.to_string()).unwrap();
+    assert_eq!(again.to_string(), s.to_string());
+    assert!(s.to_string().contains("touch write far-2+100b 5"), "{s}");
+}
+
 #[test]
 fn canonical_text_round_trips() {
     let s = parse("sample.scenario", SAMPLE).unwrap();
@@ -169,6 +190,22 @@ const BAD: &[(&str, usize, usize, &str)] = &[
     ),
     ("munmap 0 1\nwindow 4\n", 2, 1, "before the first step"),
     ("window 0\n", 1, 8, "window must be"),
+    ("munmap @a 1\n", 1, 8, "not bound"),
+    ("@a = munmap 0 1\n", 1, 6, "returns no address"),
+    ("@a munmap 0 1\n", 1, 4, "expected `=`"),
+    (
+        "@ = mmap 0 1 PROT_READ MAP_PRIVATE|MAP_ANONYMOUS\n",
+        1,
+        1,
+        "no result name",
+    ),
+    ("munmap far*2 1\n", 1, 11, "expected `+` or `-`"),
+    (
+        "munmap 1 1\nexpect layout\nfar-4-far rw-p 0 anon\n0-1 rw-p 0 anon\nend\n",
+        5,
+        1,
+        "not sorted",
+    ),
     (
         "mmap 0 4 PROT_READ MAP_SHARED fd=nope\n",
         1,

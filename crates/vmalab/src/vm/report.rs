@@ -35,6 +35,7 @@ pub fn encode(h: &HostConfig) -> String {
     line("mmap_min_addr", opt(h.mmap_min_addr));
     line("overcommit_memory", opt(h.overcommit_memory));
     line("overcommit_ratio", opt(h.overcommit_ratio));
+    line("legacy_va_layout", opt(h.legacy_va_layout));
     line("stack_guard_gap_pages", h.stack_guard_gap_pages.to_string());
     line("thp_enabled", h.thp_enabled.clone().unwrap_or("-".into()));
     line("rlimit_as", lim(&h.rlimit_as));
@@ -108,6 +109,7 @@ pub fn decode(text: &str) -> anyhow::Result<HostConfig> {
             "mmap_min_addr" => h.mmap_min_addr = num(value)?,
             "overcommit_memory" => h.overcommit_memory = num(value)?,
             "overcommit_ratio" => h.overcommit_ratio = num(value)?,
+            "legacy_va_layout" => h.legacy_va_layout = num(value)?,
             "stack_guard_gap_pages" => h.stack_guard_gap_pages = num(value)?.unwrap_or(256),
             "thp_enabled" => h.thp_enabled = (value != "-").then(|| value.to_string()),
             "rlimit_as" => h.rlimit_as = lim(value)?,

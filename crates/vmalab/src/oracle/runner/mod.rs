@@ -19,6 +19,7 @@
 //! in-place growth (mremap) at the window's edges.
 
 pub mod calls;
+mod far;
 mod touch;
 mod uffd;
 
@@ -35,7 +36,7 @@ use nix::unistd::{ftruncate, sysconf, ForkResult, Pid, SysconfVar};
 
 use super::protocol::{encode_outcome, VERSION};
 use super::smaps::{dev_parts, window_layout, Identities};
-use crate::machine::{run_step, Reply};
+use crate::machine::{run_step, Bindings, Reply};
 use crate::outcome::{Outcome, Value};
 use crate::scenario::names::{errno_name, signal_name};
 use crate::scenario::{parse, FileDecl, FileSource, Scenario};
@@ -131,6 +132,10 @@ struct Runner<'s> {
     /// Set in a parent whose child waited at this step: the parent goes
     /// on from there.
     resume_at: Option<usize>,
+    /// The names bound before the step running now: a child hands them
+    /// to the parent it resumes (names belong to the scenario, not to a
+    /// process).
+    names: Bindings,
 }
 
 impl<'s> Runner<'s> {
@@ -140,7 +145,7 @@ impl<'s> Runner<'s> {
             .flatten()
             .and_then(|ps| u64::try_from(ps).ok())
             .ok_or("cannot read the page size")?;
-        let w = reserve_window(sc.window_pages, page_size)?;
+        let mut w = reserve_window(sc.window_pages, page_size)?;
         let mut r = Runner {
             sc,
             w,
@@ -150,6 +155,7 @@ impl<'s> Runner<'s> {
             current: 0,
             to_parents: Vec::new(),
             resume_at: None,
+            names: Bindings::default(),
         };
         for f in &sc.files {
             let size = f
@@ -165,7 +171,12 @@ impl<'s> Runner<'s> {
         }
         touch::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
         keep_allocations_on_the_heap();
-        pad_vmas();
+        if legacy_layout() {
+            pad_vmas();
+        } else {
+            w.far = Some(far::claim(page_size)?);
+        }
+        r.w = w;
         Ok(r)
     }
 
@@ -182,12 +193,16 @@ impl<'s> Runner<'s> {
         }
         let _ = writeln!(
             out,
-            "window {:#x} {} {}",
-            self.w.base, self.w.pages, self.w.page_size
+            "window {:#x} {} {} {:#x}",
+            self.w.base,
+            self.w.pages,
+            self.w.page_size,
+            self.w.far.unwrap_or(0)
         );
         let _ = out.flush();
         drop(out);
         let selftest = std::env::var(SELFTEST_ENV).ok();
+        let mut names = Bindings::default();
         let mut i = 0;
         while let Some(step) = self.sc.steps.get(i) {
             emit(&format!("begin {i}\n"));
@@ -195,12 +210,15 @@ impl<'s> Runner<'s> {
                 selftest_fault(t, i);
             }
             self.current = i;
+            self.names = names.clone();
             let (sc, w) = (self.sc, self.w);
-            let mut outcome = run_step(self, &w, &sc.files, &step.kind);
+            let mut outcome = run_step(self, &w, &mut names, &sc.files, &step.kind);
             if let Some(at) = self.resume_at.take() {
                 // The child ran the steps up to `at`, a `wait`, and exited:
-                // this process, its parent, answers that step and goes on.
+                // this process, its parent, answers that step and goes on
+                // with the names the child bound.
                 (i, outcome) = (at, Outcome::Ok(Value::Int(0)));
+                names = std::mem::take(&mut self.names);
             }
             let layout = self.layout();
             let mut text = format!("result {i} {}\nlayout {i}\n", encode_outcome(&outcome));
@@ -240,6 +258,9 @@ impl<'s> Runner<'s> {
         match status {
             WaitStatus::Exited(_, 0) if from_child.read_exact(&mut at).is_ok() => {
                 self.resume_at = Some(u64::from_le_bytes(at) as usize);
+                let mut names = String::new();
+                let _ = from_child.read_to_string(&mut names);
+                self.names = Bindings::decode(&names);
                 Ok(0)
             }
             WaitStatus::Exited(_, code) => std::process::exit(code),
@@ -262,10 +283,9 @@ impl<'s> Runner<'s> {
         };
         let mut pipe = std::fs::File::from(pipe);
         let _ = std::io::stdout().lock().flush();
-        if pipe
-            .write_all(&(self.current as u64).to_le_bytes())
-            .is_err()
-        {
+        let mut message = (self.current as u64).to_le_bytes().to_vec();
+        message.extend_from_slice(self.names.encode().as_bytes());
+        if pipe.write_all(&message).is_err() {
             emit("child-died lost (cannot reach the parent)\n");
             std::process::exit(3);
         }
@@ -380,9 +400,24 @@ fn reserve_window(pages: u64, ps: u64) -> Result<Window, String> {
             base,
             pages,
             page_size: ps,
+            far: None,
         });
     }
     Err("no free window base".into())
+}
+
+/// Whether the kernel allocates bottom-up for this process (x86's
+/// `mmap_is_legacy`: the `ADDR_COMPAT_LAYOUT` personality or
+/// `vm.legacy_va_layout`): then there is no far region.
+fn legacy_layout() -> bool {
+    const ADDR_COMPAT_LAYOUT: libc::c_ulong = 0x0020_0000;
+    // SAFETY: 0xffffffff only reads the personality.
+    let persona = unsafe { libc::personality(0xffff_ffff) };
+    let sysctl = std::fs::read_to_string("/proc/sys/vm/legacy_va_layout")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    (persona >= 0 && persona as libc::c_ulong & ADDR_COMPAT_LAYOUT != 0) || sysctl != 0
 }
 
 /// Makes malloc grow the brk heap instead of mapping large blocks of its
