@@ -26,6 +26,9 @@ pub enum Op {
     Uffd,
     Prctl,
     Pkey,
+    /// A mapping the kernel places (in the far region), bound to a name,
+    /// and calls on it and its neighbours there.
+    Far,
     /// A step no hand-tuned op generates (see [`Op::all`]).
     Step(&'static Spec),
 }
@@ -57,6 +60,7 @@ impl Op {
             1,
             &["pkey_alloc", "pkey_free", "pkey_mprotect"],
         ),
+        (Op::Far, "far", 1, &[]),
     ];
 
     /// Every op with its name and default weight: the tuned ones, then
@@ -185,6 +189,8 @@ struct Gen<'a> {
     rng: &'a mut Rng,
     weights: &'a Weights,
     recent: Vec<(u64, u64)>,
+    /// Names bound to far mappings so far, with their lengths.
+    far: Vec<(usize, u64)>,
     forked: bool,
     lines: Vec<String>,
 }
@@ -208,6 +214,7 @@ pub fn scenario(rng: &mut Rng, name: &str, ops: usize, weights: &Weights) -> Str
         rng,
         weights,
         recent: Vec::new(),
+        far: Vec::new(),
         forked: false,
         lines: Vec::new(),
     };
@@ -380,7 +387,60 @@ impl Gen<'_> {
                 self.push(line);
             }
             Op::Touch => self.touch(),
+            Op::Far => self.far(),
             Op::Step(spec) => self.generic(spec),
+        }
+    }
+
+    /// A mapping the kernel places (sometimes), then one to three calls on
+    /// a range of one of the far mappings so far: from a page below it
+    /// (its lower neighbour, where the kernel packs the next one) up to
+    /// its end, never above the far region's top.
+    fn far(&mut self) {
+        if self.far.is_empty() || self.rng.chance(1, 2) {
+            let n = self.far.len();
+            let len = 1 + self.rng.below(6);
+            let prot = self.rng.pick(PROTS);
+            let flags = match self.rng.below(6) {
+                0 => "MAP_SHARED|MAP_ANONYMOUS".to_string(),
+                1 => format!(
+                    "MAP_PRIVATE fd={} off={}",
+                    self.rng.pick(&FILES),
+                    self.rng.below(4)
+                ),
+                2 => "MAP_PRIVATE|MAP_ANONYMOUS|MAP_POPULATE".to_string(),
+                _ => "MAP_PRIVATE|MAP_ANONYMOUS".to_string(),
+            };
+            self.push(format!("@f{n} = mmap abs:0 {len} {prot} {flags}"));
+            self.far.push((n, len));
+        }
+        for _ in 0..1 + self.rng.below(3) {
+            let &(n, len) = self.rng.pick(&self.far);
+            let off = self.rng.below(len + 1) as i64 - 1;
+            let at = match off {
+                0 => format!("@f{n}"),
+                o if o < 0 => format!("@f{n}{o}"),
+                o => format!("@f{n}+{o}"),
+            };
+            let l = 1 + self.rng.below((len as i64 - off) as u64);
+            let line = match self.rng.below(9) {
+                0 => format!("munmap {at} {l}"),
+                1 | 2 => format!("mprotect {at} {l} {}", self.rng.pick(PROTS)),
+                3 => format!("madvise {at} {l} {}", self.rng.pick(ADVICES)),
+                4 => format!("mlock {at} {l}"),
+                5 => match self.rng.below(3) {
+                    0 => format!("mremap {at} {l} {} MREMAP_MAYMOVE", 1 + self.rng.below(6)),
+                    1 => format!("mremap {at} {l} {} 0", 1 + self.rng.below(6)),
+                    _ => {
+                        let to = self.rng.below(WINDOW - 8);
+                        format!("mremap {at} {l} {l} MREMAP_MAYMOVE|MREMAP_FIXED {to}")
+                    }
+                },
+                6 => format!("touch write {at}"),
+                7 => format!("touch read {at}"),
+                _ => format!("set-anon-name {at} {l} far"),
+            };
+            self.push(line);
         }
     }
 

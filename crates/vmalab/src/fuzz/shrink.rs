@@ -46,8 +46,16 @@ pub fn join(header: &[String], steps: &[String]) -> String {
     s
 }
 
+/// Whether a candidate is a scenario at all: removing the step that binds
+/// a name (`@f0 = mmap ...`) leaves its uses unbound, which only the
+/// parser sees; such a candidate never stands for the failure.
+fn parses(text: &str) -> bool {
+    crate::scenario::parse("fuzz", text).is_ok()
+}
+
 /// The smallest subsequence of the steps for which `fails` still holds
-/// (delta debugging over step lines). `fails` is called on full scenario text.
+/// (delta debugging over step lines). `fails` is called on full scenario
+/// text, and only on candidates that parse.
 pub fn shrink(text: &str, mut fails: impl FnMut(&str) -> bool) -> String {
     let (header, mut steps) = split(text);
     let mut chunk = steps.len().div_ceil(2).max(1);
@@ -58,7 +66,8 @@ pub fn shrink(text: &str, mut fails: impl FnMut(&str) -> bool) -> String {
             let mut candidate = steps.clone();
             let end = (i + chunk).min(candidate.len());
             candidate.drain(i..end);
-            if !candidate.is_empty() && fails(&join(&header, &candidate)) {
+            let text = join(&header, &candidate);
+            if !candidate.is_empty() && parses(&text) && fails(&text) {
                 steps = candidate;
                 removed = true;
             } else {
@@ -94,6 +103,7 @@ pub fn shrink_in_rounds(text: &str, mut fails: impl FnMut(&[String]) -> Vec<bool
                 c.drain(i..(i + chunk).min(steps.len()));
                 c
             })
+            .filter(|c| parses(&join(&header, c)))
             .collect();
         let texts: Vec<String> = candidates.iter().map(|c| join(&header, c)).collect();
         let verdicts = if texts.is_empty() {
@@ -114,34 +124,64 @@ pub fn shrink_in_rounds(text: &str, mut fails: impl FnMut(&[String]) -> Vec<bool
 mod tests {
     use super::*;
 
+    /// Seven steps; the failure needs the two mprotects.
+    const TEXT: &str = "name t\nwindow 8\nmunmap 0 1\nmunmap 1 1\nmprotect 2 1 PROT_READ\n\
+                        munmap 3 1\nmunmap 4 1\nmprotect 5 1 PROT_NONE\nmunmap 6 1\n";
+    const SHRUNK: &str = "name t\nwindow 8\nmprotect 2 1 PROT_READ\nmprotect 5 1 PROT_NONE\n";
+
+    fn bad(t: &str) -> bool {
+        t.contains("PROT_READ") && t.contains("PROT_NONE")
+    }
+
     #[test]
     fn shrinks_to_the_steps_that_matter() {
-        let text = "name t\nwindow 8\na\nb\nbad1\nc\nd\nbad2\ne\n";
-        let out = shrink(text, |t| t.contains("bad1") && t.contains("bad2"));
-        assert_eq!(out, "name t\nwindow 8\nbad1\nbad2\n");
+        assert_eq!(shrink(TEXT, bad), SHRUNK);
     }
 
     #[test]
     fn repeat_blocks_stay_whole() {
-        let text = "window 8\na\nrepeat 2\n  bad\nend\nb\n";
+        let text = "window 8\nmunmap 0 1\nrepeat 2\n  mprotect 0 1 PROT_NONE\nend\nmunmap 1 1\n";
         let (_, steps) = split(text);
-        assert_eq!(steps, ["a", "repeat 2\n  bad\nend", "b"]);
-        let out = shrink(text, |t| t.contains("bad"));
-        assert_eq!(out, "window 8\nrepeat 2\n  bad\nend\n");
+        assert_eq!(
+            steps,
+            [
+                "munmap 0 1",
+                "repeat 2\n  mprotect 0 1 PROT_NONE\nend",
+                "munmap 1 1"
+            ]
+        );
+        let out = shrink(text, |t| t.contains("PROT_NONE"));
+        assert_eq!(out, "window 8\nrepeat 2\n  mprotect 0 1 PROT_NONE\nend\n");
+    }
+
+    /// A step that binds a name stays while a step uses the name, even
+    /// where the failure does not need it.
+    #[test]
+    fn bindings_stay_with_their_uses() {
+        let text = "window 8\n@a = mmap abs:0 2 PROT_READ MAP_PRIVATE|MAP_ANONYMOUS\n\
+                    munmap 0 1\nmprotect @a 1 PROT_NONE\n";
+        let out = shrink(text, |t| t.contains("PROT_NONE"));
+        assert!(
+            out.contains("@a = mmap") && !out.contains("munmap"),
+            "{out}"
+        );
+        let out = shrink_in_rounds(text, |c| {
+            c.iter().map(|t| t.contains("PROT_NONE")).collect()
+        });
+        assert!(
+            out.contains("@a = mmap") && !out.contains("munmap"),
+            "{out}"
+        );
     }
 
     #[test]
     fn shrinks_in_rounds_to_the_same_steps() {
-        let text = "name t\nwindow 8\na\nb\nbad1\nc\nd\nbad2\ne\n";
         let mut rounds = 0;
-        let out = shrink_in_rounds(text, |cands| {
+        let out = shrink_in_rounds(TEXT, |cands| {
             rounds += 1;
-            cands
-                .iter()
-                .map(|t| t.contains("bad1") && t.contains("bad2"))
-                .collect()
+            cands.iter().map(|t| bad(t)).collect()
         });
-        assert_eq!(out, "name t\nwindow 8\nbad1\nbad2\n");
+        assert_eq!(out, SHRUNK);
         assert!(rounds < 12, "{rounds} rounds");
     }
 }
