@@ -151,6 +151,24 @@ impl Window {
         })
     }
 
+    /// A mapping's file offset (in pages) as layouts show it. An anonymous
+    /// VMA with a file (private `/dev/zero`) shows its own page index,
+    /// which a move sets from its new address: where that address is in
+    /// the far region, whose absolute place differs between the kernel and
+    /// the model, the offset is shown relative to the region's top (a
+    /// negative number of pages) so both sides agree.
+    pub fn offset_shown(&self, pgoff: i64) -> i64 {
+        let ps = self.page_size as i128;
+        match self.far_range() {
+            Some((lo, top))
+                if (i128::from(lo)..i128::from(top)).contains(&(i128::from(pgoff) * ps)) =>
+            {
+                pgoff - (top / self.page_size) as i64
+            }
+            _ => pgoff,
+        }
+    }
+
     /// Classifies `[start, start + len)` rounded out to pages.
     pub fn reach(&self, start: u64, len: u64) -> Reach {
         let ps = u128::from(self.page_size);

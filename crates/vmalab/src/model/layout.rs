@@ -45,7 +45,7 @@ pub fn window_layout<E: Env>(mm: &Mm<E>, w: &Window, names: &mut FileNames) -> L
             },
         };
         let offset = if vma.file.is_some() {
-            (vma.pgoff + (start - vma.start) / w.page_size) as i64
+            w.offset_shown((vma.pgoff + (start - vma.start) / w.page_size) as i64)
         } else {
             0
         };

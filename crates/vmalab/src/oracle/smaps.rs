@@ -139,10 +139,10 @@ pub fn window_layout(smaps: &str, numa_maps: &str, w: &Window, ids: &mut Identit
             end_page: shown.end_page,
             perms: r.perms,
             // maps shows no offset for anonymous memory, cut or not.
-            offset: match r.key.2 {
+            offset: w.offset_shown(match r.key.2 {
                 0 => (r.offset / ps) as i64,
                 _ => (r.offset / ps) as i64 + ((start - r.start) / ps) as i64,
-            },
+            }),
             file,
             name,
             policy,
