@@ -22,6 +22,11 @@ pub type Reply = Result<i64, Outcome>;
 /// distribution kernels (`MAX_NUMNODES`).
 pub type NodeMask = [u64; 16];
 
+/// Why a process with a waiting child may not fork: a run is a chain of
+/// processes, one child each (both sides refuse alike).
+pub const ONE_CHILD: &str =
+    "fork in a process whose child waits (`in parent`): only one child at a time";
+
 /// A resolved file descriptor argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fd {
@@ -71,10 +76,17 @@ pub trait Machine {
     fn touch(&mut self, addr: u64, write: Option<u8>) -> Reply;
     /// `fork()`: the following steps run in the child.
     fn fork(&mut self) -> Reply;
-    /// The current process exits and its parent, which waited for it,
-    /// runs the steps that follow (`= 0`); ECHILD in a process that has
-    /// not forked.
+    /// In a process with a child that `in parent` left waiting: that
+    /// child exits (its own waiting child first) and this process goes on.
+    /// Otherwise the current process exits and its parent, which waited
+    /// for it, runs the steps that follow (`= 0`); ECHILD in a process
+    /// that has not forked.
     fn wait(&mut self) -> Reply;
+    /// `in parent`: the current process waits and its parent runs the
+    /// steps that follow; `in child` (`to_parent` false): the child that
+    /// waits so runs them, and this process waits. ECHILD where there is
+    /// no such process.
+    fn switch(&mut self, to_parent: bool) -> Reply;
     fn msync(&mut self, addr: u64, len: u64, flags: u64) -> Reply;
     /// `prctl(PR_GET_MEMORY_MERGE)`.
     fn memory_merge_get(&mut self) -> Reply;

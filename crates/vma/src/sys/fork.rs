@@ -101,9 +101,25 @@ impl<E: Env> Mm<E> {
     /// the child left it. The caller then drops the child, which unlinks
     /// its VMAs.
     pub fn child_exited<F: Env>(&mut self, child: &Mm<F>, shared_at_fork: &crate::sys::RangeSet) {
+        self.child_reaped(shared_at_fork);
+        self.adopt_file_state(child);
+    }
+
+    /// A child this process forked when its shared pages were
+    /// `shared_at_fork` exits while this process runs (it reaps a child
+    /// that waited): the pages it shared with it alone are its own again;
+    /// the shmem state is this process's, which ran last.
+    pub fn child_reaped(&mut self, shared_at_fork: &crate::sys::RangeSet) {
         self.pages.keep_shared(shared_at_fork);
-        self.pages.take_cache_from(&child.pages);
-        self.shared_policies = child.shared_policies.clone();
+    }
+
+    /// What belongs to shmem objects rather than to an address space --
+    /// their pages and shared policies, which the model keeps per address
+    /// space -- is as `other`, a process of the same family that ran last,
+    /// left it.
+    pub fn adopt_file_state<F: Env>(&mut self, other: &Mm<F>) {
+        self.pages.take_cache_from(&other.pages);
+        self.shared_policies = other.shared_policies.clone();
     }
 
     /// `exit_mmap`: unlink and free every VMA.

@@ -194,6 +194,11 @@ impl Machine for Emitter {
             "an exported program stops at `wait`: the parent's steps are not checked".into(),
         ))
     }
+    fn switch(&mut self, _to_parent: bool) -> Reply {
+        Err(Outcome::Refused(
+            "an exported program stops at `in`: only the first process's steps are checked".into(),
+        ))
+    }
     fn fork(&mut self) -> Reply {
         let _ = writeln!(self.code, "\tr = do_fork();");
         Ok(0)
@@ -413,9 +418,9 @@ pub fn program(sc: &Scenario, kernel: &KernelTrace, source: &str) -> Result<Stri
         let admitted = run_step(&mut m, &w, &mut Bindings::default(), &sc.files, &step.kind);
         if let Outcome::Skipped(why) | Outcome::Refused(why) = &admitted {
             let _ = writeln!(out, "\tskip({what}, {});", c_string(why));
-            // The steps after `wait` are the parent's: the program (the
-            // child here) checks none of them.
-            if step.kind.keyword() == "wait" {
+            // The steps after `wait` or `in` run in another process: the
+            // program checks none of them.
+            if matches!(step.kind.keyword(), "wait" | "in") {
                 break;
             }
             continue;

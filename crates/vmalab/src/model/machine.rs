@@ -19,6 +19,11 @@ struct Proc {
     /// For a parent: its shared pages before it forked the child it waits
     /// for (see `vma::Mm::child_exited`).
     shared_at_fork: vma::sys::RangeSet,
+    /// The userfaultfd this process holds, as the depth in the chain of
+    /// processes of the one that opened it (and whose address space it
+    /// acts on): its own, once it used one, or its parent's, inherited at
+    /// fork. A parent never holds its child's.
+    uffd: Option<usize>,
 }
 
 /// What every process of a run shares: the files and their contents.
@@ -39,15 +44,16 @@ pub(super) struct Creds {
 }
 
 /// The model as a [`Machine`]: the current process, the ancestors a fork
+/// left waiting, the children `in parent` left waiting (nearest first),
 /// left waiting, and what they share.
 pub(super) struct Model<'a> {
     creds: Creds,
     proc: Proc,
     ancestors: Vec<Proc>,
+    /// Children waiting after `in parent`, the current process's own
+    /// first: the process chain goes on below it.
+    descendants: Vec<Proc>,
     shared: Shared<'a>,
-    /// The userfaultfd belongs to the process that opened it (on first
-    /// use): after a fork the child's registrations act on the parent.
-    uffd_owner: Option<usize>,
     page_size: u64,
     opts: ModelOptions,
     /// VMAs the oracle runner holds beyond the ones this model has too
@@ -70,13 +76,14 @@ impl<'a> Model<'a> {
                 mm,
                 content: Content::default(),
                 shared_at_fork: Default::default(),
+                uffd: None,
             },
             ancestors: Vec::new(),
+            descendants: Vec::new(),
             shared: Shared {
                 files,
                 content: FileContent::default(),
             },
-            uffd_owner: None,
             page_size,
             opts,
             runner_extra_vmas: crate::window::RUNNER_VMAS,
@@ -131,19 +138,36 @@ impl<'a> Model<'a> {
     /// Runs `f` on every address space of the run: a file's pages are
     /// dropped from every process that maps it.
     fn each_mm(&mut self, mut f: impl FnMut(&mut Mm)) {
-        for p in &mut self.ancestors {
+        for p in self.others_mut() {
             f(&mut p.mm);
         }
         f(&mut self.proc.mm);
     }
 
-    /// The process that owns the userfaultfd.
+    /// Every process of the run but the current one.
+    fn others_mut(&mut self) -> impl Iterator<Item = &mut Proc> {
+        self.ancestors.iter_mut().chain(self.descendants.iter_mut())
+    }
+
+    /// The address space the current process's userfaultfd acts on (it
+    /// opens one on first use): its own or an ancestor's.
     fn uffd_mm(&mut self) -> &mut Mm {
         let here = self.ancestors.len();
-        let owner = *self.uffd_owner.get_or_insert(here);
+        let owner = *self.proc.uffd.get_or_insert(here);
         match self.ancestors.get_mut(owner) {
-            Some(p) if owner != here => &mut p.mm,
+            Some(p) if owner < here => &mut p.mm,
             _ => &mut self.proc.mm,
+        }
+    }
+
+    /// The waiting children exit, the farthest first, each into the
+    /// process above it.
+    fn reap_descendants(&mut self) {
+        while let Some(child) = self.descendants.pop() {
+            let parent = self.descendants.last_mut().unwrap_or(&mut self.proc);
+            let shared_at_fork = std::mem::take(&mut parent.shared_at_fork);
+            parent.mm.child_reaped(&shared_at_fork);
+            drop(child);
         }
     }
 }
@@ -218,7 +242,7 @@ impl Machine for Model<'_> {
         // even when the call fails later (a gap, a VMA it may not punch);
         // a misaligned start fails before any.
         if advice == u64::from(vma::sys::consts::MADV_REMOVE as u32) && addr % self.page_size == 0 {
-            for p in &mut self.ancestors {
+            for p in self.others_mut() {
                 for (file, first, last) in &holes {
                     p.mm.file_hole_punched(file, *first, *last);
                 }
@@ -404,6 +428,9 @@ impl Machine for Model<'_> {
     }
 
     fn fork(&mut self) -> Reply {
+        if !self.descendants.is_empty() {
+            return Err(Outcome::Refused(crate::machine::ONE_CHILD.into()));
+        }
         let shared_at_fork = self.proc.mm.pages().shared().clone();
         let child = self.proc.mm.fork().map_err(errno)?;
         let content = self.proc.content.clone();
@@ -411,6 +438,7 @@ impl Machine for Model<'_> {
             mm: child,
             content,
             shared_at_fork: Default::default(),
+            uffd: self.proc.uffd,
         };
         let mut parent = std::mem::replace(&mut self.proc, child);
         parent.shared_at_fork = shared_at_fork;
@@ -422,14 +450,32 @@ impl Machine for Model<'_> {
         Ok(0)
     }
 
+    fn switch(&mut self, to_parent: bool) -> Reply {
+        if to_parent {
+            let parent = self.ancestors.pop().ok_or_else(|| errno(Errno::ECHILD))?;
+            let child = std::mem::replace(&mut self.proc, parent);
+            self.proc.mm.adopt_file_state(&child.mm);
+            self.descendants.insert(0, child);
+        } else {
+            if self.descendants.is_empty() {
+                return Err(errno(Errno::ECHILD));
+            }
+            let child = self.descendants.remove(0);
+            let parent = std::mem::replace(&mut self.proc, child);
+            self.proc.mm.adopt_file_state(&parent.mm);
+            self.ancestors.push(parent);
+        }
+        self.plain(|_, _, _| Ok(0))
+    }
+
     fn wait(&mut self) -> Reply {
+        if !self.descendants.is_empty() {
+            self.reap_descendants();
+            return self.plain(|_, _, _| Ok(0));
+        }
         let Some(mut parent) = self.ancestors.pop() else {
             return Err(errno(Errno::ECHILD));
         };
-        // A userfaultfd the child opened closes with it.
-        if self.uffd_owner == Some(self.ancestors.len() + 1) {
-            self.uffd_owner = None;
-        }
         let shared_at_fork = std::mem::take(&mut parent.shared_at_fork);
         parent.mm.child_exited(&self.proc.mm, &shared_at_fork);
         // The child exits: dropping its address space unlinks its VMAs.
@@ -455,6 +501,7 @@ impl Machine for Model<'_> {
         let elsewhere = self
             .ancestors
             .iter()
+            .chain(&self.descendants)
             .any(|p| p.mm.maps_file_writably(&file));
         let r = self.proc.mm.add_file_seals(&file, seals, elsewhere);
         unit(r)

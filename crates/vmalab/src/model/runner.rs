@@ -10,7 +10,7 @@ use super::machine::{Creds, Model};
 use crate::host::HostConfig;
 use crate::machine::{run_step, Bindings};
 use crate::outcome::Outcome;
-use crate::scenario::{FileSource, Scenario};
+use crate::scenario::{Arg, FileSource, Scenario};
 use crate::trace::{StepResult, Trace};
 use crate::window::{Window, FAR_ALIGN, RUNNER_VMAS};
 use vma::sys::consts::{MAP_ANONYMOUS, MAP_FIXED, MAP_SHARED, PROT_NONE};
@@ -124,6 +124,7 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
     // runner meets them: a fork child starts from its parent's names, and
     // the names it gives are gone when it exits.
     let mut parents_names = Vec::new();
+    let mut children_names: Vec<FileNames> = Vec::new();
     let mut bindings = Bindings::default();
     for (index, step) in scenario.steps.iter().enumerate() {
         let mut outcome = run_step(
@@ -134,9 +135,19 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
             &step.kind,
         );
         if let Outcome::Ok(_) = outcome {
-            match step.kind.keyword() {
-                "fork" => parents_names.push(names.clone()),
-                "wait" => names = parents_names.pop().unwrap_or(names),
+            match (step.kind.keyword(), step.kind.args.first()) {
+                ("fork", _) => parents_names.push(names.clone()),
+                // A waiting child exits, or this process does.
+                ("wait", _) if !children_names.is_empty() => children_names.clear(),
+                ("wait", _) => names = parents_names.pop().unwrap_or(names),
+                ("in", Some(Arg::Bool(true))) => {
+                    let parent = parents_names.pop().unwrap_or_default();
+                    children_names.insert(0, std::mem::replace(&mut names, parent));
+                }
+                ("in", _) if !children_names.is_empty() => {
+                    let child = children_names.remove(0);
+                    parents_names.push(std::mem::replace(&mut names, child));
+                }
                 _ => {}
             }
         }

@@ -516,6 +516,17 @@ pub static STEPS: &[Spec] = &[
         returns: Returns::Int,
         call: |m, _| m.wait(),
     },
+    Spec {
+        keyword: "in",
+        params: &[Param::Choice {
+            what: "parent or child",
+            no: "child",
+            yes: "parent",
+        }],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, a| m.switch(a.bool(0)),
+    },
 ];
 
 /// The step whose keyword is `word`.

@@ -160,6 +160,10 @@ impl Machine for Runner<'_> {
         self.wait_step()
     }
 
+    fn switch(&mut self, to_parent: bool) -> Reply {
+        self.switch_step(to_parent)
+    }
+
     fn msync(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
         reply(raw(libc::SYS_msync, &[addr as L, len as L, flags as L]))
     }

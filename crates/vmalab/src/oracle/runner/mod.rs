@@ -19,6 +19,7 @@
 //! in-place growth (mremap) at the window's edges.
 
 pub mod calls;
+mod family;
 mod far;
 mod touch;
 mod uffd;
@@ -32,13 +33,13 @@ use nix::sys::prctl::set_pdeathsig;
 use nix::sys::signal::Signal;
 use nix::sys::stat::{fstat, Mode};
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{ftruncate, sysconf, ForkResult, Pid, SysconfVar};
+use nix::unistd::{ftruncate, sysconf, Pid, SysconfVar};
 
 use super::protocol::{encode_outcome, VERSION};
 use super::smaps::{dev_parts, window_layout, Identities};
-use crate::machine::{run_step, Bindings, Reply};
+use crate::machine::{run_step, Bindings};
 use crate::outcome::{Outcome, Value};
-use crate::scenario::names::{errno_name, signal_name};
+use crate::scenario::names::errno_name;
 use crate::scenario::{parse, FileDecl, FileSource, Scenario};
 use crate::window::{Window, RUNNER_VMAS};
 
@@ -126,9 +127,10 @@ struct Runner<'s> {
     uffd: Option<Result<uffd::Uffd, i32>>,
     /// The step running now (a `wait` tells the parent where it was).
     current: usize,
-    /// Write ends of the pipes to this process's parent, grandparent ...
-    /// (last: the direct parent), on which `wait` says where to go on.
-    to_parents: Vec<OwnedFd>,
+    /// The pipes to this process's parent, if it is a fork child.
+    up: Option<family::Link>,
+    /// The pipes to a child waiting after `in parent`, and its pid.
+    down: Option<(family::Link, Pid)>,
     /// Set in a parent whose child waited at this step: the parent goes
     /// on from there.
     resume_at: Option<usize>,
@@ -153,7 +155,8 @@ impl<'s> Runner<'s> {
             ids: Identities::default(),
             uffd: None,
             current: 0,
-            to_parents: Vec::new(),
+            up: None,
+            down: None,
             resume_at: None,
             names: Bindings::default(),
         };
@@ -231,65 +234,6 @@ impl<'s> Runner<'s> {
         }
         emit("done\n");
         0
-    }
-
-    /// `fork`: the child returns at once and runs the following steps; the
-    /// parent waits for it. If the child ends with `wait`, the parent
-    /// learns at which step (on a pipe) and goes on from there; if it ran
-    /// to the end, the parent exits with its status.
-    fn fork_step(&mut self) -> Reply {
-        let (from_child, to_parent) = nix::unistd::pipe().map_err(|e| errno_outcome(e as i32))?;
-        // SAFETY: the runner is single-threaded, so the child may run any code.
-        let child = match unsafe { nix::unistd::fork() } {
-            Err(e) => return Err(errno_outcome(e as i32)),
-            Ok(ForkResult::Child) => {
-                // As in main(): die with the parent.
-                let _ = set_pdeathsig(Signal::SIGKILL);
-                drop(from_child);
-                self.to_parents.push(to_parent);
-                return Ok(0);
-            }
-            Ok(ForkResult::Parent { child }) => child,
-        };
-        drop(to_parent);
-        let status = wait_for(child);
-        let mut at = [0u8; 8];
-        let mut from_child = std::fs::File::from(from_child);
-        match status {
-            WaitStatus::Exited(_, 0) if from_child.read_exact(&mut at).is_ok() => {
-                self.resume_at = Some(u64::from_le_bytes(at) as usize);
-                let mut names = String::new();
-                let _ = from_child.read_to_string(&mut names);
-                self.names = Bindings::decode(&names);
-                Ok(0)
-            }
-            WaitStatus::Exited(_, code) => std::process::exit(code),
-            WaitStatus::Signaled(_, sig, _) => {
-                emit(&format!("child-died {}\n", signal_name(sig as i32)));
-                std::process::exit(3)
-            }
-            _ => {
-                emit("child-died unknown\n");
-                std::process::exit(3)
-            }
-        }
-    }
-
-    /// `wait`: this process exits, telling its parent to go on after this
-    /// step; ECHILD if it is no fork child.
-    fn wait_step(&mut self) -> Reply {
-        let Some(pipe) = self.to_parents.pop() else {
-            return Err(errno_outcome(libc::ECHILD));
-        };
-        let mut pipe = std::fs::File::from(pipe);
-        let _ = std::io::stdout().lock().flush();
-        let mut message = (self.current as u64).to_le_bytes().to_vec();
-        message.extend_from_slice(self.names.encode().as_bytes());
-        if pipe.write_all(&message).is_err() {
-            emit("child-died lost (cannot reach the parent)\n");
-            std::process::exit(3);
-        }
-        std::process::exit(0)
     }
 
     /// The window's layout now.
