@@ -41,7 +41,7 @@ impl Op {
         (Op::Munmap, "munmap", 1, &["munmap"]),
         (Op::Mprotect, "mprotect", 2, &["mprotect"]),
         (Op::Touch, "touch", 4, &["touch"]),
-        (Op::Fork, "fork", 1, &["fork", "wait"]),
+        (Op::Fork, "fork", 1, &["fork", "wait", "in"]),
         (Op::Mremap, "mremap", 1, &["mremap"]),
         (Op::Madvise, "madvise", 2, &["madvise", "touch"]),
         (
@@ -184,14 +184,17 @@ const PROTS: &[&str] = &[
 
 /// State of one generated scenario: the ranges recently mapped, so that
 /// later steps land on them (their edges, their neighbours) more often
-/// than chance would, and whether the process has forked.
+/// than chance would, and the processes forks made.
 struct Gen<'a> {
     rng: &'a mut Rng,
     weights: &'a Weights,
     recent: Vec<(u64, u64)>,
     /// Names bound to far mappings so far, with their lengths.
     far: Vec<(usize, u64)>,
-    forked: bool,
+    /// The chain of processes the steps so far made (1: no fork), and
+    /// which of them runs the next step (0: the first).
+    procs: usize,
+    cur: usize,
     lines: Vec<String>,
 }
 
@@ -215,7 +218,8 @@ pub fn scenario(rng: &mut Rng, name: &str, ops: usize, weights: &Weights) -> Str
         weights,
         recent: Vec::new(),
         far: Vec::new(),
-        forked: false,
+        procs: 1,
+        cur: 0,
         lines: Vec::new(),
     };
     while g.lines.len() < ops {
@@ -276,14 +280,35 @@ impl Gen<'_> {
     fn step(&mut self, op: Op) {
         match op {
             // A second fork draw ends the child: its parent goes on.
-            Op::Fork if self.forked => {
-                if self.rng.chance(1, 2) {
-                    self.forked = false;
-                    self.push("wait".into());
+            // Later draws move between the processes: a child exits to
+            // its parent or hands it the steps, a parent hands them back
+            // or reaps the waiting child.
+            Op::Fork if self.procs > 1 || self.cur > 0 => {
+                let has_child = self.cur + 1 < self.procs;
+                match self.rng.below(4) {
+                    0 if has_child => {
+                        self.cur += 1;
+                        self.push("in child".into());
+                    }
+                    1 if self.cur > 0 => {
+                        self.cur -= 1;
+                        self.push("in parent".into());
+                    }
+                    2 => {
+                        if has_child {
+                            self.procs = self.cur + 1;
+                        } else {
+                            self.procs -= 1;
+                            self.cur -= 1;
+                        }
+                        self.push("wait".into());
+                    }
+                    _ => {}
                 }
             }
             Op::Fork => {
-                self.forked = true;
+                self.procs += 1;
+                self.cur += 1;
                 self.push("fork".into());
                 for _ in 0..self.rng.below(3) {
                     let attr = *self

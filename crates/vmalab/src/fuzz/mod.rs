@@ -196,12 +196,23 @@ fn shrink_case(
 ) -> Finding {
     let reproduced = run_case(text, host, opts).is_some();
     let shrunk = if reproduced {
-        shrink::shrink(text, |t| run_case(t, host, opts).is_some())
+        shrink::shrink(text, |t| still_fails(&first, &run_case(t, host, opts)))
     } else {
         text.to_string()
     };
     let report = run_case(&shrunk, host, opts).unwrap_or(first);
     finding((seed, case), text, shrunk, report, reproduced, opts)
+}
+
+/// Whether a shrinking candidate's report stands for the original
+/// failure: it fails, and not only because a step of it was refused --
+/// dropping lines can leave steps a run refuses (a second `fork` once the
+/// `wait` between is gone), unless the original failure was one.
+fn still_fails(first: &str, report: &Option<String>) -> bool {
+    let refused = |r: &str| r.contains("refused");
+    report
+        .as_deref()
+        .is_some_and(|r| refused(first) || !refused(r))
 }
 
 /// A finding of case `case` of `seed`, originally `text`, shrunk to
@@ -244,7 +255,7 @@ fn shrink_case_booted(
         let mut failure = None;
         let s = shrink::shrink_in_rounds(text, |candidates| {
             match run_cases_booted(candidates, guest, opts) {
-                Ok(r) => r.iter().map(Option::is_some).collect(),
+                Ok(r) => r.iter().map(|r| still_fails(&first, r)).collect(),
                 Err(e) => {
                     failure.get_or_insert(e);
                     vec![false; candidates.len()]
