@@ -29,6 +29,7 @@ mod pages;
 mod pkeys;
 mod prctl;
 mod process;
+mod process_madvise;
 mod ranges;
 mod seed;
 mod shared_policy;

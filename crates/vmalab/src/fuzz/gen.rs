@@ -399,6 +399,20 @@ impl Gen<'_> {
                 // Only the locked-memory limit: limits on address space or
                 // data low enough to matter in a window starve the runner.
                 Param::Flags(K::Rlimit) => "RLIMIT_MEMLOCK".to_string(),
+                // The advice madvise draws (none that would reach the
+                // host's physical pages).
+                Param::Flags(K::Madv) => self.rng.pick(ADVICES).to_string(),
+                // An iovec: the first range drawn above, then up to two
+                // more, sometimes empty.
+                Param::Ranges => {
+                    let mut words = format!("{a} {l}");
+                    for _ in 0..self.rng.below(3) {
+                        let (a, l) = self.range();
+                        let l = if self.rng.chance(1, 6) { 0 } else { l };
+                        let _ = write!(words, " {a} {l}");
+                    }
+                    words
+                }
                 Param::Limit(_) if self.rng.chance(1, 4) => "unlimited".to_string(),
                 Param::Limit(_) => self.rng.below(9).to_string(),
                 Param::Flags(k) | Param::OptFlags(k, ..) => match k.table() {

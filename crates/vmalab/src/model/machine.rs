@@ -477,6 +477,40 @@ impl Machine for Model<'_> {
         }
         self.plain(|_, _, _| Ok(0))
     }
+
+    fn process_madvise(&mut self, advice: u64, ranges: &[(u64, u64)], flags: u64) -> Reply {
+        let remove = advice == u64::from(vma::sys::consts::MADV_REMOVE as u32);
+        let holes: Vec<_> = ranges
+            .iter()
+            .filter(|_| remove)
+            .map(|&(a, l)| file_pages_in(&self.proc.mm, a, l))
+            .collect();
+        // The kernel takes the advice as an int and the flags as an
+        // unsigned int.
+        let r = self.plain(|p, _, _| {
+            let done =
+                p.mm.process_madvise(ranges, advice as i32, flags as u32)
+                    .map_err(errno)?;
+            Ok(done as i64)
+        });
+        // As for madvise: the holes MADV_REMOVE punched in the ranges it
+        // finished reach the processes waiting for this one too.
+        if let Ok(done) = r {
+            let mut left = done as u64;
+            for (range, pieces) in ranges.iter().zip(&holes) {
+                if left == 0 || range.1 > left {
+                    break;
+                }
+                left -= range.1;
+                for p in &mut self.ancestors {
+                    for (file, first, last) in pieces {
+                        p.mm.file_hole_punched(file, *first, *last);
+                    }
+                }
+            }
+        }
+        r
+    }
 }
 
 /// The resources of the scenario's RLIMIT table, in the order of
