@@ -104,6 +104,15 @@ pub trait Machine {
     /// `process_madvise(pidfd_open(getpid()), iov, n, advice, flags)`
     /// with the `(start, len)` pairs as the iovec: the bytes advised.
     fn process_madvise(&mut self, advice: u64, ranges: &[(u64, u64)], flags: u64) -> Reply;
+    /// `remap_file_pages(start, size, prot, pgoff, flags)`.
+    fn remap_file_pages(
+        &mut self,
+        start: u64,
+        size: u64,
+        prot: u64,
+        pgoff: u64,
+        flags: u64,
+    ) -> Reply;
 }
 
 /// A resolved argument.

@@ -31,6 +31,7 @@ mod prctl;
 mod process;
 mod process_madvise;
 mod ranges;
+mod remap_file_pages;
 mod seed;
 mod shared_policy;
 mod uffd;

@@ -273,6 +273,16 @@ impl Machine for Emitter {
         );
         Ok(0)
     }
+    fn remap_file_pages(
+        &mut self,
+        start: u64,
+        size: u64,
+        prot: u64,
+        pgoff: u64,
+        flags: u64,
+    ) -> Reply {
+        self.sys("SYS_remap_file_pages", &[start, size, prot, pgoff, flags])
+    }
 }
 
 /// The name of row `value` of a lab table, or the step is refused.

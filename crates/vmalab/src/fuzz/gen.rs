@@ -391,6 +391,7 @@ impl Gen<'_> {
             return self.repeat();
         }
         let (a, l) = self.range();
+        let remap = spec.keyword == "remap_file_pages";
         let mut line = spec.keyword.to_string();
         for p in spec.params {
             let word = match *p {
@@ -402,6 +403,10 @@ impl Gen<'_> {
                 // The advice madvise draws (none that would reach the
                 // host's physical pages).
                 Param::Flags(K::Madv) => self.rng.pick(ADVICES).to_string(),
+                // remap_file_pages takes no protection but 0, and offsets
+                // inside the generated files (f1 has 8 pages) or past them.
+                Param::Flags(K::Prot) if remap && self.rng.chance(7, 8) => "0".to_string(),
+                Param::Int(_) if remap => self.rng.below(10).to_string(),
                 // An iovec: the first range drawn above, then up to two
                 // more, sometimes empty.
                 Param::Ranges => {

@@ -511,6 +511,25 @@ impl Machine for Model<'_> {
         }
         r
     }
+
+    fn remap_file_pages(
+        &mut self,
+        start: u64,
+        size: u64,
+        prot: u64,
+        pgoff: u64,
+        flags: u64,
+    ) -> Reply {
+        self.plain(|p, _, ps| {
+            p.mm.remap_file_pages(start, size, prot, pgoff, flags)
+                .map_err(errno)?;
+            // The range shows the file's pages at the new offset: nothing
+            // private stays (the mapping is shared).
+            let (s, len) = (start & !(ps - 1), size & !(ps - 1));
+            p.content.clear(s, s.saturating_add(len));
+            Ok(0)
+        })
+    }
 }
 
 /// The resources of the scenario's RLIMIT table, in the order of

@@ -530,6 +530,21 @@ pub static STEPS: &[Spec] = &[
         call: |m, a| m.process_madvise(a.word(0), a.ranges(1), a.word(2)),
     },
     Spec {
+        keyword: "remap_file_pages",
+        params: &[
+            ADDR,
+            LEN,
+            PROT,
+            Param::Int("a file offset in pages"),
+            Param::OptFlags(K::Map, 0, "0"),
+        ],
+        rules: &[range("remap_file_pages")],
+        returns: Returns::Int,
+        call: |m, a| {
+            m.remap_file_pages(a.word(0), a.word(1), a.word(2), a.int(3) as u64, a.word(4))
+        },
+    },
+    Spec {
         keyword: "fork",
         params: &[],
         rules: &[],

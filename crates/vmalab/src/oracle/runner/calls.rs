@@ -289,6 +289,20 @@ impl Machine for Runner<'_> {
         unsafe { libc::close(pidfd as libc::c_int) };
         reply(r)
     }
+
+    fn remap_file_pages(
+        &mut self,
+        start: u64,
+        size: u64,
+        prot: u64,
+        pgoff: u64,
+        flags: u64,
+    ) -> Reply {
+        reply(raw(
+            libc::SYS_remap_file_pages,
+            &[start as L, size as L, prot as L, pgoff as L, flags as L],
+        ))
+    }
 }
 
 /// The name of row `value` of a lab table, or the step is refused.
