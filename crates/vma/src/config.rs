@@ -492,6 +492,33 @@ impl Config {
         self.since(6, 17, 0)
     }
 
+    /// `process_madvise` on the caller's own address space takes any
+    /// advice `madvise` does (6.13, "mm/madvise: unrestrict
+    /// process_madvise() for current process"); before, only
+    /// `MADV_COLD`, `MADV_PAGEOUT`, `MADV_WILLNEED` and `MADV_COLLAPSE`,
+    /// the advice it allows on another process to this day.
+    pub fn process_madvise_self_any_advice_6_13(&self) -> bool {
+        self.since(6, 13, 0)
+    }
+
+    /// `process_madvise` on the caller's own address space needs no
+    /// `CAP_SYS_NICE` (6.12, "mm/madvise: process_madvise() drop
+    /// capability check if same mm"); before, it answered EPERM without
+    /// it.
+    pub fn process_madvise_self_without_cap_6_12(&self) -> bool {
+        self.since(6, 12, 0)
+    }
+
+    /// `process_madvise` checks that the advice exists before it walks
+    /// the vector, so an unknown advice is EINVAL even for an empty
+    /// vector; before, a process advising itself had it checked range by
+    /// range, and an empty vector answered 0. Measured: 6.18.44 (per
+    /// range), 7.2.13 (first); the madvise rework after 6.18 is taken to
+    /// have brought it, in 6.19.
+    pub fn process_madvise_advice_checked_first_6_19(&self) -> bool {
+        self.since(6, 19, 0)
+    }
+
     /// smaps names `VM_LOCKONFAULT` "lf" since 6.2; 6.1 prints "??".
     pub fn smaps_lockonfault_6_2(&self) -> bool {
         self.since(6, 2, 0)

@@ -115,6 +115,18 @@ pub trait Machine {
     fn pwrite(&mut self, fd: Fd, off: u64, value: u8) -> Reply;
     /// `fallocate(fd, mode, off, len)` on a scenario file.
     fn fallocate(&mut self, fd: Fd, mode: u64, off: u64, len: u64) -> Reply;
+    /// `process_madvise(pidfd_open(getpid()), iov, n, advice, flags)`
+    /// with the `(start, len)` pairs as the iovec: the bytes advised.
+    fn process_madvise(&mut self, advice: u64, ranges: &[(u64, u64)], flags: u64) -> Reply;
+    /// `remap_file_pages(start, size, prot, pgoff, flags)`.
+    fn remap_file_pages(
+        &mut self,
+        start: u64,
+        size: u64,
+        prot: u64,
+        pgoff: u64,
+        flags: u64,
+    ) -> Reply;
 }
 
 /// A resolved argument.
@@ -126,6 +138,7 @@ enum Val {
     Fd(Fd),
     Nodes(Option<NodeMask>),
     Name(Option<String>),
+    Ranges(Vec<(u64, u64)>),
 }
 
 /// A step's resolved arguments, read by position as the step table's
@@ -184,6 +197,14 @@ impl Args {
         }
     }
 
+    /// `(start, len)` pairs, absolute and in bytes.
+    pub fn ranges(&self, i: usize) -> &[(u64, u64)] {
+        match self.get(i) {
+            Some(Val::Ranges(r)) => r,
+            _ => self.wrong(&[]),
+        }
+    }
+
     pub fn name(&self, i: usize) -> Option<&str> {
         match self.get(i) {
             Some(Val::Name(n)) => n.as_deref(),
@@ -233,6 +254,12 @@ fn resolve_one(w: &Window, files: &[FileDecl], p: &Param, a: &Arg) -> Result<Val
                 .ok_or("unknown file")?,
         )),
         Arg::Nodes(list) => Val::Nodes(list.as_deref().map(node_mask)),
+        Arg::Ranges(pairs) => Val::Ranges(
+            pairs
+                .iter()
+                .map(|(a, l)| Ok((w.resolve(a)?, w.length(l)?)))
+                .collect::<Result<_, String>>()?,
+        ),
     })
 }
 
@@ -459,6 +486,7 @@ mod tests {
                 Param::Flags(k) => k.table().first().map_or("0", |(n, _)| n).to_string(),
                 Param::Choice { yes, .. } => yes.to_string(),
                 Param::File => "f".to_string(),
+                Param::Ranges => "0 1 2 1".to_string(),
                 _ => continue,
             };
             line.push(' ');

@@ -299,6 +299,12 @@ impl Window {
                     _ => Err(why.into()),
                 }
             }
+            Rule::Ranges { label, arg } => match args.get(arg) {
+                Some(Arg::Ranges(pairs)) => pairs
+                    .iter()
+                    .try_for_each(|(a, l)| self.range_ok(label, a, l)),
+                _ => Ok(()),
+            },
             Rule::Skip(_) => Ok(()),
         }
     }

@@ -81,7 +81,7 @@ impl<E: Env> Mm<E> {
     }
 
     /// `madvise_behavior_valid`: the advice exists in this kernel's build.
-    fn madvise_behavior_valid(&self, advice: i32) -> bool {
+    pub(crate) fn madvise_behavior_valid(&self, advice: i32) -> bool {
         match advice {
             MADV_NORMAL | MADV_RANDOM | MADV_SEQUENTIAL | MADV_WILLNEED | MADV_DONTNEED
             | MADV_DONTNEED_LOCKED | MADV_FREE | MADV_REMOVE | MADV_DONTFORK | MADV_DOFORK

@@ -86,7 +86,7 @@ impl<E: Env> Mm<E> {
 
     /// `do_mmap`. Returns the address and, when the mapping must be
     /// populated (`MAP_POPULATE`, `VM_LOCKED`), its length.
-    fn do_mmap(
+    pub(crate) fn do_mmap(
         &mut self,
         file: Option<&File>,
         mut addr: u64,

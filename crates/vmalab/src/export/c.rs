@@ -261,6 +261,33 @@ impl Machine for Emitter {
     fn fallocate(&mut self, fd: Fd, mode: u64, off: u64, len: u64) -> Reply {
         self.sys_fd("SYS_fallocate", Some(fd), &[mode, off, len])
     }
+    fn process_madvise(&mut self, advice: u64, ranges: &[(u64, u64)], flags: u64) -> Reply {
+        let iov: Vec<String> = ranges
+            .iter()
+            .map(|(a, l)| format!("{{ (void *)(uintptr_t){a:#x}UL, {l:#x}UL }}"))
+            .collect();
+        let iov = match iov.is_empty() {
+            true => "{ { 0, 0 } }".to_string(),
+            false => format!("{{ {} }}", iov.join(", ")),
+        };
+        let _ = writeln!(
+            self.code,
+            "	{{ static struct iovec iov[] = {iov};
+	  r = self_process_madvise(iov, {}, {advice:#x}UL, {flags:#x}UL); }}",
+            ranges.len()
+        );
+        Ok(0)
+    }
+    fn remap_file_pages(
+        &mut self,
+        start: u64,
+        size: u64,
+        prot: u64,
+        pgoff: u64,
+        flags: u64,
+    ) -> Reply {
+        self.sys("SYS_remap_file_pages", &[start, size, prot, pgoff, flags])
+    }
 }
 
 /// The name of row `value` of a lab table, or the step is refused.

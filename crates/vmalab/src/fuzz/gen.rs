@@ -476,6 +476,7 @@ impl Gen<'_> {
             return self.repeat();
         }
         let (a, l) = self.range();
+        let remap = spec.keyword == "remap_file_pages";
         let mut line = spec.keyword.to_string();
         for p in spec.params {
             let word = match *p {
@@ -484,6 +485,24 @@ impl Gen<'_> {
                 // Only the locked-memory limit: limits on address space or
                 // data low enough to matter in a window starve the runner.
                 Param::Flags(K::Rlimit) => "RLIMIT_MEMLOCK".to_string(),
+                // The advice madvise draws (none that would reach the
+                // host's physical pages).
+                Param::Flags(K::Madv) => self.rng.pick(ADVICES).to_string(),
+                // remap_file_pages takes no protection but 0, and offsets
+                // inside the generated files (f1 has 8 pages) or past them.
+                Param::Flags(K::Prot) if remap && self.rng.chance(7, 8) => "0".to_string(),
+                Param::Int(_) if remap => self.rng.below(10).to_string(),
+                // An iovec: the first range drawn above, then up to two
+                // more, sometimes empty.
+                Param::Ranges => {
+                    let mut words = format!("{a} {l}");
+                    for _ in 0..self.rng.below(3) {
+                        let (a, l) = self.range();
+                        let l = if self.rng.chance(1, 6) { 0 } else { l };
+                        let _ = write!(words, " {a} {l}");
+                    }
+                    words
+                }
                 Param::Limit(_) if self.rng.chance(1, 4) => "unlimited".to_string(),
                 Param::Limit(_) => self.rng.below(9).to_string(),
                 Param::Flags(k) | Param::OptFlags(k, ..) => match k.table() {

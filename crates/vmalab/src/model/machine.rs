@@ -531,6 +531,59 @@ impl Machine for Model<'_> {
         }
         self.plain(|_, _, _| Ok(0))
     }
+
+    fn process_madvise(&mut self, advice: u64, ranges: &[(u64, u64)], flags: u64) -> Reply {
+        let remove = advice == u64::from(vma::sys::consts::MADV_REMOVE as u32);
+        let holes: Vec<_> = ranges
+            .iter()
+            .filter(|_| remove)
+            .map(|&(a, l)| file_pages_in(&self.proc.mm, a, l))
+            .collect();
+        // The kernel takes the advice as an int and the flags as an
+        // unsigned int.
+        let r = self.plain(|p, _, _| {
+            let done =
+                p.mm.process_madvise(ranges, advice as i32, flags as u32)
+                    .map_err(errno)?;
+            Ok(done as i64)
+        });
+        // As for madvise: the holes MADV_REMOVE punched in the ranges it
+        // finished reach the processes waiting for this one too.
+        if let Ok(done) = r {
+            let mut left = done as u64;
+            for (range, pieces) in ranges.iter().zip(&holes) {
+                if left == 0 || range.1 > left {
+                    break;
+                }
+                left -= range.1;
+                for p in &mut self.ancestors {
+                    for (file, first, last) in pieces {
+                        p.mm.file_hole_punched(file, *first, *last);
+                    }
+                }
+            }
+        }
+        r
+    }
+
+    fn remap_file_pages(
+        &mut self,
+        start: u64,
+        size: u64,
+        prot: u64,
+        pgoff: u64,
+        flags: u64,
+    ) -> Reply {
+        self.plain(|p, _, ps| {
+            p.mm.remap_file_pages(start, size, prot, pgoff, flags)
+                .map_err(errno)?;
+            // The range shows the file's pages at the new offset: nothing
+            // private stays (the mapping is shared).
+            let (s, len) = (start & !(ps - 1), size & !(ps - 1));
+            p.content.clear(s, s.saturating_add(len));
+            Ok(0)
+        })
+    }
 }
 
 /// The resources of the scenario's RLIMIT table, in the order of

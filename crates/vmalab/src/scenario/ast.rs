@@ -251,6 +251,8 @@ pub enum Arg {
     Fd(FdArg),
     /// `nodes=0,2`; `None` passes a NULL node mask.
     Nodes(Option<Vec<u32>>),
+    /// `ADDR LEN` pairs (`Param::Ranges`), possibly none.
+    Ranges(Vec<(AddrArg, Amount)>),
 }
 
 impl StepKind {

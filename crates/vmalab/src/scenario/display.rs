@@ -92,6 +92,12 @@ fn write_arg(f: &mut fmt::Formatter<'_>, p: &Param, a: &Arg) -> fmt::Result {
             let list: Vec<String> = n.iter().map(u32::to_string).collect();
             write!(f, " {key}={}", list.join(","))
         }
+        (_, Arg::Ranges(pairs)) => {
+            for (a, l) in pairs {
+                write!(f, " {} {}", addr(a), amt(l))?;
+            }
+            Ok(())
+        }
         (_, Arg::OptAddr(None) | Arg::Word(None) | Arg::Nodes(None) | Arg::Bool(_)) => Ok(()),
     }
 }

@@ -30,6 +30,7 @@ pub enum FlagKind {
     Msync,
     Seal,
     Falloc,
+    ProcessMadvise,
 }
 
 impl FlagKind {
@@ -54,6 +55,7 @@ impl FlagKind {
             FlagKind::Msync => "msync flags (MS_*)",
             FlagKind::Seal => "memfd seals (F_SEAL_*)",
             FlagKind::Falloc => "fallocate mode (FALLOC_FL_*)",
+            FlagKind::ProcessMadvise => "process_madvise flags (0)",
             FlagKind::Smaps => "smaps field (Size, Rss, Anonymous)",
             FlagKind::Sysctl => {
                 "sysctl (vm.max_map_count, vm.overcommit_memory, vm.overcommit_ratio, \
@@ -84,6 +86,7 @@ impl FlagKind {
             FlagKind::Msync => MSYNC,
             FlagKind::Seal => SEAL,
             FlagKind::Falloc => FALLOC,
+            FlagKind::ProcessMadvise => &[],
             FlagKind::Smaps => SMAPS,
         }
     }

@@ -800,6 +800,14 @@ impl<'a> Args<'_, 'a> {
                 _ => Arg::Amount(self.amount(&format!("{what} or `unlimited`"))?),
             },
             Param::Key(_, kind) => key_default(kind),
+            Param::Ranges => {
+                let mut pairs = Vec::new();
+                while self.peek().is_some_and(|w| !w.text.contains('=')) {
+                    let addr = self.addr()?;
+                    pairs.push((addr, self.amount("a range's length")?));
+                }
+                Arg::Ranges(pairs)
+            }
             // Resolved by the parser, which knows the declared files.
             Param::File => return Err((self.end, "a file name is read elsewhere".into())),
         })

@@ -60,6 +60,9 @@ pub enum Param {
     Key(&'static str, KeyKind),
     /// A file declared with `file NAME`, by its name.
     File,
+    /// `ADDR LEN` pairs up to the end of the line or its first `KEY=`
+    /// word: an iovec, possibly empty.
+    Ranges,
 }
 
 /// The value of a `KEY=VALUE` parameter.
@@ -117,6 +120,9 @@ pub enum Rule {
         pages: u64,
         why: &'static str,
     },
+    /// Every `ADDR LEN` pair of the ranges parameter `arg` must lie
+    /// inside the window or be absurd, as for `Range`.
+    Ranges { label: &'static str, arg: usize },
     /// The step never runs here.
     Skip(&'static str),
 }
@@ -500,6 +506,42 @@ pub static STEPS: &[Spec] = &[
             Err(crate::outcome::Outcome::Refused(
                 "repeat: empty block".into(),
             ))
+        },
+    },
+    Spec {
+        keyword: "process_madvise",
+        params: &[
+            Param::Flags(K::Madv),
+            Param::Ranges,
+            Param::Key("flags", KeyKind::Flags(K::ProcessMadvise)),
+        ],
+        rules: &[
+            Rule::Forbid {
+                arg: 0,
+                values: &[uapi::MADV_HWPOISON as u64, uapi::MADV_SOFT_OFFLINE as u64],
+                why: "MADV_HWPOISON/MADV_SOFT_OFFLINE would retire host memory",
+            },
+            Rule::Ranges {
+                label: "process_madvise",
+                arg: 1,
+            },
+        ],
+        returns: Returns::Int,
+        call: |m, a| m.process_madvise(a.word(0), a.ranges(1), a.word(2)),
+    },
+    Spec {
+        keyword: "remap_file_pages",
+        params: &[
+            ADDR,
+            LEN,
+            PROT,
+            Param::Int("a file offset in pages"),
+            Param::OptFlags(K::Map, 0, "0"),
+        ],
+        rules: &[range("remap_file_pages")],
+        returns: Returns::Int,
+        call: |m, a| {
+            m.remap_file_pages(a.word(0), a.word(1), a.word(2), a.int(3) as u64, a.word(4))
         },
     },
     Spec {

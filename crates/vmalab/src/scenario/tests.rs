@@ -506,3 +506,32 @@ fn file_sources_and_modes() {
     assert_eq!(s.steps[0].kind.to_string(), "ftruncate w 1");
     assert_eq!(s.steps[2].kind.to_string(), "pwrite w 3 7");
 }
+
+/// A vector of ranges: any number of `ADDR LEN` pairs up to a `KEY=`
+/// word, printed back as written; a pair cut short is an error, and the
+/// window rule checks every pair.
+#[test]
+fn range_vectors() {
+    let s = parse(
+        "t",
+        "process_madvise MADV_COLD 0 2 4+1b 3 flags=1\nprocess_madvise 999\n",
+    )
+    .unwrap();
+    assert_eq!(
+        s.steps[0].kind.to_string(),
+        "process_madvise MADV_COLD 0 2 4+1b 3 flags=1"
+    );
+    assert_eq!(s.steps[1].kind.to_string(), "process_madvise 999");
+    let e = parse("t", "process_madvise MADV_COLD 0 2 4\n").unwrap_err();
+    assert!(e.msg.contains("length"), "{e}");
+    let w = crate::window::Window {
+        base: 1 << 40,
+        pages: 8,
+        page_size: 4096,
+    };
+    let s = parse("t", "process_madvise MADV_COLD 0 2 7 2\n").unwrap();
+    assert!(matches!(
+        w.admit(&s.steps[0].kind),
+        crate::window::Admission::Refuse(_)
+    ));
+}

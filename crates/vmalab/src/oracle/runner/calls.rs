@@ -265,6 +265,48 @@ impl Machine for Runner<'_> {
             &[fd, mode as L, off as L, len as L],
         ))
     }
+
+    fn process_madvise(&mut self, advice: u64, ranges: &[(u64, u64)], flags: u64) -> Reply {
+        let iov: Vec<libc::iovec> = ranges
+            .iter()
+            .map(|&(a, l)| libc::iovec {
+                iov_base: a as *mut libc::c_void,
+                iov_len: l as usize,
+            })
+            .collect();
+        // A pidfd of this process, opened for the call: after a fork the
+        // child advises its own address space, not its parent's.
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        let pidfd = reply(raw(libc::SYS_pidfd_open, &[L::from(pid), 0]))?;
+        let r = raw(
+            libc::SYS_process_madvise,
+            &[
+                pidfd as L,
+                iov.as_ptr() as L,
+                iov.len() as L,
+                advice as L,
+                flags as L,
+            ],
+        );
+        // SAFETY: the descriptor was opened above and is used nowhere else.
+        unsafe { libc::close(pidfd as libc::c_int) };
+        reply(r)
+    }
+
+    fn remap_file_pages(
+        &mut self,
+        start: u64,
+        size: u64,
+        prot: u64,
+        pgoff: u64,
+        flags: u64,
+    ) -> Reply {
+        reply(raw(
+            libc::SYS_remap_file_pages,
+            &[start as L, size as L, prot as L, pgoff as L, flags as L],
+        ))
+    }
 }
 
 /// The name of row `value` of a lab table, or the step is refused.
