@@ -336,20 +336,12 @@ impl Bindings {
     /// The step with each `@NAME+N` replaced by the address it names plus
     /// N; `Err` names a name that holds no address.
     fn substitute<'a>(&self, step: &'a StepKind) -> Result<Cow<'a, StepKind>, String> {
-        let named = |a: &Arg| {
-            matches!(
-                a,
-                Arg::Addr(AddrArg::Named(..)) | Arg::OptAddr(Some(AddrArg::Named(..)))
-            )
-        };
+        let named = |a: &Arg| a.addrs().iter().any(|x| matches!(x, AddrArg::Named(..)));
         if !step.args.iter().any(named) {
             return Ok(Cow::Borrowed(step));
         }
         let mut out = step.clone();
-        for arg in &mut out.args {
-            let (Arg::Addr(a) | Arg::OptAddr(Some(a))) = arg else {
-                continue;
-            };
+        for a in out.args.iter_mut().flat_map(Arg::addrs_mut) {
             let AddrArg::Named(name, off) = a else {
                 continue;
             };

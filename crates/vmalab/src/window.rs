@@ -220,12 +220,7 @@ impl Window {
 
     /// Applies the window rule to a step: its table entry's rules, in order.
     pub fn admit(&self, step: &StepKind) -> Admission {
-        let far_arg = |a: &Arg| {
-            matches!(
-                a,
-                Arg::Addr(AddrArg::Far(_)) | Arg::OptAddr(Some(AddrArg::Far(_)))
-            )
-        };
+        let far_arg = |a: &Arg| a.addrs().iter().any(|x| matches!(x, AddrArg::Far(_)));
         if self.far.is_none() && step.args.iter().any(far_arg) {
             return Admission::Skip(NO_FAR.into());
         }

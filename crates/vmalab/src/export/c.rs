@@ -369,11 +369,9 @@ fn layout_text(l: &Layout) -> String {
 /// Whether a step (or its block) names a far or bound address.
 fn names_far(step: &StepKind) -> bool {
     let far = |a: &Arg| {
-        matches!(
-            a,
-            Arg::Addr(AddrArg::Far(_) | AddrArg::Named(..))
-                | Arg::OptAddr(Some(AddrArg::Far(_) | AddrArg::Named(..)))
-        )
+        a.addrs()
+            .iter()
+            .any(|x| matches!(x, AddrArg::Far(_) | AddrArg::Named(..)))
     };
     step.args.iter().any(far) || step.body.iter().any(names_far)
 }

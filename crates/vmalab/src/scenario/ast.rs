@@ -255,6 +255,26 @@ pub enum Arg {
     Ranges(Vec<(AddrArg, Amount)>),
 }
 
+impl Arg {
+    /// The addresses this argument holds (one, or a range list's).
+    pub fn addrs(&self) -> Vec<&AddrArg> {
+        match self {
+            Arg::Addr(a) | Arg::OptAddr(Some(a)) => vec![a],
+            Arg::Ranges(pairs) => pairs.iter().map(|(a, _)| a).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// [`Arg::addrs`], to change them.
+    pub fn addrs_mut(&mut self) -> Vec<&mut AddrArg> {
+        match self {
+            Arg::Addr(a) | Arg::OptAddr(Some(a)) => vec![a],
+            Arg::Ranges(pairs) => pairs.iter_mut().map(|(a, _)| a).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 impl StepKind {
     /// The command word that starts this step's line.
     pub fn keyword(&self) -> &'static str {

@@ -246,10 +246,8 @@ impl<'a> Parser<'a> {
 
     /// Every `@NAME` a step uses was bound by an earlier step.
     fn check_names(&self, kind: &StepKind, ws: &[Word<'_>]) -> Result<(), LexError> {
-        for arg in &kind.args {
-            let (Arg::Addr(AddrArg::Named(name, _)) | Arg::OptAddr(Some(AddrArg::Named(name, _)))) =
-                arg
-            else {
+        for a in kind.args.iter().flat_map(Arg::addrs) {
+            let AddrArg::Named(name, _) = a else {
                 continue;
             };
             if !self

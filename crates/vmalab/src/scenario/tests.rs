@@ -191,6 +191,7 @@ const BAD: &[(&str, usize, usize, &str)] = &[
     ("munmap 0 1\nwindow 4\n", 2, 1, "before the first step"),
     ("window 0\n", 1, 8, "window must be"),
     ("munmap @a 1\n", 1, 8, "not bound"),
+    ("process_madvise MADV_COLD 0 1 @z 1\n", 1, 31, "not bound"),
     ("@a = munmap 0 1\n", 1, 6, "returns no address"),
     ("@a munmap 0 1\n", 1, 4, "expected `=`"),
     (
@@ -528,6 +529,7 @@ fn range_vectors() {
         base: 1 << 40,
         pages: 8,
         page_size: 4096,
+        far: None,
     };
     let s = parse("t", "process_madvise MADV_COLD 0 2 7 2\n").unwrap();
     assert!(matches!(
