@@ -1,6 +1,6 @@
 //! Node layout: leaves hold entries, inner nodes hold per-child summaries.
 
-use alloc::vec::Vec;
+use crate::vals::Vals;
 
 /// Entries per leaf. 16 keeps a leaf's key arrays at two cache lines each;
 /// wider leaves made stores measurably slower (more lines touched per change).
@@ -33,36 +33,24 @@ pub(crate) struct Summary {
 }
 
 /// A leaf: up to `LEAF_CAP` entries `[starts[i], ends[i]) -> vals[i]`,
-/// sorted and non-overlapping. The entry count is `vals.len()`; `vals` always
-/// has capacity for `LEAF_CAP` values so stores never reallocate it. Unused
-/// key slots hold `PAD`.
+/// sorted and non-overlapping. The entry count is `vals.len()`; the values
+/// live in the leaf itself (see `vals.rs`), so stores never allocate for
+/// them. Unused key slots hold `PAD`.
 /// A free leaf has no values and keeps the next free leaf in `starts[0]`.
 pub(crate) struct Leaf<V> {
     pub(crate) starts: [u64; LEAF_CAP],
     pub(crate) ends: [u64; LEAF_CAP],
-    pub(crate) vals: Vec<V>,
+    pub(crate) vals: Vals<V>,
 }
 
 impl<V> Leaf<V> {
-    /// An empty leaf with its value storage allocated.
+    /// An empty leaf.
     pub(crate) fn new() -> Self {
         Leaf {
             starts: [PAD; LEAF_CAP],
             ends: [PAD; LEAF_CAP],
-            vals: Vec::with_capacity(LEAF_CAP),
+            vals: Vals::new(),
         }
-    }
-
-    /// Like [`Leaf::new`], reporting allocation failure instead of aborting.
-    pub(crate) fn try_new() -> Result<Self, crate::AllocError> {
-        let mut vals = Vec::new();
-        vals.try_reserve_exact(LEAF_CAP)
-            .map_err(|_| crate::AllocError)?;
-        Ok(Leaf {
-            starts: [PAD; LEAF_CAP],
-            ends: [PAD; LEAF_CAP],
-            vals,
-        })
     }
 
     /// Number of entries.
@@ -98,12 +86,10 @@ impl<V> Leaf<V> {
 
 impl<V: Clone> Clone for Leaf<V> {
     fn clone(&self) -> Self {
-        let mut vals = Vec::with_capacity(LEAF_CAP);
-        vals.extend(self.vals.iter().cloned());
         Leaf {
             starts: self.starts,
             ends: self.ends,
-            vals,
+            vals: self.vals.clone(),
         }
     }
 }
