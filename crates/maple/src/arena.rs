@@ -36,7 +36,7 @@ impl<V> MapleTree<V> {
         self.inners.push(Inner::new()) as u32
     }
 
-    /// Puts an emptied leaf on the free list (its value storage is kept).
+    /// Puts an emptied leaf on the free list.
     pub(crate) fn free_leaf_node(&mut self, id: u32) {
         self.reshaped();
         let leaf = &mut self.leaves[id as usize];
@@ -98,7 +98,7 @@ impl<V> MapleTree<V> {
                 return Err(AllocError);
             }
             self.leaves.try_reserve_one().map_err(|_| AllocError)?;
-            let leaf = Leaf::try_new()?;
+            let leaf = Leaf::new();
             let id = self.leaves.push_reserved(leaf);
             self.free_leaf_node(id as u32);
         }
@@ -113,18 +113,10 @@ impl<V> MapleTree<V> {
         Ok(())
     }
 
-    /// Bytes of memory the tree holds: the tree header, both node arenas at
-    /// their capacity, and every leaf's value storage at its capacity.
-    /// Allocator bookkeeping is not counted.
+    /// Bytes of memory the tree holds: the tree header and both node
+    /// arenas at their capacity (values live in the leaves). Allocator
+    /// bookkeeping is not counted.
     pub fn memory_bytes(&self) -> usize {
-        let vals = if size_of::<V>() == 0 {
-            0
-        } else {
-            self.leaves
-                .iter()
-                .map(|l| l.vals.capacity() * size_of::<V>())
-                .sum()
-        };
-        size_of::<Self>() + self.leaves.bytes() + self.inners.bytes() + vals
+        size_of::<Self>() + self.leaves.bytes() + self.inners.bytes()
     }
 }

@@ -88,11 +88,6 @@ impl<T> Chunked<T> {
         id
     }
 
-    /// All elements in index order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
-        self.chunks.iter().flatten()
-    }
-
     /// Two distinct elements, mutably.
     pub(crate) fn pair_mut(&mut self, a: usize, b: usize) -> (&mut T, &mut T) {
         let (ca, ia) = (a >> CHUNK_BITS, a & (CHUNK - 1));

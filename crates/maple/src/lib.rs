@@ -9,9 +9,10 @@
 //! * Nodes live in two arenas (chunked vectors of leaves and of inner nodes,
 //!   which grow without moving nodes) and refer to each other by `u32` index;
 //!   freed nodes go on intrusive free lists. The crate has no `unsafe` code.
-//! * A leaf holds up to 16 entries as parallel `start`/`end` arrays plus a
-//!   `Vec<V>` of exactly 16 slots of capacity, allocated once per leaf, so
-//!   stores never reallocate it.
+//! * A leaf holds up to 16 entries as parallel `start`/`end` arrays plus
+//!   a fixed array of 16 value slots in the leaf itself, so a lookup
+//!   follows no pointer out of the leaf and stores never allocate for
+//!   values.
 //! * An inner node holds up to 32 children and, for each, the first start,
 //!   last end and the largest gap *inside* that child; gaps *between*
 //!   children are computed from neighbouring first/last keys. Every gap
@@ -59,6 +60,7 @@ mod query;
 mod rebalance;
 mod store;
 mod validate;
+mod vals;
 
 pub use cursor::Cursor;
 pub use iter::Iter;

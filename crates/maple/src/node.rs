@@ -1,6 +1,6 @@
 //! Node layout: leaves hold entries, inner nodes hold per-child summaries.
 
-use alloc::vec::Vec;
+use crate::vals::Vals;
 
 /// Entries per leaf. 16 keeps a leaf's key arrays at two cache lines each;
 /// wider leaves made stores measurably slower (more lines touched per change).
@@ -33,36 +33,24 @@ pub(crate) struct Summary {
 }
 
 /// A leaf: up to `LEAF_CAP` entries `[starts[i], ends[i]) -> vals[i]`,
-/// sorted and non-overlapping. The entry count is `vals.len()`; `vals` always
-/// has capacity for `LEAF_CAP` values so stores never reallocate it. Unused
-/// key slots hold `PAD`.
+/// sorted and non-overlapping. The entry count is `vals.len()`; the values
+/// live in the leaf itself (see `vals.rs`), so stores never allocate for
+/// them. Unused key slots hold `PAD`.
 /// A free leaf has no values and keeps the next free leaf in `starts[0]`.
 pub(crate) struct Leaf<V> {
     pub(crate) starts: [u64; LEAF_CAP],
     pub(crate) ends: [u64; LEAF_CAP],
-    pub(crate) vals: Vec<V>,
+    pub(crate) vals: Vals<V>,
 }
 
 impl<V> Leaf<V> {
-    /// An empty leaf with its value storage allocated.
+    /// An empty leaf.
     pub(crate) fn new() -> Self {
         Leaf {
             starts: [PAD; LEAF_CAP],
             ends: [PAD; LEAF_CAP],
-            vals: Vec::with_capacity(LEAF_CAP),
+            vals: Vals::new(),
         }
-    }
-
-    /// Like [`Leaf::new`], reporting allocation failure instead of aborting.
-    pub(crate) fn try_new() -> Result<Self, crate::AllocError> {
-        let mut vals = Vec::new();
-        vals.try_reserve_exact(LEAF_CAP)
-            .map_err(|_| crate::AllocError)?;
-        Ok(Leaf {
-            starts: [PAD; LEAF_CAP],
-            ends: [PAD; LEAF_CAP],
-            vals,
-        })
     }
 
     /// Number of entries.
@@ -98,12 +86,10 @@ impl<V> Leaf<V> {
 
 impl<V: Clone> Clone for Leaf<V> {
     fn clone(&self) -> Self {
-        let mut vals = Vec::with_capacity(LEAF_CAP);
-        vals.extend(self.vals.iter().cloned());
         Leaf {
             starts: self.starts,
             ends: self.ends,
-            vals,
+            vals: self.vals.clone(),
         }
     }
 }
@@ -112,7 +98,11 @@ impl<V: Clone> Clone for Leaf<V> {
 /// `starts`/`ends`/`gaps` arrays; unused `starts`/`ends` slots hold `PAD`.
 /// A free inner node has `len == 0` and keeps
 /// the next free inner node in `starts[0]`.
+///
+/// Laid out in declaration order on a cache-line boundary, so each block
+/// of eight keys [`rank`] tests is one line.
 #[derive(Clone)]
+#[repr(C, align(64))]
 pub(crate) struct Inner {
     pub(crate) starts: [u64; INNER_CAP],
     pub(crate) ends: [u64; INNER_CAP],
@@ -273,23 +263,39 @@ pub(crate) fn count_lt(keys: &[u64], key: u64) -> usize {
     keys.iter().map(|&k| (k < key) as usize).sum()
 }
 
+/// Keys per block of [`rank`]'s first step: one cache line of `u64`s.
+const BLOCK: usize = 8;
+
 /// Number of the first `n` keys of a node's key array that satisfy
 /// `below`, a predicate true on a prefix of the array (`<= key` or
-/// `< key`). The whole array is sorted, its unused slots holding `PAD`,
-/// so a branch-free binary search over all `N` slots (a power of two)
-/// finds the prefix in log2(N) steps, where a scan compares every key:
-/// fewer instructions on the hottest loop of every lookup. Clamping to
-/// `n` discounts `PAD` slots a key of `u64::MAX` would count.
+/// `< key`). The whole array is sorted, its unused slots holding `PAD`.
+///
+/// Two steps. First the last key of every block of eight is tested: those
+/// loads do not depend on each other, so in a node not yet in cache all
+/// its key lines are fetched at once (a binary search over the whole
+/// array would wait for one miss before it knew the next line to read).
+/// The blocks whose last key is below are wholly below; in the first one
+/// that is not, a branch-free binary search finds the rest in three
+/// steps. Clamping to `n` discounts `PAD` slots a key of `u64::MAX` would
+/// count.
 #[inline]
 fn rank<const N: usize>(keys: &[u64; N], n: usize, below: impl Fn(u64) -> bool) -> usize {
-    debug_assert!(N.is_power_of_two() && n <= N);
+    debug_assert!(N % BLOCK == 0 && n <= N);
+    let mut q = 0;
+    for b in 0..N / BLOCK {
+        q += usize::from(below(keys[b * BLOCK + BLOCK - 1]));
+    }
+    if q == N / BLOCK {
+        return n;
+    }
+    let block = &keys[q * BLOCK..q * BLOCK + BLOCK];
     let mut base = 0;
-    let mut step = N / 2;
+    let mut step = BLOCK / 2;
     while step > 0 {
-        base += usize::from(below(keys[base + step - 1])) * step;
+        base += usize::from(below(block[base + step - 1])) * step;
         step /= 2;
     }
-    (base + usize::from(below(keys[base]))).min(n)
+    (q * BLOCK + base + usize::from(below(block[base]))).min(n)
 }
 
 /// Number of the first `n` keys `<= key` (see [`rank`]).

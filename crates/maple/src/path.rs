@@ -80,6 +80,37 @@ impl<V> MapleTree<V> {
         Some(p)
     }
 
+    /// The leaf a descent taking the child `pick` names ends in, found
+    /// without recording the path: for lookups that store nothing after.
+    #[inline]
+    fn descend_leaf(&self, pick: impl Fn(&Inner) -> usize) -> Option<u32> {
+        if self.root == NIL {
+            return None;
+        }
+        let mut node = self.root;
+        for _ in 0..self.height {
+            let inner = &self.inners[node as usize];
+            node = inner.kids[pick(inner)];
+        }
+        Some(node)
+    }
+
+    /// The leaf `descend_by_end(key)` ends in, for a lookup no store
+    /// follows: from the finger when it answers, else by a descent that
+    /// neither records its path nor moves the finger (writing a path out
+    /// costs a lookup in a large tree more than it would save a store).
+    #[inline]
+    pub(crate) fn leaf_by_end_unrecorded(&self, key: u64) -> Option<u32> {
+        if let Some(id) = self.finger_leaf_for(key) {
+            debug_assert!(
+                self.descend_leaf(|n| child_by_end(n, key)) == Some(id),
+                "the finger's leaf is the one a descent by end finds"
+            );
+            return Some(id);
+        }
+        self.descend_leaf(|n| child_by_end(n, key))
+    }
+
     /// Path to the leaf holding the first entry whose end is above `key`
     /// (that is, the entry containing `key` or the first one after it), or
     /// to the last leaf when there is none.

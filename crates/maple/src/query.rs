@@ -20,7 +20,9 @@ impl<V> MapleTree<V> {
         self.load(addr).map(|(_, v)| v)
     }
 
-    /// The lowest entry intersecting `[start, end)`.
+    /// The lowest entry intersecting `[start, end)`. A lookup for its
+    /// own sake: it starts from the finger when that answers, but does
+    /// not move it (marks and stores keep their own place).
     #[inline]
     pub fn find(&self, start: u64, end: u64) -> Option<(Range<u64>, &V)> {
         if start >= end {
@@ -28,7 +30,7 @@ impl<V> MapleTree<V> {
         }
         // The leaf a descent by end finds holds the first entry ending
         // above `start`, unless it is the last leaf and no entry does.
-        let leaf = self.leaf(self.leaf_by_end(start)?);
+        let leaf = self.leaf(self.leaf_by_end_unrecorded(start)?);
         let (s, e, v) = leaf.entry(rank_le(&leaf.ends, leaf.len(), start))?;
         (s < end).then_some((s..e, v))
     }

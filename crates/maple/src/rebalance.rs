@@ -147,7 +147,7 @@ impl<V> MapleTree<V> {
         let (la, lb) = (a.len(), b.len());
         a.starts[la..la + lb].copy_from_slice(&b.starts[..lb]);
         a.ends[la..la + lb].copy_from_slice(&b.ends[..lb]);
-        a.vals.append(&mut b.vals);
+        a.vals.take_head_from(&mut b.vals, lb);
     }
 
     /// Appends all children of inner node `rid` to inner node `lid`.
@@ -172,7 +172,7 @@ impl<V> MapleTree<V> {
             b.ends.copy_within(k..lb, 0);
             b.starts[lb - k..lb].fill(PAD);
             b.ends[lb - k..lb].fill(PAD);
-            a.vals.extend(b.vals.drain(..k));
+            a.vals.take_head_from(&mut b.vals, k);
         } else if la > target {
             let k = la - target;
             b.starts.copy_within(0..lb, k);
@@ -181,9 +181,7 @@ impl<V> MapleTree<V> {
             b.ends[..k].copy_from_slice(&a.ends[target..la]);
             a.starts[target..la].fill(PAD);
             a.ends[target..la].fill(PAD);
-            for v in a.vals.drain(target..).rev() {
-                b.vals.insert(0, v);
-            }
+            a.vals.move_tail_before(target, &mut b.vals);
         }
     }
 

@@ -181,8 +181,8 @@ impl<V> MapleTree<V> {
         right.ends[..t - ls].copy_from_slice(&fe[ls..t]);
         left.starts[ls..].fill(PAD);
         left.ends[ls..].fill(PAD);
-        left.vals.drain(lo..hi);
-        // Old values from `cut` on (indices after the drain) go right.
+        left.vals.remove_range(lo, hi);
+        // Old values from `cut` on (indices after the removal) go right.
         let len0 = len - (hi - lo);
         let cut = if ls <= lo {
             ls
@@ -191,7 +191,8 @@ impl<V> MapleTree<V> {
         } else {
             lo
         };
-        right.vals.extend(left.vals.drain(cut..len0));
+        debug_assert_eq!(left.vals.len(), len0);
+        left.vals.move_tail_to(cut, &mut right.vals);
         for (q, v) in values.enumerate() {
             let f = lo + q;
             if f < ls {
@@ -214,7 +215,7 @@ impl<V> MapleTree<V> {
             for (q, (a, b, v)) in items.into_iter().flatten().enumerate() {
                 leaf.starts[lo + q] = a;
                 leaf.ends[lo + q] = b;
-                leaf.vals[lo + q] = v;
+                leaf.vals.set(lo + q, v);
             }
             return;
         }
@@ -226,11 +227,7 @@ impl<V> MapleTree<V> {
         }
         leaf.starts[t..len.max(t)].fill(PAD);
         leaf.ends[t..len.max(t)].fill(PAD);
-        // An empty drain still builds its guard and moves the tail: a
-        // split (one entry trimmed, one inserted) removes nothing.
-        if hi > lo {
-            leaf.vals.drain(lo..hi);
-        }
+        leaf.vals.remove_range(lo, hi);
         for (q, (_, _, v)) in items.into_iter().flatten().enumerate() {
             leaf.vals.insert(lo + q, v);
         }

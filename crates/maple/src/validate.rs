@@ -158,9 +158,6 @@ impl<V> MapleTree<V> {
                     format_args!("leaf {id} holds {n}"),
                 );
             }
-            if leaf.vals.capacity() < LEAF_CAP {
-                return err("leaf value storage too small", format_args!("leaf {id}"));
-            }
             for k in 0..n {
                 let (s, e) = (leaf.starts[k], leaf.ends[k]);
                 if s >= e {

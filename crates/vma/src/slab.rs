@@ -5,12 +5,47 @@
 //! new VMA.
 
 use alloc::vec::Vec;
+use core::num::NonZeroU32;
 
 /// Identity of a VMA inside one address space.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+///
+/// The slot index is kept plus one, so an `Option<VmaId>` (what the VMA
+/// tree's leaves hold per entry) is as small as a `VmaId`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VmaId {
-    idx: u32,
+    /// Slot index + 1.
+    idx1: NonZeroU32,
     gen: u32,
+}
+
+impl VmaId {
+    /// The id of slot `i` in generation `gen`. Slot indices stay below
+    /// `u32::MAX` (each slot is a VMA in memory); one that did not would
+    /// share the last id, never panic.
+    #[inline]
+    fn new(i: usize, gen: u32) -> VmaId {
+        debug_assert!(i < u32::MAX as usize, "slot index fits an id");
+        let idx1 = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        VmaId {
+            idx1: NonZeroU32::new(idx1).unwrap_or(NonZeroU32::MAX),
+            gen,
+        }
+    }
+
+    /// The slot index.
+    #[inline]
+    fn idx(self) -> u32 {
+        self.idx1.get() - 1
+    }
+}
+
+impl core::fmt::Debug for VmaId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VmaId")
+            .field("idx", &self.idx())
+            .field("gen", &self.gen)
+            .finish()
+    }
 }
 
 /// Slots per chunk of the value array (88 KiB of VMAs).
@@ -51,10 +86,7 @@ impl<T> Slab<T> {
             let i = idx as usize;
             self.gens[i] = self.gens[i].wrapping_add(1);
             self.chunks[i / CHUNK][i % CHUNK] = Some(value);
-            return VmaId {
-                idx,
-                gen: self.gens[i],
-            };
+            return VmaId::new(i, self.gens[i]);
         }
         let i = self.gens.len();
         if i % CHUNK == 0 {
@@ -64,23 +96,20 @@ impl<T> Slab<T> {
         debug_assert!(chunk.len() < CHUNK, "chunks never grow past CHUNK");
         chunk.push(Some(value));
         self.gens.push(0);
-        VmaId {
-            idx: i as u32,
-            gen: 0,
-        }
+        VmaId::new(i, 0)
     }
 
     /// Index of `id`'s slot, if `id` is of its current generation.
     #[inline]
     fn slot(&self, id: VmaId) -> Option<usize> {
-        let i = id.idx as usize;
+        let i = id.idx() as usize;
         (self.gens.get(i) == Some(&id.gen)).then_some(i)
     }
 
     pub(crate) fn remove(&mut self, id: VmaId) -> Option<T> {
         let i = self.slot(id)?;
         let v = self.chunks[i / CHUNK][i % CHUNK].take()?;
-        self.free.push(id.idx);
+        self.free.push(id.idx());
         self.live -= 1;
         Some(v)
     }
@@ -103,17 +132,7 @@ impl<T> Slab<T> {
             .iter_mut()
             .flatten()
             .enumerate()
-            .filter_map(move |(i, v)| {
-                v.as_mut().map(|v| {
-                    (
-                        VmaId {
-                            idx: i as u32,
-                            gen: gens[i],
-                        },
-                        v,
-                    )
-                })
-            })
+            .filter_map(move |(i, v)| v.as_mut().map(|v| (VmaId::new(i, gens[i]), v)))
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -146,6 +165,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_optional_id_costs_no_more_than_an_id() {
+        assert_eq!(
+            core::mem::size_of::<Option<VmaId>>(),
+            core::mem::size_of::<VmaId>()
+        );
+    }
+
+    #[test]
     fn ids_stay_distinct_across_chunks_and_reuse() {
         let mut s = Slab::default();
         let ids: Vec<VmaId> = (0..3 * CHUNK as u32 + 5).map(|i| s.insert(i)).collect();
@@ -154,7 +181,7 @@ mod tests {
         assert_eq!(s.remove(ids[CHUNK + 1]), Some(CHUNK as u32 + 1));
         assert_eq!(s.get(ids[CHUNK + 1]), None);
         let again = s.insert(7);
-        assert_eq!(again.idx, ids[CHUNK + 1].idx);
+        assert_eq!(again.idx(), ids[CHUNK + 1].idx());
         assert_ne!(again, ids[CHUNK + 1], "a reused slot has a new generation");
         assert_eq!(s.get(ids[CHUNK + 1]), None, "a stale id names nothing");
         assert_eq!(s.remove(ids[CHUNK + 1]), None);
