@@ -74,6 +74,9 @@ pub trait Machine {
     /// A one-byte access: a read (`None`) returns the byte, a write
     /// stores its value.
     fn touch(&mut self, addr: u64, write: Option<u8>) -> Reply;
+    /// An instruction fetch at `addr`: `= 0` once the instruction there
+    /// was fetched (whatever it then did), else the fetch's signal.
+    fn touch_exec(&mut self, addr: u64) -> Reply;
     /// `fork()`: the following steps run in the child.
     fn fork(&mut self) -> Reply;
     /// In a process with a child that `in parent` left waiting: that

@@ -30,6 +30,12 @@ pub enum Access {
     Read,
     /// A store.
     Write,
+    /// An instruction fetch. x86 checks neither the protection key nor
+    /// `VM_EXEC` before it brings a missing page in (as for a load, with
+    /// the load's signals: SIGBUS past the end of a file, a userfaultfd,
+    /// a guard marker); the page-table entry of a VMA without `VM_EXEC`
+    /// then forbids the fetch (SEGV_ACCERR), and the page stays mapped.
+    Exec,
 }
 
 impl<E: Env> Mm<E> {
@@ -39,15 +45,22 @@ impl<E: Env> Mm<E> {
         let vma = self.find_fault_vma(addr)?;
         let v = self.vma(vma);
         // x86 checks the protection key before the VMA's permissions.
-        if self.config.pkeys_enabled() && !self.pkru_allows(v.flags.pkey(), access == Access::Write)
+        if self.config.pkeys_enabled()
+            && access != Access::Exec
+            && !self.pkru_allows(v.flags.pkey(), access == Access::Write)
         {
             return Err(Signal::SegvPkuerr);
         }
         let allowed = match access {
             Access::Write => v.flags.contains(VmFlags::WRITE),
-            Access::Read => v.is_accessible(),
+            Access::Read | Access::Exec => v.is_accessible(),
         };
         if !allowed {
+            return Err(Signal::SegvAccerr);
+        }
+        let no_exec = access == Access::Exec && !v.flags.contains(VmFlags::EXEC);
+        if no_exec && self.pages.is_mapped(addr & !(PAGE_SIZE - 1)) {
+            // A present page: the entry's no-execute bit faults at once.
             return Err(Signal::SegvAccerr);
         }
         // A guard marker in the PTE: handle_pte_marker answers SIGSEGV
@@ -56,7 +69,7 @@ impl<E: Env> Mm<E> {
             return Err(Signal::SegvMaperr);
         }
         let page = addr & !(PAGE_SIZE - 1);
-        if access == Access::Read && !self.pages.is_mapped(page) {
+        if access != Access::Write && !self.pages.is_mapped(page) {
             // do_read_fault maps the cached pages around first, before it
             // asks the file (or a userfaultfd) for this one: a read that
             // ends in SIGBUS leaves them mapped too.
@@ -98,6 +111,10 @@ impl<E: Env> Mm<E> {
             self.core().anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
         }
         self.page_faulted_in(vma, page, page + PAGE_SIZE, access == Access::Write);
+        if no_exec {
+            // The retried fetch meets the new entry's no-execute bit.
+            return Err(Signal::SegvAccerr);
+        }
         Ok(())
     }
 

@@ -194,6 +194,11 @@ impl Machine for Emitter {
             "an exported program stops at `wait`: the parent's steps are not checked".into(),
         ))
     }
+    fn touch_exec(&mut self, _addr: u64) -> Reply {
+        Err(Outcome::Refused(
+            "an exported program has no instruction-fetch probe".into(),
+        ))
+    }
     fn switch(&mut self, _to_parent: bool) -> Reply {
         Err(Outcome::Refused(
             "an exported program stops at `in`: only the first process's steps are checked".into(),
@@ -383,6 +388,11 @@ pub fn program(sc: &Scenario, kernel: &KernelTrace, source: &str) -> Result<Stri
         .ok_or_else(|| "the scenario did not run on this kernel".to_string())?;
     // The program's process has no far region.
     let w = Window { far: None, ..w };
+    if sc.steps.iter().any(|s| s.kind.keyword() == "touch exec") {
+        return Err(
+            "`touch exec` is not exported (the program has no instruction-fetch probe)".into(),
+        );
+    }
     if sc.steps.iter().any(|s| names_far(&s.kind)) {
         return Err(
             "steps name far addresses (`far-N`, `@NAME`), which the program has no region for"

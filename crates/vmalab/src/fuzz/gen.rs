@@ -40,7 +40,7 @@ impl Op {
         (Op::Mmap, "mmap", 3, &["mmap", "touch"]),
         (Op::Munmap, "munmap", 1, &["munmap"]),
         (Op::Mprotect, "mprotect", 2, &["mprotect"]),
-        (Op::Touch, "touch", 4, &["touch"]),
+        (Op::Touch, "touch", 4, &["touch", "touch exec"]),
         (Op::Fork, "fork", 1, &["fork", "wait", "in"]),
         (Op::Mremap, "mremap", 1, &["mremap"]),
         (Op::Madvise, "madvise", 2, &["madvise", "touch"]),
@@ -265,7 +265,9 @@ impl Gen<'_> {
     }
 
     fn touch(&mut self) {
-        let kind = if self.rng.chance(1, 2) {
+        let kind = if self.rng.chance(1, 8) {
+            "exec"
+        } else if self.rng.chance(1, 2) {
             "write"
         } else {
             "read"

@@ -315,6 +315,18 @@ impl Machine for Model<'_> {
         self.plain(|p, shared, ps| touch(p, shared, addr, write, ps))
     }
 
+    fn touch_exec(&mut self, addr: u64) -> Reply {
+        self.plain(|p, shared, ps| {
+            p.content.sync(&p.mm, &mut shared.content, ps);
+            let fault = p.mm.fault(addr, Access::Exec);
+            p.content.adopt_copies(&p.mm, &shared.content, ps);
+            if p.mm.take_undetermined() {
+                return Err(reclaim_undetermined());
+            }
+            fault.map(|()| 0).map_err(signal)
+        })
+    }
+
     fn msync(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
         // The kernel takes the flags as an int.
         self.plain(|p, _, _| unit(p.mm.msync(addr, len, flags as u32)))

@@ -365,7 +365,17 @@ impl<'a> Parser<'a> {
 
     /// A step line: the arguments its entry in the step table declares.
     fn step(&self, a: &mut Args<'_, '_>) -> Result<StepKind, LexError> {
-        let spec = steps::spec(a.head.text).ok_or_else(|| unknown_step(a.head))?;
+        // A two-word keyword (`touch exec`) first.
+        let two = a
+            .words
+            .first()
+            .and_then(|w| steps::spec(&format!("{} {}", a.head.text, w.text)));
+        if two.is_some() {
+            a.words = &a.words[1..];
+        }
+        let spec = two
+            .or_else(|| steps::spec(a.head.text))
+            .ok_or_else(|| unknown_step(a.head))?;
         let mut args = Vec::with_capacity(spec.params.len());
         let mut i = 0;
         while i < spec.params.len() {

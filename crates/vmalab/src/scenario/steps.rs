@@ -359,13 +359,23 @@ pub static STEPS: &[Spec] = &[
         ],
         rules: &[Rule::Inside {
             addr: 1,
-            why: "touch must be inside the window",
+            why: "touch must be inside the window or the far region",
         }],
         returns: Returns::Int,
         call: |m, a| {
             let value = a.int(2) as u8;
             m.touch(a.word(1), a.bool(0).then_some(value))
         },
+    },
+    Spec {
+        keyword: "touch exec",
+        params: &[ADDR],
+        rules: &[Rule::Inside {
+            addr: 0,
+            why: "touch must be inside the window or the far region",
+        }],
+        returns: Returns::Int,
+        call: |m, a| m.touch_exec(a.word(0)),
     },
     Spec {
         keyword: "msync",
@@ -571,7 +581,7 @@ pub static STEPS: &[Spec] = &[
     },
 ];
 
-/// The step whose keyword is `word`.
+/// The step whose keyword is `word` (one word, or two: `touch exec`).
 pub fn spec(word: &str) -> Option<&'static Spec> {
     STEPS.iter().find(|s| s.keyword == word)
 }

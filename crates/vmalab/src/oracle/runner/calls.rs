@@ -152,6 +152,24 @@ impl Machine for Runner<'_> {
         }
     }
 
+    fn touch_exec(&mut self, addr: u64) -> Reply {
+        if !touch::SUPPORTED {
+            return Err(Outcome::Skipped(
+                "touch is implemented for x86_64 only".into(),
+            ));
+        }
+        match touch::exec(addr) {
+            Ok(()) => Ok(0),
+            Err((sig, code)) => {
+                let name = signal_name(sig);
+                Err(Outcome::Signal {
+                    code: Some(signal_code_name(&name, code)),
+                    name,
+                })
+            }
+        }
+    }
+
     fn fork(&mut self) -> Reply {
         self.fork_step()
     }
