@@ -312,6 +312,14 @@ int64_t vma_pkey_free(vma_mm_t mm, int64_t pkey);
 int64_t vma_touch(vma_mm_t mm, uint64_t addr, uint32_t write);
 
 /**
+ * An instruction fetch at `addr`: 0 if it may run, else the signal as
+ * [`vma_touch`] encodes it. On x86 a missing page is brought in as for a
+ * read first (SIGBUS past a file's end, a guard marker), then a VMA
+ * without `PROT_EXEC` refuses the fetch; protection keys do not apply.
+ */
+int64_t vma_fetch(vma_mm_t mm, uint64_t addr);
+
+/**
  * How many VMAs `mm` has.
  */
 int64_t vma_count(vma_mm_t mm);

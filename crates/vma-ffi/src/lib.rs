@@ -340,6 +340,18 @@ pub extern "C" fn vma_touch(mm: vma_mm_t, addr: u64, write: u32) -> i64 {
     })
 }
 
+/// An instruction fetch at `addr`: 0 if it may run, else the signal as
+/// [`vma_touch`] encodes it. On x86 a missing page is brought in as for a
+/// read first (SIGBUS past a file's end, a guard marker), then a VMA
+/// without `PROT_EXEC` refuses the fetch; protection keys do not apply.
+#[no_mangle]
+pub extern "C" fn vma_fetch(mm: vma_mm_t, addr: u64) -> i64 {
+    on_mm(mm, |m| match m.fault(addr, Access::Exec) {
+        Ok(()) => 0,
+        Err(s) => signal_code(s),
+    })
+}
+
 /// `signo * 256 + si_code` for a fault's signal.
 fn signal_code(s: Signal) -> i64 {
     const SIGBUS: i64 = 7;

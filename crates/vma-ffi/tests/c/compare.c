@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -143,6 +144,11 @@ int main(void)
 	same("mmap 20 4 r",
 	     kaddr(mmap((void *)A(20), P(4), PROT_READ, ANON, -1, 0)) - (int64_t)base,
 	     vma_mmap(mm, A(20), P(4), PROT_READ, ANON, 0, 0) - (int64_t)base);
+	/* A fetch where nothing may run: the page comes in, the fetch faults. */
+	check(vma_fetch(mm, A(20)) == SIGSEGV * 256 + SEGV_ACCERR,
+	      "fetch from a page without PROT_EXEC: SIGSEGV/SEGV_ACCERR");
+	check(vma_fetch(mm, A(40)) == SIGSEGV * 256 + SEGV_MAPERR,
+	      "fetch from nothing: SIGSEGV/SEGV_MAPERR");
 	same("mremap 0 4 -> 30 moved",
 	     kaddr(mremap((void *)A(0), P(4), P(4), MREMAP_MAYMOVE | MREMAP_FIXED,
 			  (void *)A(30))) - (int64_t)base,
