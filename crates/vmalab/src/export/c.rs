@@ -432,6 +432,7 @@ pub fn program(sc: &Scenario, kernel: &KernelTrace, source: &str) -> Result<Stri
             FileSource::Memfd => 0,
             FileSource::DevZero => 1,
             FileSource::Pipe => 2,
+            FileSource::Dir => 3,
         };
         let _ = writeln!(
             out,

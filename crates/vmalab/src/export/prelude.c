@@ -351,6 +351,8 @@ static void make_file(const char *name, uint64_t size, int readable, int writabl
 		fd = pipe(pipefd) == 0 ? pipefd[0] : -1;
 		if (fd >= 0)
 			close(pipefd[1]);
+	} else if (source == 3) {
+		fd = open("/", O_RDONLY | O_DIRECTORY);
 	} else {
 		fd = (int)syscall(SYS_memfd_create, name, sealable ? 2U : 0U);
 		if (fd >= 0 && ftruncate(fd, (off_t)size) != 0)
@@ -358,11 +360,14 @@ static void make_file(const char *name, uint64_t size, int readable, int writabl
 	}
 	if (fd < 0)
 		bail("cannot create a scenario file");
-	if (!readable || !writable || source == 2) {
+	if ((!readable || !writable || source == 2) && !(source == 3 && readable)) {
 		int again;
 
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		again = open(path, !writable ? O_RDONLY : !readable ? O_WRONLY : O_RDWR);
+		again = open(path, !readable && !writable ? O_PATH
+				   : !writable		 ? O_RDONLY
+				   : !readable		 ? O_WRONLY
+							 : O_RDWR);
 		close(fd);
 		if (again < 0)
 			bail("cannot reopen a scenario file");

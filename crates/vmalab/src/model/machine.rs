@@ -32,6 +32,19 @@ struct Shared<'a> {
     content: FileContent,
 }
 
+impl Shared<'_> {
+    /// The scenario file a descriptor names, if it is open for calls: an
+    /// `O_PATH` descriptor (neither readable nor writable) is as good as
+    /// none to mmap, ftruncate, fcntl and the rest (EBADF).
+    fn open_file(&self, fd: Fd) -> Option<&File> {
+        match fd {
+            Fd::File(i) => self.files.get(i).map(|(_, f)| f),
+            Fd::Raw(_) => None,
+        }
+        .filter(|f| f.inner().readable || f.inner().writable)
+    }
+}
+
 /// The task's credentials beyond what `vma::Config` holds: hard resource
 /// limits (by row of the scenario's RLIMIT table) and the effective
 /// capability set, so `setrlimit` answers EPERM as the kernel does.
@@ -128,11 +141,10 @@ impl<'a> Model<'a> {
     /// The open file a file step names (scenario files only; any other
     /// descriptor is not open here).
     fn file(&self, fd: Fd) -> Result<File, Outcome> {
-        match fd {
-            Fd::File(i) => self.shared.files.get(i).map(|(_, f)| f.clone()),
-            Fd::Raw(_) => None,
-        }
-        .ok_or_else(|| errno(Errno::EBADF))
+        self.shared
+            .open_file(fd)
+            .cloned()
+            .ok_or_else(|| errno(Errno::EBADF))
     }
 
     /// Runs `f` on every address space of the run: a file's pages are
@@ -176,7 +188,7 @@ impl Machine for Model<'_> {
     fn mmap(&mut self, addr: u64, len: u64, prot: u64, flags: u64, fd: Fd, off: u64) -> Reply {
         self.plain(|p, shared, _| {
             let file = match fd {
-                Fd::File(i) => shared.files.get(i).map(|(_, f)| f),
+                Fd::File(_) => shared.open_file(fd),
                 Fd::Raw(_) => None,
             };
             match p.mm.mmap(addr, len, prot as u32, flags as u32, file, off) {

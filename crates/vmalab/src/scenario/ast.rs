@@ -105,10 +105,13 @@ pub enum FileSource {
     DevZero,
     /// The read end of a pipe (no `mmap`: ENODEV).
     Pipe,
+    /// A directory (`/`), read-only or as a path (no `mmap`: ENODEV).
+    Dir,
 }
 
-/// A scenario file object: a memfd of `size` (or `/dev/zero`, or a pipe)
-/// opened read-write, read-only or write-only, sealable or not.
+/// A scenario file object: a memfd of `size` (or `/dev/zero`, a pipe, a
+/// directory) opened read-write, read-only, write-only or as a path only
+/// (`O_PATH`: neither readable nor writable), sealable or not.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileDecl {
     pub name: String,
@@ -116,7 +119,8 @@ pub struct FileDecl {
     pub source: FileSource,
     /// File size (pages and bytes; unaligned sizes test SIGBUS past EOF).
     pub size: Amount,
-    /// Opened for reading (not `wo`).
+    /// Opened for reading (not `wo`); neither this nor `writable` for an
+    /// `O_PATH` descriptor (`path`), which no call but `close` takes.
     pub readable: bool,
     pub writable: bool,
     /// Made with `MFD_ALLOW_SEALING` (`sealable`): it starts without

@@ -23,11 +23,13 @@ impl fmt::Display for Scenario {
                 FileSource::Memfd => format!("pages={}", amt(&file.size)),
                 FileSource::DevZero => "/dev/zero".to_string(),
                 FileSource::Pipe => "pipe".to_string(),
+                FileSource::Dir => "dir".to_string(),
             };
             let mode = match (file.readable, file.writable) {
                 (true, true) => "rw",
                 (true, false) => "ro",
-                _ => "wo",
+                (false, true) => "wo",
+                (false, false) => "path",
             };
             let sealable = if file.sealable { " sealable" } else { "" };
             writeln!(f, "file {} {what} {mode}{sealable}", file.name)?;

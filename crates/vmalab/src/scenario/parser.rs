@@ -304,7 +304,9 @@ impl<'a> Parser<'a> {
         let mut readable = true;
         let mut sealable = false;
         let mut source = FileSource::Memfd;
+        let mut mode_given = false;
         while let Some(o) = a.next() {
+            mode_given |= matches!(o.text, "rw" | "ro" | "wo" | "path");
             if let Some(v) = o
                 .text
                 .strip_prefix("pages=")
@@ -321,19 +323,33 @@ impl<'a> Parser<'a> {
                 (readable, writable) = (true, false);
             } else if o.text == "wo" {
                 (readable, writable) = (false, true);
+            } else if o.text == "path" {
+                (readable, writable) = (false, false);
             } else if o.text == "sealable" {
                 sealable = true;
             } else if o.text == "/dev/zero" {
                 source = FileSource::DevZero;
             } else if o.text == "pipe" {
                 source = FileSource::Pipe;
+            } else if o.text == "dir" {
+                source = FileSource::Dir;
             } else {
                 return Err((
                     o.col,
                     format!(
-                        "unexpected `{}` (pages=N, rw, ro, wo, sealable, /dev/zero or pipe)",
+                        "unexpected `{}` (pages=N, rw, ro, wo, path, sealable, /dev/zero, pipe or dir)",
                         o.text
                     ),
+                ));
+            }
+        }
+        if source == FileSource::Dir {
+            if !mode_given {
+                (readable, writable) = (true, false);
+            } else if writable {
+                return Err((
+                    a.end,
+                    "a directory opens read-only (ro) or as a path".to_string(),
                 ));
             }
         }

@@ -480,10 +480,33 @@ fn touch_write_values() {
     }
 }
 
-/// Files beyond memfds: open modes, /dev/zero and pipes, printed back as
-/// written; file steps name them.
+/// Files beyond memfds: open modes, /dev/zero, pipes and directories,
+/// printed back as written; file steps name them.
 #[test]
 fn file_sources_and_modes() {
+    let dirs = parse("t", "file d dir\nfile o pages=1 path\nfile e dir path\n").unwrap();
+    let modes: Vec<(FileSource, bool, bool)> = dirs
+        .files
+        .iter()
+        .map(|f| (f.source, f.readable, f.writable))
+        .collect();
+    assert_eq!(
+        modes,
+        [
+            (FileSource::Dir, true, false),
+            (FileSource::Memfd, false, false),
+            (FileSource::Dir, false, false)
+        ]
+    );
+    let again = parse("t", &dirs.to_string()).unwrap();
+    assert_eq!(again.files, {
+        let mut f = dirs.files.clone();
+        for (a, b) in f.iter_mut().zip(&again.files) {
+            a.line = b.line;
+        }
+        f
+    });
+    assert!(parse("t", "file d dir rw\n").is_err());
     let text = "file w pages=2 wo sealable\nfile z /dev/zero ro\nfile p pipe\n\
                 ftruncate w 1\nadd-seals w F_SEAL_GROW|F_SEAL_SHRINK\npwrite w 3 7\n\
                 fallocate w FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE 0 1\n";

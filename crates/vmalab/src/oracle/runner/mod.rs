@@ -424,12 +424,17 @@ fn make_file(f: &FileDecl, size: u64) -> Result<OwnedFd, i32> {
         // Reopened below in the declared mode (the read end is while it
         // is, so a write-only open does not wait for a reader).
         FileSource::Pipe => nix::unistd::pipe().map_err(|e| e as i32)?.0,
+        FileSource::Dir => {
+            open("/", OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()).map_err(|e| e as i32)?
+        }
     };
     let mode = match (f.readable, f.writable) {
         (true, true) if f.source != FileSource::Pipe => return Ok(fd),
+        (true, false) if f.source == FileSource::Dir => return Ok(fd),
         (true, true) => OFlag::O_RDWR,
         (true, false) => OFlag::O_RDONLY,
-        _ => OFlag::O_WRONLY,
+        (false, true) => OFlag::O_WRONLY,
+        (false, false) => OFlag::O_PATH,
     };
     let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
     open(path.as_str(), mode, Mode::empty()).map_err(|e| e as i32)
