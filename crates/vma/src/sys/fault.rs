@@ -59,8 +59,11 @@ impl<E: Env> Mm<E> {
             return Err(Signal::SegvAccerr);
         }
         let no_exec = access == Access::Exec && !v.flags.contains(VmFlags::EXEC);
-        if no_exec && self.pages.is_mapped(addr & !(PAGE_SIZE - 1)) {
+        let present = addr & !(PAGE_SIZE - 1);
+        if no_exec && self.pages.is_mapped(present) && !self.pages.is_unsettled(present) {
             // A present page: the entry's no-execute bit faults at once.
+            // (One reclaim may have unmapped takes the fault path below,
+            // which tells where that changes the answer.)
             return Err(Signal::SegvAccerr);
         }
         // A guard marker in the PTE: handle_pte_marker answers SIGSEGV
