@@ -432,6 +432,17 @@ impl Config {
         self.since(6, 10, 0)
     }
 
+    /// `do_mmap` works out the new VMA's flags, the execute-only
+    /// protection key of a `PROT_EXEC`-only mapping included, before it
+    /// chooses the address (6.10, "mm: use get_unmapped_area_vmflags()"):
+    /// an mmap that then fails to find room or meets `MAP_FIXED_NOREPLACE`'s
+    /// EEXIST has still taken the key. Before, the key was taken after
+    /// those checks. Measured: 6.1.158 (after), 6.12.118 and 7.2.13
+    /// (before).
+    pub fn exec_pkey_before_placement_6_10(&self) -> bool {
+        self.since(6, 10, 0)
+    }
+
     /// `prctl(PR_SET_MEMORY_MERGE)` exists (6.4, commit d7597f59d1d3);
     /// older kernels answer EINVAL.
     pub fn memory_merge_prctl_6_4(&self) -> bool {
@@ -592,15 +603,16 @@ mod tests {
                 c.memfd_seals_checked_in_do_mmap_6_12(),
                 c.dev_zero_mmap_prepare_6_19(),
                 c.populate_without_walk_6_10(),
+                c.exec_pkey_before_placement_6_10(),
             ]
         };
         let count = |v| on(v).iter().filter(|&&b| b).count();
         assert_eq!(count(KernelVersion(6, 1, 158)), 0);
-        assert_eq!(count(KernelVersion(6, 12, 118)), 9);
+        assert_eq!(count(KernelVersion(6, 12, 118)), 10);
         assert!(!Config::linux(KernelVersion(6, 11, 0)).memfd_seals_checked_in_do_mmap_6_12());
-        assert_eq!(count(KernelVersion(6, 18, 36)), 14);
-        assert_eq!(count(KernelVersion(6, 18, 44)), 15);
-        assert_eq!(count(KernelVersion(7, 2, 13)), 16);
+        assert_eq!(count(KernelVersion(6, 18, 36)), 15);
+        assert_eq!(count(KernelVersion(6, 18, 44)), 16);
+        assert_eq!(count(KernelVersion(7, 2, 13)), 17);
         use crate::sys::consts::F_SEAL_EXEC;
         assert_eq!(
             Config::linux(KernelVersion(6, 1, 0)).memfd_seals() & F_SEAL_EXEC,
