@@ -266,14 +266,20 @@ impl<E: Env> Mm<E> {
     }
 
     /// `can_madvise_modify`: on a sealed VMA, advice that discards data is
-    /// refused for anonymous memory the caller could not write anyway --
+    /// refused for anonymous memory (before 6.17: memory without a file)
+    /// the caller could not write anyway --
     /// not `VM_WRITE`, or its protection key denies writes
     /// (`arch_vma_access_permitted`).
     fn can_madvise_modify(&self, vma: VmaId, advice: i32) -> bool {
         let v = self.vma(vma);
         let writable = v.flags.contains(VmFlags::WRITE)
             && (!self.config.pkeys_enabled() || self.pkru_allows(v.flags.pkey(), true));
-        !v.is_sealed() || !is_discard(advice) || !v.is_anonymous() || writable
+        let anonymous = if self.config.mseal_discard_checks_vma_anonymous_6_17() {
+            v.is_anonymous()
+        } else {
+            v.file.is_none() && !v.flags.contains(VmFlags::SHARED)
+        };
+        !v.is_sealed() || !is_discard(advice) || !anonymous || writable
     }
 
     /// `madvise_dontneed_free`: DONTNEED zaps the range (guard markers
