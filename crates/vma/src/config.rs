@@ -420,6 +420,39 @@ impl Config {
         self.since(6, 12, 0)
     }
 
+    /// `MADV_POPULATE_READ` / `MADV_POPULATE_WRITE` fault the range in
+    /// from its start on their own and stop at the first problem, a hole
+    /// (ENOMEM) included (6.10, "mm/madvise: don't perform madvise VMA walk
+    /// for MADV_POPULATE_(READ|WRITE)", with 631426ba1d45 on top). Before,
+    /// they went through madvise's walk like other advice: holes were
+    /// skipped and answered ENOMEM only once every VMA was populated,
+    /// while a VMA refusing the access stopped the walk with EINVAL.
+    /// Measured: 6.1.158 (walk), 6.12.118, 6.18.44, 7.2.13 (no walk).
+    pub fn populate_without_walk_6_10(&self) -> bool {
+        self.since(6, 10, 0)
+    }
+
+    /// `do_mmap` works out the new VMA's flags, the execute-only
+    /// protection key of a `PROT_EXEC`-only mapping included, before it
+    /// chooses the address (6.10, "mm: use get_unmapped_area_vmflags()"):
+    /// an mmap that then fails to find room or meets `MAP_FIXED_NOREPLACE`'s
+    /// EEXIST has still taken the key. Before, the key was taken after
+    /// those checks. Measured: 6.1.158 (after), 6.12.118 and 7.2.13
+    /// (before).
+    pub fn exec_pkey_before_placement_6_10(&self) -> bool {
+        self.since(6, 10, 0)
+    }
+
+    /// On a sealed VMA, discarding advice is refused for read-only
+    /// anonymous memory judged by `vma_is_anonymous` (6.17, "mm/mseal:
+    /// update madvise() logic"), so a private `/dev/zero` mapping counts;
+    /// before (6.10 to 6.16) any VMA with a file, `/dev/zero` included,
+    /// was let through. Measured: 6.12.118 (file), 6.18.44 and 7.2.13
+    /// (anonymous).
+    pub fn mseal_discard_checks_vma_anonymous_6_17(&self) -> bool {
+        self.since(6, 17, 0)
+    }
+
     /// `prctl(PR_SET_MEMORY_MERGE)` exists (6.4, commit d7597f59d1d3);
     /// older kernels answer EINVAL.
     pub fn memory_merge_prctl_6_4(&self) -> bool {
@@ -579,15 +612,18 @@ mod tests {
                 c.maybe_guard_6_18_37(),
                 c.memfd_seals_checked_in_do_mmap_6_12(),
                 c.dev_zero_mmap_prepare_6_19(),
+                c.populate_without_walk_6_10(),
+                c.exec_pkey_before_placement_6_10(),
+                c.mseal_discard_checks_vma_anonymous_6_17(),
             ]
         };
         let count = |v| on(v).iter().filter(|&&b| b).count();
         assert_eq!(count(KernelVersion(6, 1, 158)), 0);
-        assert_eq!(count(KernelVersion(6, 12, 118)), 8);
+        assert_eq!(count(KernelVersion(6, 12, 118)), 10);
         assert!(!Config::linux(KernelVersion(6, 11, 0)).memfd_seals_checked_in_do_mmap_6_12());
-        assert_eq!(count(KernelVersion(6, 18, 36)), 13);
-        assert_eq!(count(KernelVersion(6, 18, 44)), 14);
-        assert_eq!(count(KernelVersion(7, 2, 13)), 15);
+        assert_eq!(count(KernelVersion(6, 18, 36)), 16);
+        assert_eq!(count(KernelVersion(6, 18, 44)), 17);
+        assert_eq!(count(KernelVersion(7, 2, 13)), 18);
         use crate::sys::consts::F_SEAL_EXEC;
         assert_eq!(
             Config::linux(KernelVersion(6, 1, 0)).memfd_seals() & F_SEAL_EXEC,

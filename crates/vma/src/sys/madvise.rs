@@ -6,9 +6,9 @@
 //! there, including `max_map_count`, is reported as EAGAIN). Page-level
 //! advice (DONTNEED, FREE, COLD, ...) checks the VMA and leaves the layout
 //! alone. `MADV_POPULATE_*` faults pages in across VMAs. All but the
-//! populate pair walk the VMAs of the range: a hole does not stop the walk
-//! but turns the result into ENOMEM, while a per-VMA error stops it with
-//! the VMAs before already advised.
+//! populate pair (which joined them before 6.10) walk the VMAs of the
+//! range: a hole does not stop the walk but turns the result into ENOMEM,
+//! while a per-VMA error stops it with the VMAs before already advised.
 
 use super::consts::*;
 use crate::config::PAGE_SIZE;
@@ -71,8 +71,16 @@ impl<E: Env> Mm<E> {
         }
         match advice {
             MADV_HWPOISON | MADV_SOFT_OFFLINE => Err(Errno::EPERM),
-            MADV_POPULATE_READ | MADV_POPULATE_WRITE => {
+            MADV_POPULATE_READ | MADV_POPULATE_WRITE
+                if self.config.populate_without_walk_6_10() =>
+            {
                 self.madvise_populate(start, end, advice == MADV_POPULATE_WRITE)
+            }
+            MADV_POPULATE_READ | MADV_POPULATE_WRITE => {
+                let write = advice == MADV_POPULATE_WRITE;
+                self.madvise_walk_vmas(start, end, |mm, _prev, vma, s, e| {
+                    mm.madvise_populate(s, e, write).map(|()| vma)
+                })
             }
             _ => self.madvise_walk_vmas(start, end, |mm, prev, vma, s, e| {
                 mm.madvise_vma_behavior(prev, vma, s, e, advice)
@@ -258,14 +266,20 @@ impl<E: Env> Mm<E> {
     }
 
     /// `can_madvise_modify`: on a sealed VMA, advice that discards data is
-    /// refused for anonymous memory the caller could not write anyway --
+    /// refused for anonymous memory (before 6.17: memory without a file)
+    /// the caller could not write anyway --
     /// not `VM_WRITE`, or its protection key denies writes
     /// (`arch_vma_access_permitted`).
     fn can_madvise_modify(&self, vma: VmaId, advice: i32) -> bool {
         let v = self.vma(vma);
         let writable = v.flags.contains(VmFlags::WRITE)
             && (!self.config.pkeys_enabled() || self.pkru_allows(v.flags.pkey(), true));
-        !v.is_sealed() || !is_discard(advice) || !v.is_anonymous() || writable
+        let anonymous = if self.config.mseal_discard_checks_vma_anonymous_6_17() {
+            v.is_anonymous()
+        } else {
+            v.file.is_none() && !v.flags.contains(VmFlags::SHARED)
+        };
+        !v.is_sealed() || !is_discard(advice) || !anonymous || writable
     }
 
     /// `madvise_dontneed_free`: DONTNEED zaps the range (guard markers
@@ -393,7 +407,11 @@ impl<E: Env> Mm<E> {
 
     /// `madvise_populate`: fault `[start, end)` in, VMA after VMA; no VMA
     /// gives ENOMEM, a VMA that does not allow the access EINVAL, a page
-    /// that cannot be faulted EFAULT. Stops at the first error.
+    /// that cannot be faulted EFAULT. Stops at the first error. Before
+    /// 6.10 ([`Config::populate_without_walk_6_10`]) madvise's walk calls
+    /// it on one VMA's part at a time, so it never meets a hole.
+    ///
+    /// [`Config::populate_without_walk_6_10`]: crate::config::Config::populate_without_walk_6_10
     fn madvise_populate(&mut self, start: u64, end: u64, write: bool) -> KResult<()> {
         let mut addr = start;
         while addr < end {

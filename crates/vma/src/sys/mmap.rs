@@ -117,7 +117,10 @@ impl<E: Env> Mm<E> {
         if self.map_count() > self.config.max_map_count {
             return Err(Errno::ENOMEM);
         }
-        let pkey = if prot == PROT_EXEC {
+        // The execute-only key is taken before the address is chosen since
+        // 6.10, after it (and after MAP_FIXED_NOREPLACE's check) before.
+        let pkey_first = self.config.exec_pkey_before_placement_6_10();
+        let pkey = if prot == PROT_EXEC && pkey_first {
             self.execute_only_pkey().unwrap_or(0)
         } else {
             0
@@ -139,6 +142,9 @@ impl<E: Env> Mm<E> {
             && self.find_vma_intersection(addr, addr + len).is_some()
         {
             return Err(Errno::EEXIST);
+        }
+        if prot == PROT_EXEC && !pkey_first {
+            vm_flags |= prot_to_flags(0, self.execute_only_pkey().unwrap_or(0));
         }
         if flags & MAP_LOCKED != 0 && !self.can_do_mlock() {
             return Err(Errno::EPERM);

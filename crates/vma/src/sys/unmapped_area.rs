@@ -184,10 +184,17 @@ impl<E: Env> Mm<E> {
         vm_flags: VmFlags,
         align_mask: u64,
     ) -> KResult<u64> {
+        // Like the top-down search, only a hint above the 47-bit window
+        // opens the rest of a 5-level address space.
         let (begin, end) = if flags & MAP_32BIT != 0 {
             (0x4000_0000, 0x8000_0000)
-        } else {
+        } else if addr > DEFAULT_MAP_WINDOW {
             (self.process.mmap_legacy_base, self.config.task_size)
+        } else {
+            (
+                self.process.mmap_legacy_base,
+                self.config.task_size.min(DEFAULT_MAP_WINDOW),
+            )
         };
         if len > end {
             return Err(Errno::ENOMEM);
