@@ -6,8 +6,10 @@
 //! The kernel's top-down allocator takes the highest free gap below
 //! `mmap_base` that fits. The runner fills every gap above the open area
 //! (the large free range below its lowest mapping) with PROT_NONE
-//! shared-anonymous mappings, then covers the top of the open area down to
-//! a PMD boundary with more of them. From then on every mapping the kernel
+//! shared-anonymous mappings, puts one page on a PMD boundary near the top
+//! of the open area, and makes the rest above it unusable at the cost of a
+//! few pages (one-page `MAP_GROWSDOWN` mappings closer together than the
+//! stack guard gap, which the allocator keeps free below each). From then on every mapping the kernel
 //! places itself lands just below that boundary, the far region's top,
 //! under a neighbour nothing merges with and nothing grows into -- as in
 //! the model, whose `mmap_base` is its own far top with one such page on
@@ -25,7 +27,7 @@ pub fn claim(ps: u64) -> Result<u64, String> {
     let mut gap_top = None;
     for _ in 0..MAX_PROBES {
         // The highest gap that takes one page is where the kernel puts it.
-        let p = map(None, ps)?;
+        let p = map(None, ps, false)?;
         let below = mappings()
             .into_iter()
             .filter(|&(_, end)| end <= p)
@@ -38,23 +40,48 @@ pub fn claim(ps: u64) -> Result<u64, String> {
             break;
         }
         if below < p {
-            map(Some(below), p - below)?;
+            map(Some(below), p - below, false)?;
         }
     }
     let top_of_gap = gap_top.ok_or("no open area below the runner's mappings")?;
     let have = mappings().len();
-    let pieces = RUNNER_VMAS.saturating_sub(have).max(1) as u64;
-    let top = (top_of_gap - pieces * ps) / FAR_ALIGN * FAR_ALIGN;
-    // Pieces of one page from the gap's top down, the last one reaching
-    // down to the far region's top: each a VMA of its own.
-    let mut end = top_of_gap;
+    // The far region's top: a PMD boundary low enough for a page on it,
+    // the padding pieces above that, and the stack guard gap.
+    let guard = GUARD_PAGES * ps;
+    let top = (top_of_gap - guard - 2 * ps) / FAR_ALIGN * FAR_ALIGN;
+    // Above the top the rest of the gap, up to 2 MiB, must take no new
+    // mapping, without costing its size in VM (mlockall compares the whole
+    // VM with RLIMIT_MEMLOCK): one-page MAP_GROWSDOWN mappings from the
+    // gap's top down, closer together than the stack guard gap, the
+    // lowest one exactly a guard gap above the top. The allocator keeps
+    // the guard gap below each free, so every hole between them is
+    // unusable, and its search lands below the top.
+    let mut stacks = Vec::new();
+    let mut at = top_of_gap - ps;
+    while at > top + guard {
+        stacks.push(at);
+        at = at.saturating_sub(STEP * ps).max(top + guard);
+    }
+    stacks.push(top + guard);
+    let pieces = RUNNER_VMAS.saturating_sub(have + 1 + stacks.len()) as u64;
+    map(Some(top), ps, false)?;
     for i in 0..pieces {
-        let start = if i + 1 == pieces { top } else { end - ps };
-        map(Some(start), end - start)?;
-        end = start;
+        map(Some(top + ps + i * ps), ps, false)?;
+    }
+    for at in stacks {
+        map(Some(at), ps, true)?;
     }
     Ok(top)
 }
+
+/// The stack guard gap the allocator keeps below a `MAP_GROWSDOWN`
+/// mapping, in pages: the kernel's default (`stack_guard_gap=` at boot
+/// changes it, which the far region does not follow).
+const GUARD_PAGES: u64 = 256;
+
+/// The spacing of the one-page MAP_GROWSDOWN mappings above the far
+/// region's top, in pages: well under [`GUARD_PAGES`].
+const STEP: u64 = 128;
 
 /// The runner's mappings as /proc/self/maps lists them (the vsyscall page
 /// is listed but is no VMA of the process).
@@ -75,12 +102,18 @@ fn mappings() -> Vec<(u64, u64)> {
 
 /// Maps `len` bytes of PROT_NONE shared anonymous memory (a shmem object
 /// of its own, which nothing merges with) where the kernel chooses, or
-/// exactly at `at` if that is free.
-fn map(at: Option<u64>, len: u64) -> Result<u64, String> {
+/// exactly at `at` if that is free; `growsdown`: private anonymous
+/// `MAP_GROWSDOWN` memory instead.
+fn map(at: Option<u64>, len: u64, growsdown: bool) -> Result<u64, String> {
     let fixed = if at.is_some() {
         libc::MAP_FIXED_NOREPLACE
     } else {
         0
+    };
+    let kind = if growsdown {
+        libc::MAP_PRIVATE | libc::MAP_GROWSDOWN
+    } else {
+        libc::MAP_SHARED
     };
     let want = at.unwrap_or(0);
     // SAFETY: without MAP_FIXED no existing mapping can be replaced
@@ -90,7 +123,7 @@ fn map(at: Option<u64>, len: u64) -> Result<u64, String> {
             want as *mut libc::c_void,
             len as usize,
             libc::PROT_NONE,
-            libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | fixed,
+            kind | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | fixed,
             -1,
             0,
         )
