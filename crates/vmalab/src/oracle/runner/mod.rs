@@ -173,6 +173,7 @@ impl<'s> Runner<'s> {
             r.fds.push(fd);
         }
         touch::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+        stay_on_this_cpu();
         keep_allocations_on_the_heap();
         if legacy_layout() {
             pad_vmas();
@@ -348,6 +349,24 @@ fn reserve_window(pages: u64, ps: u64) -> Result<Window, String> {
         });
     }
     Err("no free window base".into())
+}
+
+/// Pins the runner (and the processes it forks) to the CPU it runs on.
+/// Reclaim advice takes only the pages on the LRU and the current CPU's
+/// batch of pages not yet added to it; a process that moved to another
+/// CPU after it faulted pages in (a fork hand-over wakes it while the
+/// other process still runs) would leave them in the old CPU's batch and
+/// answer at random. Best effort: a failure leaves the runner unpinned.
+fn stay_on_this_cpu() {
+    // SAFETY: sched_getcpu takes no arguments and only returns a number.
+    let cpu = unsafe { libc::sched_getcpu() };
+    let Ok(cpu) = usize::try_from(cpu) else {
+        return;
+    };
+    let mut set = nix::sched::CpuSet::new();
+    if set.set(cpu).is_ok() {
+        let _ = nix::sched::sched_setaffinity(Pid::from_raw(0), &set);
+    }
 }
 
 /// Whether the kernel allocates bottom-up for this process (x86's
