@@ -328,15 +328,12 @@ impl Machine for Model<'_> {
     }
 
     fn touch_exec(&mut self, addr: u64) -> Reply {
-        self.plain(|p, shared, ps| {
-            p.content.sync(&p.mm, &mut shared.content, ps);
-            let fault = p.mm.fault(addr, Access::Exec);
-            p.content.adopt_copies(&p.mm, &shared.content, ps);
-            if p.mm.take_undetermined() {
-                return Err(reclaim_undetermined());
-            }
-            fault.map(|()| 0).map_err(signal)
-        })
+        self.plain(
+            |p, shared, ps| match access(p, shared, addr, Access::Exec, ps) {
+                (_, true) => Err(reclaim_undetermined()),
+                (fault, false) => fault.map(|()| 0).map_err(signal),
+            },
+        )
     }
 
     fn msync(&mut self, addr: u64, len: u64, flags: u64) -> Reply {
@@ -644,18 +641,31 @@ fn unit(r: Result<(), Errno>) -> Reply {
 
 /// A one-byte access on the model: the fault, then the byte read or
 /// written in the model's page contents.
+/// One access's fault on the model, with the page contents settled around
+/// it; and whether its outcome depended on what reclaim took.
+fn access(
+    p: &mut Proc,
+    shared: &mut Shared,
+    at: u64,
+    acc: Access,
+    ps: u64,
+) -> (Result<(), vma::sys::Signal>, bool) {
+    // Before the access maps the page again: forget what was discarded.
+    p.content.sync(&p.mm, &mut shared.content, ps);
+    let fault = p.mm.fault(at, acc);
+    p.content.adopt_copies(&p.mm, &shared.content, ps);
+    (fault, p.mm.take_undetermined())
+}
+
 fn touch(p: &mut Proc, shared: &mut Shared, at: u64, write: Option<u8>, ps: u64) -> Reply {
-    let mm = &mut p.mm;
     let acc = if write.is_some() {
         Access::Write
     } else {
         Access::Read
     };
-    // Before the access maps the page again: forget what was discarded.
-    p.content.sync(mm, &mut shared.content, ps);
-    let fault = mm.fault(at, acc);
-    p.content.adopt_copies(mm, &shared.content, ps);
-    if mm.take_undetermined() {
+    let (fault, undetermined) = access(p, shared, at, acc, ps);
+    let mm = &mut p.mm;
+    if undetermined {
         // Whether the access faulted depended on what reclaim took: a
         // write may or may not have landed.
         if write.is_some() {
