@@ -365,12 +365,6 @@ impl<E: Env> Mm<E> {
     pub(crate) fn populate(&mut self, addr: u64, len: u64) {
         let _ = self.mm_populate(addr, len, true);
     }
-
-    /// `populate_vma_page_range` over one whole VMA, errors ignored.
-    pub(crate) fn populate_vma(&mut self, vma: VmaId) {
-        let (s, e) = (self.vma(vma).start, self.vma(vma).end);
-        let _ = self.populate_vma_range(vma, s, e);
-    }
 }
 
 impl<E: Env> Mm<E> {

@@ -142,7 +142,9 @@ impl<E: Env> Mm<E> {
         if oldflags & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::LOCKED) == VmFlags::LOCKED
             && newflags.contains(VmFlags::WRITE)
         {
-            self.populate_vma(got);
+            // Only the range whose protection changed, even when it merged
+            // into a neighbour that was writable already.
+            let _ = self.populate_vma_range(got, start, end);
         }
         self.set.account_kind(oldflags, -(nrpages as i64));
         self.set.account_kind(*newflags, nrpages as i64);
