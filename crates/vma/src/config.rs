@@ -432,6 +432,23 @@ impl Config {
         self.since(6, 10, 0)
     }
 
+    /// `MPOL_WEIGHTED_INTERLEAVE` exists (6.9, "mm/mempolicy: introduce
+    /// MPOL_WEIGHTED_INTERLEAVE for weighted interleaving"): before, mode 6
+    /// was past `MPOL_MAX` and mbind and set_mempolicy answered EINVAL.
+    /// Measured: 6.1.158 (EINVAL), 6.12.118, 6.18.44 (taken).
+    pub fn weighted_interleave_6_9(&self) -> bool {
+        self.since(6, 9, 0)
+    }
+
+    /// `MPOL_F_NUMA_BALANCING` is taken with `MPOL_PREFERRED_MANY` as well
+    /// as with `MPOL_BIND` (6.10, "mm/numa_balancing: allow migrate on
+    /// protnone reference with MPOL_PREFERRED_MANY policy"; the version is
+    /// that series' release). Before, set_mempolicy and mbind answered
+    /// EINVAL. Measured: 6.1.158 (EINVAL), 6.12.118, 6.18.44 (taken).
+    pub fn numa_balancing_preferred_many_6_10(&self) -> bool {
+        self.since(6, 10, 0)
+    }
+
     /// `do_mmap` works out the new VMA's flags, the execute-only
     /// protection key of a `PROT_EXEC`-only mapping included, before it
     /// chooses the address (6.10, "mm: use get_unmapped_area_vmflags()"):

@@ -38,6 +38,6 @@ pub use flags::VmFlags;
 pub use mm::{Invariant, Mm, VmStats};
 pub use policy::{MemPolicy, PolicyMode};
 pub use slab::VmaId;
-pub use sys::{Access, MapEntry, Maps, SeedProcess, SeedVma, Signal};
+pub use sys::{Access, MapEntry, Maps, PolicyReport, SeedProcess, SeedVma, Signal};
 pub use verdict::{MergeVerdict, NoMerge, PairVerdict};
 pub use vma::{AnonName, UffdCtx, Vma};

@@ -55,6 +55,9 @@ pub struct MemPolicy {
     /// The node mask as the caller gave it, kept (and compared) only with
     /// `MPOL_F_STATIC_NODES` or `MPOL_F_RELATIVE_NODES`; 0 otherwise.
     pub user_nodes: u64,
+    /// The node `set_mempolicy_home_node` asked allocations to start from
+    /// (`None`: `NUMA_NO_NODE`, as every new policy has).
+    pub home_node: Option<u32>,
 }
 
 /// So that [`mpol_equal`] takes a policy by reference or boxed alike.
@@ -67,9 +70,9 @@ impl AsRef<MemPolicy> for MemPolicy {
 /// `MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES` as stored in `flags`.
 const USER_NODEMASK_FLAGS: u16 = (1 << 15) | (1 << 14);
 
-/// `mpol_equal`: both default, or same mode and flags, same user node mask
-/// where one is kept, and same nodes unless the policy is local. (Both are
-/// created by mbind, so their `home_node` is `NUMA_NO_NODE` alike.)
+/// `mpol_equal`: both default, or same mode, flags and home node, same
+/// user node mask where one is kept, and same nodes unless the policy is
+/// local.
 pub fn mpol_equal(a: Option<impl AsRef<MemPolicy>>, b: Option<impl AsRef<MemPolicy>>) -> bool {
     let a = a.as_ref().map(|p| p.as_ref());
     let b = b.as_ref().map(|p| p.as_ref());
@@ -78,6 +81,7 @@ pub fn mpol_equal(a: Option<impl AsRef<MemPolicy>>, b: Option<impl AsRef<MemPoli
         (Some(a), Some(b)) => {
             a.mode == b.mode
                 && a.flags == b.flags
+                && a.home_node == b.home_node
                 && (a.flags & USER_NODEMASK_FLAGS == 0 || a.user_nodes == b.user_nodes)
                 && (a.mode == PolicyMode::Local || a.nodes == b.nodes)
         }
@@ -95,6 +99,7 @@ mod tests {
             flags,
             nodes,
             user_nodes,
+            home_node: None,
         }
     }
 
@@ -110,5 +115,10 @@ mod tests {
         let l2 = pol(PolicyMode::Local, 0, 5, 0);
         assert!(mpol_equal(Some(&l1), Some(&l2)));
         assert!(!mpol_equal(Some(&l1), None::<&MemPolicy>));
+        let homed = MemPolicy {
+            home_node: Some(0),
+            ..c.clone()
+        };
+        assert!(!mpol_equal(Some(&c), Some(&homed)));
     }
 }

@@ -220,6 +220,7 @@ pub(crate) fn attributes_are_identity() -> Result<(), Failure> {
         flags: 0,
         nodes: 1,
         user_nodes: 0,
+        home_node: None,
     };
 
     let mut t = Ctx::new();

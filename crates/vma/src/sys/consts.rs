@@ -237,6 +237,12 @@ pub const MPOL_MF_MOVE: u32 = 2;
 pub const MPOL_MF_MOVE_ALL: u32 = 4;
 /// The flags mbind accepts (`MPOL_MF_VALID`).
 pub const MPOL_MF_VALID: u32 = MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL;
+/// get_mempolicy: report a node instead of the mode.
+pub const MPOL_F_NODE: u64 = 1;
+/// get_mempolicy: the policy of the VMA at the address.
+pub const MPOL_F_ADDR: u64 = 2;
+/// get_mempolicy: the nodes the task may use.
+pub const MPOL_F_MEMS_ALLOWED: u64 = 4;
 
 /// userfaultfd: report faults on missing pages (`VM_UFFD_MISSING`).
 pub const UFFDIO_REGISTER_MODE_MISSING: u64 = 1;

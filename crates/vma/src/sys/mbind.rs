@@ -9,7 +9,7 @@
 //! has no pages, so they never fail.
 
 use super::consts::*;
-use crate::config::PAGE_SIZE;
+use crate::config::{Config, PAGE_SIZE};
 use crate::env::{AllocSite, Env};
 use crate::errno::{Errno, KResult};
 use crate::mm::Mm;
@@ -39,6 +39,32 @@ fn relative_nodes(user: u64, allowed: u64) -> u64 {
     out
 }
 
+/// `sanitize_mpol_flags`, the checks mbind and set_mempolicy share: splits
+/// the mode word into the mode and its `MPOL_F_*` flags.
+pub(super) fn sanitize_mpol_flags(config: &Config, mode: u32) -> KResult<(u32, u32)> {
+    let mode_flags = mode & MPOL_MODE_FLAGS;
+    let mode = mode & !MPOL_MODE_FLAGS;
+    let max = if config.weighted_interleave_6_9() {
+        MPOL_MAX
+    } else {
+        MPOL_WEIGHTED_INTERLEAVE
+    };
+    if mode >= max {
+        return Err(Errno::EINVAL);
+    }
+    let static_nodes = mode_flags & MPOL_F_STATIC_NODES != 0;
+    let relative = mode_flags & MPOL_F_RELATIVE_NODES != 0;
+    if static_nodes && relative {
+        return Err(Errno::EINVAL);
+    }
+    let balances = mode == MPOL_BIND
+        || (mode == MPOL_PREFERRED_MANY && config.numa_balancing_preferred_many_6_10());
+    if mode_flags & MPOL_F_NUMA_BALANCING != 0 && !balances {
+        return Err(Errno::EINVAL);
+    }
+    Ok((mode, mode_flags))
+}
+
 impl<E: Env> Mm<E> {
     /// `mbind(addr, len, mode, nodemask, flags)`: `mode` may carry
     /// `MPOL_F_*` mode flags; `nodes` is the node mask (bit n = node n; an
@@ -55,23 +81,7 @@ impl<E: Env> Mm<E> {
         if !self.config.numa {
             return Err(Errno::ENOSYS);
         }
-        // sanitize_mpol_flags
-        let mode_flags = mode & MPOL_MODE_FLAGS;
-        let mode = mode & !MPOL_MODE_FLAGS;
-        if mode >= MPOL_MAX {
-            return Err(Errno::EINVAL);
-        }
-        let static_nodes = mode_flags & MPOL_F_STATIC_NODES != 0;
-        let relative = mode_flags & MPOL_F_RELATIVE_NODES != 0;
-        if static_nodes && relative {
-            return Err(Errno::EINVAL);
-        }
-        if mode_flags & MPOL_F_NUMA_BALANCING != 0
-            && mode != MPOL_BIND
-            && mode != MPOL_PREFERRED_MANY
-        {
-            return Err(Errno::EINVAL);
-        }
+        let (mode, mode_flags) = sanitize_mpol_flags(&self.config, mode)?;
         // do_mbind
         if flags & !MPOL_MF_VALID != 0 {
             return Err(Errno::EINVAL);
@@ -98,7 +108,12 @@ impl<E: Env> Mm<E> {
 
     /// `mpol_new` followed by `mpol_set_nodemask`: the policy mbind will
     /// apply, `None` for `MPOL_DEFAULT`.
-    fn mpol_new(&mut self, mode: u32, mode_flags: u32, nodes: u64) -> KResult<Option<MemPolicy>> {
+    pub(super) fn mpol_new(
+        &mut self,
+        mode: u32,
+        mode_flags: u32,
+        nodes: u64,
+    ) -> KResult<Option<MemPolicy>> {
         let user_mask_flags = MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES;
         let kind = match mode {
             MPOL_DEFAULT => {
@@ -132,6 +147,7 @@ impl<E: Env> Mm<E> {
             flags: mode_flags as u16,
             nodes: 0,
             user_nodes: 0,
+            home_node: None,
         };
         if kind == PolicyMode::Local {
             return Ok(Some(pol));
@@ -183,7 +199,12 @@ impl<E: Env> Mm<E> {
 
     /// The `mbind_range` loop: each VMA's part of the range gets the policy
     /// through `vma_modify_policy` and `vma_replace_policy`.
-    fn mbind_apply(&mut self, start: u64, end: u64, new: Option<MemPolicy>) -> KResult<()> {
+    pub(super) fn mbind_apply(
+        &mut self,
+        start: u64,
+        end: u64,
+        new: Option<MemPolicy>,
+    ) -> KResult<()> {
         let Some(first) = self.find_vma_intersection(start, end) else {
             return Ok(());
         };

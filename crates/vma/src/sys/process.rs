@@ -1,6 +1,7 @@
 //! Per-process state the memory system calls keep beside the VMAs:
 //! where mmap and brk place things, `mlockall(MCL_FUTURE)`'s default flags,
-//! protection keys, and the process-wide KSM setting.
+//! protection keys, the process-wide KSM setting and the task's memory
+//! policy.
 
 use crate::flags::VmFlags;
 
@@ -40,6 +41,9 @@ pub struct Process {
     pub pkey_rights: [u8; 16],
     /// `PR_SET_MEMORY_MERGE` (`MMF_VM_MERGE_ANY`): new VMAs are KSM-mergeable.
     pub merge_any: bool,
+    /// The task's memory policy (`current->mempolicy`, set by
+    /// `set_mempolicy`); `None` is the default policy.
+    pub task_policy: Option<crate::policy::MemPolicy>,
 }
 
 impl Process {
@@ -73,6 +77,7 @@ impl Default for Process {
             execute_only_pkey: None,
             pkey_rights: [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
             merge_any: false,
+            task_policy: None,
         }
     }
 }

@@ -77,11 +77,23 @@ impl<E: Env> Mm<E> {
         }
     }
 
-    /// The policy numa_maps shows for a VMA (`__get_vma_policy` at its start).
+    /// The policy numa_maps shows for a VMA: its own (`__get_vma_policy`
+    /// at its start), or else the task's (`None`: the default).
     pub fn numa_policy<'a>(&'a self, vma: &'a Vma) -> Option<&'a MemPolicy> {
-        match &vma.file {
-            Some(f) if is_shmem(vma) => self.shared_policies.get(&f.inner().ino)?.lookup(vma.pgoff),
-            _ => vma.policy.as_deref(),
-        }
+        self.shmem_policy(vma, vma.pgoff)
+            .unwrap_or(vma.policy.as_deref())
+            .or(self.process.task_policy.as_ref())
+    }
+
+    /// For a VMA of a shmem file, the file's policy at page `pgoff` of the
+    /// file (`shmem_get_policy`); `None` for other VMAs, which answer with
+    /// their own.
+    pub(crate) fn shmem_policy(&self, vma: &Vma, pgoff: u64) -> Option<Option<&MemPolicy>> {
+        let f = vma.file.as_ref().filter(|_| is_shmem(vma))?;
+        Some(
+            self.shared_policies
+                .get(&f.inner().ino)
+                .and_then(|p| p.lookup(pgoff)),
+        )
     }
 }
