@@ -64,6 +64,13 @@ pub trait Machine {
         nodes: Option<&NodeMask>,
         flags: u64,
     ) -> Reply;
+    /// `set_mempolicy(mode, nodes, maxnode)`; `None` passes a NULL mask.
+    fn set_mempolicy(&mut self, mode: u64, nodes: Option<&NodeMask>) -> Reply;
+    /// `get_mempolicy(&policy, nmask, maxnode, addr, flags)`: the policy
+    /// word, or with `nodes` the first 64 bits of the node mask.
+    fn get_mempolicy(&mut self, nodes: bool, flags: u64, addr: u64) -> Reply;
+    /// `set_mempolicy_home_node(start, len, home_node, flags)`.
+    fn set_mempolicy_home_node(&mut self, addr: u64, len: u64, node: u64, flags: u64) -> Reply;
     /// Registers with the process's one userfaultfd (opened on first use).
     fn uffd_register(&mut self, addr: u64, len: u64, modes: u64) -> Reply;
     fn uffd_unregister(&mut self, addr: u64, len: u64) -> Reply;

@@ -255,6 +255,10 @@ impl Window {
                     self.resolve(&a).and(self.length(&l)).map(|_| ())
                 }
             }
+            // An optional address left out is NULL, which reaches nothing.
+            Rule::Inside { addr, .. } if matches!(args.get(addr), Some(Arg::OptAddr(None))) => {
+                Ok(())
+            }
             Rule::Inside { addr, why } => {
                 match self.reach(self.resolve(&addr_at(args, addr))?, 1) {
                     Reach::Inside => Ok(()),

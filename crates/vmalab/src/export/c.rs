@@ -35,6 +35,27 @@ impl Emitter {
         self.sys_fd(nr, None, args)
     }
 
+    /// Opens a block holding the node mask (a static array, or nothing
+    /// for NULL) and gives the mask and `maxnode` arguments; the call's
+    /// line closes the block.
+    fn node_arg(&mut self, nodes: Option<&NodeMask>) -> (String, u64) {
+        match nodes {
+            Some(m) => {
+                let words: Vec<String> = m.iter().map(|w| format!("{w:#x}UL")).collect();
+                let _ = writeln!(
+                    self.code,
+                    "\t{{ static unsigned long mask[16] = {{ {} }};",
+                    words.join(", ")
+                );
+                ("(long)(uintptr_t)mask".to_string(), m.len() as u64 * 64 + 1)
+            }
+            None => {
+                let _ = writeln!(self.code, "\t{{");
+                ("0".to_string(), 0)
+            }
+        }
+    }
+
     /// A system call whose first argument is the descriptor `fd`.
     fn sys_fd(&mut self, nr: &str, fd: Option<Fd>, args: &[u64]) -> Reply {
         let mut a: Vec<String> = fd.map(fd_expr).into_iter().collect();
@@ -130,27 +151,35 @@ impl Machine for Emitter {
         nodes: Option<&NodeMask>,
         flags: u64,
     ) -> Reply {
-        let (mask, maxnode) = match nodes {
-            Some(m) => {
-                let words: Vec<String> = m.iter().map(|w| format!("{w:#x}UL")).collect();
-                let _ = writeln!(
-                    self.code,
-                    "\t{{ static unsigned long mask[16] = {{ {} }};",
-                    words.join(", ")
-                );
-                ("(long)(uintptr_t)mask".to_string(), m.len() as u64 * 64 + 1)
-            }
-            None => {
-                let _ = writeln!(self.code, "\t{{");
-                ("0".to_string(), 0)
-            }
-        };
+        let (mask, maxnode) = self.node_arg(nodes);
         let _ = writeln!(
             self.code,
             "\tr = sys(SYS_mbind, (long){addr:#x}UL, (long){len:#x}UL, (long){mode:#x}UL, \
              {mask}, (long){maxnode}, (long){flags:#x}UL); }}"
         );
         Ok(0)
+    }
+    fn set_mempolicy(&mut self, mode: u64, nodes: Option<&NodeMask>) -> Reply {
+        let (mask, maxnode) = self.node_arg(nodes);
+        let _ = writeln!(
+            self.code,
+            "\tr = sys(SYS_set_mempolicy, (long){mode:#x}UL, {mask}, (long){maxnode}, 0, 0, 0); }}"
+        );
+        Ok(0)
+    }
+    fn get_mempolicy(&mut self, nodes: bool, flags: u64, addr: u64) -> Reply {
+        let _ = writeln!(
+            self.code,
+            "\tr = get_mempolicy_word({}, {flags:#x}UL, {addr:#x}UL);",
+            u8::from(nodes)
+        );
+        Ok(0)
+    }
+    fn set_mempolicy_home_node(&mut self, addr: u64, len: u64, node: u64, flags: u64) -> Reply {
+        self.sys(
+            "450 /* set_mempolicy_home_node */",
+            &[addr, len, node, flags],
+        )
     }
     fn uffd_register(&mut self, addr: u64, len: u64, modes: u64) -> Reply {
         let _ = writeln!(

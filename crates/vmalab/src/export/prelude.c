@@ -167,6 +167,20 @@ static long mincore_mask(uint64_t addr, uint64_t len)
 	return mask;
 }
 
+/* get_mempolicy with both outputs: the policy word, or (nodes) the first
+ * 64 bits of the node mask. */
+static long get_mempolicy_word(int nodes, uint64_t flags, uint64_t addr)
+{
+	int policy = 0;
+	unsigned long mask[16] = { 0 };
+	long r = sys(SYS_get_mempolicy, (long)(uintptr_t)&policy, (long)(uintptr_t)mask,
+		     16 * 64 + 1, (long)addr, (long)flags, 0);
+
+	if (r < 0)
+		return r;
+	return nodes ? (long)mask[0] : policy;
+}
+
 /* The `NAME:  N kB` value among the lines of `f` up to the next smaps
  * header (or the end); -ENOENT if absent. */
 static long kb_field(FILE *f, const char *name)

@@ -51,7 +51,17 @@ impl Op {
             &["mlock", "mlock2", "munlock", "munlockall"],
         ),
         (Op::Mseal, "mseal", 1, &["mseal"]),
-        (Op::Mbind, "mbind", 1, &["mbind"]),
+        (
+            Op::Mbind,
+            "mbind",
+            1,
+            &[
+                "mbind",
+                "set_mempolicy",
+                "get_mempolicy",
+                "set_mempolicy_home_node",
+            ],
+        ),
         (Op::Uffd, "uffd", 1, &["uffd-register", "uffd-unregister"]),
         (Op::Prctl, "prctl", 1, &["memory-merge", "set-anon-name"]),
         (
@@ -371,18 +381,7 @@ impl Gen<'_> {
                     self.push(format!("mseal {a} {l}"));
                 }
             }
-            Op::Mbind => {
-                let (a, l) = self.range();
-                let mode = self.rng.pick(&[
-                    "MPOL_BIND nodes=0",
-                    "MPOL_INTERLEAVE nodes=0",
-                    "MPOL_PREFERRED nodes=0",
-                    "MPOL_DEFAULT",
-                    "MPOL_LOCAL",
-                    "MPOL_BIND|MPOL_F_STATIC_NODES nodes=0",
-                ]);
-                self.push(format!("mbind {a} {l} {mode}"));
-            }
+            Op::Mbind => self.mempolicy(),
             Op::Uffd => {
                 let (a, l) = self.range();
                 self.uffd(a, l);
@@ -469,6 +468,37 @@ impl Gen<'_> {
             };
             self.push(line);
         }
+    }
+
+    /// A memory policy call: mostly mbind, then the task policy, the
+    /// policy and node queries (which fault a page in) and home nodes.
+    fn mempolicy(&mut self) {
+        const MODES: &[&str] = &[
+            "MPOL_BIND nodes=0",
+            "MPOL_INTERLEAVE nodes=0",
+            "MPOL_PREFERRED nodes=0",
+            "MPOL_DEFAULT",
+            "MPOL_LOCAL",
+            "MPOL_BIND|MPOL_F_STATIC_NODES nodes=0",
+            "MPOL_PREFERRED_MANY nodes=0",
+        ];
+        let (a, l) = self.range();
+        let mode = self.rng.pick(MODES);
+        let line = match self.rng.below(8) {
+            0 => format!("set_mempolicy {mode}"),
+            1 => {
+                let what = if self.rng.chance(1, 2) {
+                    "mode"
+                } else {
+                    "nodes"
+                };
+                format!("get_mempolicy {what} MPOL_F_ADDR {}", self.page())
+            }
+            2 => format!("get_mempolicy mode MPOL_F_ADDR|MPOL_F_NODE {}", self.page()),
+            3 => format!("set_mempolicy_home_node {a} {l} 0"),
+            _ => format!("mbind {a} {l} {mode}"),
+        };
+        self.push(line);
     }
 
     /// A step from its table entry alone: one range for its address and

@@ -298,13 +298,28 @@ impl Machine for Model<'_> {
         nodes: Option<&NodeMask>,
         flags: u64,
     ) -> Reply {
-        // The model's node mask has 64 bits; a higher node is never
-        // online, so it only matters if it is the only one (EINVAL).
-        let mut mask = nodes.map_or(0, |n| n[0]);
-        if mask == 0 && nodes.is_some_and(|n| n.iter().any(|&w| w != 0)) {
-            mask = 1 << 63;
-        }
+        let mask = model_nodes(nodes);
         self.mm(|mm| mm.mbind(addr, len, mode as u32, mask, flags as u32))
+    }
+
+    fn set_mempolicy(&mut self, mode: u64, nodes: Option<&NodeMask>) -> Reply {
+        let mask = model_nodes(nodes);
+        self.mm(|mm| mm.set_mempolicy(mode as u32, mask))
+    }
+
+    fn get_mempolicy(&mut self, nodes: bool, flags: u64, addr: u64) -> Reply {
+        self.plain(|p, _, _| {
+            let r = p.mm.get_mempolicy(addr, flags).map_err(errno)?;
+            Ok(if nodes {
+                r.nodes as i64
+            } else {
+                i64::from(r.policy)
+            })
+        })
+    }
+
+    fn set_mempolicy_home_node(&mut self, addr: u64, len: u64, node: u64, flags: u64) -> Reply {
+        self.mm(|mm| mm.set_mempolicy_home_node(addr, len, node, flags))
     }
 
     fn uffd_register(&mut self, addr: u64, len: u64, modes: u64) -> Reply {
@@ -897,4 +912,16 @@ fn file_pages_in(mm: &Mm, addr: u64, len: u64) -> Vec<(File, u64, u64)> {
             Some((file, first, last))
         })
         .collect()
+}
+
+/// A scenario's node mask as the model's 64 bits. A node above 63 is never
+/// online, so it matters only where it is the only one (EINVAL): it then
+/// stands as node 63.
+fn model_nodes(nodes: Option<&NodeMask>) -> u64 {
+    let mask = nodes.map_or(0, |n| n[0]);
+    if mask == 0 && nodes.is_some_and(|n| n.iter().any(|&w| w != 0)) {
+        1 << 63
+    } else {
+        mask
+    }
 }

@@ -18,6 +18,8 @@ pub enum FlagKind {
     Mcl,
     Mpol,
     MbindFlags,
+    GetMempolicy,
+    HomeNode,
     UffdMode,
     PkeyAlloc,
     PkeyAccess,
@@ -45,6 +47,10 @@ impl FlagKind {
             FlagKind::Mcl => "mlockall flags (MCL_*)",
             FlagKind::Mpol => "memory policy mode (MPOL_* and MPOL_F_*)",
             FlagKind::MbindFlags => "mbind flags (MPOL_MF_*)",
+            FlagKind::GetMempolicy => {
+                "get_mempolicy flags (MPOL_F_NODE|MPOL_F_ADDR|MPOL_F_MEMS_ALLOWED)"
+            }
+            FlagKind::HomeNode => "set_mempolicy_home_node flags (0)",
             FlagKind::UffdMode => "userfaultfd modes (MISSING|WP|MINOR)",
             FlagKind::PkeyAlloc => "pkey_alloc flags (0)",
             FlagKind::PkeyAccess => "pkey access rights (PKEY_DISABLE_*)",
@@ -75,6 +81,8 @@ impl FlagKind {
             FlagKind::Mcl => MCL,
             FlagKind::Mpol => MPOL,
             FlagKind::MbindFlags => MBIND_FLAGS,
+            FlagKind::GetMempolicy => GET_MEMPOLICY,
+            FlagKind::HomeNode => &[],
             FlagKind::UffdMode => UFFD_MODE,
             FlagKind::PkeyAlloc => &[],
             FlagKind::PkeyAccess => PKEY_ACCESS,
@@ -274,6 +282,7 @@ const MPOL: &[(&str, u64)] = uapi![
 const MLOCK2: &[(&str, u64)] = uapi![MLOCK_ONFAULT];
 const MCL: &[(&str, u64)] = uapi![MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT];
 const MBIND_FLAGS: &[(&str, u64)] = uapi![MPOL_MF_STRICT, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL];
+const GET_MEMPOLICY: &[(&str, u64)] = uapi![MPOL_F_NODE, MPOL_F_ADDR, MPOL_F_MEMS_ALLOWED];
 const PKEY_ACCESS: &[(&str, u64)] = uapi![PKEY_DISABLE_ACCESS, PKEY_DISABLE_WRITE];
 /// The scenario spells userfaultfd modes without their long prefix.
 const UFFD_MODE: &[(&str, u64)] = &[

@@ -97,7 +97,8 @@ pub enum Rule {
         flags: usize,
         mask: u64,
     },
-    /// The one byte at parameter `addr` must be inside the window.
+    /// The one byte at parameter `addr` must be inside the window (an
+    /// optional address left out passes).
     Inside { addr: usize, why: &'static str },
     /// The flags parameter `arg` must not be one of `values`.
     Forbid {
@@ -311,6 +312,43 @@ pub static STEPS: &[Spec] = &[
         rules: &[range("mbind")],
         returns: Returns::Int,
         call: |m, a| m.mbind(a.word(0), a.word(1), a.word(2), a.nodes(3), a.word(4)),
+    },
+    Spec {
+        keyword: "set_mempolicy",
+        params: &[Param::Flags(K::Mpol), Param::Key("nodes", KeyKind::Nodes)],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, a| m.set_mempolicy(a.word(0), a.nodes(1)),
+    },
+    Spec {
+        keyword: "get_mempolicy",
+        params: &[
+            Param::Choice {
+                what: "`mode` or `nodes` (which output to answer with)",
+                no: "mode",
+                yes: "nodes",
+            },
+            Param::OptFlags(K::GetMempolicy, 0, "0"),
+            Param::OptAddr,
+        ],
+        rules: &[Rule::Inside {
+            addr: 2,
+            why: "get_mempolicy: an address given must be inside the window",
+        }],
+        returns: Returns::Int,
+        call: |m, a| m.get_mempolicy(a.bool(0), a.word(1), a.word(2)),
+    },
+    Spec {
+        keyword: "set_mempolicy_home_node",
+        params: &[
+            ADDR,
+            LEN,
+            Param::Int("a home node"),
+            Param::OptFlags(K::HomeNode, 0, "0"),
+        ],
+        rules: &[range("set_mempolicy_home_node")],
+        returns: Returns::Int,
+        call: |m, a| m.set_mempolicy_home_node(a.word(0), a.word(1), a.int(2) as u64, a.word(3)),
     },
     Spec {
         keyword: "brk",

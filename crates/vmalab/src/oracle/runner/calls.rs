@@ -19,6 +19,14 @@ fn reply(r: Result<i64, i32>) -> Reply {
     r.map_err(|e| Outcome::Err(errno_name(e)))
 }
 
+/// A node mask argument and its `maxnode`: all 1024 bits, or NULL.
+fn node_arg(nodes: Option<&NodeMask>) -> (L, L) {
+    match nodes {
+        Some(mask) => (mask.as_ptr() as L, (mask.len() * 64 + 1) as L),
+        None => (0, 0),
+    }
+}
+
 impl Runner<'_> {
     /// The descriptor a step names: a scenario file's, or a raw number.
     fn file_fd(&self, fd: Fd) -> Result<L, Outcome> {
@@ -103,12 +111,40 @@ impl Machine for Runner<'_> {
         nodes: Option<&NodeMask>,
         flags: u64,
     ) -> Reply {
-        let (ptr, maxnode) = match nodes {
-            Some(mask) => (mask.as_ptr() as L, (mask.len() * 64 + 1) as L),
-            None => (0, 0),
-        };
+        let (ptr, maxnode) = node_arg(nodes);
         let args = [addr as L, len as L, mode as L, ptr, maxnode, flags as L];
         reply(raw(libc::SYS_mbind, &args))
+    }
+
+    fn set_mempolicy(&mut self, mode: u64, nodes: Option<&NodeMask>) -> Reply {
+        let (ptr, maxnode) = node_arg(nodes);
+        reply(raw(libc::SYS_set_mempolicy, &[mode as L, ptr, maxnode]))
+    }
+
+    fn get_mempolicy(&mut self, nodes: bool, flags: u64, addr: u64) -> Reply {
+        let mut policy: libc::c_int = 0;
+        let mut mask: NodeMask = [0; 16];
+        let maxnode = (mask.len() * 64 + 1) as L;
+        let args = [
+            &mut policy as *mut libc::c_int as L,
+            mask.as_mut_ptr() as L,
+            maxnode,
+            addr as L,
+            flags as L,
+        ];
+        reply(raw(libc::SYS_get_mempolicy, &args))?;
+        Ok(if nodes {
+            mask[0] as i64
+        } else {
+            i64::from(policy)
+        })
+    }
+
+    fn set_mempolicy_home_node(&mut self, addr: u64, len: u64, node: u64, flags: u64) -> Reply {
+        // x86-64's number; libc names it only on newer versions.
+        const SYS_SET_MEMPOLICY_HOME_NODE: libc::c_long = 450;
+        let args = [addr as L, len as L, node as L, flags as L];
+        reply(raw(SYS_SET_MEMPOLICY_HOME_NODE, &args))
     }
 
     fn uffd_register(&mut self, addr: u64, len: u64, modes: u64) -> Reply {
