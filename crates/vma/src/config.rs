@@ -432,6 +432,18 @@ impl Config {
         self.since(6, 10, 0)
     }
 
+    /// The kernel's internal pseudo filesystems (sockfs, pipefs) execute
+    /// nothing (`SB_I_NOEXEC`): do_mmap answers `PROT_EXEC` on a socket or
+    /// a pipe with EPERM before it looks for the file's mmap hook. Before,
+    /// a pipe answered ENODEV there and a socket reached its hook (ENODEV
+    /// after clearing the range). Measured: 6.1.158 and 6.12.118 (old),
+    /// 6.18.44 and 7.2.13 (new); the change lies between 6.12 and 6.18
+    /// and is named for the first release measured with it, its commit
+    /// not identified.
+    pub fn pseudo_fs_noexec_6_18(&self) -> bool {
+        self.since(6, 18, 0)
+    }
+
     /// `MPOL_WEIGHTED_INTERLEAVE` exists (6.9, "mm/mempolicy: introduce
     /// MPOL_WEIGHTED_INTERLEAVE for weighted interleaving"): before, mode 6
     /// was past `MPOL_MAX` and mbind and set_mempolicy answered EINVAL.

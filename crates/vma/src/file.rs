@@ -54,6 +54,11 @@ pub enum FileKind {
     /// A hugetlbfs file: its pages are huge pages of one size, drawn from
     /// that size's pool.
     Hugetlbfs,
+    /// A socket whose protocol cannot map (`sock_no_mmap`, as a Unix
+    /// socket's): the file has an `mmap` hook, so do_mmap lets the call
+    /// through to `mmap_region`, and the hook then refuses it with ENODEV,
+    /// after the range was cleared.
+    Socket,
     /// `/dev/zero`: `mmap_zero` makes a private mapping anonymous memory
     /// (no `vm_ops`, though `vm_file` stays and keeps the offset) and a
     /// shared one a fresh shmem object, as `MAP_SHARED|MAP_ANONYMOUS`
@@ -83,6 +88,10 @@ pub struct FileInner {
     pub writable: bool,
     /// Has an `f_op->mmap` hook (every real file does).
     pub has_mmap: bool,
+    /// On one of the kernel's internal pseudo filesystems (sockfs,
+    /// pipefs), which execute nothing in newer kernels (see
+    /// [`Config::pseudo_fs_noexec_6_18`](crate::Config::pseudo_fs_noexec_6_18)).
+    pub pseudo_fs: bool,
     /// The `vm_ops` its `mmap` hook installs.
     pub vm_ops: Option<VmOps>,
     /// Created by `shmem_zero_setup` for `MAP_SHARED|MAP_ANONYMOUS`.
@@ -128,6 +137,7 @@ impl File {
             readable,
             writable,
             has_mmap: true,
+            pseudo_fs: false,
             vm_ops: None,
             anon_shmem: false,
             thp_aligned: false,
@@ -168,6 +178,21 @@ impl File {
             inner.has_mmap = false;
         }
         f
+    }
+
+    /// The same file on an internal pseudo filesystem (see
+    /// [`FileInner::pseudo_fs`]). Only a file not yet shared can change.
+    pub fn on_pseudo_filesystem(mut self) -> File {
+        if let Some(inner) = Arc::get_mut(&mut self.0) {
+            inner.pseudo_fs = true;
+        }
+        self
+    }
+
+    /// A Unix socket (see [`FileKind::Socket`]), open for reading and
+    /// writing as `socket(2)` opens them.
+    pub fn socket() -> File {
+        File::new("socket", 0, FileKind::Socket, true, true).on_pseudo_filesystem()
     }
 
     /// The shmem object `shmem_zero_setup` creates for a shared anonymous mapping.
@@ -275,7 +300,8 @@ impl File {
     /// caller then drops, in every address space, what now lies past the
     /// end ([`Mm::file_truncated`](crate::Mm::file_truncated)).
     pub fn truncate(&self, bytes: u64) -> KResult<u64> {
-        let regular = self.0.has_mmap && self.0.kind != FileKind::DevZero;
+        let regular =
+            self.0.has_mmap && !matches!(self.0.kind, FileKind::DevZero | FileKind::Socket);
         if !self.0.writable || !regular || bytes > i64::MAX as u64 {
             return Err(Errno::EINVAL);
         }
@@ -329,8 +355,8 @@ impl File {
     /// cache; the caller records them in every address space
     /// ([`Mm::file_written`](crate::Mm::file_written)).
     pub fn write(&self, off: u64, len: u64) -> KResult<(u64, u64)> {
-        // A pipe has no position to write at.
-        if !self.0.has_mmap {
+        // A pipe or a socket has no position to write at.
+        if !self.0.has_mmap || self.0.kind == FileKind::Socket {
             return Err(Errno::ESPIPE);
         }
         if !self.0.writable {
@@ -392,7 +418,7 @@ impl File {
         if !self.0.writable {
             return Err(Errno::EBADF);
         }
-        if self.0.kind == FileKind::DevZero {
+        if matches!(self.0.kind, FileKind::DevZero | FileKind::Socket) {
             return Err(Errno::ENODEV);
         }
         if !self.0.has_mmap {

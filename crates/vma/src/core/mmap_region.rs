@@ -150,7 +150,9 @@ impl<E: Env> Core<'_, E> {
             vma.file = Some(file.clone());
             if file.inner().has_mmap {
                 let mut flags = vma.flags;
-                let hooked = if is_file_hugepages(Some(&file)) {
+                let hooked = if file.inner().kind == FileKind::Socket {
+                    Err(crate::errno::Errno::ENODEV)
+                } else if is_file_hugepages(Some(&file)) {
                     self.hugetlbfs_mmap(&file, &vma).map(|f| flags = f)
                 } else {
                     self.shmem_seals_at_mmap(&file, &mut flags)

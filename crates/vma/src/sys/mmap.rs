@@ -257,6 +257,13 @@ impl<E: Env> Mm<E> {
         if !f.readable {
             return Err(Errno::EACCES);
         }
+        // path_noexec
+        if f.pseudo_fs && self.config.pseudo_fs_noexec_6_18() {
+            if vm_flags.contains(VmFlags::EXEC) {
+                return Err(Errno::EPERM);
+            }
+            vm_flags.remove(VmFlags::MAYEXEC);
+        }
         if !f.has_mmap {
             return Err(Errno::ENODEV);
         }
