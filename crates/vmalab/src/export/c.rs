@@ -462,6 +462,7 @@ pub fn program(sc: &Scenario, kernel: &KernelTrace, source: &str) -> Result<Stri
             FileSource::DevZero => 1,
             FileSource::Pipe => 2,
             FileSource::Dir => 3,
+            FileSource::Socket => 4,
         };
         let _ = writeln!(
             out,

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -367,6 +368,8 @@ static void make_file(const char *name, uint64_t size, int readable, int writabl
 			close(pipefd[1]);
 	} else if (source == 3) {
 		fd = open("/", O_RDONLY | O_DIRECTORY);
+	} else if (source == 4) {
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	} else {
 		fd = (int)syscall(SYS_memfd_create, name, sealable ? 2U : 0U);
 		if (fd >= 0 && ftruncate(fd, (off_t)size) != 0)
@@ -374,7 +377,7 @@ static void make_file(const char *name, uint64_t size, int readable, int writabl
 	}
 	if (fd < 0)
 		bail("cannot create a scenario file");
-	if ((!readable || !writable || source == 2) && !(source == 3 && readable)) {
+	if ((!readable || !writable || source == 2) && !(source == 3 && readable) && source != 4) {
 		int again;
 
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);

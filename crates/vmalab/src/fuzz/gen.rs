@@ -208,8 +208,9 @@ struct Gen<'a> {
     lines: Vec<String>,
 }
 
-/// The files every generated scenario declares: `f1` read-write and open
-/// to seals, `f2` read-only.
+/// The files every generated scenario declares that steps with a file
+/// parameter draw from: `f1` read-write and open to seals, `f2` read-only
+/// (`z`, `/dev/zero`, and `s`, a socket, are mapped by `mmap` only).
 const FILES: [&str; 2] = ["f1", "f2"];
 
 /// A scenario of `ops` steps from `rng`, as text named `name`.
@@ -221,7 +222,7 @@ pub fn scenario(rng: &mut Rng, name: &str, ops: usize, weights: &Weights) -> Str
     );
     let _ = writeln!(
         s,
-        "file f1 pages=8 rw sealable\nfile f2 pages=4 ro\nfile z /dev/zero"
+        "file f1 pages=8 rw sealable\nfile f2 pages=4 ro\nfile z /dev/zero\nfile s socket"
     );
     let mut g = Gen {
         rng,
@@ -652,6 +653,15 @@ fn mmap(rng: &mut Rng, a: u64, l: u64) -> String {
                 "PRIVATE"
             },
             a.saturating_sub(rng.below(2))
+        ),
+        // A socket: its mmap hook refuses after the range was cleared.
+        7 if rng.chance(1, 4) => format!(
+            "mmap {a} {l} {prot} MAP_{}{fixed} fd=s",
+            if rng.chance(1, 2) {
+                "SHARED"
+            } else {
+                "PRIVATE"
+            }
         ),
         _ => format!("mmap {a} {l} {prot} MAP_PRIVATE|MAP_ANONYMOUS{fixed}"),
     }

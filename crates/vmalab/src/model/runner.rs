@@ -95,8 +95,11 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
                 }
             }
             FileSource::DevZero => File::dev_zero(f.readable, f.writable),
-            FileSource::Pipe => File::unmappable("pipe", f.readable, f.writable),
+            FileSource::Pipe => {
+                File::unmappable("pipe", f.readable, f.writable).on_pseudo_filesystem()
+            }
             FileSource::Dir => File::unmappable("/", f.readable, f.writable),
+            FileSource::Socket => File::socket(),
         };
         names.declared.insert(file.inner().ino, f.name.clone());
         files.push((f.name.clone(), file));

@@ -107,10 +107,13 @@ pub enum FileSource {
     Pipe,
     /// A directory (`/`), read-only or as a path (no `mmap`: ENODEV).
     Dir,
+    /// A Unix stream socket, read-write: it has an `mmap` hook, which
+    /// refuses every mapping (ENODEV) after the range was cleared.
+    Socket,
 }
 
 /// A scenario file object: a memfd of `size` (or `/dev/zero`, a pipe, a
-/// directory) opened read-write, read-only, write-only or as a path only
+/// directory, a socket) opened read-write, read-only, write-only or as a path only
 /// (`O_PATH`: neither readable nor writable), sealable or not.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileDecl {

@@ -333,11 +333,13 @@ impl<'a> Parser<'a> {
                 source = FileSource::Pipe;
             } else if o.text == "dir" {
                 source = FileSource::Dir;
+            } else if o.text == "socket" {
+                source = FileSource::Socket;
             } else {
                 return Err((
                     o.col,
                     format!(
-                        "unexpected `{}` (pages=N, rw, ro, wo, path, sealable, /dev/zero, pipe or dir)",
+                        "unexpected `{}` (pages=N, rw, ro, wo, path, sealable, /dev/zero, pipe, dir or socket)",
                         o.text
                     ),
                 ));
@@ -352,6 +354,9 @@ impl<'a> Parser<'a> {
                     "a directory opens read-only (ro) or as a path".to_string(),
                 ));
             }
+        }
+        if source == FileSource::Socket && !(readable && writable) {
+            return Err((a.end, "a socket opens read-write (rw) only".to_string()));
         }
         if source == FileSource::DevZero && has_dev_zero {
             // Its mappings would show one identity under two names.

@@ -224,6 +224,7 @@ const BAD: &[(&str, usize, usize, &str)] = &[
     ),
     ("file z /dev/zero pages=2\n", 1, 25, "only a memfd"),
     ("file p pipe sealable\n", 1, 21, "only a memfd"),
+    ("file s socket ro\n", 1, 17, "read-write (rw) only"),
     ("ftruncate nope 1\n", 1, 11, "no file named"),
     ("file f pages=1 xo\n", 1, 16, "unexpected `xo`"),
     ("frobnicate 1\n", 1, 1, "unknown step"),
@@ -507,7 +508,7 @@ fn file_sources_and_modes() {
         f
     });
     assert!(parse("t", "file d dir rw\n").is_err());
-    let text = "file w pages=2 wo sealable\nfile z /dev/zero ro\nfile p pipe\n\
+    let text = "file w pages=2 wo sealable\nfile z /dev/zero ro\nfile p pipe\nfile s socket\n\
                 ftruncate w 1\nadd-seals w F_SEAL_GROW|F_SEAL_SHRINK\npwrite w 3 7\n\
                 fallocate w FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE 0 1\n";
     let s = parse("t", text).unwrap();
@@ -516,6 +517,8 @@ fn file_sources_and_modes() {
     assert_eq!(s.files[1].source, FileSource::DevZero);
     assert!(s.files[1].readable && !s.files[1].writable);
     assert_eq!(s.files[2].source, FileSource::Pipe);
+    assert_eq!(s.files[3].source, FileSource::Socket);
+    assert!(s.files[3].readable && s.files[3].writable);
     let again = parse("t", &s.to_string()).unwrap();
     let unlined = |f: &[FileDecl]| -> Vec<FileDecl> {
         f.iter()

@@ -31,6 +31,7 @@ use nix::fcntl::{open, OFlag};
 use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::prctl::set_pdeathsig;
 use nix::sys::signal::Signal;
+use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
 use nix::sys::stat::{fstat, Mode};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{ftruncate, sysconf, Pid, SysconfVar};
@@ -423,7 +424,8 @@ fn pad_vmas() {
 }
 
 /// Creates a scenario file: a memfd of `size` bytes (open to seals if
-/// asked), `/dev/zero`, or a pipe's read end; reopened read-only or
+/// asked), `/dev/zero`, a pipe's read end, a directory or a Unix socket;
+/// reopened read-only or
 /// write-only as declared.
 fn make_file(f: &FileDecl, size: u64) -> Result<OwnedFd, i32> {
     let fd = match f.source {
@@ -445,6 +447,12 @@ fn make_file(f: &FileDecl, size: u64) -> Result<OwnedFd, i32> {
         FileSource::Pipe => nix::unistd::pipe().map_err(|e| e as i32)?.0,
         FileSource::Dir => {
             open("/", OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()).map_err(|e| e as i32)?
+        }
+        // Always read-write: a socket cannot be reopened by its /proc path.
+        FileSource::Socket => {
+            let flags = SockFlag::SOCK_CLOEXEC;
+            return socket(AddressFamily::Unix, SockType::Stream, flags, None)
+                .map_err(|e| e as i32);
         }
     };
     let mode = match (f.readable, f.writable) {
