@@ -65,6 +65,25 @@ impl RangeSet {
         if start >= end {
             return;
         }
+        // The common cases take one search: the last range starting at or
+        // before `end` is the only one to look at when it starts no later
+        // than `start` (it then absorbs the new range if it reaches it),
+        // or when it ends before `start` (nothing to absorb).
+        match self.ranges.range_mut(..=end).next_back() {
+            None => {
+                self.ranges.insert(start, end);
+                return;
+            }
+            Some((_, le)) if *le < start => {
+                self.ranges.insert(start, end);
+                return;
+            }
+            Some((&ls, le)) if ls <= start => {
+                *le = (*le).max(end);
+                return;
+            }
+            Some(_) => {}
+        }
         let mut e = end;
         // Absorb every range starting inside our range or right at its end.
         while let Some((&ns, &ne)) = self.ranges.range((Excluded(start), Included(e))).next() {
@@ -90,19 +109,51 @@ impl RangeSet {
         if start >= end || self.ranges.is_empty() {
             return;
         }
-        if let Some((&ps, &pe)) = self.ranges.range(..start).next_back() {
-            if pe > start {
-                self.ranges.insert(ps, start);
-                if pe > end {
-                    self.ranges.insert(end, pe);
-                }
+        // The last range starting before `end` decides the common cases
+        // in one search: if it ends by `start`, nothing overlaps; if it
+        // starts at or before `start`, it is the only range that does.
+        let Some((&ls, le)) = self.ranges.range_mut(..end).next_back() else {
+            return;
+        };
+        let le_was = *le;
+        if le_was <= start {
+            return;
+        }
+        if ls <= start {
+            if ls < start {
+                *le = start;
+            } else {
+                self.ranges.remove(&ls);
+            }
+            if le_was > end {
+                self.ranges.insert(end, le_was);
+            }
+            return;
+        }
+        // Several ranges meet `[start, end)`: one starting before it may be
+        // cut short (it ends before `ls`, so not past `end`), those starting
+        // inside go, and only the last of them, `ls`, may reach past `end`.
+        debug_assert!(ls > start);
+        if let Some((_, pe)) = self.ranges.range_mut(..start).next_back() {
+            *pe = (*pe).min(start);
+        }
+        loop {
+            // Keys gathered a batch at a time, so each costs one removal.
+            let mut batch = [0u64; 16];
+            let mut n = 0;
+            for (&s, _) in self.ranges.range(start..end).take(batch.len()) {
+                batch[n] = s;
+                n += 1;
+            }
+            for s in &batch[..n] {
+                self.ranges.remove(s);
+            }
+            if n < batch.len() {
+                break;
             }
         }
-        while let Some((&ns, &ne)) = self.ranges.range(start..end).next() {
-            self.ranges.remove(&ns);
-            if ne > end {
-                self.ranges.insert(end, ne);
-            }
+        if le_was > end {
+            self.ranges.insert(end, le_was);
         }
     }
 
