@@ -116,6 +116,20 @@ typedef uint64_t vma_mm_t;
 typedef uint64_t vma_file_t;
 
 /**
+ * One range of a [`vma_process_madvise`] vector (a `struct iovec`).
+ */
+typedef struct vma_iovec {
+  /**
+   * First byte.
+   */
+  uint64_t base;
+  /**
+   * Length in bytes.
+   */
+  uint64_t len;
+} vma_iovec;
+
+/**
  * One VMA, as /proc/PID/maps shows it plus its flags.
  */
 typedef struct vma_entry {
@@ -287,6 +301,77 @@ int64_t vma_munlockall(vma_mm_t mm);
  * `mseal(addr, len, flags)`.
  */
 int64_t vma_mseal(vma_mm_t mm, uint64_t addr, uint64_t len, uint64_t flags);
+
+/**
+ * `msync(addr, len, flags)`.
+ */
+int64_t vma_msync(vma_mm_t mm, uint64_t addr, uint64_t len, uint32_t flags);
+
+/**
+ * `mincore(addr, len, vec)`: one byte per page into `vec` (bit 0 set
+ * where the page is resident), which must hold `len` rounded up to pages
+ * bytes. `-EFAULT` if `vec` is null where there is a page to report.
+ */
+int64_t vma_mincore(vma_mm_t mm, uint64_t addr, uint64_t len, uint8_t *vec);
+
+/**
+ * `process_madvise` of the address space on itself (a pidfd of its own
+ * process) over the `n` ranges at `iov`: the bytes advised. `-EFAULT` if
+ * `iov` is null while `n` is not 0 (after the flags and `UIO_MAXIOV`
+ * checks).
+ */
+int64_t vma_process_madvise(vma_mm_t mm,
+                            const struct vma_iovec *iov,
+                            uintptr_t n,
+                            int32_t advice,
+                            uint32_t flags);
+
+/**
+ * `remap_file_pages(addr, size, prot, pgoff, flags)`.
+ */
+int64_t vma_remap_file_pages(vma_mm_t mm,
+                             uint64_t addr,
+                             uint64_t size,
+                             uint64_t prot,
+                             uint64_t pgoff,
+                             uint64_t flags);
+
+/**
+ * `mbind(addr, len, mode, nodes, flags)` with the node mask's first 64
+ * bits as `nodes` (0 is an empty or absent mask); the library models
+ * machines of at most 64 nodes.
+ */
+int64_t vma_mbind(vma_mm_t mm,
+                  uint64_t addr,
+                  uint64_t len,
+                  uint32_t mode,
+                  uint64_t nodes,
+                  uint32_t flags);
+
+/**
+ * `set_mempolicy(mode, nodes)`, the node mask as for [`vma_mbind`].
+ */
+int64_t vma_set_mempolicy(vma_mm_t mm, uint32_t mode, uint64_t nodes);
+
+/**
+ * `get_mempolicy(policy, nodes, addr, flags)`: the policy word into
+ * `policy` and the node mask's first 64 bits into `nodes`, each only if
+ * not null. With `MPOL_F_NODE | MPOL_F_ADDR` the page is faulted in.
+ */
+int64_t vma_get_mempolicy(vma_mm_t mm,
+                          int32_t *policy,
+                          uint64_t *nodes,
+                          uint64_t addr,
+                          uint64_t flags);
+
+/**
+ * `set_mempolicy_home_node(addr, len, home_node, flags)`.
+ */
+int64_t vma_set_mempolicy_home_node(vma_mm_t mm,
+                                    uint64_t addr,
+                                    uint64_t len,
+                                    uint64_t home_node,
+                                    uint64_t flags);
 
 /**
  * `brk(addr)`: the new break (the old one if refused), as the raw

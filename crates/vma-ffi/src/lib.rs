@@ -305,6 +305,152 @@ pub extern "C" fn vma_mseal(mm: vma_mm_t, addr: u64, len: u64, flags: u64) -> i6
     on_mm(mm, |m| ret(m.mseal(addr, len, flags).map(|()| 0)))
 }
 
+/// `msync(addr, len, flags)`.
+#[no_mangle]
+pub extern "C" fn vma_msync(mm: vma_mm_t, addr: u64, len: u64, flags: u32) -> i64 {
+    on_mm(mm, |m| ret(m.msync(addr, len, flags).map(|()| 0)))
+}
+
+/// `mincore(addr, len, vec)`: one byte per page into `vec` (bit 0 set
+/// where the page is resident), which must hold `len` rounded up to pages
+/// bytes. `-EFAULT` if `vec` is null where there is a page to report.
+#[no_mangle]
+pub extern "C" fn vma_mincore(mm: vma_mm_t, addr: u64, len: u64, vec: *mut u8) -> i64 {
+    on_mm(mm, |m| match m.mincore(addr, len) {
+        Ok(pages) => {
+            let bytes: Vec<u8> = pages.iter().map(|&on| u8::from(on)).collect();
+            if out::store_bytes(&bytes, vec) {
+                0
+            } else {
+                -i64::from(Errno::EFAULT.0)
+            }
+        }
+        Err(e) => -i64::from(e.0),
+    })
+}
+
+/// One range of a [`vma_process_madvise`] vector (a `struct iovec`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct vma_iovec {
+    /// First byte.
+    pub base: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+/// `process_madvise` of the address space on itself (a pidfd of its own
+/// process) over the `n` ranges at `iov`: the bytes advised. `-EFAULT` if
+/// `iov` is null while `n` is not 0 (after the flags and `UIO_MAXIOV`
+/// checks).
+#[no_mangle]
+pub extern "C" fn vma_process_madvise(
+    mm: vma_mm_t,
+    iov: *const vma_iovec,
+    n: usize,
+    advice: i32,
+    flags: u32,
+) -> i64 {
+    on_mm(mm, |m| {
+        // Too long a vector is EINVAL before the kernel reads it: the
+        // model hears only that it is too long.
+        let vec: Vec<(u64, u64)> = if n > vma::sys::UIO_MAXIOV {
+            vec![(0, 0); vma::sys::UIO_MAXIOV + 1]
+        } else {
+            match out::load_array(iov, n) {
+                Some(ranges) => ranges.iter().map(|r| (r.base, r.len)).collect(),
+                // The flags are checked before the vector is read.
+                None if flags != 0 => return -i64::from(Errno::EINVAL.0),
+                None => return -i64::from(Errno::EFAULT.0),
+            }
+        };
+        ret(m
+            .process_madvise(&vec, advice, flags)
+            .map(|b| i64::try_from(b).unwrap_or(i64::MAX)))
+    })
+}
+
+/// `remap_file_pages(addr, size, prot, pgoff, flags)`.
+#[no_mangle]
+pub extern "C" fn vma_remap_file_pages(
+    mm: vma_mm_t,
+    addr: u64,
+    size: u64,
+    prot: u64,
+    pgoff: u64,
+    flags: u64,
+) -> i64 {
+    on_mm(mm, |m| {
+        ret(m
+            .remap_file_pages(addr, size, prot, pgoff, flags)
+            .map(|()| 0))
+    })
+}
+
+/// `mbind(addr, len, mode, nodes, flags)` with the node mask's first 64
+/// bits as `nodes` (0 is an empty or absent mask); the library models
+/// machines of at most 64 nodes.
+#[no_mangle]
+pub extern "C" fn vma_mbind(
+    mm: vma_mm_t,
+    addr: u64,
+    len: u64,
+    mode: u32,
+    nodes: u64,
+    flags: u32,
+) -> i64 {
+    on_mm(mm, |m| {
+        ret(m.mbind(addr, len, mode, nodes, flags).map(|()| 0))
+    })
+}
+
+/// `set_mempolicy(mode, nodes)`, the node mask as for [`vma_mbind`].
+#[no_mangle]
+pub extern "C" fn vma_set_mempolicy(mm: vma_mm_t, mode: u32, nodes: u64) -> i64 {
+    on_mm(mm, |m| ret(m.set_mempolicy(mode, nodes).map(|()| 0)))
+}
+
+/// `get_mempolicy(policy, nodes, addr, flags)`: the policy word into
+/// `policy` and the node mask's first 64 bits into `nodes`, each only if
+/// not null. With `MPOL_F_NODE | MPOL_F_ADDR` the page is faulted in.
+#[no_mangle]
+pub extern "C" fn vma_get_mempolicy(
+    mm: vma_mm_t,
+    policy: *mut i32,
+    nodes: *mut u64,
+    addr: u64,
+    flags: u64,
+) -> i64 {
+    on_mm(mm, |m| match m.get_mempolicy(addr, flags) {
+        Ok(r) => {
+            if !policy.is_null() {
+                out::store(policy, r.policy);
+            }
+            if !nodes.is_null() {
+                out::store(nodes, r.nodes);
+            }
+            0
+        }
+        Err(e) => -i64::from(e.0),
+    })
+}
+
+/// `set_mempolicy_home_node(addr, len, home_node, flags)`.
+#[no_mangle]
+pub extern "C" fn vma_set_mempolicy_home_node(
+    mm: vma_mm_t,
+    addr: u64,
+    len: u64,
+    home_node: u64,
+    flags: u64,
+) -> i64 {
+    on_mm(mm, |m| {
+        ret(m
+            .set_mempolicy_home_node(addr, len, home_node, flags)
+            .map(|()| 0))
+    })
+}
+
 /// `brk(addr)`: the new break (the old one if refused), as the raw
 /// system call answers.
 #[no_mangle]

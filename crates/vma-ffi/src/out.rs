@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The only place that touches memory C hands in: output structures and
-//! buffers. Each function checks for null first; beyond that the caller
+//! buffers, and input arrays. Each function checks for null first; beyond that the caller
 //! promises what its C prototype says (a valid, writable object of the
 //! stated size), which Rust cannot check.
 #![allow(unsafe_code)]
@@ -37,4 +37,34 @@ pub(crate) fn copy_str(text: &str, buf: *mut c_char, len: usize) -> bool {
         buf.add(n).write(0);
     }
     true
+}
+
+/// Stores `bytes` into `buf` (which holds at least `bytes.len()` bytes);
+/// false if `buf` is null and there is something to store.
+pub(crate) fn store_bytes(bytes: &[u8], buf: *mut u8) -> bool {
+    if bytes.is_empty() {
+        return true;
+    }
+    if buf.is_null() {
+        return false;
+    }
+    // SAFETY: `buf` is not null and, by the function's C contract, points
+    // to at least `bytes.len()` writable bytes that do not overlap the
+    // Rust slice.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len()) };
+    true
+}
+
+/// The `n` elements C passes at `array`, copied out; `None` if `array` is
+/// null while `n` is not 0.
+pub(crate) fn load_array<T: Copy>(array: *const T, n: usize) -> Option<Vec<T>> {
+    if n == 0 {
+        return Some(Vec::new());
+    }
+    if array.is_null() {
+        return None;
+    }
+    // SAFETY: `array` is not null and, by the function's C contract, points
+    // to `n` readable, aligned, initialised elements for the whole call.
+    Some(unsafe { std::slice::from_raw_parts(array, n) }.to_vec())
 }

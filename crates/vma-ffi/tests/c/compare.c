@@ -22,6 +22,11 @@
 
 #define WINDOW_PAGES 64
 
+/* From linux/mempolicy.h, which a libc may not carry. */
+#define BIND_MODE 2		/* MPOL_BIND */
+#define F_ADDR 2		/* MPOL_F_ADDR */
+#define HOME_NODE_SYSCALL 450	/* set_mempolicy_home_node on x86-64 */
+
 static long page;
 static uint64_t base;
 static vma_mm_t mm;
@@ -162,11 +167,75 @@ int main(void)
 	     vma_mseal(mm, A(30), P(4), 0));
 	same("munmap sealed", kret(munmap((void *)A(30), P(4))), vma_munmap(mm, A(30), P(4)));
 
+	/* Residency, syncing and memory policy on a fresh stretch. */
+	same("mmap 44 8 rw",
+	     kaddr(mmap((void *)A(44), P(8), PROT_READ | PROT_WRITE, ANON, -1, 0)) - (int64_t)base,
+	     vma_mmap(mm, A(44), P(8), PROT_READ | PROT_WRITE, ANON, 0, 0) - (int64_t)base);
+	*(volatile char *)A(45) = 1;
+	same("touch write 45", 0, vma_touch(mm, A(45), 1));
+	{
+		unsigned char kv[8] = { 0 }, mv[8] = { 0 };
+
+		same("mincore 44 8", kret(mincore((void *)A(44), P(8), kv)),
+		     vma_mincore(mm, A(44), P(8), mv));
+		check(memcmp(kv, mv, sizeof(kv)) == 0, "mincore vectors agree");
+		same("mincore over a hole", kret(mincore((void *)A(50), P(4), kv)),
+		     vma_mincore(mm, A(50), P(4), mv));
+	}
+	same("msync 44 8 MS_SYNC", kret(msync((void *)A(44), P(8), MS_SYNC)),
+	     vma_msync(mm, A(44), P(8), MS_SYNC));
+	same("msync over a hole", kret(msync((void *)A(50), P(4), MS_ASYNC)),
+	     vma_msync(mm, A(50), P(4), MS_ASYNC));
+	{
+		unsigned long node0[16] = { 1 }, kmask[16] = { 0 };
+		uint64_t mmask = 0;
+		int kpol = -1, mpol = -1;
+		long kr = kret(syscall(SYS_mbind, (void *)A(44), P(2), BIND_MODE, node0, 1025, 0));
+
+		if (kr == -ENOSYS) {
+			printf("# skip memory policy checks: this kernel has no NUMA\n");
+		} else {
+			same("mbind 44 2 bind 0", kr,
+			     vma_mbind(mm, A(44), P(2), BIND_MODE, 1, 0));
+			same("get_mempolicy addr 44",
+			     kret(syscall(SYS_get_mempolicy, &kpol, kmask, 1025, (void *)A(44),
+					  F_ADDR)),
+			     vma_get_mempolicy(mm, &mpol, &mmask, A(44), F_ADDR));
+			check(kpol == mpol && kmask[0] == mmask, "get_mempolicy outputs agree");
+			same("set_mempolicy_home_node 45 1 0",
+			     kret(syscall(HOME_NODE_SYSCALL, (void *)A(45), P(1), 0UL, 0UL)),
+			     vma_set_mempolicy_home_node(mm, A(45), P(1), 0, 0));
+			same("set_mempolicy bind 0",
+			     kret(syscall(SYS_set_mempolicy, BIND_MODE, node0, 1025)),
+			     vma_set_mempolicy(mm, BIND_MODE, 1));
+			kpol = mpol = -1;
+			same("get_mempolicy task",
+			     kret(syscall(SYS_get_mempolicy, &kpol, kmask, 1025, NULL, 0)),
+			     vma_get_mempolicy(mm, &mpol, &mmask, 0, 0));
+			check(kpol == mpol && kmask[0] == mmask, "task policies agree");
+			same("set_mempolicy default", kret(syscall(SYS_set_mempolicy, 0, NULL, 0)),
+			     vma_set_mempolicy(mm, 0, 0));
+		}
+	}
+
 	/* Bad input from C is an error value, never a crash. */
 	check(vma_munmap(0, A(0), P(1)) == -EBADF, "handle 0 is EBADF");
 	check(vma_munmap(mm + 1000, A(0), P(1)) == -EBADF, "unknown handle is EBADF");
 	check(vma_find(mm, 0, NULL) == -EFAULT, "null entry is EFAULT");
 	check(vma_render_maps(mm, NULL, 16) == -EFAULT, "null buffer is EFAULT");
+	check(vma_mincore(mm, A(44), P(2), NULL) == -EFAULT, "null mincore vector is EFAULT");
+	check(vma_process_madvise(mm, NULL, 1, MADV_COLD, 0) == -EFAULT,
+	      "null process_madvise vector is EFAULT");
+	check(vma_process_madvise(mm, NULL, 1, MADV_COLD, 1) == -EINVAL,
+	      "process_madvise flags are checked before the vector");
+	check(vma_process_madvise(mm, NULL, 5000, MADV_COLD, 0) == -EINVAL,
+	      "a process_madvise vector over UIO_MAXIOV is EINVAL");
+	{
+		vma_iovec iov[2] = { { A(44), P(2) }, { A(46), P(1) } };
+
+		check(vma_process_madvise(mm, iov, 2, MADV_WILLNEED, 0) == (int64_t)P(3),
+		      "process_madvise answers the bytes advised");
+	}
 	check(vma_mmap(mm, 0, P(1), PROT_READ, MAP_PRIVATE, 12345, 0) == -EBADF,
 	      "unknown file is EBADF");
 	check(vma_find(mm, A(6), &e) == 1 && e.start == A(6) && strcmp(e.perms, "rw-p") == 0,

@@ -46,6 +46,7 @@ pub use madvise::remove_allowed;
 pub use mempolicy::PolicyReport;
 pub use pages::Pages;
 pub use process::Process;
+pub use process_madvise::UIO_MAXIOV;
 pub use ranges::RangeSet;
 pub use seed::{SeedProcess, SeedVma};
 pub use shared_policy::{SharedPolicies, SharedPolicy};
