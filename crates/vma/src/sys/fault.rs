@@ -99,6 +99,12 @@ impl<E: Env> Mm<E> {
             if cow {
                 self.core().anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
             }
+            if self.decision_unsettled(vma, page, page + PAGE_SIZE) {
+                // Had reclaim taken what the decision read, the fault
+                // would have gone on and mapped the page: it stays as
+                // unsettled as that decision.
+                self.pages.map_unsettled(page, page + PAGE_SIZE);
+            }
             return Err(Signal::Bus);
         }
         if self.hugetlb_fault_fails(vma) {
@@ -176,6 +182,14 @@ impl<E: Env> Mm<E> {
     /// mapped page reclaim may have unmapped, or an unmapped page whose
     /// presence in the file reclaim may have changed.
     fn note_unsettled(&self, vma: VmaId, start: u64, end: u64) {
+        if self.decision_unsettled(vma, start, end) {
+            self.pages.note_undetermined();
+        }
+    }
+
+    /// Whether a userfaultfd decision over `[start, end)` of `vma` reads
+    /// pages reclaim may have taken (see [`Self::note_unsettled`]).
+    fn decision_unsettled(&self, vma: VmaId, start: u64, end: u64) -> bool {
         let v = self.vma(vma);
         let mut unsettled = self.pages.unsettled_in(start, end);
         if let Some((ino, _)) = shmem_page(v, start) {
@@ -189,9 +203,7 @@ impl<E: Env> Mm<E> {
                 pos = gap_end;
             }
         }
-        if unsettled {
-            self.pages.note_undetermined();
-        }
+        unsettled
     }
 
     /// A fault over `[start, end)` succeeded: the pages are mapped here
