@@ -65,6 +65,19 @@ pub(super) fn sanitize_mpol_flags(config: &Config, mode: u32) -> KResult<(u32, u
     Ok((mode, mode_flags))
 }
 
+/// The end of the range mbind and set_mempolicy_home_node work on: the
+/// length is page-aligned as `PAGE_ALIGN` does it, which wraps (a length
+/// near 2^64 becomes 0: nothing to do, `None`), and a range that wraps
+/// past the top is EINVAL.
+pub(super) fn policy_range_end(start: u64, len: u64) -> KResult<Option<u64>> {
+    let len = len.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+    let end = start.wrapping_add(len);
+    if end < start {
+        return Err(Errno::EINVAL);
+    }
+    Ok((end != start).then_some(end))
+}
+
 impl<E: Env> Mm<E> {
     /// `mbind(addr, len, mode, nodemask, flags)`: `mode` may carry
     /// `MPOL_F_*` mode flags; `nodes` is the node mask (bit n = node n; an
@@ -92,15 +105,9 @@ impl<E: Env> Mm<E> {
         if start % PAGE_SIZE != 0 {
             return Err(Errno::EINVAL);
         }
-        // PAGE_ALIGN wraps: a length near 2^64 becomes 0 and succeeds.
-        let len = len.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
-        let end = start.wrapping_add(len);
-        if end < start {
-            return Err(Errno::EINVAL);
-        }
-        if end == start {
+        let Some(end) = policy_range_end(start, len)? else {
             return Ok(());
-        }
+        };
         let new = self.mpol_new(mode, mode_flags, nodes)?;
         self.mbind_check_holes(start, end, new.is_none())?;
         self.mbind_apply(start, end, new)

@@ -16,7 +16,7 @@
 //! machines, which is where scenarios run.
 
 use super::consts::*;
-use super::mbind::sanitize_mpol_flags;
+use super::mbind::{policy_range_end, sanitize_mpol_flags};
 use crate::config::PAGE_SIZE;
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
@@ -198,15 +198,9 @@ impl<E: Env> Mm<E> {
         if home_node >= MAX_NUMNODES || !online {
             return Err(Errno::EINVAL);
         }
-        // PAGE_ALIGN wraps: a length near 2^64 becomes 0 and succeeds.
-        let len = len.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
-        let end = start.wrapping_add(len);
-        if end < start {
-            return Err(Errno::EINVAL);
-        }
-        if end == start {
+        let Some(end) = policy_range_end(start, len)? else {
             return Ok(());
-        }
+        };
         let mut result = Err(Errno::ENOENT);
         let mut next = start;
         while let Some(vma) = self.find_vma_intersection(next, end) {

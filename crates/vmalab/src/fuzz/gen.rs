@@ -647,23 +647,21 @@ fn mmap(rng: &mut Rng, a: u64, l: u64) -> String {
         // /dev/zero: private is anonymous memory with a file and an offset.
         6 if rng.chance(1, 2) => format!(
             "mmap {a} {l} {prot} MAP_{}{fixed} fd=z off={}",
-            if rng.chance(1, 4) {
-                "SHARED"
-            } else {
-                "PRIVATE"
-            },
+            sharing(rng, 4),
             a.saturating_sub(rng.below(2))
         ),
         // A socket: its mmap hook refuses after the range was cleared.
-        7 if rng.chance(1, 4) => format!(
-            "mmap {a} {l} {prot} MAP_{}{fixed} fd=s",
-            if rng.chance(1, 2) {
-                "SHARED"
-            } else {
-                "PRIVATE"
-            }
-        ),
+        7 if rng.chance(1, 4) => format!("mmap {a} {l} {prot} MAP_{}{fixed} fd=s", sharing(rng, 2)),
         _ => format!("mmap {a} {l} {prot} MAP_PRIVATE|MAP_ANONYMOUS{fixed}"),
+    }
+}
+
+/// `SHARED` one time in `one_in`, else `PRIVATE`.
+fn sharing(rng: &mut Rng, one_in: u64) -> &'static str {
+    if rng.chance(1, one_in) {
+        "SHARED"
+    } else {
+        "PRIVATE"
     }
 }
 
