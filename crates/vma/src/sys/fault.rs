@@ -428,6 +428,15 @@ impl<E: Env> Mm<E> {
             // The read fault that fails did its fault-around first.
             self.fault_around(vma, at);
         }
+        if let Some(at) = uffd.filter(|&at| stop == Some(at)) {
+            if self.decision_unsettled(vma, at, at + PAGE_SIZE) {
+                // Had reclaim taken what the decision read, the walk would
+                // have gone on to the next stop: what it would have mapped
+                // is as unsettled as that decision.
+                let limit = [guard, eof, huge].into_iter().flatten().min();
+                self.pages.map_unsettled(at, limit.unwrap_or(end));
+            }
+        }
         match stop {
             None => Ok(()),
             // A guard marker answers before the fault handler runs.
