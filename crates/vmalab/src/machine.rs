@@ -128,6 +128,8 @@ pub trait Machine {
     /// `process_madvise(pidfd_open(getpid()), iov, n, advice, flags)`
     /// with the `(start, len)` pairs as the iovec: the bytes advised.
     fn process_madvise(&mut self, advice: u64, ranges: &[(u64, u64)], flags: u64) -> Reply;
+    /// `process_mrelease(pidfd_open(getpid()), flags)`.
+    fn process_mrelease(&mut self, flags: u64) -> Reply;
     /// `remap_file_pages(start, size, prot, pgoff, flags)`.
     fn remap_file_pages(
         &mut self,

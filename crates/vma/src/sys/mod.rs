@@ -31,6 +31,7 @@ mod pkeys;
 mod prctl;
 mod process;
 mod process_madvise;
+mod process_mrelease;
 mod ranges;
 mod remap_file_pages;
 mod seed;

@@ -312,6 +312,10 @@ impl Machine for Emitter {
         );
         Ok(0)
     }
+    fn process_mrelease(&mut self, flags: u64) -> Reply {
+        let _ = writeln!(self.code, "\tr = self_process_mrelease({flags:#x}UL);");
+        Ok(0)
+    }
     fn remap_file_pages(
         &mut self,
         start: u64,

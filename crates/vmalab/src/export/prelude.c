@@ -153,6 +153,19 @@ static long self_process_madvise(const struct iovec *iov, long n, uint64_t advic
 	return r;
 }
 
+/* process_mrelease on a pidfd of this process. */
+static long self_process_mrelease(uint64_t flags)
+{
+	long pidfd = sys(434, (long)getpid(), 0, 0, 0, 0, 0);
+	long r;
+
+	if (pidfd < 0)
+		return pidfd;
+	r = sys(448, pidfd, (long)flags, 0, 0, 0, 0);
+	close((int)pidfd);
+	return r;
+}
+
 /* mincore's residency vector as a bit mask (bit i: page i, at most 63). */
 static long mincore_mask(uint64_t addr, uint64_t len)
 {

@@ -602,6 +602,10 @@ impl Machine for Model<'_> {
         r
     }
 
+    fn process_mrelease(&mut self, flags: u64) -> Reply {
+        self.mm(|mm| mm.process_mrelease(flags as u32))
+    }
+
     fn remap_file_pages(
         &mut self,
         start: u64,

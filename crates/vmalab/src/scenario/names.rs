@@ -33,6 +33,7 @@ pub enum FlagKind {
     Seal,
     Falloc,
     ProcessMadvise,
+    ProcessMrelease,
 }
 
 impl FlagKind {
@@ -62,6 +63,7 @@ impl FlagKind {
             FlagKind::Seal => "memfd seals (F_SEAL_*)",
             FlagKind::Falloc => "fallocate mode (FALLOC_FL_*)",
             FlagKind::ProcessMadvise => "process_madvise flags (0)",
+            FlagKind::ProcessMrelease => "process_mrelease flags (0)",
             FlagKind::Smaps => "smaps field (Size, Rss, Anonymous)",
             FlagKind::Sysctl => {
                 "sysctl (vm.max_map_count, vm.overcommit_memory, vm.overcommit_ratio, \
@@ -94,7 +96,7 @@ impl FlagKind {
             FlagKind::Msync => MSYNC,
             FlagKind::Seal => SEAL,
             FlagKind::Falloc => FALLOC,
-            FlagKind::ProcessMadvise => &[],
+            FlagKind::ProcessMadvise | FlagKind::ProcessMrelease => &[],
             FlagKind::Smaps => SMAPS,
         }
     }

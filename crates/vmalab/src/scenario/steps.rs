@@ -578,6 +578,13 @@ pub static STEPS: &[Spec] = &[
         call: |m, a| m.process_madvise(a.word(0), a.ranges(1), a.word(2)),
     },
     Spec {
+        keyword: "process_mrelease",
+        params: &[Param::OptFlags(K::ProcessMrelease, 0, "0")],
+        rules: &[],
+        returns: Returns::Int,
+        call: |m, a| m.process_mrelease(a.word(0)),
+    },
+    Spec {
         keyword: "remap_file_pages",
         params: &[
             ADDR,

@@ -28,6 +28,15 @@ fn node_arg(nodes: Option<&NodeMask>) -> (L, L) {
 }
 
 impl Runner<'_> {
+    /// A pidfd of this process, opened for one call (the caller closes
+    /// it): after a fork the child names its own address space, not its
+    /// parent's.
+    fn own_pidfd(&self) -> Result<i64, Outcome> {
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        reply(raw(libc::SYS_pidfd_open, &[L::from(pid), 0]))
+    }
+
     /// The descriptor a step names: a scenario file's, or a raw number.
     fn file_fd(&self, fd: Fd) -> Result<L, Outcome> {
         Ok(match fd {
@@ -320,6 +329,16 @@ impl Machine for Runner<'_> {
         ))
     }
 
+    fn process_mrelease(&mut self, flags: u64) -> Reply {
+        // x86-64's number; libc names it only on newer versions.
+        const SYS_PROCESS_MRELEASE: libc::c_long = 448;
+        let pidfd = self.own_pidfd()?;
+        let r = raw(SYS_PROCESS_MRELEASE, &[pidfd as L, flags as L]);
+        // SAFETY: the descriptor was opened above and is used nowhere else.
+        unsafe { libc::close(pidfd as libc::c_int) };
+        reply(r)
+    }
+
     fn process_madvise(&mut self, advice: u64, ranges: &[(u64, u64)], flags: u64) -> Reply {
         let iov: Vec<libc::iovec> = ranges
             .iter()
@@ -328,11 +347,7 @@ impl Machine for Runner<'_> {
                 iov_len: l as usize,
             })
             .collect();
-        // A pidfd of this process, opened for the call: after a fork the
-        // child advises its own address space, not its parent's.
-        // SAFETY: getpid has no preconditions.
-        let pid = unsafe { libc::getpid() };
-        let pidfd = reply(raw(libc::SYS_pidfd_open, &[L::from(pid), 0]))?;
+        let pidfd = self.own_pidfd()?;
         let r = raw(
             libc::SYS_process_madvise,
             &[
