@@ -459,6 +459,17 @@ impl Config {
         self.since(6, 4, 0)
     }
 
+    /// A VMA with a `vm_ops->close` hook (a SysV attach, hugetlb) merges
+    /// with a neighbour as long as the merge does not remove it (6.4,
+    /// "mm/mmap: start distinguishing if vma can be removed in
+    /// mergeability test"). Before, `is_mergeable_vma` refused any such
+    /// VMA as a neighbour, though mremap still grew one in place.
+    /// Measured with SysV attaches: 6.1.158 refuses, 6.12.118, 6.18.44 and
+    /// 7.2.13 merge.
+    pub fn close_hook_merges_unless_removed_6_4(&self) -> bool {
+        self.since(6, 4, 0)
+    }
+
     /// `mseal(2)` exists (6.10, commit 8be7258aad44); older kernels answer
     /// ENOSYS and have no `VM_SEALED`.
     pub fn mseal_6_10(&self) -> bool {
