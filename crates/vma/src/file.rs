@@ -43,6 +43,20 @@ pub const HUGETLB_VM_OPS: VmOps = VmOps {
     page_mkwrite: false,
 };
 
+/// Ops id of the VMAs a SysV shared memory attach makes (`shm_vm_ops`).
+pub const SHM_OPS_ID: u32 = u32::MAX - 3;
+
+/// `shm_vm_ops`: `open` and `close` count the segment's attaches, and
+/// `may_split` asks the segment's own file (shmem says yes). Their
+/// presence matters: a merge never removes such a VMA.
+pub const SHM_VM_OPS: VmOps = VmOps {
+    id: SHM_OPS_ID,
+    open: true,
+    close: true,
+    may_split: true,
+    page_mkwrite: false,
+};
+
 /// What kind of object a file is; decides `mmap` behaviour and rendering.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum FileKind {
@@ -93,6 +107,10 @@ pub struct FileInner {
     pub thp_aligned: bool,
     /// For a hugetlbfs file, log2 of its huge page size (`hstate_file`).
     pub huge_page_shift: Option<u32>,
+    /// A SysV shared memory segment (`shmget`): it has no descriptor, so
+    /// no file call reaches it; `shmat` maps it through a file of its
+    /// own each time ([`File::shm_attach`]).
+    pub sysv_segment: bool,
 }
 
 /// What a successful `fallocate` did to the file's pages `[first, last)`.
@@ -132,6 +150,7 @@ impl File {
             anon_shmem: false,
             thp_aligned: false,
             huge_page_shift: None,
+            sysv_segment: false,
         }))
     }
 
@@ -201,6 +220,41 @@ impl File {
             inner.vm_ops = Some(HUGETLB_VM_OPS);
         }
         f
+    }
+
+    /// A SysV shared memory segment of `bytes` (`newseg`): a shmem object
+    /// that maps show as `/SYSV` and the key in eight hex digits
+    /// (`IPC_PRIVATE`: 0).
+    pub fn sysv_segment(key: u32, bytes: u64) -> File {
+        let path = alloc::format!("/SYSV{key:08x} (deleted)");
+        let mut f = File::new(&path, 0, FileKind::Shmem, true, true).with_size_bytes(bytes);
+        if let Some(inner) = Arc::get_mut(&mut f.0) {
+            inner.sysv_segment = true;
+        }
+        f
+    }
+
+    /// The file one `shmat` of this segment maps (`alloc_file_clone`): a
+    /// new open file, so attaches never merge with each other, over the
+    /// segment's inode (same pages, same name, same number), open for
+    /// writing unless `SHM_RDONLY`, its `mmap` installing `shm_vm_ops`.
+    pub fn shm_attach(&self, writable: bool) -> File {
+        let s = &self.0;
+        File(Arc::new(FileInner {
+            ino: s.ino,
+            path: s.path.clone(),
+            size: AtomicU64::new(self.size_bytes()),
+            seals: AtomicU32::new(F_SEAL_SEAL),
+            kind: s.kind,
+            readable: true,
+            writable,
+            has_mmap: true,
+            vm_ops: Some(SHM_VM_OPS),
+            anon_shmem: false,
+            thp_aligned: s.thp_aligned,
+            huge_page_shift: s.huge_page_shift,
+            sysv_segment: false,
+        }))
     }
 
     /// The huge page size of a hugetlbfs file, in bytes (a shift past 63,
