@@ -107,6 +107,9 @@ pub enum FileSource {
     Pipe,
     /// A directory (`/`), read-only or as a path (no `mmap`: ENODEV).
     Dir,
+    /// A SysV shared memory segment of the declared size (`shmget` with
+    /// `IPC_PRIVATE`, mode 0700): no descriptor, only `shmat` maps it.
+    Shm,
 }
 
 /// A scenario file object: a memfd of `size` (or `/dev/zero`, a pipe, a

@@ -24,6 +24,7 @@ impl fmt::Display for Scenario {
                 FileSource::DevZero => "/dev/zero".to_string(),
                 FileSource::Pipe => "pipe".to_string(),
                 FileSource::Dir => "dir".to_string(),
+                FileSource::Shm => format!("shm pages={}", amt(&file.size)),
             };
             let mode = match (file.readable, file.writable) {
                 (true, true) => "rw",

@@ -31,6 +31,7 @@ pub enum FlagKind {
     Seal,
     Falloc,
     ProcessMadvise,
+    Shmat,
 }
 
 impl FlagKind {
@@ -56,6 +57,7 @@ impl FlagKind {
             FlagKind::Seal => "memfd seals (F_SEAL_*)",
             FlagKind::Falloc => "fallocate mode (FALLOC_FL_*)",
             FlagKind::ProcessMadvise => "process_madvise flags (0)",
+            FlagKind::Shmat => "shmat flags (SHM_*)",
             FlagKind::Smaps => "smaps field (Size, Rss, Anonymous)",
             FlagKind::Sysctl => {
                 "sysctl (vm.max_map_count, vm.overcommit_memory, vm.overcommit_ratio, \
@@ -87,6 +89,7 @@ impl FlagKind {
             FlagKind::Seal => SEAL,
             FlagKind::Falloc => FALLOC,
             FlagKind::ProcessMadvise => &[],
+            FlagKind::Shmat => SHMAT,
             FlagKind::Smaps => SMAPS,
         }
     }
@@ -225,6 +228,8 @@ const FALLOC: &[(&str, u64)] = uapi![
     FALLOC_FL_INSERT_RANGE,
     FALLOC_FL_UNSHARE_RANGE,
 ];
+
+const SHMAT: &[(&str, u64)] = uapi![SHM_RDONLY, SHM_RND, SHM_REMAP, SHM_EXEC];
 
 const MREMAP: &[(&str, u64)] = uapi![MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP];
 
