@@ -9,23 +9,18 @@ use super::consts::*;
 use crate::config::PAGE_SIZE;
 use crate::env::Env;
 use crate::errno::{Errno, KResult};
-use crate::file::{File, SHM_OPS_ID};
+use crate::file::File;
 use crate::mm::Mm;
 use crate::vma::Vma;
 
 /// `SHMLBA` on x86: attach addresses are page aligned.
 const SHMLBA: u64 = PAGE_SIZE;
 
-/// Whether `v` belongs to a SysV attach (`vm_ops == &shm_vm_ops`).
-fn is_shm(v: &Vma) -> bool {
-    v.ops.is_some_and(|o| o.id == SHM_OPS_ID)
-}
-
 /// Whether `v` is a piece of an attach made at `addr`: a SysV VMA whose
 /// file offset is its distance from `addr` (the distance wraps for a VMA
 /// that starts below `addr`, so such a VMA never matches).
 fn piece_of(v: &Vma, addr: u64) -> bool {
-    is_shm(v) && v.start.wrapping_sub(addr) / PAGE_SIZE == v.pgoff
+    v.is_sysv_shm() && v.start.wrapping_sub(addr) / PAGE_SIZE == v.pgoff
 }
 
 impl<E: Env> Mm<E> {
