@@ -626,15 +626,16 @@ mod tests {
                 c.populate_without_walk_6_10(),
                 c.exec_pkey_before_placement_6_10(),
                 c.mseal_discard_checks_vma_anonymous_6_17(),
+                c.close_hook_merges_unless_removed_6_4(),
             ]
         };
         let count = |v| on(v).iter().filter(|&&b| b).count();
         assert_eq!(count(KernelVersion(6, 1, 158)), 0);
-        assert_eq!(count(KernelVersion(6, 12, 118)), 10);
+        assert_eq!(count(KernelVersion(6, 12, 118)), 11);
         assert!(!Config::linux(KernelVersion(6, 11, 0)).memfd_seals_checked_in_do_mmap_6_12());
-        assert_eq!(count(KernelVersion(6, 18, 36)), 16);
-        assert_eq!(count(KernelVersion(6, 18, 44)), 17);
-        assert_eq!(count(KernelVersion(7, 2, 13)), 18);
+        assert_eq!(count(KernelVersion(6, 18, 36)), 17);
+        assert_eq!(count(KernelVersion(6, 18, 44)), 18);
+        assert_eq!(count(KernelVersion(7, 2, 13)), 19);
         use crate::sys::consts::F_SEAL_EXEC;
         assert_eq!(
             Config::linux(KernelVersion(6, 1, 0)).memfd_seals() & F_SEAL_EXEC,
