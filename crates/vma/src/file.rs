@@ -111,6 +111,10 @@ pub struct FileInner {
     /// no file call reaches it; `shmat` maps it through a file of its
     /// own each time ([`File::shm_attach`]).
     pub sysv_segment: bool,
+    /// A `memfd_secret` file: its pages leave the kernel's direct map, so
+    /// only shared mappings are allowed, locked and not dumped, and
+    /// get_user_pages refuses them.
+    pub secretmem: bool,
 }
 
 /// What a successful `fallocate` did to the file's pages `[first, last)`.
@@ -151,6 +155,7 @@ impl File {
             thp_aligned: false,
             huge_page_shift: None,
             sysv_segment: false,
+            secretmem: false,
         }))
     }
 
@@ -234,6 +239,17 @@ impl File {
         f
     }
 
+    /// A `memfd_secret` file of `bytes` (the size its first `ftruncate`
+    /// gave it; 0 if none yet). Maps show it as `/secretmem (deleted)`.
+    pub fn secretmem(bytes: u64) -> File {
+        let path = "/secretmem (deleted)";
+        let mut f = File::new(path, 0, FileKind::Regular, true, true).with_size_bytes(bytes);
+        if let Some(inner) = Arc::get_mut(&mut f.0) {
+            inner.secretmem = true;
+        }
+        f
+    }
+
     /// The file one `shmat` of this segment maps (`alloc_file_clone`): a
     /// new open file, so attaches never merge with each other, over the
     /// segment's inode (same pages, same name, same number), open for
@@ -254,6 +270,7 @@ impl File {
             thp_aligned: s.thp_aligned,
             huge_page_shift: s.huge_page_shift,
             sysv_segment: false,
+            secretmem: false,
         }))
     }
 
@@ -334,6 +351,10 @@ impl File {
             return Err(Errno::EINVAL);
         }
         let old = self.size_bytes();
+        // secretmem_setattr: the size is set once.
+        if self.0.secretmem && old != 0 {
+            return Err(Errno::EINVAL);
+        }
         let seals = self.seals();
         if (bytes < old && seals & F_SEAL_SHRINK != 0) || (bytes > old && seals & F_SEAL_GROW != 0)
         {
@@ -383,8 +404,8 @@ impl File {
     /// cache; the caller records them in every address space
     /// ([`Mm::file_written`](crate::Mm::file_written)).
     pub fn write(&self, off: u64, len: u64) -> KResult<(u64, u64)> {
-        // A pipe has no position to write at.
-        if !self.0.has_mmap {
+        // A pipe has no position to write at, and memfd_secret no write.
+        if !self.0.has_mmap || self.0.secretmem {
             return Err(Errno::ESPIPE);
         }
         if !self.0.writable {

@@ -156,6 +156,11 @@ impl Vma {
         self.ops.is_some_and(|o| o.id == crate::file::SHM_OPS_ID)
     }
 
+    /// `vma_is_secretmem`: it maps a `memfd_secret` file.
+    pub fn is_secretmem(&self) -> bool {
+        self.file.as_ref().is_some_and(|f| f.inner().secretmem)
+    }
+
     /// Whether its `vm_ops` have a `close` hook (which blocks merges
     /// that would remove it).
     pub fn has_close(&self) -> bool {
