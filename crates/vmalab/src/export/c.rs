@@ -448,6 +448,7 @@ pub fn program(sc: &Scenario, kernel: &KernelTrace, source: &str) -> Result<Stri
             FileSource::Dir => 3,
             // Refused above.
             FileSource::Shm => 4,
+            FileSource::Secret => 5,
         };
         let _ = writeln!(
             out,

@@ -339,11 +339,13 @@ impl<'a> Parser<'a> {
                 source = FileSource::Dir;
             } else if o.text == "shm" {
                 source = FileSource::Shm;
+            } else if o.text == "secret" {
+                source = FileSource::Secret;
             } else {
                 return Err((
                     o.col,
                     format!(
-                        "unexpected `{}` (pages=N, rw, ro, wo, path, sealable, /dev/zero, pipe, dir or shm)",
+                        "unexpected `{}` (pages=N, rw, ro, wo, path, sealable, /dev/zero, pipe, dir, shm or secret)",
                         o.text
                     ),
                 ));
@@ -371,7 +373,16 @@ impl<'a> Parser<'a> {
                 "a SysV segment takes no open mode and no seals".to_string(),
             ));
         }
-        let sized = matches!(source, FileSource::Memfd | FileSource::Shm);
+        if source == FileSource::Secret && (sealable || !readable || !writable) {
+            return Err((
+                a.end,
+                "a memfd_secret file opens read-write and takes no seals".to_string(),
+            ));
+        }
+        let sized = matches!(
+            source,
+            FileSource::Memfd | FileSource::Shm | FileSource::Secret
+        );
         if !sized && (size.is_some() || sealable) {
             return Err((
                 a.end,
@@ -379,7 +390,7 @@ impl<'a> Parser<'a> {
             ));
         }
         let size = match source {
-            FileSource::Memfd | FileSource::Shm => {
+            FileSource::Memfd | FileSource::Shm | FileSource::Secret => {
                 size.ok_or((a.end, "missing pages=N".to_string()))?
             }
             _ => Amount::default(),

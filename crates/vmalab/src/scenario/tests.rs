@@ -230,6 +230,8 @@ const BAD: &[(&str, usize, usize, &str)] = &[
     ("file s shm pages=262145\n", 1, 24, "1 byte to 1 GiB"),
     ("file s shm pages=1\nshmat s 0 SHM_FOO\n", 2, 11, "SHM_FOO"),
     ("shmat s 0\n", 1, 7, "no file named"),
+    ("file k secret\n", 1, 14, "missing pages"),
+    ("file k secret pages=1 ro\n", 1, 25, "opens read-write"),
     ("ftruncate nope 1\n", 1, 11, "no file named"),
     ("file f pages=1 xo\n", 1, 16, "unexpected `xo`"),
     ("frobnicate 1\n", 1, 1, "unknown step"),

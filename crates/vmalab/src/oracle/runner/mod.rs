@@ -462,6 +462,17 @@ fn make_file(f: &FileDecl, size: u64) -> Result<OwnedFd, i32> {
         }
         // Made by `shm::make_segment` instead.
         FileSource::Shm => return Err(libc::EINVAL),
+        FileSource::Secret => {
+            let flags = libc::c_long::from(libc::O_CLOEXEC);
+            let fd = raw(crate::oracle::probe::SYS_MEMFD_SECRET, &[flags])? as i32;
+            // SAFETY: the kernel just gave this descriptor; nothing else owns it.
+            let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+            // Its size is set once: a declared size of 0 leaves it unset.
+            if size != 0 {
+                ftruncate(&fd, size as libc::off_t).map_err(|e| e as i32)?;
+            }
+            fd
+        }
     };
     let mode = match (f.readable, f.writable) {
         (true, true) if f.source != FileSource::Pipe => return Ok(fd),
