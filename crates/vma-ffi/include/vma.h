@@ -94,7 +94,8 @@
 #define VMA_NOMERGE_PGOFF_DISCONTIGUOUS 12
 
 /**
- * The VMA a merge would remove has a `vm_ops->close` hook.
+ * The VMA a merge would remove has a `vm_ops->close` hook; `detail[0]`
+ * is 1 where the kernel (before 6.4) refused any neighbour with one.
  */
 #define VMA_NOMERGE_CLOSE_HOOK 13
 

@@ -41,7 +41,8 @@ pub const VMA_NOMERGE_ANON_CHAIN_NOT_SINGULAR: i32 = 11;
 /// The page offsets are not contiguous: `detail[0]` is the offset (in
 /// pages) that would continue the lower VMA, `detail[1]` the upper one's.
 pub const VMA_NOMERGE_PGOFF_DISCONTIGUOUS: i32 = 12;
-/// The VMA a merge would remove has a `vm_ops->close` hook.
+/// The VMA a merge would remove has a `vm_ops->close` hook; `detail[0]`
+/// is 1 where the kernel (before 6.4) refused any neighbour with one.
 pub const VMA_NOMERGE_CLOSE_HOOK: i32 = 13;
 /// The range would join both neighbours, whose `anon_vma`s differ.
 pub const VMA_NOMERGE_PREV_NEXT_ANON_VMA: i32 = 14;
@@ -113,6 +114,7 @@ pub(crate) fn code_of(v: &MergeVerdict) -> (i32, [u64; 2]) {
             (VMA_NOMERGE_PGOFF_DISCONTIGUOUS, [expected, actual])
         }
         NoMerge::CloseHook => (VMA_NOMERGE_CLOSE_HOOK, [0; 2]),
+        NoMerge::CloseHookBefore6_4 => (VMA_NOMERGE_CLOSE_HOOK, [1, 0]),
         NoMerge::PrevNextAnonVma => (VMA_NOMERGE_PREV_NEXT_ANON_VMA, [0; 2]),
     }
 }

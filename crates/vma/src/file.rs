@@ -43,6 +43,20 @@ pub const HUGETLB_VM_OPS: VmOps = VmOps {
     page_mkwrite: false,
 };
 
+/// Ops id of the VMAs a SysV shared memory attach makes (`shm_vm_ops`).
+pub const SHM_OPS_ID: u32 = u32::MAX - 3;
+
+/// `shm_vm_ops`: `open` and `close` count the segment's attaches, and
+/// `may_split` asks the segment's own file (shmem says yes). Their
+/// presence matters: a merge never removes such a VMA.
+pub const SHM_VM_OPS: VmOps = VmOps {
+    id: SHM_OPS_ID,
+    open: true,
+    close: true,
+    may_split: true,
+    page_mkwrite: false,
+};
+
 /// What kind of object a file is; decides `mmap` behaviour and rendering.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum FileKind {
@@ -102,6 +116,14 @@ pub struct FileInner {
     pub thp_aligned: bool,
     /// For a hugetlbfs file, log2 of its huge page size (`hstate_file`).
     pub huge_page_shift: Option<u32>,
+    /// A SysV shared memory segment (`shmget`): it has no descriptor, so
+    /// no file call reaches it; `shmat` maps it through a file of its
+    /// own each time ([`File::shm_attach`]).
+    pub sysv_segment: bool,
+    /// A `memfd_secret` file: its pages leave the kernel's direct map, so
+    /// only shared mappings are allowed, locked and not dumped, and
+    /// get_user_pages refuses them.
+    pub secretmem: bool,
 }
 
 /// What a successful `fallocate` did to the file's pages `[first, last)`.
@@ -142,6 +164,8 @@ impl File {
             anon_shmem: false,
             thp_aligned: false,
             huge_page_shift: None,
+            sysv_segment: false,
+            secretmem: false,
         }))
     }
 
@@ -228,6 +252,54 @@ impl File {
         f
     }
 
+    /// A SysV shared memory segment of `bytes` (`newseg`): a shmem object
+    /// that maps show as `/SYSV` and the key in eight hex digits
+    /// (`IPC_PRIVATE`: 0).
+    pub fn sysv_segment(key: u32, bytes: u64) -> File {
+        let path = alloc::format!("/SYSV{key:08x} (deleted)");
+        let mut f = File::new(&path, 0, FileKind::Shmem, true, true).with_size_bytes(bytes);
+        if let Some(inner) = Arc::get_mut(&mut f.0) {
+            inner.sysv_segment = true;
+        }
+        f
+    }
+
+    /// A `memfd_secret` file of `bytes` (the size its first `ftruncate`
+    /// gave it; 0 if none yet). Maps show it as `/secretmem (deleted)`.
+    pub fn secretmem(bytes: u64) -> File {
+        let path = "/secretmem (deleted)";
+        let mut f = File::new(path, 0, FileKind::Regular, true, true).with_size_bytes(bytes);
+        if let Some(inner) = Arc::get_mut(&mut f.0) {
+            inner.secretmem = true;
+        }
+        f
+    }
+
+    /// The file one `shmat` of this segment maps (`alloc_file_clone`): a
+    /// new open file, so attaches never merge with each other, over the
+    /// segment's inode (same pages, same name, same number), open for
+    /// writing unless `SHM_RDONLY`, its `mmap` installing `shm_vm_ops`.
+    pub fn shm_attach(&self, writable: bool) -> File {
+        let s = &self.0;
+        File(Arc::new(FileInner {
+            ino: s.ino,
+            path: s.path.clone(),
+            size: AtomicU64::new(self.size_bytes()),
+            seals: AtomicU32::new(F_SEAL_SEAL),
+            kind: s.kind,
+            readable: true,
+            writable,
+            has_mmap: true,
+            pseudo_fs: false,
+            vm_ops: Some(SHM_VM_OPS),
+            anon_shmem: false,
+            thp_aligned: s.thp_aligned,
+            huge_page_shift: s.huge_page_shift,
+            sysv_segment: false,
+            secretmem: false,
+        }))
+    }
+
     /// The huge page size of a hugetlbfs file, in bytes (a shift past 63,
     /// which no machine has, counts as 63: every length is then misaligned).
     pub fn huge_page_size(&self) -> Option<u64> {
@@ -306,6 +378,10 @@ impl File {
             return Err(Errno::EINVAL);
         }
         let old = self.size_bytes();
+        // secretmem_setattr: the size is set once.
+        if self.0.secretmem && old != 0 {
+            return Err(Errno::EINVAL);
+        }
         let seals = self.seals();
         if (bytes < old && seals & F_SEAL_SHRINK != 0) || (bytes > old && seals & F_SEAL_GROW != 0)
         {
@@ -355,8 +431,9 @@ impl File {
     /// cache; the caller records them in every address space
     /// ([`Mm::file_written`](crate::Mm::file_written)).
     pub fn write(&self, off: u64, len: u64) -> KResult<(u64, u64)> {
-        // A pipe or a socket has no position to write at.
-        if !self.0.has_mmap || self.0.kind == FileKind::Socket {
+        // A pipe or a socket has no position to write at, and memfd_secret
+        // no write.
+        if !self.0.has_mmap || self.0.kind == FileKind::Socket || self.0.secretmem {
             return Err(Errno::ESPIPE);
         }
         if !self.0.writable {

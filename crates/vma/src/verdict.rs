@@ -96,6 +96,9 @@ pub enum NoMerge {
     },
     /// The VMA a merge would remove has a `vm_ops->close` hook.
     CloseHook,
+    /// A neighbour has a `vm_ops->close` hook: before 6.4 no such VMA
+    /// merged at all.
+    CloseHookBefore6_4,
     /// The range would join both neighbours, but those two have different
     /// `anon_vma`s.
     PrevNextAnonVma,
@@ -115,6 +118,7 @@ impl NoMerge {
             NoMerge::AnonVma(_) => "is_mergeable_anon_vma",
             NoMerge::PgoffDiscontiguous { .. } => "can_vma_merge_after",
             NoMerge::CloseHook => "can_merge_remove_vma",
+            NoMerge::CloseHookBefore6_4 => "is_mergeable_vma",
             NoMerge::PrevNextAnonVma => "can_vma_merge_right",
         }
     }
@@ -133,6 +137,7 @@ impl NoMerge {
             NoMerge::AnonVma(_) => "anon_vma incompatible",
             NoMerge::PgoffDiscontiguous { .. } => "offset discontiguous",
             NoMerge::CloseHook => "close hook",
+            NoMerge::CloseHookBefore6_4 => "close hook (before 6.4)",
             NoMerge::PrevNextAnonVma => "neighbours' anon_vmas differ",
         }
     }
@@ -191,6 +196,9 @@ impl fmt::Display for NoMerge {
             NoMerge::CloseHook => {
                 f.write_str("the VMA a merge would remove has a vm_ops->close hook")
             }
+            NoMerge::CloseHookBefore6_4 => f.write_str(
+                "a neighbour has a vm_ops->close hook, which refused any merge before 6.4",
+            ),
             NoMerge::PrevNextAnonVma => f.write_str("the two neighbours have different anon_vmas"),
         }
     }

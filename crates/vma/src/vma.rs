@@ -149,6 +149,18 @@ impl Vma {
         self.anon_vma.is_some() && self.chain.len() != 1
     }
 
+    /// Whether it belongs to a SysV shared memory attach (`vm_ops ==
+    /// &shm_vm_ops`): shmem underneath, but not `vma_is_shmem`, and its
+    /// file places mappings itself (`shm_get_unmapped_area`).
+    pub fn is_sysv_shm(&self) -> bool {
+        self.ops.is_some_and(|o| o.id == crate::file::SHM_OPS_ID)
+    }
+
+    /// `vma_is_secretmem`: it maps a `memfd_secret` file.
+    pub fn is_secretmem(&self) -> bool {
+        self.file.as_ref().is_some_and(|f| f.inner().secretmem)
+    }
+
     /// Whether its `vm_ops` have a `close` hook (which blocks merges
     /// that would remove it).
     pub fn has_close(&self) -> bool {

@@ -57,14 +57,29 @@ pub struct Features {
     /// run. Probed; scenarios name it `dontunmap_joins_source` (the copy may
     /// join its source) and `dontunmap_copy_alone` (it joins nothing).
     pub dontunmap_beside_source: Option<DontunmapBesideSource>,
+    /// `memfd_secret` makes files (off on Debian's 6.1). Probed;
+    /// scenarios name it `memfd_secret`.
+    pub memfd_secret: bool,
+    /// Its mappings are `VM_LOCKED` (`vma::Config::secretmem_locks_vma`);
+    /// `None` without memfd_secret. Probed; scenarios name it
+    /// `secretmem_locked`.
+    pub secretmem_locked: Option<bool>,
 }
 
 /// Facts scenarios may name besides CPU features and capabilities.
-pub const KERNEL_FACTS: [&str; 3] = [
+pub const KERNEL_FACTS: [&str; 5] = [
     PKEYS_EXHAUSTED,
     DONTUNMAP_JOINS_SOURCE,
     DONTUNMAP_COPY_ALONE,
+    MEMFD_SECRET,
+    SECRETMEM_LOCKED,
 ];
+
+/// `memfd_secret` mappings are `VM_LOCKED`.
+const SECRETMEM_LOCKED: &str = "secretmem_locked";
+
+/// `memfd_secret` makes files.
+const MEMFD_SECRET: &str = "memfd_secret";
 
 /// Without `pku`, every `pkey_alloc` answers ENOSPC.
 const PKEYS_EXHAUSTED: &str = "pkeys_exhausted";
@@ -85,6 +100,8 @@ impl Features {
             pkeys_exhausted: !cpu.pku
                 && crate::oracle::probe::first_pkey_alloc() == Some(-i64::from(libc::ENOSPC)),
             dontunmap_beside_source: crate::oracle::probe::dontunmap_beside_source(),
+            memfd_secret: crate::oracle::probe::memfd_secret(),
+            secretmem_locked: crate::oracle::probe::secretmem_locks_vma(),
         }
     }
 
@@ -98,6 +115,8 @@ impl Features {
         let beside = self.dontunmap_beside_source;
         match name {
             PKEYS_EXHAUSTED => return Some(self.pkeys_exhausted),
+            MEMFD_SECRET => return Some(self.memfd_secret),
+            SECRETMEM_LOCKED => return self.secretmem_locked,
             DONTUNMAP_JOINS_SOURCE => return beside.map(|b| b == DontunmapBesideSource::Merges),
             DONTUNMAP_COPY_ALONE => {
                 return beside.map(|b| b == DontunmapBesideSource::MergesNothing)
@@ -490,6 +509,13 @@ impl fmt::Display for HostConfig {
             None => "not probed",
         };
         writeln!(f, "DONTUNMAP copy    {beside}")?;
+        let secret = match (self.features.memfd_secret, self.features.secretmem_locked) {
+            (false, _) => "off (no memfd_secret)",
+            (true, Some(true)) => "mappings locked (memfd_secret, secretmem_locked)",
+            (true, Some(false)) => "pages charged as they fault (memfd_secret)",
+            (true, None) => "on, not probed further (memfd_secret)",
+        };
+        writeln!(f, "memfd_secret      {secret}")?;
         for (name, _) in CAPABILITIES {
             let held = match self.features.has(name) {
                 Some(true) => "held",
@@ -534,8 +560,11 @@ mod tests {
             cap_eff: cap_eff("Name:\tx\nCapEff:\t0000000000804000\n"),
             pkeys_exhausted: true,
             dontunmap_beside_source: Some(DontunmapBesideSource::MergesNothing),
+            memfd_secret: false,
+            secretmem_locked: None,
         };
         assert_eq!(m.has("pkeys_exhausted"), Some(true));
+        assert_eq!(m.has("memfd_secret"), Some(false));
         assert!(Features::knows("pkeys_exhausted"));
         assert_eq!(m.has("dontunmap_copy_alone"), Some(true));
         assert_eq!(m.has("dontunmap_joins_source"), Some(false));

@@ -130,6 +130,11 @@ pub trait Machine {
     fn process_madvise(&mut self, advice: u64, ranges: &[(u64, u64)], flags: u64) -> Reply;
     /// `process_mrelease(pidfd_open(getpid()), flags)`.
     fn process_mrelease(&mut self, flags: u64) -> Reply;
+    /// `shmat(shmid, addr, flags)` of the SysV segment `segment` names (a
+    /// file that is no segment passes an invalid id): the address.
+    fn shmat(&mut self, segment: Fd, addr: u64, flags: u64) -> Reply;
+    /// `shmdt(addr)`.
+    fn shmdt(&mut self, addr: u64) -> Reply;
     /// `remap_file_pages(start, size, prot, pgoff, flags)`.
     fn remap_file_pages(
         &mut self,
@@ -409,6 +414,9 @@ fn run_resolved(
         Admission::Run => {}
         Admission::Skip(why) => return Outcome::Skipped(why),
         Admission::Refuse(why) => return Outcome::Refused(why),
+    }
+    if let Err(why) = w.admit_segments(step, files) {
+        return Outcome::Refused(why);
     }
     let args = match resolve(w, files, step) {
         Ok(a) => a,

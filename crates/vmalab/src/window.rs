@@ -18,7 +18,7 @@
 
 use crate::outcome::Value;
 use crate::scenario::steps::Rule;
-use crate::scenario::{AddrArg, Amount, Arg, StepKind};
+use crate::scenario::{AddrArg, Amount, Arg, FdArg, FileDecl, FileSource, StepKind};
 
 /// VMAs the oracle runner holds outside its window, its two guards and
 /// the far region's neighbours included: it pads itself up to this count
@@ -235,6 +235,50 @@ impl Window {
         Admission::Run
     }
 
+    /// The window rule of SysV attaches (`Rule::Segment`), which needs the
+    /// segment's size: an attach at an address maps the whole segment
+    /// there. An address of 0 is the kernel's choice; a file that is no
+    /// segment maps nothing (EINVAL).
+    pub fn admit_segments(&self, step: &StepKind, files: &[FileDecl]) -> Result<(), String> {
+        for rule in step.spec.rules {
+            let Rule::Segment { file, addr, flags } = *rule else {
+                continue;
+            };
+            let segment = match step.args.get(file) {
+                Some(Arg::Fd(FdArg::File(n))) => files
+                    .iter()
+                    .find(|f| f.name == *n && f.source == FileSource::Shm),
+                _ => None,
+            };
+            let Some(segment) = segment else {
+                continue;
+            };
+            let mut at = self.resolve(&addr_at(&step.args, addr))?;
+            if at == 0 {
+                continue;
+            }
+            let flags = flags_at(&step.args, flags);
+            if flags & u64::from(vma::sys::consts::SHM_RND) != 0 {
+                at &= !(self.page_size - 1);
+                // Rounded down to 0 under SHM_REMAP: EINVAL, nothing maps.
+                if at == 0 && flags & u64::from(vma::sys::consts::SHM_REMAP) != 0 {
+                    continue;
+                }
+            }
+            let size = segment
+                .size
+                .to_u64(self.page_size)
+                .ok_or("segment size does not fit in 64 bits")?;
+            if self.reach(at, size) == Reach::Outside {
+                return Err(format!(
+                    "shmat of `{}` reaches outside the window of {} pages",
+                    segment.name, self.pages
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// One rule on a step's arguments.
     fn check(&self, rule: &Rule, args: &[Arg]) -> Result<(), String> {
         match *rule {
@@ -298,6 +342,8 @@ impl Window {
                     _ => Err(why.into()),
                 }
             }
+            // Needs the scenario's files: see `admit_segments`.
+            Rule::Segment { .. } => Ok(()),
             Rule::Ranges { label, arg } => match args.get(arg) {
                 Some(Arg::Ranges(pairs)) => pairs
                     .iter()

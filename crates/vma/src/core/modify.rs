@@ -108,6 +108,7 @@ impl<E: Env> Core<'_, E> {
         let mut vmg = MergeState::for_vma(self.set, Some(vma), vma, end, end.checked_add(delta)?);
         vmg.next = self.find_vma(end);
         vmg.middle = None;
+        vmg.extends_prev = true;
         self.merge_new_range(&mut vmg)
     }
 }

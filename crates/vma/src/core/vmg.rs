@@ -74,6 +74,10 @@ pub(crate) struct MergeState {
     pub anon_name: Option<AnonName>,
     /// Only expand `prev` over the range; never merge `next` (brk).
     pub just_expand: bool,
+    /// `prev` grows over the range after it on its own behalf (mremap in
+    /// place): before 6.4 such a growth bypassed the merge for a VMA with
+    /// a `close` hook, so the hook does not refuse it.
+    pub extends_prev: bool,
     /// On allocation failure report no merge instead of ENOMEM.
     pub give_up_on_oom: bool,
     /// How the last merge attempt with this state ended.
@@ -103,6 +107,7 @@ impl MergeState {
             uffd_ctx: None,
             anon_name: None,
             just_expand: false,
+            extends_prev: false,
             give_up_on_oom: false,
             state: MergeOutcome::Start,
             refused: None,
@@ -176,6 +181,10 @@ impl MergeRules<'_> {
         }
         if vma.file != vmg.file {
             return Err(NoMerge::FileDiffers);
+        }
+        let grows_itself = vmg.extends_prev && vmg.prev == Some(neighbour);
+        if !self.config.close_hook_merges_unless_removed_6_4() && vma.has_close() && !grows_itself {
+            return Err(NoMerge::CloseHookBefore6_4);
         }
         if vma.uffd_ctx != vmg.uffd_ctx {
             return Err(NoMerge::UffdCtxDiffers);

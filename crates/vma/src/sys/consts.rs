@@ -253,3 +253,12 @@ pub const UFFDIO_REGISTER_MODE_MINOR: u64 = 4;
 
 /// `ANON_VMA_NAME_MAX_LEN`: names are shorter than this (NUL included).
 pub const ANON_VMA_NAME_MAX_LEN: usize = 80;
+
+/// shmat: attach read-only (the attach's file is opened `O_RDONLY`).
+pub const SHM_RDONLY: u32 = 0o10000;
+/// shmat: round an unaligned address down to `SHMLBA` (a page on x86).
+pub const SHM_RND: u32 = 0o20000;
+/// shmat: replace what is mapped at the address (`MAP_FIXED`).
+pub const SHM_REMAP: u32 = 0o40000;
+/// shmat: map executable too.
+pub const SHM_EXEC: u32 = 0o100000;

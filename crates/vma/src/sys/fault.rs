@@ -495,17 +495,20 @@ impl<E: Env> Mm<E> {
         let v = self.vma(vma);
         !v.flags.intersects(VmFlags::UFFD_MINOR | VmFlags::UFFD_WP)
             && shmem_page(v, v.start).is_some()
+            // secretmem's vm_ops have no map_pages.
+            && !v.is_secretmem()
     }
 
     /// `populate_vma_page_range` with its error: lock-on-fault VMAs are
-    /// left alone, inaccessible ones fail with EFAULT, private writable
+    /// left alone, inaccessible and secret ones fail with EFAULT, private writable
     /// memory is write-faulted, everything else read-faulted (`FOLL_FORCE`).
     pub(crate) fn populate_vma_range(&mut self, vma: VmaId, start: u64, end: u64) -> KResult<()> {
         let f = self.vma(vma).flags;
         if f.contains(VmFlags::LOCKONFAULT) {
             return Ok(());
         }
-        if !self.vma(vma).is_accessible() {
+        // get_user_pages refuses secret memory.
+        if !self.vma(vma).is_accessible() || self.vma(vma).is_secretmem() {
             return Err(Errno::EFAULT);
         }
         let write = f & (VmFlags::WRITE | VmFlags::SHARED) == VmFlags::WRITE;
@@ -539,9 +542,10 @@ impl<E: Env> Mm<E> {
     }
 }
 
-/// The shmem file page behind `addr`, if the VMA maps a shmem file.
+/// The cached file page behind `addr`, if the VMA maps a shmem file (or
+/// a `memfd_secret` one, whose pages live in its page cache the same way).
 fn shmem_page(v: &crate::vma::Vma, addr: u64) -> Option<(u64, u64)> {
     let f = v.file.as_ref()?.inner();
-    (f.kind == crate::file::FileKind::Shmem || f.anon_shmem)
+    (f.kind == crate::file::FileKind::Shmem || f.anon_shmem || f.secretmem)
         .then(|| (f.ino, v.pgoff + ((addr - v.start) >> PAGE_SHIFT)))
 }

@@ -40,7 +40,8 @@ impl<E: Env> Mm<E> {
     /// `i_mmap_writable` count, which `F_SEAL_WRITE` must find at zero.
     pub fn maps_file_writably(&self, file: &File) -> bool {
         self.vmas().any(|(_, v)| {
-            v.file.as_ref() == Some(file) && v.flags.contains(VmFlags::SHARED | VmFlags::MAYWRITE)
+            same_inode(v.file.as_ref(), file)
+                && v.flags.contains(VmFlags::SHARED | VmFlags::MAYWRITE)
         })
     }
 
@@ -69,7 +70,7 @@ impl<E: Env> Mm<E> {
         }
         let spans: alloc::vec::Vec<(u64, u64, bool)> = self
             .vmas()
-            .filter(|(_, v)| v.file.as_ref() == Some(file))
+            .filter(|(_, v)| same_inode(v.file.as_ref(), file))
             .filter_map(|(_, v)| {
                 let vma_last = v.pgoff.saturating_add(v.pages());
                 let (lo, hi) = (first.max(v.pgoff), last.min(vma_last));
@@ -96,6 +97,13 @@ impl<E: Env> Mm<E> {
             }
         }
     }
+}
+
+/// Whether `mapped` is `file` or another open file of its inode (each
+/// SysV attach opens the segment anew): what happens to the inode's pages
+/// reaches every mapping of it.
+fn same_inode(mapped: Option<&File>, file: &File) -> bool {
+    mapped.is_some_and(|m| m == file || m.inner().ino == file.inner().ino)
 }
 
 /// Whether the file's pages live in the page cache of a shmem object.

@@ -422,7 +422,9 @@ impl<E: Env> Mm<E> {
             } else {
                 f.contains(VmFlags::READ)
             };
-            if f.intersects(VmFlags::IO | VmFlags::PFNMAP) || !allowed {
+            // Secret memory is refused as incompatible (measured: 6.18).
+            let secret = self.vma(vma).is_secretmem();
+            if f.intersects(VmFlags::IO | VmFlags::PFNMAP) || !allowed || secret {
                 return Err(Errno::EINVAL);
             }
             let e = end.min(self.vma(vma).end);

@@ -117,7 +117,8 @@ impl<E: Env> Mm<E> {
     ) -> KResult<()> {
         let oldflags = self.vma(vma).flags;
         let unsupported = VmFlags::SPECIAL | VmFlags::DROPPABLE | VmFlags::HUGETLB;
-        if newflags == oldflags || oldflags.intersects(unsupported) {
+        if newflags == oldflags || oldflags.intersects(unsupported) || self.vma(vma).is_secretmem()
+        {
             *prev = Some(vma);
             return Ok(());
         }

@@ -152,11 +152,17 @@ impl<E: Env> Mm<E> {
         if !self.mlock_future_ok(vm_flags, len) {
             return Err(Errno::EAGAIN);
         }
+        // What do_mmap decides to populate: the flags before any hook.
+        let populate = vm_flags.contains(VmFlags::LOCKED)
+            || flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE;
         match file {
             Some(f) => {
                 self.file_mapping_flags(f, pgoff, len, prot, flags, &mut vm_flags)?;
                 if self.config.memfd_seals_checked_in_do_mmap_6_12() {
                     f.check_write_seal(&mut vm_flags)?;
+                }
+                if f.inner().secretmem {
+                    self.secretmem_mmap(len, &mut vm_flags)?;
                 }
             }
             None => match flags & MAP_TYPE {
@@ -213,9 +219,32 @@ impl<E: Env> Mm<E> {
             }
             addr
         };
-        let populate = vm_flags.contains(VmFlags::LOCKED)
-            || flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE;
         Ok((addr, populate.then_some(len)))
+    }
+
+    /// `secretmem_mmap_prepare` (`secretmem_mmap` before 6.16): shared
+    /// mappings only (EINVAL), within the locked-memory limit as if
+    /// locked (EAGAIN), and locked and not dumped -- or, on builds that
+    /// charge faulted pages instead ([`crate::Config::secretmem_locks_vma`]
+    /// off), only not dumped (the charge at fault time is not modelled). Here the hook runs
+    /// before the merge attempt and before a fixed mapping unmaps what it
+    /// replaces, as it does since 6.16; before, it ran after both and a
+    /// failure left a hole, and a changed VMA was offered to its
+    /// neighbours again (same result for the cases the scenarios have).
+    fn secretmem_mmap(&self, len: u64, vm_flags: &mut VmFlags) -> KResult<()> {
+        if !vm_flags.intersects(VmFlags::SHARED | VmFlags::MAYSHARE) {
+            return Err(Errno::EINVAL);
+        }
+        if !self.config.secretmem_locks_vma {
+            // The pages are charged when they fault in instead.
+            *vm_flags |= VmFlags::DONTDUMP;
+            return Ok(());
+        }
+        if !self.mlock_future_ok(*vm_flags | VmFlags::LOCKED, len) {
+            return Err(Errno::EAGAIN);
+        }
+        *vm_flags |= VmFlags::LOCKED | VmFlags::DONTDUMP;
+        Ok(())
     }
 
     /// The file half of `do_mmap`: mapping type, access mode, offsets.
@@ -257,8 +286,9 @@ impl<E: Env> Mm<E> {
         if !f.readable {
             return Err(Errno::EACCES);
         }
-        // path_noexec
-        if f.pseudo_fs && self.config.pseudo_fs_noexec_6_18() {
+        // path_noexec: memfd_secret's mount, and in newer kernels sockfs
+        // and pipefs.
+        if f.secretmem || (f.pseudo_fs && self.config.pseudo_fs_noexec_6_18()) {
             if vm_flags.contains(VmFlags::EXEC) {
                 return Err(Errno::EPERM);
             }

@@ -36,6 +36,7 @@ mod ranges;
 mod remap_file_pages;
 mod seed;
 mod shared_policy;
+mod shm;
 mod uffd;
 mod unmapped_area;
 mod view;

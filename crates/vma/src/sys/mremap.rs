@@ -521,13 +521,15 @@ impl<E: Env> Mm<E> {
     /// armed for userfaultfd may not (its events need the lock dropped),
     /// nor one whose file chooses its own addresses and might not honour
     /// `MREMAP_FIXED`: here `/dev/zero` (private mappings keep it as their
-    /// file). Hugetlbfs chooses too, but the kernel knows it complies.
+    /// file) and SysV attaches (`shm_get_unmapped_area`; not
+    /// `vma_is_shmem`, whose placement the kernel trusts). Hugetlbfs
+    /// chooses too, but the kernel knows it complies.
     fn vma_multi_allowed(&self, id: VmaId) -> bool {
         let v = self.vma(id);
-        let own_placement = v
-            .file
-            .as_ref()
-            .is_some_and(|f| f.inner().kind == crate::file::FileKind::DevZero);
+        let own_placement = v.is_sysv_shm()
+            || v.file
+                .as_ref()
+                .is_some_and(|f| f.inner().kind == crate::file::FileKind::DevZero);
         !v.flags.intersects(VmFlags::UFFD_FLAGS) && !own_placement
     }
 

@@ -142,7 +142,8 @@ impl<E: Env> Mm<E> {
 
     /// `vma_can_userfault`: anonymous, shmem or hugetlb memory that is not
     /// special, droppable (since 6.17) or a shadow stack; MINOR needs shmem
-    /// or hugetlb.
+    /// or hugetlb. A SysV attach is shmem underneath but not to
+    /// `vma_is_shmem` (its ops are `shm_vm_ops`): refused.
     fn vma_can_userfault(&self, vma: VmaId, vm_flags: VmFlags) -> bool {
         let v = self.vma(vma);
         let hugetlb = v.flags.contains(VmFlags::HUGETLB);
@@ -158,7 +159,8 @@ impl<E: Env> Mm<E> {
         let shmem = v
             .file
             .as_ref()
-            .is_some_and(|f| f.inner().kind == FileKind::Shmem);
+            .is_some_and(|f| f.inner().kind == FileKind::Shmem)
+            && !v.is_sysv_shm();
         if vm_flags.contains(VmFlags::UFFD_MINOR) && !hugetlb && !shmem {
             return false;
         }

@@ -228,6 +228,14 @@ impl Machine for Emitter {
             "an exported program has no instruction-fetch probe".into(),
         ))
     }
+    fn shmat(&mut self, _segment: Fd, _addr: u64, _flags: u64) -> Reply {
+        Err(Outcome::Refused(
+            "an exported program makes no SysV segments".into(),
+        ))
+    }
+    fn shmdt(&mut self, addr: u64) -> Reply {
+        self.sys("SYS_shmdt", &[addr])
+    }
     fn switch(&mut self, _to_parent: bool) -> Reply {
         Err(Outcome::Refused(
             "an exported program stops at `in`: only the first process's steps are checked".into(),
@@ -426,6 +434,11 @@ pub fn program(sc: &Scenario, kernel: &KernelTrace, source: &str) -> Result<Stri
             "`touch exec` is not exported (the program has no instruction-fetch probe)".into(),
         );
     }
+    if sc.files.iter().any(|f| f.source == FileSource::Shm) {
+        return Err(
+            "SysV segments are not exported (the program would have to make and name them)".into(),
+        );
+    }
     if sc.steps.iter().any(|s| names_far(&s.kind)) {
         return Err(
             "steps name far addresses (`far-N`, `@NAME`), which the program has no region for"
@@ -467,6 +480,9 @@ pub fn program(sc: &Scenario, kernel: &KernelTrace, source: &str) -> Result<Stri
             FileSource::Pipe => 2,
             FileSource::Dir => 3,
             FileSource::Socket => 4,
+            FileSource::Secret => 5,
+            // Refused above.
+            FileSource::Shm => 6,
         };
         let _ = writeln!(
             out,

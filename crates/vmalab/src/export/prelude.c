@@ -383,6 +383,10 @@ static void make_file(const char *name, uint64_t size, int readable, int writabl
 		fd = open("/", O_RDONLY | O_DIRECTORY);
 	} else if (source == 4) {
 		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	} else if (source == 5) {
+		fd = (int)syscall(447 /* memfd_secret */, (unsigned long)O_CLOEXEC);
+		if (fd >= 0 && size != 0 && ftruncate(fd, (off_t)size) != 0)
+			fd = -1;
 	} else {
 		fd = (int)syscall(SYS_memfd_create, name, sealable ? 2U : 0U);
 		if (fd >= 0 && ftruncate(fd, (off_t)size) != 0)
@@ -390,7 +394,7 @@ static void make_file(const char *name, uint64_t size, int readable, int writabl
 	}
 	if (fd < 0)
 		bail("cannot create a scenario file");
-	if ((!readable || !writable || source == 2) && !(source == 3 && readable) && source != 4) {
+	if ((!readable || !writable || source == 2) && !(source == 3 && readable) && source < 4) {
 		int again;
 
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);

@@ -213,6 +213,22 @@ struct Gen<'a> {
 /// (`z`, `/dev/zero`, and `s`, a socket, are mapped by `mmap` only).
 const FILES: [&str; 2] = ["f1", "f2"];
 
+/// The SysV segment of scenarios that attach one, and its size in pages.
+const SEGMENT: &str = "g";
+const SEGMENT_PAGES: u64 = 4;
+
+/// shmat flags, the plain attach and SHM_REMAP the most often.
+const SHMAT_FLAGS: &[&str] = &[
+    "0",
+    "0",
+    "SHM_RDONLY",
+    "SHM_REMAP",
+    "SHM_REMAP",
+    "SHM_RND",
+    "SHM_EXEC",
+    "SHM_RDONLY|SHM_REMAP",
+];
+
 /// A scenario of `ops` steps from `rng`, as text named `name`.
 pub fn scenario(rng: &mut Rng, name: &str, ops: usize, weights: &Weights) -> String {
     let mut s = String::new();
@@ -224,6 +240,11 @@ pub fn scenario(rng: &mut Rng, name: &str, ops: usize, weights: &Weights) -> Str
         s,
         "file f1 pages=8 rw sealable\nfile f2 pages=4 ro\nfile z /dev/zero\nfile s socket"
     );
+    // A SysV segment only where shmat may be drawn: each one is made for
+    // the run (and the machine charges it).
+    if crate::scenario::steps::spec("shmat").is_some_and(|sp| weights.allows(Op::Step(sp))) {
+        let _ = writeln!(s, "file {SEGMENT} shm pages={SEGMENT_PAGES}");
+    }
     let mut g = Gen {
         rng,
         weights,
@@ -505,8 +526,11 @@ impl Gen<'_> {
     /// A step from its table entry alone: one range for its address and
     /// length, flags drawn from their tables, optional parameters left out.
     fn generic(&mut self, spec: &Spec) {
-        if spec.keyword == "repeat" {
-            return self.repeat();
+        match spec.keyword {
+            "repeat" => return self.repeat(),
+            "shmat" => return self.shmat(),
+            "shmdt" => return self.shmdt(),
+            _ => {}
         }
         let (a, l) = self.range();
         let remap = spec.keyword == "remap_file_pages";
@@ -554,6 +578,47 @@ impl Gen<'_> {
             line.push_str(&word);
         }
         self.push(line);
+    }
+
+    /// A SysV attach of the segment (now and then of a memfd, which is no
+    /// segment): at a window address that leaves room for it (unaligned
+    /// under SHM_RND), or where the kernel places it, bound to a far name.
+    fn shmat(&mut self) {
+        let flags = *self.rng.pick(SHMAT_FLAGS);
+        let seg = if self.rng.chance(1, 10) {
+            FILES[0]
+        } else {
+            SEGMENT
+        };
+        if !flags.contains("REMAP") && self.rng.chance(1, 5) {
+            let n = self.far.len();
+            self.push(format!("@f{n} = shmat {seg} abs:0 {flags}"));
+            self.far.push((n, SEGMENT_PAGES));
+            return;
+        }
+        let (a, _) = self.range();
+        let a = a.min(WINDOW - SEGMENT_PAGES);
+        let addr = if flags.contains("RND") && self.rng.chance(1, 2) {
+            format!("{a}+{}b", 1 + self.rng.below(4095))
+        } else {
+            a.to_string()
+        };
+        self.recent.push((a, SEGMENT_PAGES));
+        if self.recent.len() > 4 {
+            self.recent.remove(0);
+        }
+        self.push(format!("shmat {seg} {addr} {flags}"));
+    }
+
+    /// A detach at a far attach or near a recent mapping.
+    fn shmdt(&mut self) {
+        let addr = if !self.far.is_empty() && self.rng.chance(1, 4) {
+            let &(n, _) = self.rng.pick(&self.far);
+            format!("@f{n}")
+        } else {
+            self.range().0.to_string()
+        };
+        self.push(format!("shmdt {addr}"));
     }
 
     /// A short `repeat` block of one mprotect, moving up a page per

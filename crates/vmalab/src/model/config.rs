@@ -24,6 +24,9 @@ pub fn config_for(host: &HostConfig) -> Config {
     c.pkeys = opt("CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS", c.pkeys);
     c = c.with_cpu(host.features.cpu);
     c.pkeys_exhausted_without_pku = host.features.pkeys_exhausted;
+    if let Some(locked) = host.features.secretmem_locked {
+        c.secretmem_locks_vma = locked;
+    }
     if let Some(beside) = host.features.dontunmap_beside_source {
         c.dontunmap_beside_source = beside;
     }

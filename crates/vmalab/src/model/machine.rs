@@ -35,13 +35,23 @@ struct Shared<'a> {
 impl Shared<'_> {
     /// The scenario file a descriptor names, if it is open for calls: an
     /// `O_PATH` descriptor (neither readable nor writable) is as good as
-    /// none to mmap, ftruncate, fcntl and the rest (EBADF).
+    /// none to mmap, ftruncate, fcntl and the rest (EBADF), and a SysV
+    /// segment has no descriptor at all (the runner passes -1).
     fn open_file(&self, fd: Fd) -> Option<&File> {
         match fd {
             Fd::File(i) => self.files.get(i).map(|(_, f)| f),
             Fd::Raw(_) => None,
         }
-        .filter(|f| f.inner().readable || f.inner().writable)
+        .filter(|f| (f.inner().readable || f.inner().writable) && !f.inner().sysv_segment)
+    }
+
+    /// The SysV segment a step names (a scenario file that is one).
+    fn segment(&self, fd: Fd) -> Option<&File> {
+        match fd {
+            Fd::File(i) => self.files.get(i).map(|(_, f)| f),
+            Fd::Raw(_) => None,
+        }
+        .filter(|f| f.inner().sysv_segment)
     }
 }
 
@@ -604,6 +614,25 @@ impl Machine for Model<'_> {
 
     fn process_mrelease(&mut self, flags: u64) -> Reply {
         self.mm(|mm| mm.process_mrelease(flags as u32))
+    }
+
+    fn shmat(&mut self, segment: Fd, addr: u64, flags: u64) -> Reply {
+        self.plain(|p, shared, _| {
+            let seg = shared.segment(segment);
+            // The kernel takes the flags as an int.
+            let at = p.mm.shmat(seg, addr, flags as u32).map_err(errno)?;
+            let len = seg.map_or(0, File::size_bytes);
+            p.content.clear(at, at.saturating_add(len));
+            Ok(at as i64)
+        })
+    }
+
+    fn shmdt(&mut self, addr: u64) -> Reply {
+        self.plain(|p, _, _| {
+            let r = unit(p.mm.shmdt(addr));
+            forget_unmapped(p);
+            r
+        })
     }
 
     fn remap_file_pages(

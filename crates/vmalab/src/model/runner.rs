@@ -100,6 +100,9 @@ pub fn run_model_with(scenario: &Scenario, host: &HostConfig, opts: &ModelOption
             }
             FileSource::Dir => File::unmappable("/", f.readable, f.writable),
             FileSource::Socket => File::socket(),
+            // Made with IPC_PRIVATE: key 0.
+            FileSource::Shm => File::sysv_segment(0, f.size.value(host.page_size).max(0) as u64),
+            FileSource::Secret => File::secretmem(f.size.value(host.page_size).max(0) as u64),
         };
         names.declared.insert(file.inner().ino, f.name.clone());
         files.push((f.name.clone(), file));

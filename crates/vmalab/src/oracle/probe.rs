@@ -33,6 +33,71 @@ fn pkey_alloc_errno() -> i32 {
     }
 }
 
+/// Whether `memfd_secret` gives a file here (Debian's 6.1 leaves it off:
+/// `secretmem.enable=0`, ENOSYS). Asked once per process.
+pub fn memfd_secret() -> bool {
+    static ANSWER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ANSWER.get_or_init(|| in_child(memfd_secret_errno) == Some(0))
+}
+
+/// Whether a `memfd_secret` mapping is `VM_LOCKED` here (see
+/// `vma::Config::secretmem_locks_vma`); `None` where memfd_secret makes no
+/// file or the probe could not run. Asked once per process.
+pub fn secretmem_locks_vma() -> Option<bool> {
+    static ANSWER: std::sync::OnceLock<Option<bool>> = std::sync::OnceLock::new();
+    *ANSWER.get_or_init(|| match in_child(secretmem_dontneed)? {
+        0 => Some(false),
+        e if e == libc::EINVAL => Some(true),
+        _ => None,
+    })
+}
+
+/// Maps one page of a new memfd_secret file shared and answers what
+/// `MADV_DONTNEED` there does: 0, or EINVAL on a locked VMA (another
+/// errno if a call before it failed).
+fn secretmem_dontneed() -> i32 {
+    // SAFETY: raw system calls on integers and on the page just mapped;
+    // the child exits right after.
+    unsafe {
+        let fd = libc::syscall(SYS_MEMFD_SECRET, 0);
+        if fd < 0 || libc::ftruncate(fd as libc::c_int, 4096) != 0 {
+            return 255;
+        }
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd as libc::c_int,
+            0,
+        );
+        if p == libc::MAP_FAILED {
+            return 254;
+        }
+        if libc::madvise(p, 4096, libc::MADV_DONTNEED) == 0 {
+            0
+        } else {
+            *libc::__errno_location()
+        }
+    }
+}
+
+/// The system call number of `memfd_secret` on x86-64.
+pub const SYS_MEMFD_SECRET: libc::c_long = 447;
+
+/// `memfd_secret(0)`: 0 if it gave a file, else its errno.
+fn memfd_secret_errno() -> i32 {
+    // SAFETY: memfd_secret takes one integer; reading this thread's errno.
+    unsafe {
+        let r = libc::syscall(SYS_MEMFD_SECRET, 0);
+        if r >= 0 {
+            0
+        } else {
+            *libc::__errno_location()
+        }
+    }
+}
+
 /// What an `MREMAP_DONTUNMAP` copy placed right beside its source merges
 /// with on this kernel (see [`vma::DontunmapBesideSource`]); `None` if the
 /// probe could not run. Asked once per process.

@@ -102,7 +102,12 @@ pub fn window_layout(smaps: &str, numa_maps: &str, w: &Window, ids: &mut Identit
         };
         let start = shown.from;
         let mut name = None;
-        let file = if r.key.2 == 0 {
+        // A SysV segment's inode is its id, which may be 0 (the first
+        // segment a booted machine makes): a declared file is never taken
+        // for anonymous memory.
+        let declared = ids.files.get(&r.key).cloned();
+        let no_file = r.key.2 == 0 && declared.is_none();
+        let file = if no_file {
             if let Some(n) = r
                 .path
                 .strip_prefix("[anon:")
@@ -115,8 +120,8 @@ pub fn window_layout(smaps: &str, numa_maps: &str, w: &Window, ids: &mut Identit
             } else {
                 FileId::Anon
             }
-        } else if let Some(n) = ids.files.get(&r.key) {
-            FileId::File(n.clone())
+        } else if let Some(n) = declared {
+            FileId::File(n)
         } else if let Some(n) = r
             .path
             .strip_prefix("[anon_shmem:")
@@ -139,9 +144,9 @@ pub fn window_layout(smaps: &str, numa_maps: &str, w: &Window, ids: &mut Identit
             end_page: shown.end_page,
             perms: r.perms,
             // maps shows no offset for anonymous memory, cut or not.
-            offset: w.offset_shown(match r.key.2 {
-                0 => (r.offset / ps) as i64,
-                _ => (r.offset / ps) as i64 + ((start - r.start) / ps) as i64,
+            offset: w.offset_shown(match no_file {
+                true => (r.offset / ps) as i64,
+                false => (r.offset / ps) as i64 + ((start - r.start) / ps) as i64,
             }),
             file,
             name,
@@ -196,6 +201,29 @@ VmFlags: mr mw me ms
              4-6 r--s 2 f1 pkey=2 [rd sh mr mw me ms]\n\
              6-7 rw-s 0 shm1 [rd wr sh mr mw me ms]\n\
              7-8 rw-p 0 anon name=heap [rd wr mr mw me ac]\n"
+        );
+    }
+
+    /// A SysV segment's inode is its id, 0 for the first one a booted
+    /// machine makes: a declared segment with inode 0 is still the file.
+    #[test]
+    fn segment_with_inode_zero_is_its_file() {
+        let smaps = "\
+100000000000-100000002000 rw-s 00000000 00:01 0                          /SYSV00000000 (deleted)
+VmFlags: rd wr sh mr mw me ms
+100000002000-100000003000 rw-s 00002000 00:01 0                          /SYSV00000000 (deleted)
+VmFlags: rd wr sh mr mw me ms
+100000003000-100000004000 rw-s 00000000 00:01 1                          /SYSV00000000 (deleted)
+VmFlags: rd wr sh mr mw me ms
+";
+        let mut ids = Identities::default();
+        ids.files.insert((0, 1, 0), "s".into());
+        let l = window_layout(smaps, "", &W, &mut ids);
+        assert_eq!(
+            l.to_string(),
+            "0-2 rw-s 0 s [rd wr sh mr mw me ms]\n\
+             2-3 rw-s 2 s [rd wr sh mr mw me ms]\n\
+             3-4 rw-s 0 shm1 [rd wr sh mr mw me ms]\n"
         );
     }
 

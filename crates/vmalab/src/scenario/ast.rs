@@ -110,6 +110,11 @@ pub enum FileSource {
     /// A Unix stream socket, read-write: it has an `mmap` hook, which
     /// refuses every mapping (ENODEV) after the range was cleared.
     Socket,
+    /// A SysV shared memory segment of the declared size (`shmget` with
+    /// `IPC_PRIVATE`, mode 0700): no descriptor, only `shmat` maps it.
+    Shm,
+    /// A `memfd_secret` file, made the declared size by one `ftruncate`.
+    Secret,
 }
 
 /// A scenario file object: a memfd of `size` (or `/dev/zero`, a pipe, a

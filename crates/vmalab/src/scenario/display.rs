@@ -25,6 +25,8 @@ impl fmt::Display for Scenario {
                 FileSource::Pipe => "pipe".to_string(),
                 FileSource::Dir => "dir".to_string(),
                 FileSource::Socket => "socket".to_string(),
+                FileSource::Shm => format!("shm pages={}", amt(&file.size)),
+                FileSource::Secret => format!("secret pages={}", amt(&file.size)),
             };
             let mode = match (file.readable, file.writable) {
                 (true, true) => "rw",

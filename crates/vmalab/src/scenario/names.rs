@@ -34,6 +34,7 @@ pub enum FlagKind {
     Falloc,
     ProcessMadvise,
     ProcessMrelease,
+    Shmat,
 }
 
 impl FlagKind {
@@ -64,6 +65,7 @@ impl FlagKind {
             FlagKind::Falloc => "fallocate mode (FALLOC_FL_*)",
             FlagKind::ProcessMadvise => "process_madvise flags (0)",
             FlagKind::ProcessMrelease => "process_mrelease flags (0)",
+            FlagKind::Shmat => "shmat flags (SHM_*)",
             FlagKind::Smaps => "smaps field (Size, Rss, Anonymous)",
             FlagKind::Sysctl => {
                 "sysctl (vm.max_map_count, vm.overcommit_memory, vm.overcommit_ratio, \
@@ -97,6 +99,7 @@ impl FlagKind {
             FlagKind::Seal => SEAL,
             FlagKind::Falloc => FALLOC,
             FlagKind::ProcessMadvise | FlagKind::ProcessMrelease => &[],
+            FlagKind::Shmat => SHMAT,
             FlagKind::Smaps => SMAPS,
         }
     }
@@ -235,6 +238,8 @@ const FALLOC: &[(&str, u64)] = uapi![
     FALLOC_FL_INSERT_RANGE,
     FALLOC_FL_UNSHARE_RANGE,
 ];
+
+const SHMAT: &[(&str, u64)] = uapi![SHM_RDONLY, SHM_RND, SHM_REMAP, SHM_EXEC];
 
 const MREMAP: &[(&str, u64)] = uapi![MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP];
 

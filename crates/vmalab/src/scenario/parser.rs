@@ -41,6 +41,10 @@ pub const MAX_REPEAT: i64 = 1 << 20;
 /// Largest window accepted (2^32 pages = 16 TiB with 4 KiB pages).
 const MAX_WINDOW_PAGES: u64 = 1 << 32;
 
+/// The largest SysV segment a scenario declares (1 GiB): `shmget` charges
+/// it to the commit limit when the runner starts.
+const SHM_MAX_BYTES: i128 = 1 << 30;
+
 struct Parser<'a> {
     file: &'a str,
     lines: Vec<&'a str>,
@@ -335,11 +339,15 @@ impl<'a> Parser<'a> {
                 source = FileSource::Dir;
             } else if o.text == "socket" {
                 source = FileSource::Socket;
+            } else if o.text == "shm" {
+                source = FileSource::Shm;
+            } else if o.text == "secret" {
+                source = FileSource::Secret;
             } else {
                 return Err((
                     o.col,
                     format!(
-                        "unexpected `{}` (pages=N, rw, ro, wo, path, sealable, /dev/zero, pipe, dir or socket)",
+                        "unexpected `{}` (pages=N, rw, ro, wo, path, sealable, /dev/zero, pipe, dir, socket, shm or secret)",
                         o.text
                     ),
                 ));
@@ -362,16 +370,42 @@ impl<'a> Parser<'a> {
             // Its mappings would show one identity under two names.
             return Err((a.end, "/dev/zero may be declared once".to_string()));
         }
-        if source != FileSource::Memfd && (size.is_some() || sealable) {
+        if source == FileSource::Shm && (sealable || !readable || !writable) {
+            // No descriptor: what shmat may ask for is the segment's mode,
+            // 0700 here.
+            return Err((
+                a.end,
+                "a SysV segment takes no open mode and no seals".to_string(),
+            ));
+        }
+        if source == FileSource::Secret && (sealable || !readable || !writable) {
+            return Err((
+                a.end,
+                "a memfd_secret file opens read-write and takes no seals".to_string(),
+            ));
+        }
+        let sized = matches!(
+            source,
+            FileSource::Memfd | FileSource::Shm | FileSource::Secret
+        );
+        if !sized && (size.is_some() || sealable) {
             return Err((
                 a.end,
                 "only a memfd has a size (pages=N) and takes seals".to_string(),
             ));
         }
         let size = match source {
-            FileSource::Memfd => size.ok_or((a.end, "missing pages=N".to_string()))?,
+            FileSource::Memfd | FileSource::Shm | FileSource::Secret => {
+                size.ok_or((a.end, "missing pages=N".to_string()))?
+            }
             _ => Amount::default(),
         };
+        if source == FileSource::Shm && !(1..=SHM_MAX_BYTES).contains(&size.value(1 << 12)) {
+            return Err((
+                a.end,
+                "a SysV segment is 1 byte to 1 GiB (pages=1b to 262144)".to_string(),
+            ));
+        }
         self.scenario.files.push(FileDecl {
             name: name.to_string(),
             size,

@@ -124,6 +124,17 @@ pub enum Rule {
     /// Every `ADDR LEN` pair of the ranges parameter `arg` must lie
     /// inside the window or be absurd, as for `Range`.
     Ranges { label: &'static str, arg: usize },
+    /// A SysV attach of the segment named by the file parameter `file` at
+    /// the address parameter `addr` (rounded down to a page under
+    /// `SHM_RND` in flags parameter `flags`): a non-zero address and the
+    /// segment's size form a range that must lie inside the window or be
+    /// absurd; 0 lets the kernel choose, as a hint does. Checked where the
+    /// scenario's files are known (`machine::run_step`).
+    Segment {
+        file: usize,
+        addr: usize,
+        flags: usize,
+    },
     /// The step never runs here.
     Skip(&'static str),
 }
@@ -598,6 +609,27 @@ pub static STEPS: &[Spec] = &[
         call: |m, a| {
             m.remap_file_pages(a.word(0), a.word(1), a.word(2), a.int(3) as u64, a.word(4))
         },
+    },
+    Spec {
+        keyword: "shmat",
+        params: &[Param::File, Param::Addr, Param::OptFlags(K::Shmat, 0, "0")],
+        rules: &[Rule::Segment {
+            file: 0,
+            addr: 1,
+            flags: 2,
+        }],
+        returns: Returns::Address,
+        call: |m, a| m.shmat(a.fd(0), a.word(1), a.word(2)),
+    },
+    Spec {
+        keyword: "shmdt",
+        params: &[ADDR],
+        rules: &[Rule::Inside {
+            addr: 0,
+            why: "shmdt must name a page inside the window or the far region",
+        }],
+        returns: Returns::Int,
+        call: |m, a| m.shmdt(a.word(0)),
     },
     Spec {
         keyword: "fork",

@@ -225,6 +225,14 @@ const BAD: &[(&str, usize, usize, &str)] = &[
     ("file z /dev/zero pages=2\n", 1, 25, "only a memfd"),
     ("file p pipe sealable\n", 1, 21, "only a memfd"),
     ("file s socket ro\n", 1, 17, "read-write (rw) only"),
+    ("file s shm\n", 1, 11, "missing pages"),
+    ("file s shm pages=1 ro\n", 1, 22, "no open mode"),
+    ("file s shm pages=0\n", 1, 19, "1 byte to 1 GiB"),
+    ("file s shm pages=262145\n", 1, 24, "1 byte to 1 GiB"),
+    ("file s shm pages=1\nshmat s 0 SHM_FOO\n", 2, 11, "SHM_FOO"),
+    ("shmat s 0\n", 1, 7, "no file named"),
+    ("file k secret\n", 1, 14, "missing pages"),
+    ("file k secret pages=1 ro\n", 1, 25, "opens read-write"),
     ("ftruncate nope 1\n", 1, 11, "no file named"),
     ("file f pages=1 xo\n", 1, 16, "unexpected `xo`"),
     ("frobnicate 1\n", 1, 1, "unknown step"),
@@ -562,4 +570,33 @@ fn range_vectors() {
         w.admit(&s.steps[0].kind),
         crate::window::Admission::Refuse(_)
     ));
+}
+
+/// SysV segments: declared with a size, attached and detached by name,
+/// printed back as written; an attach at an address must fit the window
+/// with the whole segment (0 is the kernel's choice).
+#[test]
+fn sysv_segments() {
+    let text = "file s shm pages=4\n@a = shmat s abs:0\nshmat s 4 SHM_RDONLY|SHM_RND\n\
+                shmat s 6\nshmat s 0+1b SHM_RND|SHM_REMAP\nshmat s abs:100 SHM_RND|SHM_REMAP\n\
+                shmat s abs:100 SHM_RND\nshmdt 4\n";
+    let s = parse("t", text).unwrap();
+    assert_eq!(s.files[0].source, FileSource::Shm);
+    assert_eq!(s.steps[0].kind.to_string(), "@a = shmat s abs:0x0 0");
+    assert_eq!(s.steps[1].kind.to_string(), "shmat s 4 SHM_RDONLY|SHM_RND");
+    let again = parse("t", &s.to_string()).unwrap();
+    assert_eq!(again.files[0].size, s.files[0].size);
+    assert_eq!(again.files[0].source, FileSource::Shm);
+    let w = crate::window::Window {
+        base: 1 << 40,
+        pages: 8,
+        page_size: 4096,
+        far: None,
+    };
+    let ok: Vec<bool> = s
+        .steps
+        .iter()
+        .map(|st| w.admit_segments(&st.kind, &s.files).is_ok())
+        .collect();
+    assert_eq!(ok, [true, true, false, true, true, false, true]);
 }

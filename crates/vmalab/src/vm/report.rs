@@ -55,6 +55,16 @@ pub fn encode(h: &HostConfig) -> String {
         u8::from(h.features.pkeys_exhausted).to_string(),
     );
     line(
+        "memfd_secret",
+        u8::from(h.features.memfd_secret).to_string(),
+    );
+    line(
+        "secretmem_locked",
+        h.features
+            .secretmem_locked
+            .map_or("-".into(), |b| u8::from(b).to_string()),
+    );
+    line(
         "dontunmap_beside_source",
         BESIDE_SOURCE
             .iter()
@@ -128,6 +138,14 @@ pub fn decode(text: &str) -> anyhow::Result<HostConfig> {
             }
             "cap_eff" => h.features.cap_eff = num(value)?,
             "pkeys_exhausted" => h.features.pkeys_exhausted = value == "1",
+            "memfd_secret" => h.features.memfd_secret = value == "1",
+            "secretmem_locked" => {
+                h.features.secretmem_locked = match value {
+                    "1" => Some(true),
+                    "0" => Some(false),
+                    _ => None,
+                }
+            }
             "dontunmap_beside_source" => {
                 h.features.dontunmap_beside_source = BESIDE_SOURCE
                     .iter()

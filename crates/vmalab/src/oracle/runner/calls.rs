@@ -40,12 +40,12 @@ impl Runner<'_> {
     /// The descriptor a step names: a scenario file's, or a raw number.
     fn file_fd(&self, fd: Fd) -> Result<L, Outcome> {
         Ok(match fd {
-            Fd::File(i) => L::from(
-                self.fds
-                    .get(i)
-                    .ok_or_else(|| refused("unknown file"))?
-                    .as_raw_fd(),
-            ),
+            Fd::File(i) => self
+                .fds
+                .get(i)
+                .ok_or_else(|| refused("unknown file"))?
+                .as_ref()
+                .map_or(-1, |f| L::from(f.as_raw_fd())),
             Fd::Raw(n) => n as L,
         })
     }
@@ -361,6 +361,19 @@ impl Machine for Runner<'_> {
         // SAFETY: the descriptor was opened above and is used nowhere else.
         unsafe { libc::close(pidfd as libc::c_int) };
         reply(r)
+    }
+
+    fn shmat(&mut self, segment: Fd, addr: u64, flags: u64) -> Reply {
+        // A file that is no segment passes an id no segment has.
+        let id = match segment {
+            Fd::File(i) => self.segments.get(i).copied().flatten().unwrap_or(-1),
+            Fd::Raw(n) => n as i32,
+        };
+        reply(raw(libc::SYS_shmat, &[id as L, addr as L, flags as L]))
+    }
+
+    fn shmdt(&mut self, addr: u64) -> Reply {
+        reply(raw(libc::SYS_shmdt, &[addr as L]))
     }
 
     fn remap_file_pages(

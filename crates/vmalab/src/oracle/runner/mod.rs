@@ -21,6 +21,7 @@
 pub mod calls;
 mod family;
 mod far;
+mod shm;
 mod touch;
 mod uffd;
 
@@ -122,8 +123,11 @@ fn raw(nr: libc::c_long, args: &[libc::c_long]) -> Result<i64, i32> {
 struct Runner<'s> {
     sc: &'s Scenario,
     w: Window,
-    /// The scenario's files, by declaration index.
-    fds: Vec<OwnedFd>,
+    /// The scenario's files, by declaration index (none for a SysV
+    /// segment, which has no descriptor: calls get -1).
+    fds: Vec<Option<OwnedFd>>,
+    /// The ids of the scenario's SysV segments, by declaration index.
+    segments: Vec<Option<i32>>,
     ids: Identities,
     uffd: Option<Result<uffd::Uffd, i32>>,
     /// The step running now (a `wait` tells the parent where it was).
@@ -153,6 +157,7 @@ impl<'s> Runner<'s> {
             sc,
             w,
             fds: Vec::new(),
+            segments: Vec::new(),
             ids: Identities::default(),
             uffd: None,
             current: 0,
@@ -166,12 +171,21 @@ impl<'s> Runner<'s> {
                 .size
                 .to_u64(page_size)
                 .ok_or_else(|| format!("file {}: size does not fit in 64 bits", f.name))?;
+            if f.source == FileSource::Shm {
+                let (id, key) = shm::make_segment(size, page_size)
+                    .map_err(|e| format!("file {}: {e}", f.name))?;
+                r.ids.files.insert(key, f.name.clone());
+                r.fds.push(None);
+                r.segments.push(Some(id));
+                continue;
+            }
             let fd =
                 make_file(f, size).map_err(|e| format!("file {}: {}", f.name, errno_name(e)))?;
             let st = fstat(&fd).map_err(|_| format!("file {}: fstat failed", f.name))?;
             let (ma, mi) = dev_parts(st.st_dev);
             r.ids.files.insert((ma, mi, st.st_ino), f.name.clone());
-            r.fds.push(fd);
+            r.fds.push(Some(fd));
+            r.segments.push(None);
         }
         touch::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
         stay_on_this_cpu();
@@ -453,6 +467,19 @@ fn make_file(f: &FileDecl, size: u64) -> Result<OwnedFd, i32> {
             let flags = SockFlag::SOCK_CLOEXEC;
             return socket(AddressFamily::Unix, SockType::Stream, flags, None)
                 .map_err(|e| e as i32);
+        }
+        // Made by `shm::make_segment` instead.
+        FileSource::Shm => return Err(libc::EINVAL),
+        FileSource::Secret => {
+            let flags = libc::c_long::from(libc::O_CLOEXEC);
+            let fd = raw(crate::oracle::probe::SYS_MEMFD_SECRET, &[flags])? as i32;
+            // SAFETY: the kernel just gave this descriptor; nothing else owns it.
+            let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+            // Its size is set once: a declared size of 0 leaves it unset.
+            if size != 0 {
+                ftruncate(&fd, size as libc::off_t).map_err(|e| e as i32)?;
+            }
+            fd
         }
     };
     let mode = match (f.readable, f.writable) {
