@@ -525,6 +525,45 @@ impl Config {
         self.since(6, 17, 0)
     }
 
+    /// `UFFDIO_WRITEPROTECT` works on every VMA of its range (holes
+    /// skipped), stopping with ENOENT at the first one not registered for
+    /// write-protection (6.4, "mm/userfaultfd: support WP on multiple
+    /// VMAs"); before, the range had to lie in one registered VMA.
+    pub fn uffd_wp_spans_vmas_6_4(&self) -> bool {
+        self.since(6, 4, 0)
+    }
+
+    /// `UFFDIO_CONTINUE` takes `UFFDIO_CONTINUE_MODE_WP` (6.4, "mm:
+    /// userfaultfd: add UFFDIO_CONTINUE_MODE_WP to install WP PTEs").
+    pub fn uffd_continue_mode_wp_6_4(&self) -> bool {
+        self.since(6, 4, 0)
+    }
+
+    /// `UFFDIO_POISON` exists (6.6, "mm: userfaultfd: add new
+    /// UFFDIO_POISON ioctl"; an unknown ioctl is EINVAL before). The same
+    /// series made every fill check the size of any file behind the VMA
+    /// (`mfill_file_over_size`), not only shmem's: a private `/dev/zero`
+    /// mapping, whose file has no size, refuses every page (EFAULT).
+    pub fn uffd_poison_6_6(&self) -> bool {
+        self.since(6, 6, 0)
+    }
+
+    /// `UFFDIO_MOVE` exists (6.8, "userfaultfd: UFFDIO_MOVE uABI"). The
+    /// same series made `UFFDIO_COPY` check its source range as it checks
+    /// the destination (EINVAL), except for alignment; before, only a
+    /// source that wraps was refused.
+    pub fn uffd_move_6_8(&self) -> bool {
+        self.since(6, 8, 0)
+    }
+
+    /// The fill ioctls look the destination VMA up and give a private one
+    /// its `anon_vma` before they check that the range fits in it and is
+    /// registered (6.9, "userfaultfd: use per-vma locks in userfaultfd
+    /// operations"); before, only a VMA that passed every check got one.
+    pub fn uffd_fill_prepares_anon_vma_first_6_9(&self) -> bool {
+        self.since(6, 9, 0)
+    }
+
     /// `process_madvise` on the caller's own address space takes any
     /// advice `madvise` does (6.13, "mm/madvise: unrestrict
     /// process_madvise() for current process"); before, only
@@ -615,15 +654,20 @@ mod tests {
                 c.populate_without_walk_6_10(),
                 c.exec_pkey_before_placement_6_10(),
                 c.mseal_discard_checks_vma_anonymous_6_17(),
+                c.uffd_wp_spans_vmas_6_4(),
+                c.uffd_continue_mode_wp_6_4(),
+                c.uffd_poison_6_6(),
+                c.uffd_move_6_8(),
+                c.uffd_fill_prepares_anon_vma_first_6_9(),
             ]
         };
         let count = |v| on(v).iter().filter(|&&b| b).count();
         assert_eq!(count(KernelVersion(6, 1, 158)), 0);
-        assert_eq!(count(KernelVersion(6, 12, 118)), 10);
+        assert_eq!(count(KernelVersion(6, 12, 118)), 15);
         assert!(!Config::linux(KernelVersion(6, 11, 0)).memfd_seals_checked_in_do_mmap_6_12());
-        assert_eq!(count(KernelVersion(6, 18, 36)), 16);
-        assert_eq!(count(KernelVersion(6, 18, 44)), 17);
-        assert_eq!(count(KernelVersion(7, 2, 13)), 18);
+        assert_eq!(count(KernelVersion(6, 18, 36)), 21);
+        assert_eq!(count(KernelVersion(6, 18, 44)), 22);
+        assert_eq!(count(KernelVersion(7, 2, 13)), 23);
         use crate::sys::consts::F_SEAL_EXEC;
         assert_eq!(
             Config::linux(KernelVersion(6, 1, 0)).memfd_seals() & F_SEAL_EXEC,

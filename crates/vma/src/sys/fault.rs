@@ -21,6 +21,8 @@ pub enum Signal {
     SegvPkuerr,
     /// `SIGBUS`: past the end of the file.
     Bus,
+    /// `SIGBUS` with `BUS_MCEERR_AR`: a poisoned page (`UFFDIO_POISON`).
+    BusMceerr,
 }
 
 /// The kind of access that faults.
@@ -72,6 +74,10 @@ impl<E: Env> Mm<E> {
             return Err(Signal::SegvMaperr);
         }
         let page = addr & !(PAGE_SIZE - 1);
+        // A poison marker: handle_pte_marker answers VM_FAULT_HWPOISON.
+        if self.pages.poisoned().contains(page) {
+            return Err(Signal::BusMceerr);
+        }
         if access != Access::Write && !self.pages.is_mapped(page) {
             // do_read_fault maps the cached pages around first, before it
             // asks the file (or a userfaultfd) for this one: a read that
@@ -101,6 +107,19 @@ impl<E: Env> Mm<E> {
             }
             return Err(Signal::Bus);
         }
+        if access == Access::Write && self.uffd_wp_blocks(vma, page) {
+            // A write to a write-protected entry goes to the userfaultfd
+            // (SIGBUS here). A present page answers at once; a marker in
+            // file-backed memory first faults the page in (with the bit,
+            // a private one as a copy), and the retried write then fails.
+            if !self.pages.is_mapped(page) {
+                if cow {
+                    self.core().anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
+                }
+                self.page_faulted_in(vma, page, page + PAGE_SIZE, true);
+            }
+            return Err(Signal::Bus);
+        }
         if self.hugetlb_fault_fails(vma) {
             // hugetlb_no_page prepares a private mapping's anon_vma before
             // it asks the pool for a page.
@@ -119,6 +138,13 @@ impl<E: Env> Mm<E> {
             return Err(Signal::SegvAccerr);
         }
         Ok(())
+    }
+
+    /// Whether a write to the page at `page` of `vma` is a userfaultfd
+    /// write-protect fault: the VMA is registered for it and the entry
+    /// carries the bit (present page or marker).
+    pub(crate) fn uffd_wp_blocks(&self, vma: VmaId, page: u64) -> bool {
+        self.vma(vma).flags.contains(VmFlags::UFFD_WP) && self.pages.wp().contains(page)
     }
 
     /// Whether a fault at `addr` goes to the userfaultfd: a missing page
@@ -272,7 +298,8 @@ impl<E: Env> Mm<E> {
             // it skips every page that has one.
             let unsettled = self.pages.cache_unsettled_in(ino, ps, pe);
             let mut pos = s;
-            let guards = self.guards.slice(s, e);
+            let mut guards = self.guards.slice(s, e);
+            guards.extend(&self.pages.poisoned().slice(s, e));
             for (gs, ge) in guards.iter().chain(core::iter::once((e, e))) {
                 while let Some(gap) = self.pages.mapped().first_gap(pos, gs) {
                     let gap_end = self.pages.mapped().first_in(gap, gs).unwrap_or(gs);
@@ -393,7 +420,20 @@ impl<E: Env> Mm<E> {
         if start >= end {
             return Ok(());
         }
-        let guard = self.guards.first_in(start, end);
+        let guard = [
+            self.guards.first_in(start, end),
+            self.pages.poisoned().first_in(start, end),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        // A write meets the first write-protected entry: a present page
+        // fails at once, a marker after the page was faulted in.
+        let wp = if write && self.vma(vma).flags.contains(VmFlags::UFFD_WP) {
+            self.pages.wp().first_in(start, end)
+        } else {
+            None
+        };
         let eof = self
             .eof_addr(vma)
             .filter(|&a| a < end)
@@ -401,7 +441,7 @@ impl<E: Env> Mm<E> {
         let uffd = self.first_uffd_block(vma, start, end);
         // A hugetlb fault with no huge page to take fails at once.
         let huge = self.hugetlb_fault_fails(vma).then_some(start);
-        let stop = [guard, eof, uffd, huge].into_iter().flatten().min();
+        let stop = [guard, eof, uffd, huge, wp].into_iter().flatten().min();
         let done = stop.unwrap_or(end);
         if done > start {
             if cow {
@@ -415,6 +455,14 @@ impl<E: Env> Mm<E> {
         if let (false, Some(at)) = (write, stop.filter(|&at| guard != Some(at))) {
             // The read fault that fails did its fault-around first.
             self.fault_around(vma, at);
+        }
+        if let Some(at) = stop.filter(|&at| wp == Some(at) && guard != Some(at)) {
+            if uffd != Some(at) && !self.pages.is_mapped(at) {
+                if cow {
+                    self.core().anon_vma_prepare(vma)?;
+                }
+                self.page_faulted_in(vma, at, at + PAGE_SIZE, true);
+            }
         }
         match stop {
             None => Ok(()),

@@ -35,6 +35,7 @@ mod remap_file_pages;
 mod seed;
 mod shared_policy;
 mod uffd;
+mod uffd_ops;
 mod unmapped_area;
 mod view;
 mod walk;
@@ -47,6 +48,7 @@ pub use process::Process;
 pub use ranges::RangeSet;
 pub use seed::{SeedProcess, SeedVma};
 pub use shared_policy::{SharedPolicies, SharedPolicy};
+pub use uffd_ops::UffdFill;
 pub use view::{MapEntry, Maps};
 
 use crate::flags::VmFlags;

@@ -6,7 +6,7 @@
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
 
-use super::{raw, touch, Runner, L, PR_SET_MEMORY_MERGE, PR_SET_VMA};
+use super::{raw, touch, uffd, Runner, L, PR_SET_MEMORY_MERGE, PR_SET_VMA};
 use super::{ALLOW_SYSCTL_ENV, PR_GET_MEMORY_MERGE, PR_SET_VMA_ANON_NAME, SYS_MSEAL};
 use crate::machine::{Fd, Machine, NodeMask, Reply};
 use crate::outcome::Outcome;
@@ -117,6 +117,48 @@ impl Machine for Runner<'_> {
 
     fn uffd_unregister(&mut self, addr: u64, len: u64) -> Reply {
         reply(self.uffd()?.unregister(addr, len).map(|()| 0))
+    }
+
+    fn uffd_copy(&mut self, dst: u64, src: u64, len: u64, mode: u64) -> Reply {
+        let mut w = [dst, src, len, mode, 0];
+        reply(self.uffd()?.range_ioctl(uffd::UFFDIO_COPY, &mut w, Some(4)))
+    }
+
+    fn uffd_zeropage(&mut self, addr: u64, len: u64, mode: u64) -> Reply {
+        let mut w = [addr, len, mode, 0];
+        reply(
+            self.uffd()?
+                .range_ioctl(uffd::UFFDIO_ZEROPAGE, &mut w, Some(3)),
+        )
+    }
+
+    fn uffd_writeprotect(&mut self, addr: u64, len: u64, on: bool) -> Reply {
+        let mut w = [addr, len, u64::from(on)];
+        reply(
+            self.uffd()?
+                .range_ioctl(uffd::UFFDIO_WRITEPROTECT, &mut w, None),
+        )
+    }
+
+    fn uffd_continue(&mut self, addr: u64, len: u64, mode: u64) -> Reply {
+        let mut w = [addr, len, mode, 0];
+        reply(
+            self.uffd()?
+                .range_ioctl(uffd::UFFDIO_CONTINUE, &mut w, Some(3)),
+        )
+    }
+
+    fn uffd_move(&mut self, dst: u64, src: u64, len: u64, mode: u64) -> Reply {
+        let mut w = [dst, src, len, mode, 0];
+        reply(self.uffd()?.range_ioctl(uffd::UFFDIO_MOVE, &mut w, Some(4)))
+    }
+
+    fn uffd_poison(&mut self, addr: u64, len: u64, mode: u64) -> Reply {
+        let mut w = [addr, len, mode, 0];
+        reply(
+            self.uffd()?
+                .range_ioctl(uffd::UFFDIO_POISON, &mut w, Some(3)),
+        )
     }
 
     fn set_anon_name(&mut self, addr: u64, len: u64, name: Option<&str>) -> Reply {

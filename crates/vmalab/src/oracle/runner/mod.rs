@@ -22,7 +22,7 @@ pub mod calls;
 mod family;
 mod far;
 mod touch;
-mod uffd;
+pub(crate) mod uffd;
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
