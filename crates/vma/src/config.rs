@@ -183,6 +183,9 @@ pub struct Config {
     pub ksm: bool,
     /// `CONFIG_MEM_SOFT_DIRTY`: `VM_SOFTDIRTY` exists, is sticky and is set on new VMAs.
     pub soft_dirty: bool,
+    /// `CONFIG_MEMORY_FAILURE`: an access to a poisoned page raises SIGBUS
+    /// with `BUS_MCEERR_AR` (plain `BUS_ADRERR` without).
+    pub memory_failure: bool,
     /// `CONFIG_NUMA`.
     pub numa: bool,
     /// `CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS`: the `pkey_*` system calls
@@ -261,6 +264,7 @@ impl Config {
             transparent_hugepage: true,
             ksm: true,
             soft_dirty: false,
+            memory_failure: true,
             numa: true,
             pkeys: true,
             pkeys_exhausted_without_pku: false,
@@ -564,6 +568,15 @@ impl Config {
         self.since(6, 9, 0)
     }
 
+    /// `UFFDIO_COPY` and `UFFDIO_CONTINUE` refuse a page holding a guard
+    /// marker (EEXIST) instead of replacing it as they replace other
+    /// markers. 6.18.44 replaces it, 7.2.13 refuses; taken to be 6.19,
+    /// whose rework of non-present entries ("softleaf") changed which
+    /// markers count as empty.
+    pub fn uffd_fill_keeps_guard_6_19(&self) -> bool {
+        self.since(6, 19, 0)
+    }
+
     /// `process_madvise` on the caller's own address space takes any
     /// advice `madvise` does (6.13, "mm/madvise: unrestrict
     /// process_madvise() for current process"); before, only
@@ -659,6 +672,7 @@ mod tests {
                 c.uffd_poison_6_6(),
                 c.uffd_move_6_8(),
                 c.uffd_fill_prepares_anon_vma_first_6_9(),
+                c.uffd_fill_keeps_guard_6_19(),
             ]
         };
         let count = |v| on(v).iter().filter(|&&b| b).count();
@@ -667,7 +681,7 @@ mod tests {
         assert!(!Config::linux(KernelVersion(6, 11, 0)).memfd_seals_checked_in_do_mmap_6_12());
         assert_eq!(count(KernelVersion(6, 18, 36)), 21);
         assert_eq!(count(KernelVersion(6, 18, 44)), 22);
-        assert_eq!(count(KernelVersion(7, 2, 13)), 23);
+        assert_eq!(count(KernelVersion(7, 2, 13)), 24);
         use crate::sys::consts::F_SEAL_EXEC;
         assert_eq!(
             Config::linux(KernelVersion(6, 1, 0)).memfd_seals() & F_SEAL_EXEC,

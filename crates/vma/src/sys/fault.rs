@@ -76,7 +76,11 @@ impl<E: Env> Mm<E> {
         let page = addr & !(PAGE_SIZE - 1);
         // A poison marker: handle_pte_marker answers VM_FAULT_HWPOISON.
         if self.pages.poisoned().contains(page) {
-            return Err(Signal::BusMceerr);
+            return Err(if self.config.memory_failure {
+                Signal::BusMceerr
+            } else {
+                Signal::Bus
+            });
         }
         if access != Access::Write && !self.pages.is_mapped(page) {
             // do_read_fault maps the cached pages around first, before it
@@ -239,7 +243,16 @@ impl<E: Env> Mm<E> {
         if let Some((ino, first)) = shmem {
             let last = first + ((end - start) >> PAGE_SHIFT);
             unsettled |= !settles && self.pages.cache_unsettled_in(ino, first, last);
-            self.pages.cache(ino, first, last);
+            // A page already holding a private copy asks the file for
+            // nothing (one UFFDIO_COPY made may have no file page).
+            let mut pos = start;
+            while let Some(gap) = self.pages.copied().first_gap(pos, end) {
+                let gap_end = self.pages.copied().first_in(gap, end).unwrap_or(end);
+                let off = first + ((gap - start) >> PAGE_SHIFT);
+                self.pages
+                    .cache(ino, off, off + ((gap_end - gap) >> PAGE_SHIFT));
+                pos = gap_end;
+            }
             if settles {
                 self.pages.settle_cache(ino, first, last);
             }
@@ -466,8 +479,11 @@ impl<E: Env> Mm<E> {
         }
         match stop {
             None => Ok(()),
-            // A guard marker answers before the fault handler runs.
+            // A guard marker answers before the fault handler runs; so
+            // does a present write-protected page (a marker was faulted in
+            // above).
             Some(at) if guard == Some(at) => Err(Errno::EFAULT),
+            Some(at) if wp == Some(at) && uffd != Some(at) && eof != Some(at) => Err(Errno::EFAULT),
             Some(_) => {
                 if cow {
                     self.core().anon_vma_prepare(vma)?;

@@ -48,7 +48,7 @@ pub use process::Process;
 pub use ranges::RangeSet;
 pub use seed::{SeedProcess, SeedVma};
 pub use shared_policy::{SharedPolicies, SharedPolicy};
-pub use uffd_ops::UffdFill;
+pub use uffd_ops::{UffdFill, GUARD_OVER_WP};
 pub use view::{MapEntry, Maps};
 
 use crate::flags::VmFlags;

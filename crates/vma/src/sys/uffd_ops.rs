@@ -27,6 +27,12 @@ use crate::slab::VmaId;
 use crate::sys::fault::Access;
 use crate::vma::UffdCtx;
 
+/// Why a guard installation over write-protected entries is not run (see
+/// [`Mm::guard_install_would_loop`]).
+pub const GUARD_OVER_WP: &str =
+    "MADV_GUARD_INSTALL over userfaultfd write-protected entries: the kernel \
+     puts markers back as it zaps them in file memory and retries for ever";
+
 /// What a fill ioctl puts in each page of its range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UffdFill {
@@ -179,9 +185,14 @@ impl<E: Env> Mm<E> {
             .file
             .as_ref()
             .map(|f| (f.inner().ino, v.pgoff + ((page - v.start) >> PAGE_SHIFT)));
-        let over_size = self.uffd_over_size(vma, page);
-        let entry = self.pages.is_mapped(page) || self.guards.contains(page);
-        let marker = self.pages.poisoned().contains(page) || self.pages.wp().contains(page);
+        let over_size = self.uffd_over_size(vma, page, kind == UffdFill::Zeropage);
+        // A copy or continue may replace a marker (guard, poison or
+        // write-protect); the zero page and poison need an empty entry.
+        let entry = self.pages.is_mapped(page)
+            || (self.config.uffd_fill_keeps_guard_6_19() && self.guards.contains(page));
+        let marker = self.pages.poisoned().contains(page)
+            || self.pages.wp().contains(page)
+            || self.guards.contains(page);
         match kind {
             UffdFill::Copy(src) => {
                 // The source is read first (faulting it in as a read would).
@@ -190,7 +201,8 @@ impl<E: Env> Mm<E> {
                     Some(other) => other.uffd_read_source(src)?,
                     None => self.uffd_read_source(src)?,
                 }
-                let entry = self.pages.is_mapped(page) || self.guards.contains(page);
+                let entry = self.pages.is_mapped(page)
+                    || (self.config.uffd_fill_keeps_guard_6_19() && self.guards.contains(page));
                 if shared {
                     let (ino, pgoff) = file_page.ok_or(Errno::EINVAL)?;
                     if over_size {
@@ -247,6 +259,12 @@ impl<E: Env> Mm<E> {
                 if self.pages.is_cache_unsettled(ino, pgoff) {
                     self.pages.note_undetermined();
                 }
+                // The file is asked for the page without allocating one:
+                // past its end that is EINVAL, a hole EFAULT.
+                let size = self.vma(vma).file.as_ref().map_or(0, |f| f.size_pages());
+                if pgoff >= size {
+                    return Err(Errno::EINVAL);
+                }
                 if !self.pages.is_cached(ino, pgoff) || over_size {
                     return Err(Errno::EFAULT);
                 }
@@ -267,22 +285,25 @@ impl<E: Env> Mm<E> {
             }
         }
         // A new entry replaces whatever marker was there.
+        self.guards.remove(page, page + PAGE_SIZE);
         self.pages.set_poisoned(page, page + PAGE_SIZE, false);
         self.pages.set_wp(page, page + PAGE_SIZE, wp);
         Ok(())
     }
 
     /// Whether the page at `page` of `vma` lies past the end of the file
-    /// behind it (`mfill_file_over_size`; before 6.6 only shmem's size was
-    /// checked, and only when a page was installed).
-    fn uffd_over_size(&self, vma: VmaId, page: u64) -> bool {
+    /// behind it (`mfill_file_over_size`). Before 6.6 only the zero page
+    /// (`zeropage`) looked at any file; the other fills at shmem's alone.
+    fn uffd_over_size(&self, vma: VmaId, page: u64, zeropage: bool) -> bool {
         let v = self.vma(vma);
         let Some(f) = &v.file else { return false };
-        if !self.config.uffd_poison_6_6()
-            && f.inner().kind != FileKind::Shmem
-            && !f.inner().anon_shmem
-        {
+        let shmem = f.inner().kind == FileKind::Shmem || f.inner().anon_shmem;
+        if !self.config.uffd_poison_6_6() && !zeropage && !shmem {
             return false;
+        }
+        // /dev/zero's inode has no size.
+        if f.inner().kind == FileKind::DevZero {
+            return true;
         }
         let pgoff = v.pgoff + ((page - v.start) >> PAGE_SHIFT);
         pgoff >= f.size_pages()
@@ -351,6 +372,20 @@ impl<E: Env> Mm<E> {
             done += size;
         }
         Ok(done)
+    }
+
+    /// Whether `MADV_GUARD_INSTALL` of `[start, start + len)` meets an
+    /// entry carrying the write-protect bit: in file memory registered for
+    /// write-protection the zap puts a marker back and the kernel (6.18 at
+    /// least) retries for ever, so neither side runs it.
+    pub fn guard_install_would_loop(&self, start: u64, len: u64) -> bool {
+        let Some(end) = start.checked_add(len) else {
+            return false;
+        };
+        let first = start & !(PAGE_SIZE - 1);
+        end > first
+            && (end - first) >> PAGE_SHIFT <= 1 << 20
+            && self.pages.wp().intersects(first, end)
     }
 
     /// `UFFDIO_WRITEPROTECT` of `[start, start + len)`: protect (`on`) or

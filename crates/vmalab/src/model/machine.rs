@@ -189,14 +189,43 @@ impl<'a> Model<'a> {
             }
             _ => Vec::new(),
         };
+        // A shared mapping's new pages are the file's, which every process
+        // of the run sees.
+        let file_pages = {
+            let mm = match self.ancestors.get(owner) {
+                Some(a) if owner < here => &a.mm,
+                _ => &self.proc.mm,
+            };
+            mm.vma_at(dst)
+                .and_then(|id| mm.get(id))
+                .filter(|v| v.flags.contains(VmFlags::SHARED))
+                .and_then(|v| {
+                    let f = v.file.clone()?;
+                    Some((f, v.pgoff + ((dst - v.start) >> PAGE_SHIFT)))
+                })
+        };
         let (target, caller) = match self.ancestors.get_mut(owner) {
             Some(a) if owner < here => (a, Some(&mut self.proc)),
             _ => (&mut self.proc, None),
         };
         target.mm.take_undetermined();
+        // The file pages are the run's: the process acted on sees the ones
+        // the caller (which ran last) knows, and hands them back after.
+        if let Some(c) = &caller {
+            target.mm.adopt_file_state(&c.mm);
+        }
         let r = target
             .mm
             .uffd_fill(kind, dst, len, mode, caller.map(|c| &mut c.mm));
+        if owner < here {
+            if let Some(a) = self.ancestors.get(owner) {
+                self.proc.mm.adopt_file_state(&a.mm);
+            }
+        }
+        let target = match self.ancestors.get_mut(owner) {
+            Some(a) if owner < here => a,
+            _ => &mut self.proc,
+        };
         if let Ok(done) = r {
             let mut at = 0;
             while at < done {
@@ -214,10 +243,16 @@ impl<'a> Model<'a> {
             }
         }
         let undetermined = target.mm.take_undetermined();
-        for p in self.ancestors.iter_mut().chain([&mut self.proc]) {
-            p.content.sync(&p.mm, &mut self.shared.content, ps);
-            p.content.adopt_copies(&p.mm, &self.shared.content, ps);
+        let new_file_pages = matches!(kind, UffdFill::Copy(_) | UffdFill::Zeropage);
+        if let (Ok(done), Some((file, first)), true) = (r, &file_pages, new_file_pages) {
+            let last = first + done / ps;
+            self.each_mm(|mm| mm.file_written(file, *first, last));
         }
+        // Only the current process knows every file page there is: the
+        // others keep their private memory as the fill left it.
+        let p = &mut self.proc;
+        p.content.sync(&p.mm, &mut self.shared.content, ps);
+        p.content.adopt_copies(&p.mm, &self.shared.content, ps);
         if undetermined || self.proc.mm.take_undetermined() {
             return Err(reclaim_undetermined());
         }
@@ -295,6 +330,10 @@ impl Machine for Model<'_> {
     }
 
     fn madvise(&mut self, addr: u64, len: u64, advice: u64) -> Reply {
+        let guard = advice == vma::sys::consts::MADV_GUARD_INSTALL as u64;
+        if guard && self.proc.mm.guard_install_would_loop(addr, len) {
+            return Err(Outcome::Skipped(vma::sys::GUARD_OVER_WP.into()));
+        }
         let holes = if advice == u64::from(vma::sys::consts::MADV_REMOVE as u32) {
             file_pages_in(&self.proc.mm, addr, len)
         } else {

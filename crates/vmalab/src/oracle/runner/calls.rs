@@ -15,6 +15,9 @@ use crate::scenario::names::{
 };
 
 /// A system call's answer as a [`Reply`].
+/// `MADV_GUARD_INSTALL`.
+const GUARD_INSTALL: u64 = 102;
+
 fn reply(r: Result<i64, i32>) -> Reply {
     r.map_err(|e| Outcome::Err(errno_name(e)))
 }
@@ -68,6 +71,9 @@ impl Machine for Runner<'_> {
     }
 
     fn madvise(&mut self, addr: u64, len: u64, advice: u64) -> Reply {
+        if advice == GUARD_INSTALL && uffd::write_protected_in(addr, len) {
+            return Err(Outcome::Skipped(uffd::GUARD_OVER_WP.into()));
+        }
         reply(raw(libc::SYS_madvise, &[addr as L, len as L, advice as L]))
     }
 

@@ -60,6 +60,47 @@ struct UffdioRegister {
     ioctls: u64,
 }
 
+/// Why a guard installation over write-protected entries is not run: the
+/// kernel (6.18 at least) zaps them, a file mapping registered for
+/// write-protection puts markers back, and the installation retries for
+/// ever. The model answers the same.
+pub const GUARD_OVER_WP: &str = vma::sys::GUARD_OVER_WP;
+
+/// Whether a page of `[addr, addr + len)` (at most 2^20 pages are looked
+/// at) carries the userfaultfd write-protect bit, as /proc/self/pagemap
+/// shows it (bit 57, present pages and markers alike).
+pub fn write_protected_in(addr: u64, len: u64) -> bool {
+    use std::os::unix::fs::FileExt;
+    const PAGE: u64 = 4096;
+    let first = addr / PAGE;
+    let Some(end) = addr.checked_add(len).map(|e| e.div_ceil(PAGE)) else {
+        return false;
+    };
+    if end <= first || end - first > 1 << 20 || addr >= 1 << 63 {
+        return false;
+    }
+    let Ok(f) = std::fs::File::open("/proc/self/pagemap") else {
+        return false;
+    };
+    let mut page = first;
+    let mut buf = vec![0u8; 8 * 512];
+    while page < end {
+        let n = (end - page).min(512) as usize;
+        let chunk = &mut buf[..8 * n];
+        if f.read_exact_at(chunk, page * 8).is_err() {
+            return false;
+        }
+        if chunk
+            .chunks_exact(8)
+            .any(|e| u64::from_le_bytes(e.try_into().unwrap_or([0; 8])) & (1 << 57) != 0)
+        {
+            return true;
+        }
+        page += n as u64;
+    }
+    false
+}
+
 /// An initialised userfaultfd.
 pub struct Uffd(libc::c_int);
 
