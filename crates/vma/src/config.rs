@@ -577,6 +577,14 @@ impl Config {
         self.since(6, 19, 0)
     }
 
+    /// `UFFDIO_CONTINUE` past the end of the file is EFAULT, as for a hole
+    /// in it; before, the file's lookup refused the offset with EINVAL.
+    /// 6.18.44 answers EINVAL, 7.2.13 EFAULT; taken to be 6.19, like
+    /// [`Config::uffd_fill_keeps_guard_6_19`].
+    pub fn uffd_continue_past_eof_efault_6_19(&self) -> bool {
+        self.since(6, 19, 0)
+    }
+
     /// `process_madvise` on the caller's own address space takes any
     /// advice `madvise` does (6.13, "mm/madvise: unrestrict
     /// process_madvise() for current process"); before, only
@@ -673,6 +681,7 @@ mod tests {
                 c.uffd_move_6_8(),
                 c.uffd_fill_prepares_anon_vma_first_6_9(),
                 c.uffd_fill_keeps_guard_6_19(),
+                c.uffd_continue_past_eof_efault_6_19(),
             ]
         };
         let count = |v| on(v).iter().filter(|&&b| b).count();
@@ -681,7 +690,7 @@ mod tests {
         assert!(!Config::linux(KernelVersion(6, 11, 0)).memfd_seals_checked_in_do_mmap_6_12());
         assert_eq!(count(KernelVersion(6, 18, 36)), 21);
         assert_eq!(count(KernelVersion(6, 18, 44)), 22);
-        assert_eq!(count(KernelVersion(7, 2, 13)), 24);
+        assert_eq!(count(KernelVersion(7, 2, 13)), 25);
         use crate::sys::consts::F_SEAL_EXEC;
         assert_eq!(
             Config::linux(KernelVersion(6, 1, 0)).memfd_seals() & F_SEAL_EXEC,

@@ -260,10 +260,15 @@ impl<E: Env> Mm<E> {
                     self.pages.note_undetermined();
                 }
                 // The file is asked for the page without allocating one:
-                // past its end that is EINVAL, a hole EFAULT.
+                // past its end that is EINVAL (EFAULT since 6.19), a hole
+                // EFAULT.
                 let size = self.vma(vma).file.as_ref().map_or(0, |f| f.size_pages());
                 if pgoff >= size {
-                    return Err(Errno::EINVAL);
+                    return Err(if self.config.uffd_continue_past_eof_efault_6_19() {
+                        Errno::EFAULT
+                    } else {
+                        Errno::EINVAL
+                    });
                 }
                 if !self.pages.is_cached(ino, pgoff) || over_size {
                     return Err(Errno::EFAULT);
