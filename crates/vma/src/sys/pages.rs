@@ -329,6 +329,14 @@ impl Pages {
         remove_for(&mut self.maybe_uncached, ino, start, end);
     }
 
+    /// Adds the shmem pages `other` knows of (a page the process that
+    /// called a userfaultfd ioctl faulted in while it read the source).
+    pub(crate) fn merge_cache_from(&mut self, other: &Pages) {
+        for (&ino, set) in &other.cached {
+            self.cached.entry(ino).or_default().extend(set);
+        }
+    }
+
     /// The shmem pages are `other`'s (a fork child that exited: shmem
     /// pages belong to the files, which outlive it).
     pub(crate) fn take_cache_from(&mut self, other: &Pages) {

@@ -198,7 +198,11 @@ impl<E: Env> Mm<E> {
                 // The source is read first (faulting it in as a read would).
                 let src = src.wrapping_add(offset);
                 match src_mm {
-                    Some(other) => other.uffd_read_source(src)?,
+                    Some(other) => {
+                        other.uffd_read_source(src)?;
+                        // Shmem pages it faulted in are the file's.
+                        self.pages.merge_cache_from(&other.pages);
+                    }
                     None => self.uffd_read_source(src)?,
                 }
                 let entry = self.pages.is_mapped(page)
