@@ -685,6 +685,15 @@ impl Machine for Model<'_> {
     }
 
     fn process_madvise(&mut self, advice: u64, ranges: &[(u64, u64)], flags: u64) -> Reply {
+        let guard = advice == vma::sys::consts::MADV_GUARD_INSTALL as u64;
+        let mm = &self.proc.mm;
+        if guard
+            && ranges
+                .iter()
+                .any(|&(a, l)| mm.guard_install_would_loop(a, l))
+        {
+            return Err(Outcome::Skipped(vma::sys::GUARD_OVER_WP.into()));
+        }
         let remove = advice == u64::from(vma::sys::consts::MADV_REMOVE as u32);
         let holes: Vec<_> = ranges
             .iter()

@@ -333,6 +333,9 @@ impl Machine for Runner<'_> {
     }
 
     fn process_madvise(&mut self, advice: u64, ranges: &[(u64, u64)], flags: u64) -> Reply {
+        if advice == GUARD_INSTALL && ranges.iter().any(|&(a, l)| uffd::write_protected_in(a, l)) {
+            return Err(Outcome::Skipped(uffd::GUARD_OVER_WP.into()));
+        }
         let iov: Vec<libc::iovec> = ranges
             .iter()
             .map(|&(a, l)| libc::iovec {
