@@ -179,6 +179,17 @@ impl<E: Env> Mm<E> {
         wp: bool,
         src_mm: Option<&mut Mm<E>>,
     ) -> KResult<()> {
+        // Whether the page is there may have depended on reclaim.
+        if self.pages.is_unsettled(page) {
+            self.pages.note_undetermined();
+        }
+        let v = self.vma(vma);
+        if let Some(f) = &v.file {
+            let pgoff = v.pgoff + ((page - v.start) >> PAGE_SHIFT);
+            if self.pages.is_cache_unsettled(f.inner().ino, pgoff) {
+                self.pages.note_undetermined();
+            }
+        }
         let v = self.vma(vma);
         let shared = v.flags.contains(VmFlags::SHARED);
         let file_page = v
@@ -447,7 +458,13 @@ impl<E: Env> Mm<E> {
         } else if v.is_anonymous() {
             self.pages.protect_mapped(start, end);
         } else {
+            // Poison and guard markers stay what they are.
             self.pages.set_wp(start, end, true);
+            let mut keep = self.pages.poisoned().slice(start, end);
+            keep.extend(&self.guards.slice(start, end));
+            for (s, e) in keep.iter() {
+                self.pages.set_wp(s, e, false);
+            }
         }
         Ok(())
     }
