@@ -350,7 +350,8 @@ impl<E: Env> Mm<E> {
     }
 
     /// The hugetlb path of a fill: no zero page, whole huge pages only; a
-    /// copy needs a page from the pool.
+    /// copy needs a page from the pool. Modelled roughly: checked only
+    /// with an empty pool.
     fn uffd_fill_hugetlb(
         &mut self,
         vma: VmaId,
@@ -378,8 +379,12 @@ impl<E: Env> Mm<E> {
                         self.pages.set_poisoned(page, page + size, true);
                         Ok(())
                     }
-                    _ if self.hugetlb_fault_fails(vma) => Err(Errno::ENOMEM),
+                    // No page in the file's cache (the model keeps none
+                    // for hugetlbfs).
                     UffdFill::Continue => Err(Errno::EFAULT),
+                    // With no huge page to take 6.18.44 answers EEXIST
+                    // (measured; hugetlb fills are otherwise unchecked).
+                    _ if self.hugetlb_fault_fails(vma) => Err(Errno::EEXIST),
                     _ => {
                         self.pages.map_written(page, page + size);
                         Ok(())
