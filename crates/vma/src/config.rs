@@ -585,6 +585,13 @@ impl Config {
         self.since(6, 19, 0)
     }
 
+    /// A hugetlb `UFFDIO_COPY` that finds no huge page to take answers
+    /// EEXIST (its page table is there by then); before, ENOMEM. 6.12.118
+    /// answers ENOMEM, 6.18.44 and 7.2.13 EEXIST; taken to be 6.13.
+    pub fn uffd_hugetlb_copy_without_page_eexist_6_13(&self) -> bool {
+        self.since(6, 13, 0)
+    }
+
     /// `process_madvise` on the caller's own address space takes any
     /// advice `madvise` does (6.13, "mm/madvise: unrestrict
     /// process_madvise() for current process"); before, only
@@ -682,15 +689,16 @@ mod tests {
                 c.uffd_fill_prepares_anon_vma_first_6_9(),
                 c.uffd_fill_keeps_guard_6_19(),
                 c.uffd_continue_past_eof_efault_6_19(),
+                c.uffd_hugetlb_copy_without_page_eexist_6_13(),
             ]
         };
         let count = |v| on(v).iter().filter(|&&b| b).count();
         assert_eq!(count(KernelVersion(6, 1, 158)), 0);
         assert_eq!(count(KernelVersion(6, 12, 118)), 15);
         assert!(!Config::linux(KernelVersion(6, 11, 0)).memfd_seals_checked_in_do_mmap_6_12());
-        assert_eq!(count(KernelVersion(6, 18, 36)), 21);
-        assert_eq!(count(KernelVersion(6, 18, 44)), 22);
-        assert_eq!(count(KernelVersion(7, 2, 13)), 25);
+        assert_eq!(count(KernelVersion(6, 18, 36)), 22);
+        assert_eq!(count(KernelVersion(6, 18, 44)), 23);
+        assert_eq!(count(KernelVersion(7, 2, 13)), 26);
         use crate::sys::consts::F_SEAL_EXEC;
         assert_eq!(
             Config::linux(KernelVersion(6, 1, 0)).memfd_seals() & F_SEAL_EXEC,

@@ -382,9 +382,15 @@ impl<E: Env> Mm<E> {
                     // No page in the file's cache (the model keeps none
                     // for hugetlbfs).
                     UffdFill::Continue => Err(Errno::EFAULT),
-                    // With no huge page to take 6.18.44 answers EEXIST
-                    // (measured; hugetlb fills are otherwise unchecked).
-                    _ if self.hugetlb_fault_fails(vma) => Err(Errno::EEXIST),
+                    // No huge page to take (measured with an empty pool;
+                    // hugetlb fills are otherwise unchecked).
+                    _ if self.hugetlb_fault_fails(vma) => Err(
+                        if self.config.uffd_hugetlb_copy_without_page_eexist_6_13() {
+                            Errno::EEXIST
+                        } else {
+                            Errno::ENOMEM
+                        },
+                    ),
                     _ => {
                         self.pages.map_written(page, page + size);
                         Ok(())
