@@ -507,6 +507,7 @@ fn signal_code(s: Signal) -> i64 {
         Signal::SegvAccerr => SIGSEGV * 256 + 2,
         Signal::SegvPkuerr => SIGSEGV * 256 + 4,
         Signal::Bus => SIGBUS * 256 + 2,
+        Signal::BusMceerr => SIGBUS * 256 + 4,
         #[allow(unreachable_patterns)]
         _ => SIGBUS * 256,
     }

@@ -183,6 +183,9 @@ pub struct Config {
     pub ksm: bool,
     /// `CONFIG_MEM_SOFT_DIRTY`: `VM_SOFTDIRTY` exists, is sticky and is set on new VMAs.
     pub soft_dirty: bool,
+    /// `CONFIG_MEMORY_FAILURE`: an access to a poisoned page raises SIGBUS
+    /// with `BUS_MCEERR_AR` (plain `BUS_ADRERR` without).
+    pub memory_failure: bool,
     /// `CONFIG_NUMA`.
     pub numa: bool,
     /// `CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS`: the `pkey_*` system calls
@@ -270,6 +273,7 @@ impl Config {
             transparent_hugepage: true,
             ksm: true,
             soft_dirty: false,
+            memory_failure: true,
             numa: true,
             pkeys: true,
             pkeys_exhausted_without_pku: false,
@@ -575,6 +579,69 @@ impl Config {
         self.since(6, 17, 0)
     }
 
+    /// `UFFDIO_WRITEPROTECT` works on every VMA of its range (holes
+    /// skipped), stopping with ENOENT at the first one not registered for
+    /// write-protection (6.4, "mm/userfaultfd: support WP on multiple
+    /// VMAs"); before, the range had to lie in one registered VMA.
+    pub fn uffd_wp_spans_vmas_6_4(&self) -> bool {
+        self.since(6, 4, 0)
+    }
+
+    /// `UFFDIO_CONTINUE` takes `UFFDIO_CONTINUE_MODE_WP` (6.4, "mm:
+    /// userfaultfd: add UFFDIO_CONTINUE_MODE_WP to install WP PTEs").
+    pub fn uffd_continue_mode_wp_6_4(&self) -> bool {
+        self.since(6, 4, 0)
+    }
+
+    /// `UFFDIO_POISON` exists (6.6, "mm: userfaultfd: add new
+    /// UFFDIO_POISON ioctl"; an unknown ioctl is EINVAL before). The same
+    /// series made every fill check the size of any file behind the VMA
+    /// (`mfill_file_over_size`), not only shmem's: a private `/dev/zero`
+    /// mapping, whose file has no size, refuses every page (EFAULT).
+    pub fn uffd_poison_6_6(&self) -> bool {
+        self.since(6, 6, 0)
+    }
+
+    /// `UFFDIO_MOVE` exists (6.8, "userfaultfd: UFFDIO_MOVE uABI"). The
+    /// same series made `UFFDIO_COPY` check its source range as it checks
+    /// the destination (EINVAL), except for alignment; before, only a
+    /// source that wraps was refused.
+    pub fn uffd_move_6_8(&self) -> bool {
+        self.since(6, 8, 0)
+    }
+
+    /// The fill ioctls look the destination VMA up and give a private one
+    /// its `anon_vma` before they check that the range fits in it and is
+    /// registered (6.9, "userfaultfd: use per-vma locks in userfaultfd
+    /// operations"); before, only a VMA that passed every check got one.
+    pub fn uffd_fill_prepares_anon_vma_first_6_9(&self) -> bool {
+        self.since(6, 9, 0)
+    }
+
+    /// `UFFDIO_COPY` and `UFFDIO_CONTINUE` refuse a page holding a guard
+    /// marker (EEXIST) instead of replacing it as they replace other
+    /// markers. 6.18.44 replaces it, 7.2.13 refuses; taken to be 6.19,
+    /// whose rework of non-present entries ("softleaf") changed which
+    /// markers count as empty.
+    pub fn uffd_fill_keeps_guard_6_19(&self) -> bool {
+        self.since(6, 19, 0)
+    }
+
+    /// `UFFDIO_CONTINUE` past the end of the file is EFAULT, as for a hole
+    /// in it; before, the file's lookup refused the offset with EINVAL.
+    /// 6.18.44 answers EINVAL, 7.2.13 EFAULT; taken to be 6.19, like
+    /// [`Config::uffd_fill_keeps_guard_6_19`].
+    pub fn uffd_continue_past_eof_efault_6_19(&self) -> bool {
+        self.since(6, 19, 0)
+    }
+
+    /// A hugetlb `UFFDIO_COPY` that finds no huge page to take answers
+    /// EEXIST (its page table is there by then); before, ENOMEM. 6.12.118
+    /// answers ENOMEM, 6.18.44 and 7.2.13 EEXIST; taken to be 6.13.
+    pub fn uffd_hugetlb_copy_without_page_eexist_6_13(&self) -> bool {
+        self.since(6, 13, 0)
+    }
+
     /// `process_madvise` on the caller's own address space takes any
     /// advice `madvise` does (6.13, "mm/madvise: unrestrict
     /// process_madvise() for current process"); before, only
@@ -666,15 +733,26 @@ mod tests {
                 c.exec_pkey_before_placement_6_10(),
                 c.mseal_discard_checks_vma_anonymous_6_17(),
                 c.close_hook_merges_unless_removed_6_4(),
+                c.uffd_wp_spans_vmas_6_4(),
+                c.uffd_continue_mode_wp_6_4(),
+                c.uffd_poison_6_6(),
+                c.uffd_move_6_8(),
+                c.uffd_fill_prepares_anon_vma_first_6_9(),
+                c.uffd_fill_keeps_guard_6_19(),
+                c.uffd_continue_past_eof_efault_6_19(),
+                c.uffd_hugetlb_copy_without_page_eexist_6_13(),
+                c.weighted_interleave_6_9(),
+                c.numa_balancing_preferred_many_6_10(),
+                c.pseudo_fs_noexec_6_18(),
             ]
         };
         let count = |v| on(v).iter().filter(|&&b| b).count();
         assert_eq!(count(KernelVersion(6, 1, 158)), 0);
-        assert_eq!(count(KernelVersion(6, 12, 118)), 11);
+        assert_eq!(count(KernelVersion(6, 12, 118)), 18);
         assert!(!Config::linux(KernelVersion(6, 11, 0)).memfd_seals_checked_in_do_mmap_6_12());
-        assert_eq!(count(KernelVersion(6, 18, 36)), 17);
-        assert_eq!(count(KernelVersion(6, 18, 44)), 18);
-        assert_eq!(count(KernelVersion(7, 2, 13)), 19);
+        assert_eq!(count(KernelVersion(6, 18, 36)), 26);
+        assert_eq!(count(KernelVersion(6, 18, 44)), 27);
+        assert_eq!(count(KernelVersion(7, 2, 13)), 30);
         use crate::sys::consts::F_SEAL_EXEC;
         assert_eq!(
             Config::linux(KernelVersion(6, 1, 0)).memfd_seals() & F_SEAL_EXEC,

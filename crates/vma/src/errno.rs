@@ -38,6 +38,7 @@ errnos! {
     EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, EINVAL = 22,
     ENFILE = 23, EMFILE = 24, ETXTBSY = 26, EFBIG = 27, ENOSPC = 28, ESPIPE = 29,
     EROFS = 30, ERANGE = 34, ENOSYS = 38, EOVERFLOW = 75, EOPNOTSUPP = 95,
+    EHWPOISON = 133,
 }
 
 impl fmt::Debug for Errno {

@@ -74,6 +74,22 @@ pub trait Machine {
     /// Registers with the process's one userfaultfd (opened on first use).
     fn uffd_register(&mut self, addr: u64, len: u64, modes: u64) -> Reply;
     fn uffd_unregister(&mut self, addr: u64, len: u64) -> Reply;
+    /// `UFFDIO_COPY` of `len` bytes from `src` to `dst` with `mode`
+    /// (`UFFDIO_COPY_MODE_*`). The userfaultfd ioctls that fill pages
+    /// (copy, zeropage, continue, poison, move) answer the byte count the
+    /// kernel writes back whenever it is positive (all of `len`, or a part
+    /// when the ioctl itself failed with EAGAIN), else the ioctl's errno.
+    fn uffd_copy(&mut self, dst: u64, src: u64, len: u64, mode: u64) -> Reply;
+    /// `UFFDIO_ZEROPAGE`.
+    fn uffd_zeropage(&mut self, addr: u64, len: u64, mode: u64) -> Reply;
+    /// `UFFDIO_WRITEPROTECT`: protect (`on`) or resolve the range.
+    fn uffd_writeprotect(&mut self, addr: u64, len: u64, on: bool) -> Reply;
+    /// `UFFDIO_CONTINUE`.
+    fn uffd_continue(&mut self, addr: u64, len: u64, mode: u64) -> Reply;
+    /// `UFFDIO_MOVE` (6.8) of `len` bytes from `src` to `dst`.
+    fn uffd_move(&mut self, dst: u64, src: u64, len: u64, mode: u64) -> Reply;
+    /// `UFFDIO_POISON` (6.6).
+    fn uffd_poison(&mut self, addr: u64, len: u64, mode: u64) -> Reply;
     /// `prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, ...)`; `None` clears.
     fn set_anon_name(&mut self, addr: u64, len: u64, name: Option<&str>) -> Reply;
     /// `prctl(PR_SET_MEMORY_MERGE, on)`.

@@ -250,6 +250,18 @@ pub const UFFDIO_REGISTER_MODE_MISSING: u64 = 1;
 pub const UFFDIO_REGISTER_MODE_WP: u64 = 2;
 /// userfaultfd: report minor faults on cached pages (`VM_UFFD_MINOR`).
 pub const UFFDIO_REGISTER_MODE_MINOR: u64 = 4;
+/// UFFDIO_COPY/ZEROPAGE/CONTINUE/POISON: do not wake blocked faulters.
+pub const UFFDIO_COPY_MODE_DONTWAKE: u64 = 1;
+/// UFFDIO_COPY/CONTINUE: map the pages write-protected.
+pub const UFFDIO_COPY_MODE_WP: u64 = 2;
+/// UFFDIO_WRITEPROTECT: protect (set) or resolve (clear).
+pub const UFFDIO_WRITEPROTECT_MODE_WP: u64 = 1;
+/// UFFDIO_WRITEPROTECT: do not wake blocked faulters.
+pub const UFFDIO_WRITEPROTECT_MODE_DONTWAKE: u64 = 2;
+/// UFFDIO_MOVE: do not wake blocked faulters.
+pub const UFFDIO_MOVE_MODE_DONTWAKE: u64 = 1;
+/// UFFDIO_MOVE: holes in the source count as moved.
+pub const UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES: u64 = 2;
 
 /// `ANON_VMA_NAME_MAX_LEN`: names are shorter than this (NUL included).
 pub const ANON_VMA_NAME_MAX_LEN: usize = 80;

@@ -21,6 +21,8 @@ pub enum Signal {
     SegvPkuerr,
     /// `SIGBUS`: past the end of the file.
     Bus,
+    /// `SIGBUS` with `BUS_MCEERR_AR`: a poisoned page (`UFFDIO_POISON`).
+    BusMceerr,
 }
 
 /// The kind of access that faults.
@@ -72,6 +74,14 @@ impl<E: Env> Mm<E> {
             return Err(Signal::SegvMaperr);
         }
         let page = addr & !(PAGE_SIZE - 1);
+        // A poison marker: handle_pte_marker answers VM_FAULT_HWPOISON.
+        if self.pages.poisoned().contains(page) {
+            return Err(if self.config.memory_failure {
+                Signal::BusMceerr
+            } else {
+                Signal::Bus
+            });
+        }
         if access != Access::Write && !self.pages.is_mapped(page) {
             // do_read_fault maps the cached pages around first, before it
             // asks the file (or a userfaultfd) for this one: a read that
@@ -107,6 +117,19 @@ impl<E: Env> Mm<E> {
             }
             return Err(Signal::Bus);
         }
+        if access == Access::Write && self.uffd_wp_blocks(vma, page) {
+            // A write to a write-protected entry goes to the userfaultfd
+            // (SIGBUS here). A present page answers at once; a marker in
+            // file-backed memory first faults the page in (with the bit,
+            // a private one as a copy), and the retried write then fails.
+            if !self.pages.is_mapped(page) {
+                if cow {
+                    self.core().anon_vma_prepare(vma).map_err(|_| Signal::Bus)?;
+                }
+                self.page_faulted_in(vma, page, page + PAGE_SIZE, true);
+            }
+            return Err(Signal::Bus);
+        }
         if self.hugetlb_fault_fails(vma) {
             // hugetlb_no_page prepares a private mapping's anon_vma before
             // it asks the pool for a page.
@@ -125,6 +148,13 @@ impl<E: Env> Mm<E> {
             return Err(Signal::SegvAccerr);
         }
         Ok(())
+    }
+
+    /// Whether a write to the page at `page` of `vma` is a userfaultfd
+    /// write-protect fault: the VMA is registered for it and the entry
+    /// carries the bit (present page or marker).
+    pub(crate) fn uffd_wp_blocks(&self, vma: VmaId, page: u64) -> bool {
+        self.vma(vma).flags.contains(VmFlags::UFFD_WP) && self.pages.wp().contains(page)
     }
 
     /// Whether a fault at `addr` goes to the userfaultfd: a missing page
@@ -225,7 +255,16 @@ impl<E: Env> Mm<E> {
         if let Some((ino, first)) = shmem {
             let last = first + ((end - start) >> PAGE_SHIFT);
             unsettled |= !settles && self.pages.cache_unsettled_in(ino, first, last);
-            self.pages.cache(ino, first, last);
+            // A page already holding a private copy asks the file for
+            // nothing (one UFFDIO_COPY made may have no file page).
+            let mut pos = start;
+            while let Some(gap) = self.pages.copied().first_gap(pos, end) {
+                let gap_end = self.pages.copied().first_in(gap, end).unwrap_or(end);
+                let off = first + ((gap - start) >> PAGE_SHIFT);
+                self.pages
+                    .cache(ino, off, off + ((gap_end - gap) >> PAGE_SHIFT));
+                pos = gap_end;
+            }
             if settles {
                 self.pages.settle_cache(ino, first, last);
             }
@@ -284,7 +323,8 @@ impl<E: Env> Mm<E> {
             // it skips every page that has one.
             let unsettled = self.pages.cache_unsettled_in(ino, ps, pe);
             let mut pos = s;
-            let guards = self.guards.slice(s, e);
+            let mut guards = self.guards.slice(s, e);
+            guards.extend(&self.pages.poisoned().slice(s, e));
             for (gs, ge) in guards.iter().chain(core::iter::once((e, e))) {
                 while let Some(gap) = self.pages.mapped().first_gap(pos, gs) {
                     let gap_end = self.pages.mapped().first_in(gap, gs).unwrap_or(gs);
@@ -405,7 +445,20 @@ impl<E: Env> Mm<E> {
         if start >= end {
             return Ok(());
         }
-        let guard = self.guards.first_in(start, end);
+        let guard = [
+            self.guards.first_in(start, end),
+            self.pages.poisoned().first_in(start, end),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        // A write meets the first write-protected entry: a present page
+        // fails at once, a marker after the page was faulted in.
+        let wp = if write && self.vma(vma).flags.contains(VmFlags::UFFD_WP) {
+            self.pages.wp().first_in(start, end)
+        } else {
+            None
+        };
         let eof = self
             .eof_addr(vma)
             .filter(|&a| a < end)
@@ -413,7 +466,7 @@ impl<E: Env> Mm<E> {
         let uffd = self.first_uffd_block(vma, start, end);
         // A hugetlb fault with no huge page to take fails at once.
         let huge = self.hugetlb_fault_fails(vma).then_some(start);
-        let stop = [guard, eof, uffd, huge].into_iter().flatten().min();
+        let stop = [guard, eof, uffd, huge, wp].into_iter().flatten().min();
         let done = stop.unwrap_or(end);
         if done > start {
             if cow {
@@ -433,14 +486,25 @@ impl<E: Env> Mm<E> {
                 // Had reclaim taken what the decision read, the walk would
                 // have gone on to the next stop: what it would have mapped
                 // is as unsettled as that decision.
-                let limit = [guard, eof, huge].into_iter().flatten().min();
+                let limit = [guard, eof, huge, wp].into_iter().flatten().min();
                 self.pages.map_unsettled(at, limit.unwrap_or(end));
+            }
+        }
+        if let Some(at) = stop.filter(|&at| wp == Some(at) && guard != Some(at)) {
+            if uffd != Some(at) && !self.pages.is_mapped(at) {
+                if cow {
+                    self.core().anon_vma_prepare(vma)?;
+                }
+                self.page_faulted_in(vma, at, at + PAGE_SIZE, true);
             }
         }
         match stop {
             None => Ok(()),
-            // A guard marker answers before the fault handler runs.
+            // A guard marker answers before the fault handler runs; so
+            // does a present write-protected page (a marker was faulted in
+            // above).
             Some(at) if guard == Some(at) => Err(Errno::EFAULT),
+            Some(at) if wp == Some(at) && uffd != Some(at) && eof != Some(at) => Err(Errno::EFAULT),
             Some(_) => {
                 if cow {
                     self.core().anon_vma_prepare(vma)?;

@@ -428,7 +428,16 @@ impl<E: Env> Mm<E> {
                 return Err(Errno::EINVAL);
             }
             let e = end.min(self.vma(vma).end);
-            self.fault_in_pages(vma, addr, e, write)?;
+            // get_user_pages here reports a poisoned page as such.
+            let poison = self.pages.poisoned().first_in(addr, e);
+            match self.fault_in_pages(vma, addr, e, write) {
+                Err(Errno::EFAULT)
+                    if poison.is_some_and(|p| self.pages.mapped().first_gap(addr, p).is_none()) =>
+                {
+                    return Err(Errno::EHWPOISON)
+                }
+                r => r?,
+            }
             addr = e;
         }
         Ok(())

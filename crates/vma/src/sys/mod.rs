@@ -38,6 +38,7 @@ mod seed;
 mod shared_policy;
 mod shm;
 mod uffd;
+mod uffd_ops;
 mod unmapped_area;
 mod view;
 mod walk;
@@ -52,6 +53,7 @@ pub use process_madvise::UIO_MAXIOV;
 pub use ranges::RangeSet;
 pub use seed::{SeedProcess, SeedVma};
 pub use shared_policy::{SharedPolicies, SharedPolicy};
+pub use uffd_ops::{UffdFill, GUARD_OVER_WP};
 pub use view::{MapEntry, Maps};
 
 use crate::flags::VmFlags;

@@ -52,6 +52,18 @@ pub struct Pages {
     maybe_uncached: BTreeMap<u64, RangeSet>,
     /// Set when a decision read an unsettled page.
     undetermined: Cell<bool>,
+    /// Pages whose entry carries the userfaultfd write-protect bit: present
+    /// pages `UFFDIO_WRITEPROTECT` (or a fill in WP mode) protected, and,
+    /// in file-backed memory, markers it left where nothing was mapped.
+    wp: RangeSet,
+    /// Pages holding a poison marker (`UFFDIO_POISON`): an access raises
+    /// SIGBUS `BUS_MCEERR_AR`.
+    poisoned: RangeSet,
+    /// Anonymous pages mapped when the process forked and not written
+    /// since: no longer exclusive to one process (`PageAnonExclusive`
+    /// clear), even after the other process exited; `UFFDIO_MOVE` refuses
+    /// them (EBUSY).
+    not_exclusive: RangeSet,
 }
 
 /// Adds `[start, end)` to the set of `ino` in `map`.
@@ -159,8 +171,49 @@ impl Pages {
         self.mapped.insert(start, end);
     }
 
+    /// Pages carrying the userfaultfd write-protect bit.
+    pub fn wp(&self) -> &RangeSet {
+        &self.wp
+    }
+
+    /// Pages holding a poison marker.
+    pub fn poisoned(&self) -> &RangeSet {
+        &self.poisoned
+    }
+
+    /// Whether the page at `page` is anonymous memory no longer exclusive
+    /// to this process (shared at a fork and not written since).
+    pub fn is_not_exclusive(&self, page: u64) -> bool {
+        self.not_exclusive.contains(page)
+    }
+
+    /// Pages `[start, end)` get (`on`) or lose the write-protect bit.
+    pub(crate) fn set_wp(&mut self, start: u64, end: u64, on: bool) {
+        if on {
+            self.wp.insert(start, end);
+        } else {
+            self.wp.remove(start, end);
+        }
+    }
+
+    /// The mapped pages of `[start, end)` get the write-protect bit.
+    pub(crate) fn protect_mapped(&mut self, start: u64, end: u64) {
+        let mapped = self.mapped.slice(start, end);
+        self.wp.extend(&mapped);
+    }
+
+    /// Pages `[start, end)` hold a poison marker (or no longer do).
+    pub(crate) fn set_poisoned(&mut self, start: u64, end: u64, on: bool) {
+        if on {
+            self.poisoned.insert(start, end);
+        } else {
+            self.poisoned.remove(start, end);
+        }
+    }
+
     /// Pages `[start, end)` were written: they hold their own page.
     pub(crate) fn map_written(&mut self, start: u64, end: u64) {
+        self.not_exclusive.remove(start, end);
         self.zero.remove(start, end);
         self.shared.remove(start, end);
         self.lazyfree.remove(start, end);
@@ -231,6 +284,7 @@ impl Pages {
     pub(crate) fn share(&mut self, start: u64, end: u64) {
         let own = self.own_pages(start, end);
         self.shared.extend(&own);
+        self.not_exclusive.extend(&own);
         for (s, e) in own.iter() {
             self.lazyfree.remove(s, e);
         }
@@ -264,12 +318,23 @@ impl Pages {
         self.shared.remove(start, end);
         self.lazyfree.remove(start, end);
         self.maybe_unmapped.remove(start, end);
+        self.wp.remove(start, end);
+        self.poisoned.remove(start, end);
+        self.not_exclusive.remove(start, end);
     }
 
     /// Shmem pages `[start, end)` of a file are gone (hole punched).
     pub(crate) fn uncache(&mut self, ino: u64, start: u64, end: u64) {
         remove_for(&mut self.cached, ino, start, end);
         remove_for(&mut self.maybe_uncached, ino, start, end);
+    }
+
+    /// Adds the shmem pages `other` knows of (a page the process that
+    /// called a userfaultfd ioctl faulted in while it read the source).
+    pub(crate) fn merge_cache_from(&mut self, other: &Pages) {
+        for (&ino, set) in &other.cached {
+            self.cached.entry(ino).or_default().extend(set);
+        }
     }
 
     /// The shmem pages are `other`'s (a fork child that exited: shmem
@@ -290,7 +355,14 @@ impl Pages {
     }
 
     /// Page tables of `[from, from + len)` moved to `to` (mremap).
+    /// The write-protect bits do not travel: the moved VMA loses its
+    /// registration (no `UFFD_FEATURE_EVENT_REMAP`) and the kernel clears
+    /// them as it moves the entries.
     pub(crate) fn move_range(&mut self, from: u64, to: u64, len: u64) {
+        self.wp.remove(from, from.saturating_add(len));
+        self.wp.remove(to, to.saturating_add(len));
+        self.poisoned.move_range(from, to, len);
+        self.not_exclusive.move_range(from, to, len);
         self.mapped.move_range(from, to, len);
         self.zero.move_range(from, to, len);
         self.copied.move_range(from, to, len);
@@ -314,6 +386,10 @@ impl Pages {
         self.zero.extend(&other.zero.slice(start, end));
         self.copied.extend(&other.copied.slice(start, end));
         self.shared.extend(&other.own_pages(start, end));
+        self.not_exclusive.extend(&other.own_pages(start, end));
+        // Poison markers are copied; write-protect bits are not (the
+        // child's VMAs are not registered).
+        self.poisoned.extend(&other.poisoned.slice(start, end));
         self.maybe_unmapped
             .extend(&other.maybe_unmapped.slice(start, end));
     }
@@ -335,9 +411,23 @@ impl<E: Env> Mm<E> {
 
     /// Tears down the page tables of `[start, end)` (`zap_page_range`):
     /// the environment is told, the pages are no longer mapped here.
+    /// In file-backed memory registered for write-protection the kernel
+    /// leaves a marker where a protected entry was zapped (not on unmap,
+    /// which goes through the core).
     pub(crate) fn zap(&mut self, start: u64, end: u64) {
         self.env.zap(start, end);
-        self.pages.unmap(start & !(PAGE_SIZE - 1), end);
+        let start = start & !(PAGE_SIZE - 1);
+        let mut kept = RangeSet::default();
+        let mut at = start;
+        while let Some(id) = self.find_vma_intersection(at, end) {
+            let v = self.vma(id);
+            if !v.is_anonymous() && v.flags.contains(crate::flags::VmFlags::UFFD_WP) {
+                kept.extend(&self.pages.wp.slice(v.start.max(start), v.end.min(end)));
+            }
+            at = v.end;
+        }
+        self.pages.unmap(start, end);
+        self.pages.wp.extend(&kept);
     }
 }
 

@@ -95,6 +95,16 @@ impl<E: Env> Mm<E> {
                 return Err(Errno::EINVAL);
             }
         }
+        // Write-protected entries of WP-registered VMAs are resolved first.
+        let mut next = start;
+        while let Some(cur) = self.find_vma_intersection(next, end) {
+            let c = self.vma(cur);
+            let (s, e) = (c.start.max(start), c.end.min(end));
+            next = c.end;
+            if c.flags.contains(VmFlags::UFFD_WP) {
+                self.pages.set_wp(s, e, false);
+            }
+        }
         let mut prev = self.walk_prev(first, start);
         let mut start = start;
         let mut next = start;
@@ -127,7 +137,7 @@ impl<E: Env> Mm<E> {
 
     /// `validate_range`: page-aligned start and length, non-empty, inside
     /// the task's address space. Returns the end.
-    fn uffd_validate_range(&self, start: u64, len: u64) -> KResult<u64> {
+    pub(crate) fn uffd_validate_range(&self, start: u64, len: u64) -> KResult<u64> {
         let task_size = self.config.task_size;
         if start % PAGE_SIZE != 0
             || len % PAGE_SIZE != 0
@@ -144,7 +154,7 @@ impl<E: Env> Mm<E> {
     /// special, droppable (since 6.17) or a shadow stack; MINOR needs shmem
     /// or hugetlb. A SysV attach is shmem underneath but not to
     /// `vma_is_shmem` (its ops are `shm_vm_ops`): refused.
-    fn vma_can_userfault(&self, vma: VmaId, vm_flags: VmFlags) -> bool {
+    pub(crate) fn vma_can_userfault(&self, vma: VmaId, vm_flags: VmFlags) -> bool {
         let v = self.vma(vma);
         let hugetlb = v.flags.contains(VmFlags::HUGETLB);
         if v.flags.contains(VmFlags::SHADOW_STACK) {

@@ -66,6 +66,26 @@ impl Emitter {
     }
 }
 
+/// The userfaultfd range ioctls' numbers (the runner's, as C expects them).
+use crate::oracle::runner::uffd::{
+    UFFDIO_CONTINUE, UFFDIO_COPY, UFFDIO_MOVE, UFFDIO_POISON, UFFDIO_WRITEPROTECT, UFFDIO_ZEROPAGE,
+};
+
+impl Emitter {
+    /// A userfaultfd range ioctl on the words of its structure; `count`
+    /// is the index of the word the kernel writes the bytes done into (-1:
+    /// none), answered as the runner answers.
+    fn uffd_range(&mut self, cmd: u64, words: &[u64], count: i32) -> Reply {
+        let w: Vec<String> = words.iter().map(|v| format!("{v:#x}UL")).collect();
+        let _ = writeln!(
+            self.code,
+            "\t{{ uint64_t w[] = {{ {} }}; r = uffd_range({cmd:#x}UL, w, {count}); }}",
+            w.join(", ")
+        );
+        Ok(0)
+    }
+}
+
 /// A descriptor argument in C: a scenario file's, or a number.
 fn fd_expr(fd: Fd) -> String {
     match fd {
@@ -191,6 +211,24 @@ impl Machine for Emitter {
     fn uffd_unregister(&mut self, addr: u64, len: u64) -> Reply {
         let _ = writeln!(self.code, "\tr = uffd_unregister({addr:#x}UL, {len:#x}UL);");
         Ok(0)
+    }
+    fn uffd_copy(&mut self, dst: u64, src: u64, len: u64, mode: u64) -> Reply {
+        self.uffd_range(UFFDIO_COPY, &[dst, src, len, mode, 0], 4)
+    }
+    fn uffd_zeropage(&mut self, addr: u64, len: u64, mode: u64) -> Reply {
+        self.uffd_range(UFFDIO_ZEROPAGE, &[addr, len, mode, 0], 3)
+    }
+    fn uffd_writeprotect(&mut self, addr: u64, len: u64, on: bool) -> Reply {
+        self.uffd_range(UFFDIO_WRITEPROTECT, &[addr, len, u64::from(on)], -1)
+    }
+    fn uffd_continue(&mut self, addr: u64, len: u64, mode: u64) -> Reply {
+        self.uffd_range(UFFDIO_CONTINUE, &[addr, len, mode, 0], 3)
+    }
+    fn uffd_move(&mut self, dst: u64, src: u64, len: u64, mode: u64) -> Reply {
+        self.uffd_range(UFFDIO_MOVE, &[dst, src, len, mode, 0], 4)
+    }
+    fn uffd_poison(&mut self, addr: u64, len: u64, mode: u64) -> Reply {
+        self.uffd_range(UFFDIO_POISON, &[addr, len, mode, 0], 3)
     }
     fn set_anon_name(&mut self, addr: u64, len: u64, name: Option<&str>) -> Reply {
         let name = name.map_or("0".to_string(), |n| {

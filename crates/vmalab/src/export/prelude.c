@@ -346,6 +346,25 @@ static long uffd_unregister(uint64_t start, uint64_t len)
 	return ioctl(fd, 0x8010aa01UL, &r) == 0 ? 0 : -errno;
 }
 
+/* A userfaultfd range ioctl on the 64-bit words of its structure: the
+ * bytes the kernel reports done in word `count` when positive (also when
+ * the ioctl failed with EAGAIN for a partial fill), else 0 or -errno. */
+static long uffd_range(unsigned long cmd, uint64_t *w, int count)
+{
+	int fd = uffd_get();
+	int rc, e;
+
+	if (fd < 0)
+		return fd;
+	if (count >= 0)
+		w[count] = 0;
+	rc = ioctl(fd, cmd, w);
+	e = errno;
+	if (count >= 0 && (int64_t)w[count] > 0)
+		return (long)w[count];
+	return rc == 0 ? 0 : -e;
+}
+
 /* Claims the window at `base` with a PROT_NONE guard page on each side,
  * as vmalab's runner does, or bails out. */
 static void open_window(uint64_t base, uint64_t pages)

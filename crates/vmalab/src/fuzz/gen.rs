@@ -534,10 +534,30 @@ impl Gen<'_> {
         }
         let (a, l) = self.range();
         let remap = spec.keyword == "remap_file_pages";
+        // The userfaultfd copy and move take a second range, as long as
+        // the first: the source, somewhere else (a copy's sometimes
+        // unaligned).
+        let two = matches!(spec.keyword, "uffd-copy" | "uffd-move");
+        let mut addrs = 0;
         let mut line = spec.keyword.to_string();
         for p in spec.params {
             let word = match *p {
-                Param::Addr => a.to_string(),
+                Param::Addr if two && addrs == 1 => {
+                    let src = self.rng.below(WINDOW - l + 1);
+                    if spec.keyword == "uffd-copy" && src + l < WINDOW && self.rng.chance(1, 8) {
+                        format!("{src}+{}b", 1 + self.rng.below(4095))
+                    } else {
+                        src.to_string()
+                    }
+                }
+                Param::Addr => {
+                    addrs += 1;
+                    a.to_string()
+                }
+                // Mostly without a mode (WP needs a WP registration).
+                Param::OptFlags(K::UffdCopy | K::UffdMove, ..) if self.rng.chance(2, 3) => {
+                    "0".to_string()
+                }
                 Param::Len(_) => l.to_string(),
                 // Only the locked-memory limit: limits on address space or
                 // data low enough to matter in a window starve the runner.

@@ -20,6 +20,7 @@ pub fn config_for(host: &HostConfig) -> Config {
         && host.thp_enabled.as_deref() != Some("never");
     c.ksm = opt("CONFIG_KSM", c.ksm);
     c.soft_dirty = opt("CONFIG_MEM_SOFT_DIRTY", c.soft_dirty);
+    c.memory_failure = opt("CONFIG_MEMORY_FAILURE", c.memory_failure);
     c.numa = opt("CONFIG_NUMA", c.numa);
     c.pkeys = opt("CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS", c.pkeys);
     c = c.with_cpu(host.features.cpu);

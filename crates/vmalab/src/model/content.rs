@@ -32,6 +32,15 @@ impl FileContent {
         self.0.insert((ino, off), Some(value));
     }
 
+    /// Page `[off, off + page)` of file `ino` is a new page holding
+    /// exactly `bytes` (offsets into the page, values): a userfaultfd fill.
+    pub fn fill(&mut self, ino: u64, off: u64, page: u64, bytes: &[(u64, Byte)]) {
+        self.clear(ino, off, off + page);
+        for &(o, v) in bytes {
+            self.0.insert((ino, off + o), v);
+        }
+    }
+
     /// Bytes `[start, end)` of file `ino` read as zero again (truncated
     /// away, or in a punched hole).
     pub fn clear(&mut self, ino: u64, start: u64, end: u64) {
@@ -191,6 +200,51 @@ impl Content {
             None => None,
         };
         stored.copied().unwrap_or(Some(0))
+    }
+
+    /// The written bytes a read of `[start, end)` would see, by address:
+    /// private ones, and the files' through the mappings that show them.
+    pub fn bytes_in<E: Env>(
+        &self,
+        mm: &Mm<E>,
+        files: &FileContent,
+        (start, end): (u64, u64),
+        page: u64,
+    ) -> Vec<(u64, Byte)> {
+        let mut out: Vec<(u64, Byte)> = self
+            .bytes
+            .range(start..end)
+            .filter(|(&a, _)| matches!(self.home(mm, a, page), Some(Home::Private(_))))
+            .map(|(&a, &v)| (a, v))
+            .collect();
+        let mut at = start;
+        while let Some(id) = mm.find_vma_intersection(at, end) {
+            let v = mm.get(id).unwrap();
+            let (s, e) = (at.max(v.start), end.min(v.end));
+            at = v.end;
+            let Some(f) = &v.file else { continue };
+            let ino = f.inner().ino;
+            let off = v.pgoff * page + (s - v.start);
+            for (&(_, b), &val) in files.0.range((ino, off)..(ino, off + (e - s))) {
+                let addr = s + (b - off);
+                if matches!(self.home(mm, addr, page), Some(Home::File(..))) {
+                    out.push((addr, val));
+                }
+            }
+        }
+        out
+    }
+
+    /// The page at `at` is a new private page holding exactly `bytes`
+    /// (offsets into the page, values): a userfaultfd fill. It is taken
+    /// in as it is, not as a copy of a file page.
+    pub fn fill(&mut self, at: u64, page: u64, bytes: &[(u64, Byte)]) {
+        self.clear(at, at + page);
+        self.pages.insert(at);
+        self.adopted.insert(at, at + page);
+        for &(o, v) in bytes {
+            self.bytes.insert(at + o, v);
+        }
     }
 
     /// Forgets the private memory of `[start, end)` (new or discarded).

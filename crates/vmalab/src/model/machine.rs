@@ -4,11 +4,12 @@
 //! keeps beside the address space (written bytes follow their pages through
 //! fork, mremap and discards, so `touch read` answers as the kernel does).
 
-use super::content::{Content, FileContent};
+use super::content::{Byte, Content, FileContent};
 use super::runner::{ModelOptions, PlantedBug};
 use crate::machine::{Fd, Machine, NodeMask, Reply};
 use crate::outcome::Outcome;
 use vma::config::PAGE_SHIFT;
+use vma::sys::UffdFill;
 use vma::{Access, AnonVma, Errno, File, Mm, Signal, VmFlags};
 
 /// One process of the run (the parent stays alive after `fork`, holding
@@ -182,6 +183,92 @@ impl<'a> Model<'a> {
         }
     }
 
+    /// A userfaultfd fill on the address space the process's userfaultfd
+    /// acts on, with the contents of the pages it filled: a copy's bytes
+    /// (read from the calling process), zeros, or the file's page.
+    fn uffd_fill(&mut self, kind: UffdFill, dst: u64, len: u64, mode: u64) -> Reply {
+        let ps = self.page_size;
+        let here = self.ancestors.len();
+        let owner = *self.proc.uffd.get_or_insert(here);
+        let src = match kind {
+            UffdFill::Copy(src) => {
+                let p = &self.proc;
+                let end = src.saturating_add(len.min(u64::MAX / 2));
+                p.content
+                    .bytes_in(&p.mm, &self.shared.content, (src, end), ps)
+            }
+            _ => Vec::new(),
+        };
+        // A shared mapping's new pages are the file's, which every process
+        // of the run sees.
+        let file_pages = {
+            let mm = match self.ancestors.get(owner) {
+                Some(a) if owner < here => &a.mm,
+                _ => &self.proc.mm,
+            };
+            mm.vma_at(dst)
+                .and_then(|id| mm.get(id))
+                .filter(|v| v.flags.contains(VmFlags::SHARED))
+                .and_then(|v| {
+                    let f = v.file.clone()?;
+                    Some((f, v.pgoff + ((dst - v.start) >> PAGE_SHIFT)))
+                })
+        };
+        let (target, caller) = match self.ancestors.get_mut(owner) {
+            Some(a) if owner < here => (a, Some(&mut self.proc)),
+            _ => (&mut self.proc, None),
+        };
+        target.mm.take_undetermined();
+        // The file pages are the run's: the process acted on sees the ones
+        // the caller (which ran last) knows, and hands them back after.
+        if let Some(c) = &caller {
+            target.mm.adopt_file_state(&c.mm);
+        }
+        let r = target
+            .mm
+            .uffd_fill(kind, dst, len, mode, caller.map(|c| &mut c.mm));
+        if owner < here {
+            if let Some(a) = self.ancestors.get(owner) {
+                self.proc.mm.adopt_file_state(&a.mm);
+            }
+        }
+        let target = match self.ancestors.get_mut(owner) {
+            Some(a) if owner < here => a,
+            _ => &mut self.proc,
+        };
+        if let Ok(done) = r {
+            let mut at = 0;
+            while at < done {
+                let page = dst + at;
+                let bytes: Vec<(u64, Byte)> = match kind {
+                    UffdFill::Copy(s) => src
+                        .iter()
+                        .filter(|(a, _)| *a >= s + at && *a < s + at + ps)
+                        .map(|&(a, v)| (a - (s + at), v))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                fill_content(target, &mut self.shared.content, kind, page, &bytes, ps);
+                at += ps;
+            }
+        }
+        let undetermined = target.mm.take_undetermined();
+        let new_file_pages = matches!(kind, UffdFill::Copy(_) | UffdFill::Zeropage);
+        if let (Ok(done), Some((file, first)), true) = (r, &file_pages, new_file_pages) {
+            let last = first + done / ps;
+            self.each_mm(|mm| mm.file_written(file, *first, last));
+        }
+        // Only the current process knows every file page there is: the
+        // others keep their private memory as the fill left it.
+        let p = &mut self.proc;
+        p.content.sync(&p.mm, &mut self.shared.content, ps);
+        p.content.adopt_copies(&p.mm, &self.shared.content, ps);
+        if undetermined || self.proc.mm.take_undetermined() {
+            return Err(reclaim_undetermined());
+        }
+        r.map(|d| d as i64).map_err(errno)
+    }
+
     /// The waiting children exit, the farthest first, each into the
     /// process above it.
     fn reap_descendants(&mut self) {
@@ -253,6 +340,10 @@ impl Machine for Model<'_> {
     }
 
     fn madvise(&mut self, addr: u64, len: u64, advice: u64) -> Reply {
+        let guard = advice == vma::sys::consts::MADV_GUARD_INSTALL as u64;
+        if guard && self.proc.mm.guard_install_would_loop(addr, len) {
+            return Err(Outcome::Skipped(vma::sys::GUARD_OVER_WP.into()));
+        }
         let holes = if advice == u64::from(vma::sys::consts::MADV_REMOVE as u32) {
             file_pages_in(&self.proc.mm, addr, len)
         } else {
@@ -338,6 +429,46 @@ impl Machine for Model<'_> {
 
     fn uffd_unregister(&mut self, addr: u64, len: u64) -> Reply {
         unit(self.uffd_mm().uffd_unregister(UFFD_CTX, addr, len))
+    }
+
+    fn uffd_copy(&mut self, dst: u64, src: u64, len: u64, mode: u64) -> Reply {
+        self.uffd_fill(UffdFill::Copy(src), dst, len, mode)
+    }
+
+    fn uffd_zeropage(&mut self, addr: u64, len: u64, mode: u64) -> Reply {
+        self.uffd_fill(UffdFill::Zeropage, addr, len, mode)
+    }
+
+    fn uffd_writeprotect(&mut self, addr: u64, len: u64, on: bool) -> Reply {
+        unit(self.uffd_mm().uffd_writeprotect(addr, len, on))
+    }
+
+    fn uffd_continue(&mut self, addr: u64, len: u64, mode: u64) -> Reply {
+        self.uffd_fill(UffdFill::Continue, addr, len, mode)
+    }
+
+    fn uffd_move(&mut self, dst: u64, src: u64, len: u64, mode: u64) -> Reply {
+        let here = self.ancestors.len();
+        let cross = *self.proc.uffd.get_or_insert(here) != here;
+        let ps = self.page_size;
+        let r = self
+            .uffd_mm()
+            .uffd_move(UFFD_CTX, dst, src, len, mode, cross);
+        let p = &mut self.proc;
+        if let (Ok(done), false) = (r, cross) {
+            // The moved pages carry their bytes; the source reads as a hole.
+            p.content.relocate(src, done, dst);
+        }
+        p.content.sync(&p.mm, &mut self.shared.content, ps);
+        p.content.adopt_copies(&p.mm, &self.shared.content, ps);
+        if p.mm.take_undetermined() {
+            return Err(reclaim_undetermined());
+        }
+        r.map(|d| d as i64).map_err(errno)
+    }
+
+    fn uffd_poison(&mut self, addr: u64, len: u64, mode: u64) -> Reply {
+        self.uffd_fill(UffdFill::Poison, addr, len, mode)
     }
 
     fn set_anon_name(&mut self, addr: u64, len: u64, name: Option<&str>) -> Reply {
@@ -579,6 +710,15 @@ impl Machine for Model<'_> {
     }
 
     fn process_madvise(&mut self, advice: u64, ranges: &[(u64, u64)], flags: u64) -> Reply {
+        let guard = advice == vma::sys::consts::MADV_GUARD_INSTALL as u64;
+        let mm = &self.proc.mm;
+        if guard
+            && ranges
+                .iter()
+                .any(|&(a, l)| mm.guard_install_would_loop(a, l))
+        {
+            return Err(Outcome::Skipped(vma::sys::GUARD_OVER_WP.into()));
+        }
         let remove = advice == u64::from(vma::sys::consts::MADV_REMOVE as u32);
         let holes: Vec<_> = ranges
             .iter()
@@ -674,6 +814,33 @@ impl Model<'_> {
 /// A fork child's `VM_WIPEONFORK` memory reads as zero.
 fn wiped(mm: &Mm, v: vma::VmaId) -> bool {
     mm.get(v).unwrap().flags.contains(vma::VmFlags::WIPEONFORK)
+}
+
+/// The contents of one page a userfaultfd fill reports done: a copy's
+/// `bytes` or zeros in a new page (the file's for a shared mapping, else
+/// the process's), nothing for `UFFDIO_CONTINUE` (the file's page shows)
+/// or a poison marker.
+fn fill_content(
+    p: &mut Proc,
+    files: &mut FileContent,
+    kind: UffdFill,
+    page: u64,
+    bytes: &[(u64, Byte)],
+    ps: u64,
+) {
+    if matches!(kind, UffdFill::Continue | UffdFill::Poison) {
+        return;
+    }
+    let Some(v) = p.mm.vma_at(page).and_then(|id| p.mm.get(id)) else {
+        return;
+    };
+    match &v.file {
+        Some(f) if v.flags.contains(VmFlags::SHARED) => {
+            let off = v.pgoff * ps + (page - v.start);
+            files.fill(f.inner().ino, off, ps, bytes);
+        }
+        _ => p.content.fill(page, ps, bytes),
+    }
 }
 
 /// The one userfaultfd context the oracle's runner opens.
@@ -922,6 +1089,7 @@ fn signal(s: Signal) -> Outcome {
         Signal::SegvAccerr => ("SIGSEGV", "SEGV_ACCERR"),
         Signal::SegvPkuerr => ("SIGSEGV", "SEGV_PKUERR"),
         Signal::Bus => ("SIGBUS", "BUS_ADRERR"),
+        Signal::BusMceerr => ("SIGBUS", "BUS_MCEERR_AR"),
     };
     Outcome::Signal {
         name: name.into(),

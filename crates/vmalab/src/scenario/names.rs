@@ -21,6 +21,8 @@ pub enum FlagKind {
     GetMempolicy,
     HomeNode,
     UffdMode,
+    UffdCopy,
+    UffdMove,
     PkeyAlloc,
     PkeyAccess,
     Mseal,
@@ -54,6 +56,8 @@ impl FlagKind {
             }
             FlagKind::HomeNode => "set_mempolicy_home_node flags (0)",
             FlagKind::UffdMode => "userfaultfd modes (MISSING|WP|MINOR)",
+            FlagKind::UffdCopy => "userfaultfd fill modes (DONTWAKE|WP)",
+            FlagKind::UffdMove => "UFFDIO_MOVE modes (DONTWAKE|ALLOW_SRC_HOLES)",
             FlagKind::PkeyAlloc => "pkey_alloc flags (0)",
             FlagKind::PkeyAccess => "pkey access rights (PKEY_DISABLE_*)",
             FlagKind::Mseal => "mseal flags (0)",
@@ -88,6 +92,8 @@ impl FlagKind {
             FlagKind::GetMempolicy => GET_MEMPOLICY,
             FlagKind::HomeNode => &[],
             FlagKind::UffdMode => UFFD_MODE,
+            FlagKind::UffdCopy => UFFD_COPY,
+            FlagKind::UffdMove => UFFD_MOVE,
             FlagKind::PkeyAlloc => &[],
             FlagKind::PkeyAccess => PKEY_ACCESS,
             FlagKind::Mseal => &[],
@@ -296,6 +302,19 @@ const UFFD_MODE: &[(&str, u64)] = &[
     ("MISSING", uapi::UFFDIO_REGISTER_MODE_MISSING),
     ("WP", uapi::UFFDIO_REGISTER_MODE_WP),
     ("MINOR", uapi::UFFDIO_REGISTER_MODE_MINOR),
+];
+
+/// The mode bits of UFFDIO_COPY, ZEROPAGE, CONTINUE and POISON (WP is
+/// COPY's and CONTINUE's).
+const UFFD_COPY: &[(&str, u64)] = &[
+    ("DONTWAKE", uapi::UFFDIO_COPY_MODE_DONTWAKE),
+    ("WP", uapi::UFFDIO_COPY_MODE_WP),
+];
+
+/// The mode bits of UFFDIO_MOVE.
+const UFFD_MOVE: &[(&str, u64)] = &[
+    ("DONTWAKE", uapi::UFFDIO_MOVE_MODE_DONTWAKE),
+    ("ALLOW_SRC_HOLES", uapi::UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES),
 ];
 
 /// Looks a name up in a table.

@@ -378,6 +378,78 @@ pub static STEPS: &[Spec] = &[
     },
     addr_len!("uffd-unregister", uffd_unregister),
     Spec {
+        keyword: "uffd-copy",
+        params: &[ADDR, ADDR, LEN, Param::OptFlags(K::UffdCopy, 0, "0")],
+        rules: &[
+            Rule::Range {
+                label: "uffd-copy destination",
+                addr: 0,
+                len: 2,
+            },
+            Rule::Range {
+                label: "uffd-copy source",
+                addr: 1,
+                len: 2,
+            },
+        ],
+        returns: Returns::Int,
+        call: |m, a| m.uffd_copy(a.word(0), a.word(1), a.word(2), a.word(3)),
+    },
+    Spec {
+        keyword: "uffd-zeropage",
+        params: &[ADDR, LEN, Param::OptFlags(K::UffdCopy, 0, "0")],
+        rules: &[range("uffd-zeropage")],
+        returns: Returns::Int,
+        call: |m, a| m.uffd_zeropage(a.word(0), a.word(1), a.word(2)),
+    },
+    Spec {
+        keyword: "uffd-wp",
+        params: &[
+            ADDR,
+            LEN,
+            Param::Choice {
+                what: "on or off",
+                no: "off",
+                yes: "on",
+            },
+        ],
+        rules: &[range("uffd-wp")],
+        returns: Returns::Int,
+        call: |m, a| m.uffd_writeprotect(a.word(0), a.word(1), a.bool(2)),
+    },
+    Spec {
+        keyword: "uffd-continue",
+        params: &[ADDR, LEN, Param::OptFlags(K::UffdCopy, 0, "0")],
+        rules: &[range("uffd-continue")],
+        returns: Returns::Int,
+        call: |m, a| m.uffd_continue(a.word(0), a.word(1), a.word(2)),
+    },
+    Spec {
+        keyword: "uffd-move",
+        params: &[ADDR, ADDR, LEN, Param::OptFlags(K::UffdMove, 0, "0")],
+        rules: &[
+            Rule::Range {
+                label: "uffd-move destination",
+                addr: 0,
+                len: 2,
+            },
+            Rule::Range {
+                label: "uffd-move source",
+                addr: 1,
+                len: 2,
+            },
+        ],
+        returns: Returns::Int,
+        call: |m, a| m.uffd_move(a.word(0), a.word(1), a.word(2), a.word(3)),
+    },
+    Spec {
+        keyword: "uffd-poison",
+        params: &[ADDR, LEN, Param::OptFlags(K::UffdCopy, 0, "0")],
+        rules: &[range("uffd-poison")],
+        returns: Returns::Int,
+        call: |m, a| m.uffd_poison(a.word(0), a.word(1), a.word(2)),
+    },
+    Spec {
         keyword: "set-anon-name",
         params: &[ADDR, LEN, Param::OptWord],
         rules: &[range("set-anon-name")],

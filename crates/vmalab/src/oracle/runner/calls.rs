@@ -6,7 +6,7 @@
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
 
-use super::{raw, touch, Runner, L, PR_SET_MEMORY_MERGE, PR_SET_VMA};
+use super::{raw, touch, uffd, Runner, L, PR_SET_MEMORY_MERGE, PR_SET_VMA};
 use super::{ALLOW_SYSCTL_ENV, PR_GET_MEMORY_MERGE, PR_SET_VMA_ANON_NAME, SYS_MSEAL};
 use crate::machine::{Fd, Machine, NodeMask, Reply};
 use crate::outcome::Outcome;
@@ -15,6 +15,9 @@ use crate::scenario::names::{
 };
 
 /// A system call's answer as a [`Reply`].
+/// `MADV_GUARD_INSTALL`.
+const GUARD_INSTALL: u64 = 102;
+
 fn reply(r: Result<i64, i32>) -> Reply {
     r.map_err(|e| Outcome::Err(errno_name(e)))
 }
@@ -85,6 +88,9 @@ impl Machine for Runner<'_> {
     }
 
     fn madvise(&mut self, addr: u64, len: u64, advice: u64) -> Reply {
+        if advice == GUARD_INSTALL && uffd::write_protected_in(addr, len) {
+            return Err(Outcome::Skipped(uffd::GUARD_OVER_WP.into()));
+        }
         reply(raw(libc::SYS_madvise, &[addr as L, len as L, advice as L]))
     }
 
@@ -162,6 +168,48 @@ impl Machine for Runner<'_> {
 
     fn uffd_unregister(&mut self, addr: u64, len: u64) -> Reply {
         reply(self.uffd()?.unregister(addr, len).map(|()| 0))
+    }
+
+    fn uffd_copy(&mut self, dst: u64, src: u64, len: u64, mode: u64) -> Reply {
+        let mut w = [dst, src, len, mode, 0];
+        reply(self.uffd()?.range_ioctl(uffd::UFFDIO_COPY, &mut w, Some(4)))
+    }
+
+    fn uffd_zeropage(&mut self, addr: u64, len: u64, mode: u64) -> Reply {
+        let mut w = [addr, len, mode, 0];
+        reply(
+            self.uffd()?
+                .range_ioctl(uffd::UFFDIO_ZEROPAGE, &mut w, Some(3)),
+        )
+    }
+
+    fn uffd_writeprotect(&mut self, addr: u64, len: u64, on: bool) -> Reply {
+        let mut w = [addr, len, u64::from(on)];
+        reply(
+            self.uffd()?
+                .range_ioctl(uffd::UFFDIO_WRITEPROTECT, &mut w, None),
+        )
+    }
+
+    fn uffd_continue(&mut self, addr: u64, len: u64, mode: u64) -> Reply {
+        let mut w = [addr, len, mode, 0];
+        reply(
+            self.uffd()?
+                .range_ioctl(uffd::UFFDIO_CONTINUE, &mut w, Some(3)),
+        )
+    }
+
+    fn uffd_move(&mut self, dst: u64, src: u64, len: u64, mode: u64) -> Reply {
+        let mut w = [dst, src, len, mode, 0];
+        reply(self.uffd()?.range_ioctl(uffd::UFFDIO_MOVE, &mut w, Some(4)))
+    }
+
+    fn uffd_poison(&mut self, addr: u64, len: u64, mode: u64) -> Reply {
+        let mut w = [addr, len, mode, 0];
+        reply(
+            self.uffd()?
+                .range_ioctl(uffd::UFFDIO_POISON, &mut w, Some(3)),
+        )
     }
 
     fn set_anon_name(&mut self, addr: u64, len: u64, name: Option<&str>) -> Reply {
@@ -340,6 +388,9 @@ impl Machine for Runner<'_> {
     }
 
     fn process_madvise(&mut self, advice: u64, ranges: &[(u64, u64)], flags: u64) -> Reply {
+        if advice == GUARD_INSTALL && ranges.iter().any(|&(a, l)| uffd::write_protected_in(a, l)) {
+            return Err(Outcome::Skipped(uffd::GUARD_OVER_WP.into()));
+        }
         let iov: Vec<libc::iovec> = ranges
             .iter()
             .map(|&(a, l)| libc::iovec {

@@ -23,7 +23,7 @@ mod family;
 mod far;
 mod shm;
 mod touch;
-mod uffd;
+pub(crate) mod uffd;
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};

@@ -4,6 +4,10 @@
 //! runner has no fault-handling thread; without it a touch would block).
 //! No event features: fork/remap/unmap events would block those calls until
 //! a reader consumed them.
+//!
+//! The range ioctls (copy, zeropage, writeprotect, continue, move, poison)
+//! take structures of 64-bit words; those that fill pages write the bytes
+//! they did back into their last word.
 
 const UFFD_API: u64 = 0xAA;
 /// _IOWR(0xAA, 0x3F, struct uffdio_api)
@@ -12,6 +16,18 @@ const UFFDIO_API: u64 = 0xc018_aa3f;
 const UFFDIO_REGISTER: u64 = 0xc020_aa00;
 /// _IOR(0xAA, 0x01, struct uffdio_range)
 const UFFDIO_UNREGISTER: u64 = 0x8010_aa01;
+/// _IOWR(0xAA, 0x03, struct uffdio_copy)
+pub const UFFDIO_COPY: u64 = 0xc028_aa03;
+/// _IOWR(0xAA, 0x04, struct uffdio_zeropage)
+pub const UFFDIO_ZEROPAGE: u64 = 0xc020_aa04;
+/// _IOWR(0xAA, 0x05, struct uffdio_move)
+pub const UFFDIO_MOVE: u64 = 0xc028_aa05;
+/// _IOWR(0xAA, 0x06, struct uffdio_writeprotect)
+pub const UFFDIO_WRITEPROTECT: u64 = 0xc018_aa06;
+/// _IOWR(0xAA, 0x07, struct uffdio_continue)
+pub const UFFDIO_CONTINUE: u64 = 0xc020_aa07;
+/// _IOWR(0xAA, 0x08, struct uffdio_poison)
+pub const UFFDIO_POISON: u64 = 0xc020_aa08;
 const UFFD_USER_MODE_ONLY: libc::c_long = 1;
 
 /// Features asked for when the kernel offers them: SIGBUS plus the
@@ -42,6 +58,47 @@ struct UffdioRegister {
     range: UffdioRange,
     mode: u64,
     ioctls: u64,
+}
+
+/// Why a guard installation over write-protected entries is not run: the
+/// kernel (6.18 at least) zaps them, a file mapping registered for
+/// write-protection puts markers back, and the installation retries for
+/// ever. The model answers the same.
+pub const GUARD_OVER_WP: &str = vma::sys::GUARD_OVER_WP;
+
+/// Whether a page of `[addr, addr + len)` (at most 2^20 pages are looked
+/// at) carries the userfaultfd write-protect bit, as /proc/self/pagemap
+/// shows it (bit 57, present pages and markers alike).
+pub fn write_protected_in(addr: u64, len: u64) -> bool {
+    use std::os::unix::fs::FileExt;
+    const PAGE: u64 = 4096;
+    let first = addr / PAGE;
+    let Some(end) = addr.checked_add(len).map(|e| e.div_ceil(PAGE)) else {
+        return false;
+    };
+    if end <= first || end - first > 1 << 20 || addr >= 1 << 63 {
+        return false;
+    }
+    let Ok(f) = std::fs::File::open("/proc/self/pagemap") else {
+        return false;
+    };
+    let mut page = first;
+    let mut buf = vec![0u8; 8 * 512];
+    while page < end {
+        let n = (end - page).min(512) as usize;
+        let chunk = &mut buf[..8 * n];
+        if f.read_exact_at(chunk, page * 8).is_err() {
+            return false;
+        }
+        if chunk
+            .chunks_exact(8)
+            .any(|e| u64::from_le_bytes(e.try_into().unwrap_or([0; 8])) & (1 << 57) != 0)
+        {
+            return true;
+        }
+        page += n as u64;
+    }
+    false
 }
 
 /// An initialised userfaultfd.
@@ -131,6 +188,36 @@ impl Uffd {
             Ok(())
         } else {
             Err(errno())
+        }
+    }
+
+    /// A range ioctl `cmd` on the words of its structure. With `count`
+    /// (the index of the word the kernel writes the bytes done into): the
+    /// count whenever it is positive (a partial fill fails with EAGAIN
+    /// but did that much), else the ioctl's errno; without: 0 or errno.
+    pub fn range_ioctl(
+        &self,
+        cmd: u64,
+        words: &mut [u64],
+        count: Option<usize>,
+    ) -> Result<i64, i32> {
+        if let Some(i) = count {
+            if let Some(w) = words.get_mut(i) {
+                *w = 0;
+            }
+        }
+        // SAFETY: `cmd` is one of the userfaultfd range ioctls, each of which
+        // reads (and may write) a structure of as many 64-bit words as
+        // `words` holds (the callers pass the right number).
+        let rc = unsafe { libc::ioctl(self.0, cmd as _, words.as_mut_ptr()) };
+        let e = errno();
+        let done = count.and_then(|i| words.get(i)).map_or(0, |&w| w as i64);
+        if done > 0 {
+            Ok(done)
+        } else if rc == 0 {
+            Ok(0)
+        } else {
+            Err(e)
         }
     }
 }
