@@ -458,6 +458,16 @@ impl Config {
         self.since(6, 18, 0)
     }
 
+    /// userfaultfd registration and unregistration hand the merge the
+    /// page offset of the range's start (6.3, "mm/uffd: fix vma operation
+    /// where start addr cuts part of vma"). Before, they passed the VMA's
+    /// own offset, so a range starting inside a VMA never merged with the
+    /// next one. Measured: 6.1.158 (old; the fix is not in that stable
+    /// line), 6.12.118, 6.18.44 and 7.2.13 (new).
+    pub fn uffd_merge_pgoff_6_3(&self) -> bool {
+        self.since(6, 3, 0)
+    }
+
     /// `MPOL_WEIGHTED_INTERLEAVE` exists (6.9, "mm/mempolicy: introduce
     /// MPOL_WEIGHTED_INTERLEAVE for weighted interleaving"): before, mode 6
     /// was past `MPOL_MAX` and mbind and set_mempolicy answered EINVAL.
@@ -744,15 +754,16 @@ mod tests {
                 c.weighted_interleave_6_9(),
                 c.numa_balancing_preferred_many_6_10(),
                 c.pseudo_fs_noexec_6_18(),
+                c.uffd_merge_pgoff_6_3(),
             ]
         };
         let count = |v| on(v).iter().filter(|&&b| b).count();
         assert_eq!(count(KernelVersion(6, 1, 158)), 0);
-        assert_eq!(count(KernelVersion(6, 12, 118)), 18);
+        assert_eq!(count(KernelVersion(6, 12, 118)), 19);
         assert!(!Config::linux(KernelVersion(6, 11, 0)).memfd_seals_checked_in_do_mmap_6_12());
-        assert_eq!(count(KernelVersion(6, 18, 36)), 26);
-        assert_eq!(count(KernelVersion(6, 18, 44)), 27);
-        assert_eq!(count(KernelVersion(7, 2, 13)), 30);
+        assert_eq!(count(KernelVersion(6, 18, 36)), 27);
+        assert_eq!(count(KernelVersion(6, 18, 44)), 28);
+        assert_eq!(count(KernelVersion(7, 2, 13)), 31);
         use crate::sys::consts::F_SEAL_EXEC;
         assert_eq!(
             Config::linux(KernelVersion(6, 1, 0)).memfd_seals() & F_SEAL_EXEC,

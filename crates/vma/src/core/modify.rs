@@ -95,6 +95,12 @@ impl<E: Env> Core<'_, E> {
         give_up_on_oom: bool,
     ) -> KResult<VmaId> {
         let mut vmg = MergeState::for_vma(self.set, prev, vma, start, end);
+        if !self.config.uffd_merge_pgoff_6_3() {
+            // The old register and unregister paths passed the VMA's own
+            // offset even for a range starting inside it, so such a range
+            // never merged with the VMA after it.
+            vmg.pgoff = self.vma(vma).pgoff;
+        }
         vmg.flags = flags;
         vmg.uffd_ctx = ctx;
         vmg.give_up_on_oom = give_up_on_oom;
