@@ -549,6 +549,12 @@ pub fn program(sc: &Scenario, kernel: &KernelTrace, source: &str) -> Result<Stri
             }
             continue;
         }
+        if let Outcome::Skipped(why) = &result.outcome {
+            // The runner left it out on the kernel (a call that would not
+            // return there, say): so does the program.
+            let _ = writeln!(out, "\tskip({what}, {});", c_string(why));
+            continue;
+        }
         out.push_str(&m.code);
         match expected(&result.outcome, &w)? {
             Some(cond) => {
