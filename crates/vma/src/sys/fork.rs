@@ -82,8 +82,11 @@ impl<E: Env> Mm<E> {
         // copy_page_range copies page-table entries only where faults could
         // not refill them (`vma_needs_copy`); elsewhere the child starts
         // with none.
+        // The write-protect bit counts in the child's VMA, which has lost
+        // its registration by now; the other flags in the parent's.
+        let copy_flags = (pv.flags & !VmFlags::UFFD_WP) | (vma.flags & VmFlags::UFFD_WP);
         if !vma.flags.contains(VmFlags::WIPEONFORK)
-            && (pv.anon_vma.is_some() || pv.flags.intersects(VmFlags::COPY_ON_FORK))
+            && (pv.anon_vma.is_some() || copy_flags.intersects(VmFlags::COPY_ON_FORK))
         {
             child.pages.copy_mapped_from(&self.pages, s, e);
             self.pages.share(s, e);

@@ -153,8 +153,9 @@ impl<E: Env> Mm<E> {
         let node = first_node(self.config.numa_nodes);
         let fast = self.pages.is_mapped(page) && !self.pages.zero().contains(page);
         if fast && self.vma(vma).is_accessible() && key_allows {
-            if !f.contains(VmFlags::READ) && self.pages.is_unsettled(page) {
-                // Reclaim may have unmapped it, and the slow path refuses.
+            if self.pages.is_unsettled(page) {
+                // Reclaim may have unmapped it, and the slow path may
+                // refuse (no VM_READ) or fail (a userfaultfd, past EOF).
                 self.pages.note_undetermined();
             }
             return Ok(node);
