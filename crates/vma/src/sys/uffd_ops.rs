@@ -169,6 +169,28 @@ impl<E: Env> Mm<E> {
         Ok(done)
     }
 
+    /// A copy or zeropage into a shared mapping: the file's page at
+    /// `file_page` is created (EEXIST if it, or an entry, is there already;
+    /// EFAULT past the file's size) and mapped.
+    fn uffd_fill_shared_page(
+        &mut self,
+        file_page: Option<(u64, u64)>,
+        over_size: bool,
+        entry: bool,
+        page: u64,
+    ) -> KResult<()> {
+        let (ino, pgoff) = file_page.ok_or(Errno::EINVAL)?;
+        if over_size {
+            return Err(Errno::EFAULT);
+        }
+        if self.pages.is_cached(ino, pgoff) || entry {
+            return Err(Errno::EEXIST);
+        }
+        self.pages.cache(ino, pgoff, pgoff + 1);
+        self.pages.map_written(page, page + PAGE_SIZE);
+        Ok(())
+    }
+
     /// One page of a fill, at `page` (`offset` bytes into the range).
     fn uffd_fill_page(
         &mut self,
@@ -219,15 +241,7 @@ impl<E: Env> Mm<E> {
                 let entry = self.pages.is_mapped(page)
                     || (self.config.uffd_fill_keeps_guard_6_19() && self.guards.contains(page));
                 if shared {
-                    let (ino, pgoff) = file_page.ok_or(Errno::EINVAL)?;
-                    if over_size {
-                        return Err(Errno::EFAULT);
-                    }
-                    if self.pages.is_cached(ino, pgoff) || entry {
-                        return Err(Errno::EEXIST);
-                    }
-                    self.pages.cache(ino, pgoff, pgoff + 1);
-                    self.pages.map_written(page, page + PAGE_SIZE);
+                    self.uffd_fill_shared_page(file_page, over_size, entry, page)?;
                 } else {
                     if over_size {
                         return Err(Errno::EFAULT);
@@ -244,15 +258,7 @@ impl<E: Env> Mm<E> {
             }
             UffdFill::Zeropage => {
                 if shared {
-                    let (ino, pgoff) = file_page.ok_or(Errno::EINVAL)?;
-                    if over_size {
-                        return Err(Errno::EFAULT);
-                    }
-                    if self.pages.is_cached(ino, pgoff) || entry {
-                        return Err(Errno::EEXIST);
-                    }
-                    self.pages.cache(ino, pgoff, pgoff + 1);
-                    self.pages.map_written(page, page + PAGE_SIZE);
+                    self.uffd_fill_shared_page(file_page, over_size, entry, page)?;
                 } else {
                     if over_size {
                         return Err(Errno::EFAULT);
