@@ -70,6 +70,20 @@ fn header(line: &str) -> Option<Raw<'_>> {
     })
 }
 
+/// Each mapping's start and policy in numa_maps text.
+fn policies(numa_maps: &str) -> impl Iterator<Item = (u64, &str)> {
+    numa_maps.lines().filter_map(|l| {
+        let (start, rest) = l.split_once(' ')?;
+        let start = u64::from_str_radix(start, 16).ok()?;
+        Some((start, policy_token(rest.trim_start())))
+    })
+}
+
+/// Whether numa_maps text shows a policy other than `default` anywhere.
+pub fn shows_a_policy(numa_maps: &str) -> bool {
+    policies(numa_maps).any(|(_, p)| p != "default")
+}
+
 /// Builds the window layout from smaps and numa_maps text. Mappings that
 /// straddle a window edge are clipped to it (the guards make that
 /// impossible in practice).
@@ -86,14 +100,7 @@ pub fn window_layout(smaps: &str, numa_maps: &str, w: &Window, ids: &mut Identit
             }
         }
     }
-    let policies: HashMap<u64, &str> = numa_maps
-        .lines()
-        .filter_map(|l| {
-            let (start, rest) = l.split_once(' ')?;
-            let start = u64::from_str_radix(start, 16).ok()?;
-            Some((start, policy_token(rest.trim_start())))
-        })
-        .collect();
+    let policies: HashMap<u64, &str> = policies(numa_maps).collect();
     let ps = w.page_size;
     let mut out = Layout::default();
     for r in raws {
@@ -225,6 +232,18 @@ VmFlags: rd wr sh mr mw me ms
              2-3 rw-s 2 s [rd wr sh mr mw me ms]\n\
              3-4 rw-s 0 shm1 [rd wr sh mr mw me ms]\n"
         );
+    }
+
+    #[test]
+    fn a_policy_shows_unless_all_are_default() {
+        let all_default =
+            "100000000000 default anon=1 dirty=1\n100000004000 default file=/memfd:f1\n";
+        assert!(!shows_a_policy(all_default));
+        assert!(!shows_a_policy(""));
+        assert!(shows_a_policy(
+            "100000000000 default anon=1\n100000004000 interleave:0 anon=2\n"
+        ));
+        assert!(shows_a_policy("100000000000 prefer (many):0\n"));
     }
 
     #[test]

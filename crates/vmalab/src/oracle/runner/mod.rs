@@ -38,7 +38,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{ftruncate, sysconf, Pid, SysconfVar};
 
 use super::protocol::{encode_outcome, VERSION};
-use super::smaps::{dev_parts, window_layout, Identities};
+use super::smaps::{dev_parts, shows_a_policy, window_layout, Identities};
 use crate::machine::{run_step, Bindings};
 use crate::outcome::{Outcome, Value};
 use crate::scenario::names::errno_name;
@@ -143,7 +143,17 @@ struct Runner<'s> {
     /// to the parent it resumes (names belong to the scenario, not to a
     /// process).
     names: Bindings,
+    /// Whether a memory policy may show in numa_maps. Until one can, the
+    /// runner does not read numa_maps after each step: every policy there
+    /// is `default`, and the read costs as much as a third of a step's
+    /// layout under qemu.
+    policies_may_show: bool,
 }
+
+/// The calls that set a memory policy. A policy can show in numa_maps only
+/// after one of them ran (in this process, or in a child, for a shared
+/// memory object's policy), or if the runner started with one.
+const POLICY_CALLS: &[&str] = &["mbind", "set_mempolicy", "set_mempolicy_home_node"];
 
 impl<'s> Runner<'s> {
     fn setup(sc: &'s Scenario) -> Result<Self, String> {
@@ -165,6 +175,9 @@ impl<'s> Runner<'s> {
             down: None,
             resume_at: None,
             names: Bindings::default(),
+            policies_may_show: shows_a_policy(
+                &std::fs::read_to_string("/proc/self/numa_maps").unwrap_or_default(),
+            ),
         };
         for f in &sc.files {
             let size = f
@@ -230,6 +243,7 @@ impl<'s> Runner<'s> {
             }
             self.current = i;
             self.names = names.clone();
+            self.policies_may_show |= POLICY_CALLS.contains(&step.kind.spec.keyword);
             let (sc, w) = (self.sc, self.w);
             let mut outcome = run_step(self, &w, &mut names, &sc.files, &step.kind);
             if let Some(at) = self.resume_at.take() {
@@ -238,6 +252,8 @@ impl<'s> Runner<'s> {
                 // with the names the child bound.
                 (i, outcome) = (at, Outcome::Ok(Value::Int(0)));
                 names = std::mem::take(&mut self.names);
+                // The child may have set a shared object's policy.
+                self.policies_may_show = true;
             }
             let layout = self.layout();
             let mut text = format!("result {i} {}\nlayout {i}\n", encode_outcome(&outcome));
@@ -255,7 +271,10 @@ impl<'s> Runner<'s> {
     /// The window's layout now.
     fn layout(&mut self) -> crate::layout::Layout {
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
-        let numa = std::fs::read_to_string("/proc/self/numa_maps").unwrap_or_default();
+        let numa = match self.policies_may_show {
+            true => std::fs::read_to_string("/proc/self/numa_maps").unwrap_or_default(),
+            false => String::new(),
+        };
         window_layout(&smaps, &numa, &self.w, &mut self.ids)
     }
 
@@ -492,4 +511,17 @@ fn make_file(f: &FileDecl, size: u64) -> Result<OwnedFd, i32> {
     };
     let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
     open(path.as_str(), mode, Mode::empty()).map_err(|e| e as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::POLICY_CALLS;
+    use crate::scenario::steps::spec;
+
+    #[test]
+    fn policy_calls_are_steps() {
+        for word in POLICY_CALLS {
+            assert!(spec(word).is_some(), "{word} is not a step");
+        }
+    }
 }
