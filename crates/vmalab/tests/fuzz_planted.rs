@@ -17,6 +17,7 @@ fn opts(seed: u64, cases: u64, model: ModelOptions, dir: &str) -> FuzzOptions {
         out_dir: std::env::temp_dir().join(dir),
         oracle: OracleOptions {
             runner: Some(PathBuf::from(env!("CARGO_BIN_EXE_vmalab"))),
+            check_kept_layouts: true,
             ..Default::default()
         },
         model,

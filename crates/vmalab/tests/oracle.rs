@@ -14,6 +14,7 @@ use vmalab::scenario::{collect_files, parse, parse_file, Amount, Scenario};
 fn opts() -> OracleOptions {
     OracleOptions {
         runner: Some(PathBuf::from(env!("CARGO_BIN_EXE_vmalab"))),
+        check_kept_layouts: true,
         ..OracleOptions::default()
     }
 }

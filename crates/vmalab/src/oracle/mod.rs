@@ -43,6 +43,10 @@ pub struct OracleOptions {
     /// booted kernel). Without it a scenario with a `sysctl` step is
     /// skipped on the host.
     pub allow_sysctl: bool,
+    /// Have the runner check every layout it keeps rather than reads
+    /// after a step that cannot change it ([`runner::CHECK_KEPT_ENV`]);
+    /// for tests.
+    pub check_kept_layouts: bool,
 }
 
 impl Default for OracleOptions {
@@ -52,6 +56,7 @@ impl Default for OracleOptions {
             runner: None,
             selftest: None,
             allow_sysctl: false,
+            check_kept_layouts: false,
         }
     }
 }
@@ -179,6 +184,11 @@ fn run_runner_inner(
     scenario: &Scenario,
     opts: &OracleOptions,
 ) -> anyhow::Result<RawRun> {
+    if opts.check_kept_layouts {
+        cmd.env(runner::CHECK_KEPT_ENV, "1");
+    } else {
+        cmd.env_remove(runner::CHECK_KEPT_ENV);
+    }
     match &opts.selftest {
         Some(t) => cmd.env(runner::SELFTEST_ENV, t),
         None => cmd.env_remove(runner::SELFTEST_ENV),

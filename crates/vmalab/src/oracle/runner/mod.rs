@@ -148,12 +148,39 @@ struct Runner<'s> {
     /// is `default`, and the read costs as much as a third of a step's
     /// layout under qemu.
     policies_may_show: bool,
+    /// The last layout this process read, with the /proc/self/maps text
+    /// it was read beside and the process that read it.
+    last: Option<LastLayout>,
+    /// Whether to check kept layouts ([`CHECK_KEPT_ENV`]).
+    check_kept: bool,
+}
+
+/// A layout kept to answer for steps that cannot change it (see
+/// [`LAYOUT_NEUTRAL`]).
+struct LastLayout {
+    pid: Pid,
+    maps: String,
+    layout: crate::layout::Layout,
 }
 
 /// The calls that set a memory policy. A policy can show in numa_maps only
 /// after one of them ran (in this process, or in a child, for a shared
 /// memory object's policy), or if the runner started with one.
 const POLICY_CALLS: &[&str] = &["mbind", "set_mempolicy", "set_mempolicy_home_node"];
+
+/// Steps that change no VMA's flags or protection key unless they also
+/// change /proc/self/maps (a touch can grow a stack; nothing else here
+/// changes a VMA at all). After one of them, an unchanged maps text means
+/// an unchanged layout, and the runner skips smaps, which under qemu
+/// costs several times what maps does.
+const LAYOUT_NEUTRAL: &[&str] = &[
+    "touch",
+    "mincore",
+    "get_mempolicy",
+    "memory-merge-get",
+    "status",
+    "smaps",
+];
 
 impl<'s> Runner<'s> {
     fn setup(sc: &'s Scenario) -> Result<Self, String> {
@@ -178,6 +205,8 @@ impl<'s> Runner<'s> {
             policies_may_show: shows_a_policy(
                 &std::fs::read_to_string("/proc/self/numa_maps").unwrap_or_default(),
             ),
+            last: None,
+            check_kept: std::env::var_os(CHECK_KEPT_ENV).is_some(),
         };
         for f in &sc.files {
             let size = f
@@ -255,7 +284,7 @@ impl<'s> Runner<'s> {
                 // The child may have set a shared object's policy.
                 self.policies_may_show = true;
             }
-            let layout = self.layout();
+            let layout = self.layout_after(step.kind.spec.keyword);
             let mut text = format!("result {i} {}\nlayout {i}\n", encode_outcome(&outcome));
             for e in &layout.0 {
                 text.push_str(&format!("{e}\n"));
@@ -266,6 +295,38 @@ impl<'s> Runner<'s> {
         }
         emit("done\n");
         0
+    }
+
+    /// The window's layout after a step: the last one read, if the step
+    /// cannot have changed it and maps agrees; read afresh otherwise.
+    fn layout_after(&mut self, keyword: &str) -> crate::layout::Layout {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+        let pid = Pid::this();
+        let kept = self
+            .last
+            .as_ref()
+            .filter(|l| LAYOUT_NEUTRAL.contains(&keyword) && l.pid == pid && l.maps == maps)
+            .map(|l| l.layout.clone());
+        if let Some(layout) = kept {
+            if self.check_kept {
+                let fresh = self.layout();
+                if fresh != layout {
+                    eprintln!(
+                        "oracle runner: `{keyword}` changed the layout while maps stayed the \
+                         same:\nkept:\n{layout}fresh:\n{fresh}"
+                    );
+                    std::process::exit(3);
+                }
+            }
+            return layout;
+        }
+        let layout = self.layout();
+        self.last = Some(LastLayout {
+            pid,
+            maps,
+            layout: layout.clone(),
+        });
+        layout
     }
 
     /// The window's layout now.
@@ -289,6 +350,11 @@ impl<'s> Runner<'s> {
 /// Set (to any value) when the runner may write sysctls: by `--allow-sysctl`
 /// on the host, always inside a booted kernel.
 pub const ALLOW_SYSCTL_ENV: &str = "VMALAB_ALLOW_SYSCTL";
+
+/// Set (to any value) to have the runner check each layout it keeps after
+/// a [`LAYOUT_NEUTRAL`] step against a fresh read, and stop with an error
+/// if they differ: the tests' proof that keeping one is exact.
+pub const CHECK_KEPT_ENV: &str = "VMALAB_CHECK_KEPT_LAYOUTS";
 
 /// Environment variable of the runner's self-test hook (used by the
 /// integration tests to prove crashes and hangs are reported):
@@ -515,12 +581,12 @@ fn make_file(f: &FileDecl, size: u64) -> Result<OwnedFd, i32> {
 
 #[cfg(test)]
 mod tests {
-    use super::POLICY_CALLS;
+    use super::{LAYOUT_NEUTRAL, POLICY_CALLS};
     use crate::scenario::steps::spec;
 
     #[test]
-    fn policy_calls_are_steps() {
-        for word in POLICY_CALLS {
+    fn policy_calls_and_neutral_steps_are_steps() {
+        for word in POLICY_CALLS.iter().chain(LAYOUT_NEUTRAL) {
             assert!(spec(word).is_some(), "{word} is not a step");
         }
     }
