@@ -387,8 +387,34 @@ impl Campaign<'_> {
                 Some(guest) => self.seed_booted(seed, guest)?,
                 None => self.seed_on_host(seed)?,
             }
+            self.seed_done(seed);
         }
         Ok(())
+    }
+
+    /// Logs a finished seed with the campaign's totals so far, so a long
+    /// campaign that is stopped still leaves a count behind it.
+    fn seed_done(&self, seed: u64) {
+        let line = {
+            let g = self.report.lock().unwrap_or_else(|e| e.into_inner());
+            format!(
+                "fuzz: seed {seed} done; so far {} cases, {} ops, {} findings",
+                g.0.cases,
+                g.0.operations,
+                g.0.findings.len()
+            )
+        };
+        self.log(line);
+    }
+
+    /// A line for the user now: above the bar, or on stderr when the bar
+    /// is hidden (which prints nothing; logs still want the news at once).
+    fn log(&self, line: String) {
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
     }
 
     /// A seed's cases on the host's kernel, one by one.
@@ -458,13 +484,9 @@ impl Campaign<'_> {
             f.case,
             f.path.display()
         );
-        // A hidden bar prints nothing; logs still want the news at once.
-        if self.bar.is_hidden() {
-            eprintln!("{line}");
-        } else {
-            self.bar.println(line);
-        }
         g.0.findings.push(f);
+        drop(g);
+        self.log(line);
         Ok(())
     }
 }
