@@ -35,19 +35,6 @@ const SCAN_CAP: u64 = 60_000_000;
 /// Timed runs per measurement (after one warm-up run); the best is kept.
 const RUNS: usize = 3;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// The baseline: start -> (end, value).
 #[derive(Clone, Default)]
 struct Baseline {
@@ -123,15 +110,15 @@ impl Baseline {
 }
 
 /// An address-space-like layout of `n` entries; returns it and its top.
-fn layout(n: usize, rng: &mut Rng) -> (Vec<(u64, u64)>, u64) {
+fn layout(n: usize, rng: &mut fastrand::Rng) -> (Vec<(u64, u64)>, u64) {
     let mut out = Vec::with_capacity(n);
     let mut at = 16 * PAGE;
     for _ in 0..n {
-        let len = (1 + rng.below(16)) * PAGE;
+        let len = (1 + rng.u64(..16)) * PAGE;
         out.push((at, at + len));
         at += len;
-        if rng.below(3) == 0 {
-            at += (1 + rng.below(4)) * PAGE;
+        if rng.u64(..3) == 0 {
+            at += (1 + rng.u64(..4)) * PAGE;
         }
     }
     (out, at)
@@ -190,7 +177,7 @@ fn time_gaps(tree: &MapleTree<u64>, qs: &[(u64, u64)], dir: usize, out: &mut [Op
     ns_per(t0, qs.len())
 }
 
-fn bench(n: usize, rng: &mut Rng) -> Kept {
+fn bench(n: usize, rng: &mut fastrand::Rng) -> Kept {
     let (entries, top) = layout(n, rng);
     let mut tree = MapleTree::new();
     let mut base = Baseline::default();
@@ -211,7 +198,7 @@ fn bench(n: usize, rng: &mut Rng) -> Kept {
     );
 
     // lookup
-    let q: Vec<u64> = (0..1_000_000).map(|_| rng.below(top)).collect();
+    let q: Vec<u64> = (0..1_000_000).map(|_| rng.u64(..top)).collect();
     let mut hits = 0;
     let m = best_of(|| {
         let t0 = Instant::now();
@@ -240,11 +227,11 @@ fn bench(n: usize, rng: &mut Rng) -> Kept {
             .map(|_| {
                 (0..per)
                     .map(|_| {
-                        let s = rng.below(top / PAGE) * PAGE;
+                        let s = rng.u64(..top / PAGE) * PAGE;
                         let pages = if what == "store" {
-                            1 + rng.below(2)
+                            1 + rng.u64(..2)
                         } else {
-                            1 + rng.below(3)
+                            1 + rng.u64(..3)
                         };
                         (s, s + pages * PAGE)
                     })
@@ -313,7 +300,7 @@ fn bench(n: usize, rng: &mut Rng) -> Kept {
     let mut kept: [Vec<(u64, u64)>; 2] = [Vec::new(), Vec::new()];
     for (dir, what) in [(0, "lowest gap"), (1, "highest gap")] {
         let qs: Vec<(u64, u64)> = (0..100_000)
-            .map(|_| (rng.below(top), (1 + rng.below(6)) * PAGE))
+            .map(|_| (rng.u64(..top), (1 + rng.u64(..6)) * PAGE))
             .collect();
         let mut mres = vec![None; qs.len()];
         let m = best_of(|| time_gaps(&tree, &qs, dir, &mut mres));
@@ -366,7 +353,7 @@ fn bench(n: usize, rng: &mut Rng) -> Kept {
     assert_eq!(steps, bsteps);
     line("next-walk", m, b, "ns per step over all entries");
     println!();
-    let sizes: Vec<u64> = (0..100_000).map(|_| (1 + rng.below(6)) * PAGE).collect();
+    let sizes: Vec<u64> = (0..100_000).map(|_| (1 + rng.u64(..6)) * PAGE).collect();
     Kept {
         tree,
         queries: kept,
@@ -385,7 +372,7 @@ fn main() {
     println!(
         "(baseline gap search walks entries linearly, capped at {SCAN_CAP} entry visits per line)\n"
     );
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut rng = fastrand::Rng::with_seed(0x2545_f491_4f6c_dd1d);
     let small = bench(1_000, &mut rng);
     drop(bench(65_536, &mut rng));
     let large = bench(1_000_000, &mut rng);

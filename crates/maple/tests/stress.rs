@@ -8,20 +8,6 @@ use maple::MapleTree;
 
 const PAGE: u64 = 4096;
 
-/// xorshift64*: a tiny deterministic generator.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn same(t: &MapleTree<u32>, m: &Model) {
     t.validate().unwrap();
     assert_eq!(t.len(), m.map.len());
@@ -35,18 +21,18 @@ fn same(t: &MapleTree<u32>, m: &Model) {
 
 #[test]
 fn hundred_thousand_build_churn_teardown() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15);
     let mut t = MapleTree::new();
     let mut m = Model::default();
     // Build ascending, page-aligned, with random holes.
     let mut at = 0x1000;
     for k in 0..100_000u32 {
-        let len = (1 + rng.below(8)) * PAGE;
+        let len = (1 + rng.u64(..8)) * PAGE;
         t.store(at..at + len, k);
         m.store(at, at + len, k);
         at += len
-            + if rng.below(3) == 0 {
-                (1 + rng.below(4)) * PAGE
+            + if rng.u64(..3) == 0 {
+                (1 + rng.u64(..4)) * PAGE
             } else {
                 0
             };
@@ -58,12 +44,12 @@ fn hundred_thousand_build_churn_teardown() {
     let top = at;
     // Churn: random stores and erases anywhere, some spanning many entries.
     for k in 0..20_000u32 {
-        let s = rng.below(top / PAGE) * PAGE;
-        let len = match rng.below(10) {
-            0 => rng.below(2000) * PAGE,
-            _ => (1 + rng.below(6)) * PAGE,
+        let s = rng.u64(..top / PAGE) * PAGE;
+        let len = match rng.u64(..10) {
+            0 => rng.u64(..2000) * PAGE,
+            _ => (1 + rng.u64(..6)) * PAGE,
         };
-        if rng.below(2) == 0 {
+        if rng.u64(..2) == 0 {
             t.store(s..s + len, 1_000_000 + k);
             m.store(s, s + len, 1_000_000 + k);
         } else {
@@ -72,8 +58,8 @@ fn hundred_thousand_build_churn_teardown() {
         }
         if k % 2_000 == 0 {
             same(&t, &m);
-            let (lo, hi) = (rng.below(top), rng.below(top));
-            let size = (1 + rng.below(16)) * PAGE;
+            let (lo, hi) = (rng.u64(..top), rng.u64(..top));
+            let size = (1 + rng.u64(..16)) * PAGE;
             assert_eq!(t.lowest_gap(lo, hi, size), m.lowest_gap(lo, hi, size));
             assert_eq!(t.highest_gap(lo, hi, size), m.highest_gap(lo, hi, size));
         }
@@ -82,8 +68,8 @@ fn hundred_thousand_build_churn_teardown() {
     // Tear down in random chunks.
     let mut k = 0;
     while !t.is_empty() {
-        let s = rng.below(top / PAGE) * PAGE;
-        let len = rng.below(500) * PAGE;
+        let s = rng.u64(..top / PAGE) * PAGE;
+        let len = rng.u64(..500) * PAGE;
         t.erase(s..s + len);
         m.erase(s, s + len);
         k += 1;
@@ -162,10 +148,10 @@ fn split_one_entry_many_times() {
     let mut m = Model::default();
     t.store(0..u64::MAX, 1);
     m.store(0, u64::MAX, 1);
-    let mut rng = Rng(42);
+    let mut rng = fastrand::Rng::with_seed(42);
     for _ in 0..5_000 {
-        let s = rng.next();
-        let e = s.saturating_add(rng.below(1 << 50));
+        let s = rng.u64(..);
+        let e = s.saturating_add(rng.u64(..1 << 50));
         t.erase(s..e);
         m.erase(s, e);
     }
@@ -197,7 +183,7 @@ fn deep_tree_erased_in_random_chunks_validating_every_step() {
     // Enough entries for three inner levels, then erases of random ranges
     // (up to a few thousand entries wide) that empty whole subtrees and
     // force merges and redistributions at every level.
-    let mut rng = Rng(7);
+    let mut rng = fastrand::Rng::with_seed(7);
     let mut t = MapleTree::new();
     let mut m = Model::default();
     let n = 40_000u64;
@@ -208,9 +194,9 @@ fn deep_tree_erased_in_random_chunks_validating_every_step() {
     assert!(t.height() >= 2, "height {}", t.height());
     let mut steps = 0;
     while !t.is_empty() && steps < 3_000 {
-        let s = rng.below(n * 4);
-        let wide = rng.below(4) == 0;
-        let len = 1 + rng.below(if wide { 16_000 } else { 400 });
+        let s = rng.u64(..n * 4);
+        let wide = rng.u64(..4) == 0;
+        let len = 1 + rng.u64(..if wide { 16_000 } else { 400 });
         t.erase(s..s + len);
         m.erase(s, s + len);
         if let Err(e) = t.validate() {
@@ -224,7 +210,7 @@ fn deep_tree_erased_in_random_chunks_validating_every_step() {
 
 #[test]
 fn preallocated_store_or_erase_does_not_grow_memory() {
-    let mut rng = Rng(99);
+    let mut rng = fastrand::Rng::with_seed(99);
     let mut t = MapleTree::new();
     for k in 0..20_000u64 {
         t.store(k * 3..k * 3 + 2, k);
@@ -232,9 +218,9 @@ fn preallocated_store_or_erase_does_not_grow_memory() {
     for k in 0..5_000u64 {
         t.preallocate().unwrap();
         let before = t.memory_bytes();
-        let s = rng.below(70_000);
+        let s = rng.u64(..70_000);
         let span = if k % 10 == 0 { 3_000 } else { 4 };
-        let e = s + 1 + rng.below(span);
+        let e = s + 1 + rng.u64(..span);
         if k % 2 == 0 {
             t.store(s..e, k);
         } else {

@@ -348,7 +348,7 @@ fn dry_then_real(m: &mut Mm<RecordingEnv>, r: &mut Rng, files: &[File]) -> Strin
         m.pages().clone(),
         m.env.allocs,
     );
-    let mut same_choices = Rng(r.0);
+    let mut same_choices = r.clone();
     let dry = m.dry_run(|s| call(s, &mut same_choices, files));
     let after = (
         m.maps().to_string(),

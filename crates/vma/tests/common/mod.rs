@@ -96,21 +96,21 @@ pub fn assert_layout(m: &Mm, expected: &str) {
     assert_eq!(got, want);
 }
 
-/// xorshift64*: a small deterministic generator for the random drivers.
-pub struct Rng(pub u64);
+/// The random drivers' generator: fastrand's, seeded, with the drawing
+/// helpers the drivers share.
+#[derive(Clone)]
+pub struct Rng(fastrand::Rng);
 impl Rng {
-    /// A generator for `seed` (any value; zero is avoided).
+    /// A generator for `seed` (any value).
     pub fn seeded(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+        Rng(fastrand::Rng::with_seed(seed))
     }
     pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        self.0.u64(..)
     }
+    /// Uniform in `0..n` (`n > 0`).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.0.u64(..n)
     }
     /// A window address, occasionally unaligned or absurd.
     pub fn addr(&mut self) -> u64 {

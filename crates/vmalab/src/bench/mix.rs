@@ -15,6 +15,7 @@ use vma::sys::consts::*;
 use vma::{Access, Config, Mm};
 
 use super::child::sys;
+use crate::fuzz::rng::Rng;
 
 /// Pages in the window.
 pub const WINDOW_PAGES: u64 = 65_536;
@@ -25,24 +26,6 @@ const PAGE: u64 = 4096;
 pub enum Op {
     Map { addr: u64, len: u64, prot: u32 },
     Protect { addr: u64, len: u64, prot: u32 },
-}
-
-/// xorshift64*: small, seeded, the same on both sides.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
 }
 
 const PROTS: [u32; 4] = [
