@@ -393,8 +393,12 @@ impl Campaign<'_> {
     }
 
     /// Logs a finished seed with the campaign's totals so far, so a long
-    /// campaign that is stopped still leaves a count behind it.
+    /// campaign that is stopped still leaves a count behind it (a
+    /// one-seed run has only its summary).
     fn seed_done(&self, seed: u64) {
+        if self.opts.seeds <= 1 && self.deadline.is_none() {
+            return;
+        }
         let line = {
             let g = self.report.lock().unwrap_or_else(|e| e.into_inner());
             format!(
