@@ -99,10 +99,10 @@ impl Features {
             cpu,
             cap_eff: cap_eff(&status),
             pkeys_exhausted: !cpu.pku
-                && crate::oracle::probe::first_pkey_alloc() == Some(-i64::from(libc::ENOSPC)),
-            dontunmap_beside_source: crate::oracle::probe::dontunmap_beside_source(),
-            memfd_secret: crate::oracle::probe::memfd_secret(),
-            secretmem_locked: crate::oracle::probe::secretmem_locks_vma(),
+                && crate::probe::first_pkey_alloc() == Some(-i64::from(libc::ENOSPC)),
+            dontunmap_beside_source: crate::probe::dontunmap_beside_source(),
+            memfd_secret: crate::probe::memfd_secret(),
+            secretmem_locked: crate::probe::secretmem_locks_vma(),
         }
     }
 

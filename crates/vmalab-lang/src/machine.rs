@@ -498,50 +498,6 @@ fn run_repeat(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::steps::STEPS;
-
-    /// A minimal line for a step: each required parameter at a simple
-    /// value, optional ones left out.
-    fn sample(spec: &crate::scenario::steps::Spec) -> String {
-        if spec.keyword == "repeat" {
-            return "repeat 2 stride=1\nmunlockall\nend".into();
-        }
-        let mut line = spec.keyword.to_string();
-        for p in spec.params {
-            let word = match p {
-                Param::Addr => "0".to_string(),
-                Param::Len(_) | Param::Int(_) | Param::Limit(_) => "1".to_string(),
-                Param::Flags(k) => k.table().first().map_or("0", |(n, _)| n).to_string(),
-                Param::Choice { yes, .. } => yes.to_string(),
-                Param::File => "f".to_string(),
-                Param::Ranges => "0 1 2 1".to_string(),
-                _ => continue,
-            };
-            line.push(' ');
-            line.push_str(&word);
-        }
-        line
-    }
-
-    /// Every table entry parses, prints back as it was written, and runs
-    /// on the model with arguments of the kinds its parameters declare (a
-    /// new entry is covered without touching this test).
-    #[test]
-    fn every_step_runs_with_the_kinds_it_declares() {
-        let host = crate::host::HostConfig::detect();
-        for spec in STEPS {
-            let line = sample(spec);
-            let text = format!("file f pages=2 rw sealable\n{line}");
-            let sc = crate::scenario::parse("t", &text).unwrap();
-            let step = &sc.steps[0].kind;
-            let again = format!("file f pages=2 rw sealable\n{step}");
-            let again = crate::scenario::parse("t", &again).unwrap();
-            assert_eq!(&again.steps[0].kind, step, "{line}");
-            let trace = crate::model::run_model(&sc, &host).trace;
-            let out = &trace.steps[0].outcome;
-            assert!(!matches!(out, Outcome::Refused(_)), "{line}: {out:?}");
-        }
-    }
 
     #[test]
     fn a_wrong_kind_is_reported_not_run() {

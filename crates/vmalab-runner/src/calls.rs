@@ -8,9 +8,9 @@ use std::os::fd::AsRawFd;
 
 use super::{raw, touch, uffd, Runner, L, PR_SET_MEMORY_MERGE, PR_SET_VMA};
 use super::{ALLOW_SYSCTL_ENV, PR_GET_MEMORY_MERGE, PR_SET_VMA_ANON_NAME, SYS_MSEAL};
-use crate::machine::{Fd, Machine, NodeMask, Reply};
-use crate::outcome::Outcome;
-use crate::scenario::names::{
+use vmalab_lang::machine::{Fd, Machine, NodeMask, Reply};
+use vmalab_lang::outcome::Outcome;
+use vmalab_lang::scenario::names::{
     errno_name, signal_code_name, signal_name, table_name, SMAPS, STATUS, SYSCTL,
 };
 

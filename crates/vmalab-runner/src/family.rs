@@ -19,9 +19,9 @@ use nix::sys::wait::WaitStatus;
 use nix::unistd::ForkResult;
 
 use super::{emit, errno_outcome, wait_for, Runner};
-use crate::machine::{Bindings, Reply, ONE_CHILD};
-use crate::outcome::Outcome;
-use crate::scenario::names::signal_name;
+use vmalab_lang::machine::{Bindings, Reply, ONE_CHILD};
+use vmalab_lang::outcome::Outcome;
+use vmalab_lang::scenario::names::signal_name;
 
 /// The two pipes between a process and its parent or child, seen from
 /// one end.

@@ -16,7 +16,7 @@
 //! it. The covering pieces also bring the runner's VMA count up to
 //! [`RUNNER_VMAS`], as `pad_vmas` does where there is no far region.
 
-use crate::window::{FAR_ALIGN, FAR_PAGES, RUNNER_VMAS};
+use vmalab_lang::window::{FAR_ALIGN, FAR_PAGES, RUNNER_VMAS};
 
 /// Probes before giving up: each fills one gap above the open area.
 const MAX_PROBES: usize = 256;
@@ -131,7 +131,7 @@ fn map(at: Option<u64>, len: u64, growsdown: bool) -> Result<u64, String> {
     if got == libc::MAP_FAILED {
         return Err(format!(
             "cannot map the far region's neighbours: {}",
-            crate::scenario::names::errno_name(super::errno())
+            vmalab_lang::scenario::names::errno_name(super::errno())
         ));
     }
     if at.is_some_and(|a| a != got as u64) {

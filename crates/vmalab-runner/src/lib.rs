@@ -8,8 +8,14 @@
 //! model's steps take.
 //!
 //! Self-contained on purpose (stdin in, stdout out, no threads, no files
-//! besides /proc/self), so the same binary can later run statically linked
-//! inside a VM.
+//! besides /proc/self) and a crate of its own, depending on the lab's
+//! language (`vmalab-lang`), `vma`'s constants, libc and nix only: `vmalab
+//! oracle-runner` runs it, and so does the small `vmalab-runner` binary,
+//! which links statically (`RUSTFLAGS="-C target-feature=+crt-static"
+//! cargo build --release -p vmalab-runner --target x86_64-unknown-linux-gnu`)
+//! for machines that have no more than a kernel. This crate makes system
+//! calls directly, so unsafe code is allowed here, each use with its
+//! SAFETY comment.
 //!
 //! The window: a fixed, far-away base (16 TiB, then other candidates) is
 //! claimed with one `MAP_FIXED_NOREPLACE` PROT_NONE shared-anonymous
@@ -23,7 +29,7 @@ mod family;
 mod far;
 mod shm;
 mod touch;
-pub(crate) mod uffd;
+pub mod uffd;
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -37,13 +43,13 @@ use nix::sys::stat::{fstat, Mode};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{ftruncate, sysconf, Pid, SysconfVar};
 
-use super::protocol::{encode_outcome, VERSION};
-use super::smaps::{dev_parts, shows_a_policy, window_layout, Identities};
-use crate::machine::{run_step, Bindings};
-use crate::outcome::{Outcome, Value};
-use crate::scenario::names::errno_name;
-use crate::scenario::{parse, FileDecl, FileSource, Scenario};
-use crate::window::{Window, RUNNER_VMAS};
+use vmalab_lang::machine::{run_step, Bindings};
+use vmalab_lang::outcome::{Outcome, Value};
+use vmalab_lang::protocol::{encode_outcome, VERSION};
+use vmalab_lang::scenario::names::errno_name;
+use vmalab_lang::scenario::{parse, FileDecl, FileSource, Scenario};
+use vmalab_lang::smaps::{dev_parts, shows_a_policy, window_layout, Identities};
+use vmalab_lang::window::{Window, RUNNER_VMAS};
 
 /// Window bases tried in order (1 GiB aligned, far from heap, mmap area and
 /// stack on x86_64 with 4- or 5-level paging).
@@ -160,7 +166,7 @@ struct Runner<'s> {
 struct LastLayout {
     pid: Pid,
     maps: String,
-    layout: crate::layout::Layout,
+    layout: vmalab_lang::layout::Layout,
 }
 
 /// The calls that set a memory policy. A policy can show in numa_maps only
@@ -299,7 +305,7 @@ impl<'s> Runner<'s> {
 
     /// The window's layout after a step: the last one read, if the step
     /// cannot have changed it and maps agrees; read afresh otherwise.
-    fn layout_after(&mut self, keyword: &str) -> crate::layout::Layout {
+    fn layout_after(&mut self, keyword: &str) -> vmalab_lang::layout::Layout {
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
         let pid = Pid::this();
         let kept = self
@@ -330,7 +336,7 @@ impl<'s> Runner<'s> {
     }
 
     /// The window's layout now.
-    fn layout(&mut self) -> crate::layout::Layout {
+    fn layout(&mut self) -> vmalab_lang::layout::Layout {
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
         let numa = match self.policies_may_show {
             true => std::fs::read_to_string("/proc/self/numa_maps").unwrap_or_default(),
@@ -352,7 +358,7 @@ impl<'s> Runner<'s> {
 pub const ALLOW_SYSCTL_ENV: &str = "VMALAB_ALLOW_SYSCTL";
 
 /// Set (to any value) to have the runner check each layout it keeps after
-/// a [`LAYOUT_NEUTRAL`] step against a fresh read, and stop with an error
+/// a layout-neutral step (`LAYOUT_NEUTRAL`) against a fresh read, and stop with an error
 /// if they differ: the tests' proof that keeping one is exact.
 pub const CHECK_KEPT_ENV: &str = "VMALAB_CHECK_KEPT_LAYOUTS";
 
@@ -557,7 +563,7 @@ fn make_file(f: &FileDecl, size: u64) -> Result<OwnedFd, i32> {
         FileSource::Shm => return Err(libc::EINVAL),
         FileSource::Secret => {
             let flags = libc::c_long::from(libc::O_CLOEXEC);
-            let fd = raw(crate::oracle::probe::SYS_MEMFD_SECRET, &[flags])? as i32;
+            let fd = raw(vmalab_lang::probe::SYS_MEMFD_SECRET, &[flags])? as i32;
             // SAFETY: the kernel just gave this descriptor; nothing else owns it.
             let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
             // Its size is set once: a declared size of 0 leaves it unset.
@@ -582,7 +588,7 @@ fn make_file(f: &FileDecl, size: u64) -> Result<OwnedFd, i32> {
 #[cfg(test)]
 mod tests {
     use super::{LAYOUT_NEUTRAL, POLICY_CALLS};
-    use crate::scenario::steps::spec;
+    use vmalab_lang::scenario::steps::spec;
 
     #[test]
     fn policy_calls_and_neutral_steps_are_steps() {

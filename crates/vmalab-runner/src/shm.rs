@@ -16,8 +16,8 @@
 //! runner brings itself up to.
 
 use super::{errno, raw, L};
-use crate::oracle::smaps::FileKey;
-use crate::scenario::names::errno_name;
+use vmalab_lang::scenario::names::errno_name;
+use vmalab_lang::smaps::FileKey;
 
 /// Makes a segment of `size` bytes; returns its id and its identity.
 pub fn make_segment(size: u64, ps: u64) -> Result<(i32, FileKey), String> {

