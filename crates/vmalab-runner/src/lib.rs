@@ -70,7 +70,8 @@ const PR_SET_VMA_ANON_NAME: libc::c_long = 0;
 const PR_SET_MEMORY_MERGE: libc::c_long = 67;
 const PR_GET_MEMORY_MERGE: libc::c_long = 68;
 
-/// Entry point of `vmalab oracle-runner`; returns the exit code.
+/// Entry point of `vmalab oracle-runner` and `vmalab-runner`; returns the
+/// exit code.
 pub fn main() -> i32 {
     let mut text = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut text) {
@@ -151,8 +152,8 @@ struct Runner<'s> {
     names: Bindings,
     /// Whether a memory policy may show in numa_maps. Until one can, the
     /// runner does not read numa_maps after each step: every policy there
-    /// is `default`, and the read costs as much as a third of a step's
-    /// layout under qemu.
+    /// is `default`, and the read cost about a fifth of a fuzz case's time
+    /// under qemu.
     policies_may_show: bool,
     /// The last layout this process read, with the /proc/self/maps text
     /// it was read beside and the process that read it.
